@@ -1,0 +1,308 @@
+//! The action, as conversion produces it: every spec-owned field of DESIGN.md's
+//! table, plus the initial values of the hand-owned ones that a spec may suggest.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// An HTTP method an action may use. Other methods are skipped with a reason.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum Method {
+    /// `GET`
+    Get,
+    /// `POST`
+    Post,
+    /// `PUT`
+    Put,
+    /// `PATCH`
+    Patch,
+    /// `DELETE`
+    Delete,
+}
+
+impl Method {
+    /// The method as OpenAPI spells a path item's key (`get`), if actions support it.
+    pub fn from_openapi(key: &str) -> Option<Method> {
+        Some(match key {
+            "get" => Method::Get,
+            "post" => Method::Post,
+            "put" => Method::Put,
+            "patch" => Method::Patch,
+            "delete" => Method::Delete,
+            _ => return None,
+        })
+    }
+
+    /// Upper-case name, as on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::Get => "GET",
+            Method::Post => "POST",
+            Method::Put => "PUT",
+            Method::Patch => "PATCH",
+            Method::Delete => "DELETE",
+        }
+    }
+}
+
+impl std::fmt::Display for Method {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Where a parameter goes in the request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ParameterLocation {
+    /// `{name}` in the URL template.
+    Path,
+    /// `?name=` in the query string.
+    Query,
+    /// A request header.
+    Header,
+}
+
+impl ParameterLocation {
+    /// Lowercase, as OpenAPI spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ParameterLocation::Path => "path",
+            ParameterLocation::Query => "query",
+            ParameterLocation::Header => "header",
+        }
+    }
+}
+
+/// A per-call parameter the AI fills (or a magic field fills from context).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Parameter {
+    /// The name as the spec spells it, sent on the wire (`X-Request-Id`, `petId`).
+    pub key: String,
+    /// A sanitised name that is a valid tool argument name (`x_request_id`, `pet_id`).
+    pub name: String,
+    /// Where it goes.
+    #[serde(rename = "in")]
+    pub location: ParameterLocation,
+    /// What it means, for the AI.
+    pub description: String,
+    /// Whether the call needs it.
+    pub required: bool,
+    /// Its JSON Schema (2020-12), `$ref`s resolved.
+    pub schema: Value,
+}
+
+/// A header sent with every call, whatever the conversation (e.g. `Content-Type`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StaticHeader {
+    /// Header name.
+    pub name: String,
+    /// Header value.
+    pub value: String,
+}
+
+/// The request body an action sends.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Body {
+    /// `application/json` (or a `+json` type) or `multipart/form-data`.
+    pub content_type: String,
+    /// Whether the operation requires a body.
+    pub required: bool,
+    /// JSON Schema (2020-12) of the body; recursive parts live under `$defs`.
+    pub schema: Value,
+    /// True when the spec gave only an example and the schema was inferred from it.
+    #[serde(skip_serializing_if = "std::ops::Not::not", default)]
+    pub inferred: bool,
+}
+
+/// The kind of a security scheme.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AuthKind {
+    /// An API key in a header, query parameter or cookie.
+    ApiKey,
+    /// `Authorization: Bearer …`.
+    Bearer,
+    /// `Authorization: Basic …`.
+    Basic,
+    /// Another HTTP authentication scheme (digest, …).
+    Http,
+    /// OAuth 2.0.
+    Oauth2,
+    /// OpenID Connect.
+    OpenIdConnect,
+    /// Mutual TLS.
+    MutualTls,
+}
+
+/// One security scheme an action needs: a reference to a secret by name, never a value.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuthScheme {
+    /// The scheme's name in the spec; it is also the name of the secret that holds the value.
+    pub secret: String,
+    /// What kind of credential.
+    pub kind: AuthKind,
+    /// For API keys: `header`, `query` or `cookie`.
+    #[serde(rename = "in", skip_serializing_if = "Option::is_none", default)]
+    pub location: Option<String>,
+    /// For API keys: the header or query parameter name.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub param: Option<String>,
+    /// For HTTP schemes other than bearer/basic: the scheme (`digest`).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub scheme: Option<String>,
+    /// OAuth 2.0 / OpenID Connect scopes the operation asks for.
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub scopes: Vec<String>,
+}
+
+/// One way to authenticate: all of its schemes together.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuthRequirement {
+    /// Every scheme this alternative needs.
+    pub schemes: Vec<AuthScheme>,
+}
+
+/// A channel the AI may use an action on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Channel {
+    /// The web widget (the default for a new action).
+    Widget,
+    /// Email.
+    Email,
+    /// SMS.
+    Sms,
+    /// WhatsApp.
+    Whatsapp,
+    /// Phone calls.
+    Phone,
+    /// Slack.
+    Slack,
+}
+
+impl Channel {
+    /// Every channel, in display order.
+    pub const ALL: [Channel; 6] = [
+        Channel::Widget,
+        Channel::Email,
+        Channel::Sms,
+        Channel::Whatsapp,
+        Channel::Phone,
+        Channel::Slack,
+    ];
+
+    /// Lowercase name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Channel::Widget => "widget",
+            Channel::Email => "email",
+            Channel::Sms => "sms",
+            Channel::Whatsapp => "whatsapp",
+            Channel::Phone => "phone",
+            Channel::Slack => "slack",
+        }
+    }
+
+    /// Parses a lowercase name, ignoring case.
+    pub fn parse(s: &str) -> Option<Channel> {
+        Channel::ALL
+            .into_iter()
+            .find(|c| c.as_str().eq_ignore_ascii_case(s.trim()))
+    }
+}
+
+/// The hand-owned fields. Conversion only proposes initial values (from vendor
+/// extensions and defaults); once a person sets one, the person's value wins.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HandFields {
+    /// Restricted-to segments; empty means everyone.
+    pub segments: Vec<String>,
+    /// Channels the action is enabled on; a new action gets `[widget]`.
+    pub channels: Vec<Channel>,
+    /// Parameter or header key → conversation context path (`contact.email`).
+    pub magic_fields: BTreeMap<String, String>,
+    /// The "require form submission" toggle; DELETE starts with `true`.
+    pub require_confirmation: bool,
+    /// Whether the AI may use the action at all.
+    pub enabled: bool,
+    /// Spec-owned fields pinned to a value a person chose (field name → value).
+    pub pins: BTreeMap<String, Value>,
+    /// The platform's labels (`x-open-tags`).
+    pub tags: Vec<String>,
+}
+
+impl Default for HandFields {
+    fn default() -> Self {
+        HandFields {
+            segments: Vec::new(),
+            channels: vec![Channel::Widget],
+            magic_fields: BTreeMap::new(),
+            require_confirmation: false,
+            enabled: true,
+            pins: BTreeMap::new(),
+            tags: Vec::new(),
+        }
+    }
+}
+
+/// Where in the spec an action came from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Origin {
+    /// The operationId, if the spec gave one.
+    pub operation_id: Option<String>,
+    /// The method as the spec spells it (`get`).
+    pub method: String,
+    /// The path template (`/orders/{id}`).
+    pub path: String,
+    /// The operation's OpenAPI tags.
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub tags: Vec<String>,
+    /// JSON pointer to the operation in the root document.
+    pub pointer: String,
+}
+
+/// One operation converted into an action, before it meets the catalogue.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ActionDraft {
+    /// The source (spec) this action belongs to.
+    pub source: String,
+    /// Identity within the source: the operationId, else `METHOD /path/template`.
+    pub key: String,
+    /// Tool name: `^[a-z0-9_]{5,64}$`, unique within the spec.
+    pub name: String,
+    /// What the action does, for the AI: at least 20 characters.
+    pub description: String,
+    /// HTTP method.
+    pub method: Method,
+    /// Absolute https URL with `{path_params}`.
+    pub url: String,
+    /// Path, query and header parameters.
+    pub parameters: Vec<Parameter>,
+    /// Static headers.
+    pub headers: Vec<StaticHeader>,
+    /// Request body, if the operation takes one the platform can send.
+    pub body: Option<Body>,
+    /// Alternatives, any one of which authenticates the call; empty means none.
+    pub auth: Vec<AuthRequirement>,
+    /// Initial values of the hand-owned fields.
+    #[serde(flatten)]
+    pub hand: HandFields,
+    /// Where in the spec it came from.
+    pub operation: Origin,
+}
+
+/// An operation that did not become an action, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Skipped {
+    /// The operation's key (operationId, else `METHOD /path`).
+    pub key: String,
+    /// Method as the spec spells it.
+    pub method: String,
+    /// Path template.
+    pub path: String,
+    /// Why it was skipped.
+    pub reason: String,
+}

@@ -1,0 +1,104 @@
+//! `actionsync convert SPEC`: one spec → the actions JSON (no database).
+
+use std::io::{IsTerminal, Write};
+use std::process::ExitCode;
+use std::time::Instant;
+
+use clap::{Args, ValueEnum};
+
+use super::{SpecArgs, location, table};
+use crate::convert;
+use crate::diagnostic::Severity;
+use crate::source;
+
+#[derive(Debug, Args)]
+pub struct ConvertArgs {
+    /// The spec: a file, an http(s) URL, or - for standard input.
+    #[arg(value_name = "SPEC")]
+    spec: String,
+    /// Source name for the actions (default: the file name without extension).
+    #[arg(long, value_name = "NAME")]
+    source: Option<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Json)]
+    format: Format,
+    /// Exit 1 if any error diagnostic was reported.
+    #[arg(long)]
+    strict: bool,
+    /// Print how long reading, parsing and converting took, on standard error.
+    #[arg(long)]
+    timings: bool,
+    #[command(flatten)]
+    spec_args: SpecArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Format {
+    /// The conversion document, as JSON.
+    Json,
+    /// The same document, as YAML.
+    Yaml,
+    /// A table for people.
+    Table,
+}
+
+pub fn run(args: &ConvertArgs) -> Result<ExitCode, String> {
+    let started = Instant::now();
+    let location = location(&args.spec)?;
+    let (spec, load) =
+        source::load_timed(&location, &args.spec_args.load_options()).map_err(|e| e.to_string())?;
+    let source = args.source.clone().unwrap_or_else(|| location.default_source_name());
+    let converting = Instant::now();
+    let conversion = convert::convert(&spec, &args.spec_args.convert_options(source));
+    let convert_time = converting.elapsed();
+
+    let mut out = std::io::stdout().lock();
+    let written = match args.format {
+        Format::Json => serde_json::to_writer_pretty(&mut out, &conversion)
+            .map_err(|e| e.to_string())
+            .and_then(|()| writeln!(out).map_err(|e| e.to_string())),
+        Format::Yaml => serde_yaml::to_string(&conversion)
+            .map_err(|e| e.to_string())
+            .and_then(|text| out.write_all(text.as_bytes()).map_err(|e| e.to_string())),
+        Format::Table => table::conversion(&mut out, &conversion).map_err(|e| e.to_string()),
+    };
+    // A closed pipe (`| head`) is not an error worth reporting.
+    if let Err(e) = written
+        && !e.contains("Broken pipe")
+    {
+        return Err(format!("cannot write the output: {e}"));
+    }
+    drop(out);
+
+    let errors = conversion.count(Severity::Error);
+    let warnings = conversion.count(Severity::Warning);
+    if args.timings {
+        eprintln!(
+            "timings: read {:.1} ms, parse {:.1} ms, convert {:.1} ms, total {:.1} ms ({} documents, {} bytes, {} operations)",
+            ms(load.read),
+            ms(load.parse),
+            ms(convert_time),
+            ms(started.elapsed()),
+            load.documents,
+            load.bytes,
+            conversion.operation_count()
+        );
+    }
+    if std::io::stderr().is_terminal() && args.format != Format::Table {
+        eprintln!(
+            "{}: {} actions, {} skipped, {errors} errors, {warnings} warnings",
+            conversion.source,
+            conversion.actions.len(),
+            conversion.skipped.len()
+        );
+    }
+    Ok(if args.strict && errors > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn ms(d: std::time::Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}

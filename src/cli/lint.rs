@@ -1,0 +1,159 @@
+//! `actionsync lint SPEC...`: rule 8's checks across every spec given, printed per
+//! spec and operation.
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::process::ExitCode;
+
+use clap::{Args, ValueEnum};
+use serde::Serialize;
+
+use super::{SpecArgs, location, table};
+use crate::convert::{self, Conversion};
+use crate::diagnostic::{Diagnostic, Severity};
+use crate::lint::{self, Subject};
+use crate::source;
+
+#[derive(Debug, Args)]
+pub struct LintArgs {
+    /// The specs: files, http(s) URLs, or - for standard input.
+    #[arg(value_name = "SPEC", required = true)]
+    specs: Vec<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Output::Text)]
+    output: Output,
+    /// Show info-level findings too.
+    #[arg(long)]
+    verbose: bool,
+    #[command(flatten)]
+    spec_args: SpecArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Output {
+    /// For people.
+    Text,
+    /// A stable JSON document: `{"specs": [{"spec", "source", "actions", "findings"}], "errors", "warnings"}`.
+    Json,
+}
+
+/// The lint result of one spec.
+#[derive(Debug, Serialize)]
+struct SpecReport {
+    spec: String,
+    source: String,
+    actions: usize,
+    skipped: usize,
+    findings: Vec<Diagnostic>,
+}
+
+#[derive(Debug, Serialize)]
+struct Report {
+    specs: Vec<SpecReport>,
+    errors: usize,
+    warnings: usize,
+}
+
+pub fn run(args: &LintArgs) -> Result<ExitCode, String> {
+    let load_options = args.spec_args.load_options();
+    let mut reports: Vec<SpecReport> = Vec::new();
+    let mut conversions: Vec<Option<Conversion>> = Vec::new();
+    let mut source_names: HashMap<String, usize> = HashMap::new();
+    for arg in &args.specs {
+        let location = location(arg)?;
+        let mut source = location.default_source_name();
+        let n = source_names.entry(source.clone()).or_default();
+        *n += 1;
+        if *n > 1 {
+            source = format!("{source}_{n}");
+        }
+        let display = location.display();
+        match source::load(&location, &load_options) {
+            Ok(spec) => {
+                let conversion = convert::convert(&spec, &args.spec_args.convert_options(source.clone()));
+                reports.push(SpecReport {
+                    spec: display,
+                    source,
+                    actions: conversion.actions.len(),
+                    skipped: conversion.skipped.len(),
+                    findings: conversion.diagnostics.clone(),
+                });
+                conversions.push(Some(conversion));
+            }
+            Err(e) => {
+                reports.push(SpecReport {
+                    spec: display,
+                    source,
+                    actions: 0,
+                    skipped: 0,
+                    findings: vec![Diagnostic::new(Severity::Error, "unreadable", None, "#", e.to_string())],
+                });
+                conversions.push(None);
+            }
+        }
+    }
+
+    // Cross-spec checks over every action of every readable spec.
+    let mut owners: Vec<usize> = Vec::new();
+    let mut subjects: Vec<Subject<'_>> = Vec::new();
+    for (spec_index, conversion) in conversions.iter().enumerate() {
+        for action in conversion.iter().flat_map(|c| &c.actions) {
+            owners.push(spec_index);
+            subjects.push(Subject::of(action));
+        }
+    }
+    for (subject, finding) in lint::check(&subjects) {
+        reports[owners[subject]].findings.push(finding);
+    }
+    for report in &mut reports {
+        if !args.verbose {
+            report.findings.retain(|d| d.severity != Severity::Info);
+        }
+        report.findings.sort_by(|a, b| b.severity.cmp(&a.severity).then(a.pointer.cmp(&b.pointer)));
+    }
+    let count = |s: Severity| reports.iter().map(|r| crate::diagnostic::count(&r.findings, s)).sum::<usize>();
+    let report = Report {
+        errors: count(Severity::Error),
+        warnings: count(Severity::Warning),
+        specs: reports,
+    };
+
+    let mut out = std::io::stdout().lock();
+    let written = match args.output {
+        Output::Json => serde_json::to_writer_pretty(&mut out, &report)
+            .map_err(std::io::Error::other)
+            .and_then(|()| writeln!(out)),
+        Output::Text => text(&mut out, &report),
+    };
+    if let Err(e) = written
+        && e.kind() != std::io::ErrorKind::BrokenPipe
+    {
+        return Err(format!("cannot write the output: {e}"));
+    }
+    Ok(if report.errors > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
+}
+
+fn text(out: &mut impl Write, report: &Report) -> std::io::Result<()> {
+    for spec in &report.specs {
+        writeln!(
+            out,
+            "{} (source `{}`): {} actions, {} skipped",
+            spec.spec, spec.source, spec.actions, spec.skipped
+        )?;
+        for finding in &spec.findings {
+            table::diagnostic(out, finding, "  ")?;
+        }
+    }
+    let actions: usize = report.specs.iter().map(|s| s.actions).sum();
+    if report.errors + report.warnings == 0 {
+        writeln!(out, "no problems in {} specs ({actions} actions)", report.specs.len())
+    } else {
+        writeln!(
+            out,
+            "{} errors, {} warnings in {} specs ({actions} actions)",
+            report.errors,
+            report.warnings,
+            report.specs.len()
+        )
+    }
+}

@@ -1,0 +1,187 @@
+//! The command line. `main.rs` calls [`run`]; each subcommand lives in its own file.
+//!
+//! Exit codes: 0 done (warnings allowed), 1 failed (unreadable spec, lint errors,
+//! or any error diagnostic under `--strict`), 2 usage error.
+
+mod convert;
+mod lint;
+mod table;
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+use url::Url;
+
+use crate::convert::{ConvertOptions, Selection};
+use crate::source::{LoadOptions, SpecLocation};
+
+/// Keeps an AI support agent's Actions catalogue in sync with OpenAPI specs.
+#[derive(Debug, Parser)]
+#[command(name = "actionsync", version, about, max_term_width = 100)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Convert one spec into actions and print them (no database).
+    Convert(convert::ConvertArgs),
+    /// Check specs for problems that would make bad actions: names, descriptions,
+    /// duplicates across specs, http URLs, missing servers.
+    Lint(lint::LintArgs),
+}
+
+/// Options shared by every command that reads specs.
+#[derive(Debug, Clone, Args)]
+pub struct SpecArgs {
+    /// Base URL for every action: replaces the spec's root server; relative
+    /// servers are resolved against it.
+    #[arg(long, value_name = "URL", env = "ACTIONSYNC_BASE_URL")]
+    base_url: Option<Url>,
+    /// Accept http:// servers (the platform calls HTTPS only: for local tests).
+    #[arg(long)]
+    allow_http: bool,
+    /// Follow $refs to other sites.
+    #[arg(long)]
+    allow_remote_refs: bool,
+    /// Follow $refs to files outside the spec's folder.
+    #[arg(long)]
+    allow_outside_refs: bool,
+    /// Largest document to read (bytes, or with a K/M/G/KiB/MiB/GiB suffix).
+    #[arg(long, value_name = "SIZE", default_value = "64MiB", value_parser = parse_size)]
+    max_size: usize,
+    #[command(flatten)]
+    filters: FilterArgs,
+}
+
+/// Which operations become actions. Each takes a comma-separated list and may repeat.
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Selection")]
+pub struct FilterArgs {
+    /// Keep only operations with one of these tags.
+    #[arg(long, value_name = "TAG", value_delimiter = ',')]
+    include_tag: Vec<String>,
+    /// Leave out operations with any of these tags.
+    #[arg(long, value_name = "TAG", value_delimiter = ',')]
+    exclude_tag: Vec<String>,
+    /// Keep only these methods.
+    #[arg(long, value_name = "METHOD", value_delimiter = ',')]
+    include_method: Vec<String>,
+    /// Leave out these methods.
+    #[arg(long, value_name = "METHOD", value_delimiter = ',')]
+    exclude_method: Vec<String>,
+    /// Keep only paths matching one of these globs (`*` within a segment, `**` across).
+    #[arg(long, value_name = "GLOB", value_delimiter = ',')]
+    include_path: Vec<String>,
+    /// Leave out paths matching any of these globs.
+    #[arg(long, value_name = "GLOB", value_delimiter = ',')]
+    exclude_path: Vec<String>,
+    /// Keep only operationIds matching one of these globs.
+    #[arg(long, value_name = "GLOB", value_delimiter = ',')]
+    include_operation: Vec<String>,
+    /// Leave out operationIds matching any of these globs.
+    #[arg(long, value_name = "GLOB", value_delimiter = ',')]
+    exclude_operation: Vec<String>,
+}
+
+impl SpecArgs {
+    fn load_options(&self) -> LoadOptions {
+        LoadOptions {
+            max_bytes: self.max_size,
+            allow_remote_refs: self.allow_remote_refs,
+            allow_outside_refs: self.allow_outside_refs,
+            http_timeout: Duration::from_secs(60),
+        }
+    }
+
+    fn convert_options(&self, source: String) -> ConvertOptions {
+        let f = &self.filters;
+        ConvertOptions {
+            source,
+            base_url: self.base_url.clone(),
+            allow_http: self.allow_http,
+            selection: Selection {
+                include_tags: f.include_tag.clone(),
+                exclude_tags: f.exclude_tag.clone(),
+                include_methods: f.include_method.clone(),
+                exclude_methods: f.exclude_method.clone(),
+                include_paths: f.include_path.clone(),
+                exclude_paths: f.exclude_path.clone(),
+                include_operations: f.include_operation.clone(),
+                exclude_operations: f.exclude_operation.clone(),
+            },
+        }
+    }
+}
+
+/// Turns a spec argument into a location, reading standard input for `-`.
+fn location(arg: &str) -> Result<SpecLocation, String> {
+    if arg == "-" {
+        let mut bytes = Vec::new();
+        std::io::Read::read_to_end(&mut std::io::stdin(), &mut bytes)
+            .map_err(|e| format!("cannot read standard input: {e}"))?;
+        return Ok(SpecLocation::Bytes {
+            name: "stdin".to_string(),
+            bytes,
+        });
+    }
+    Ok(SpecLocation::from_arg(arg))
+}
+
+/// Parses `65536`, `64K`, `64KiB`, `64M`, `64MiB`, `1G` (K = 1024).
+fn parse_size(text: &str) -> Result<usize, String> {
+    let text = text.trim();
+    let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let number: usize = number
+        .parse()
+        .map_err(|_| format!("`{text}` is not a size: write bytes, or a number with K, M or G"))?;
+    let factor: usize = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kb" | "kib" => 1 << 10,
+        "m" | "mb" | "mib" => 1 << 20,
+        "g" | "gb" | "gib" => 1 << 30,
+        other => return Err(format!("unknown size unit `{other}`: use K, M or G")),
+    };
+    number
+        .checked_mul(factor)
+        .ok_or_else(|| format!("`{text}` is too large"))
+}
+
+/// Parses the command line and runs the command.
+pub fn run() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Convert(args) => convert::run(&args),
+        Command::Lint(args) => lint::run(&args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size("64MiB"), Ok(64 << 20));
+        assert_eq!(parse_size("1024"), Ok(1024));
+        assert_eq!(parse_size("2k"), Ok(2048));
+        assert!(parse_size("lots").is_err());
+        assert!(parse_size("3 parsecs").is_err());
+    }
+
+    #[test]
+    fn cli_is_well_formed() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+}

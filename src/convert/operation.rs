@@ -1,0 +1,907 @@
+//! One operation → one [`ActionDraft`]: URL, parameters, body, auth, description,
+//! name and the initial hand-owned values from vendor extensions.
+
+use std::collections::{BTreeMap, HashSet};
+
+use serde_json::{Map, Value, json};
+use url::Url;
+
+use super::naming;
+use super::schema::{self, Purpose};
+use super::server::{self, Level, ServerPolicy};
+use super::ConvertOptions;
+use crate::action::{
+    ActionDraft, Body, Channel, HandFields, Method, Origin, Parameter, ParameterLocation, StaticHeader,
+};
+use crate::diagnostic::{Diagnostic, Severity};
+use crate::spec::{Spec, SpecVersion};
+
+/// Shortest description the platform accepts.
+pub const MIN_DESCRIPTION: usize = 20;
+
+/// Spec-owned fields a person (or `x-open-pinned`) may pin.
+pub const PINNABLE: &[&str] = &["name", "description", "url", "method", "parameters", "headers", "body", "auth"];
+
+/// Why an operation could not become an action.
+pub(super) struct Failure {
+    pub code: &'static str,
+    pub message: String,
+    pub pointer: Option<String>,
+}
+
+impl Failure {
+    /// Whether the failure comes from the spec's root (its servers or host), so it
+    /// is the same for every operation that inherits them.
+    pub fn is_root_level(&self) -> bool {
+        matches!(self.pointer.as_deref(), Some("#/servers" | "#/host"))
+    }
+
+    fn new(code: &'static str, pointer: impl Into<Option<String>>, message: impl Into<String>) -> Self {
+        Failure {
+            code,
+            message: message.into(),
+            pointer: pointer.into(),
+        }
+    }
+}
+
+/// One operation, as the driver found it.
+pub(super) struct OperationInput<'a, 's> {
+    pub key: &'a str,
+    pub operation_id: Option<&'s str>,
+    pub method: Method,
+    pub method_key: &'s str,
+    pub path: &'s str,
+    pub pointer: &'a str,
+    pub op: &'s Map<String, Value>,
+    pub item: &'s Map<String, Value>,
+    /// The document the path item lives in; references inside it resolve against it.
+    pub base: &'s Url,
+    pub tags: Vec<String>,
+}
+
+/// What every operation of a spec shares: servers, security schemes, defaults.
+pub(super) struct SpecContext<'s> {
+    spec: &'s Spec,
+    options: &'s ConvertOptions,
+    root_servers: Result<Vec<String>, server::ServerProblem>,
+    schemes: Map<String, Value>,
+    root_security: Option<&'s Value>,
+    root_consumes: Vec<String>,
+}
+
+/// A parameter before conversion: where it was declared and what it says.
+struct RawParameter<'s> {
+    name: String,
+    location: String,
+    value: &'s Map<String, Value>,
+    base: &'s Url,
+    pointer: String,
+}
+
+impl<'s> SpecContext<'s> {
+    pub fn new(spec: &'s Spec, options: &'s ConvertOptions, diagnostics: &mut Vec<Diagnostic>) -> Self {
+        let root = spec.root();
+        let root_servers = match spec.version() {
+            SpecVersion::Swagger2 => Ok(server::swagger2_candidates(root, None)),
+            _ => server::oas3_candidates(root.get("servers").unwrap_or(&Value::Null)),
+        };
+        let (schemes_value, schemes_pointer) = match spec.version() {
+            SpecVersion::Swagger2 => (root.get("securityDefinitions"), "#/securityDefinitions"),
+            _ => (
+                root.get("components").and_then(|c| c.get("securitySchemes")),
+                "#/components/securitySchemes",
+            ),
+        };
+        let mut schemes = Map::new();
+        for (name, definition) in schemes_value.and_then(Value::as_object).into_iter().flatten() {
+            match spec.deref(spec.root_url(), definition) {
+                Ok(resolved) => {
+                    schemes.insert(name.clone(), resolved.value.clone());
+                }
+                Err(e) => diagnostics.push(Diagnostic::new(
+                    Severity::Warning,
+                    "unresolved-ref",
+                    None,
+                    format!("{schemes_pointer}/{}", crate::spec::pointer::escape(name)),
+                    format!("the security scheme `{name}` could not be read: {e}"),
+                )),
+            }
+        }
+        let root_consumes = string_list(root.get("consumes"));
+        SpecContext {
+            spec,
+            options,
+            root_servers,
+            schemes,
+            root_security: root.get("security"),
+            root_consumes,
+        }
+    }
+
+    pub fn convert(&self, input: &OperationInput<'_, 's>, diagnostics: &mut Vec<Diagnostic>) -> Result<ActionDraft, Failure> {
+        let key = input.key;
+        let mut warn = |severity: Severity, code: &str, pointer: String, message: String| {
+            diagnostics.push(Diagnostic::new(severity, code, Some(key), pointer, message));
+        };
+
+        let base_url = self.server_for(input)?;
+        let path = if input.path.starts_with('/') {
+            input.path.to_string()
+        } else {
+            format!("/{}", input.path)
+        };
+        let url = format!("{base_url}{path}");
+
+        // Parameters, path-item level first; an operation's parameter with the same
+        // name and location replaces the path item's.
+        let mut raw: Vec<RawParameter<'s>> = Vec::new();
+        let item_pointer = input.pointer.rsplit_once('/').map_or("", |(p, _)| p);
+        self.collect_parameters(input.item.get("parameters"), input.base, &format!("{item_pointer}/parameters"), &mut raw, &mut warn)?;
+        self.collect_parameters(input.op.get("parameters"), input.base, &format!("{}/parameters", input.pointer), &mut raw, &mut warn)?;
+
+        let mut parameters: Vec<Parameter> = Vec::new();
+        let mut body_parameter: Option<RawParameter<'s>> = None;
+        let mut form_parameters: Vec<RawParameter<'s>> = Vec::new();
+        for p in raw {
+            let location = match p.location.as_str() {
+                "path" => ParameterLocation::Path,
+                "query" => ParameterLocation::Query,
+                "header" => {
+                    if ["accept", "content-type", "authorization"].contains(&p.name.to_ascii_lowercase().as_str()) {
+                        warn(
+                            Severity::Info,
+                            "ignored-header",
+                            p.pointer,
+                            format!(
+                                "the header parameter `{}` is left out: OpenAPI ignores it (the body sets Content-Type, security schemes set Authorization)",
+                                p.name
+                            ),
+                        );
+                        continue;
+                    }
+                    ParameterLocation::Header
+                }
+                "cookie" => {
+                    warn(
+                        Severity::Warning,
+                        "cookie-parameter",
+                        p.pointer,
+                        format!(
+                            "the cookie parameter `{}` is left out: actions send path, query and header parameters only",
+                            p.name
+                        ),
+                    );
+                    continue;
+                }
+                "body" if self.spec.version() == SpecVersion::Swagger2 => {
+                    body_parameter = Some(p);
+                    continue;
+                }
+                "formData" if self.spec.version() == SpecVersion::Swagger2 => {
+                    form_parameters.push(p);
+                    continue;
+                }
+                other => {
+                    warn(
+                        Severity::Warning,
+                        "bad-parameter",
+                        p.pointer,
+                        format!("the parameter `{}` is `in: {other}`, which is not a parameter location; it is left out", p.name),
+                    );
+                    continue;
+                }
+            };
+            let parameter = self.parameter(&p, location, &mut warn)?;
+            parameters.push(parameter);
+        }
+        reconcile_path_parameters(&path, input.pointer, &mut parameters, &mut warn);
+        make_parameter_names_unique(&mut parameters);
+
+        let body = match self.spec.version() {
+            SpecVersion::Swagger2 => self.swagger2_body(input, body_parameter, form_parameters, &mut warn)?,
+            _ => self.oas3_body(input, &mut warn)?,
+        };
+        let headers = body
+            .iter()
+            .map(|b| StaticHeader {
+                name: "Content-Type".to_string(),
+                value: b.content_type.clone(),
+            })
+            .collect();
+
+        let security = input.op.get("security").or(self.root_security);
+        let (auth, auth_warnings) = match security {
+            Some(security) => super::auth::requirements(security, &self.schemes),
+            None => (Vec::new(), Vec::new()),
+        };
+        for message in auth_warnings {
+            warn(Severity::Warning, "unknown-security-scheme", format!("{}/security", input.pointer), message);
+        }
+
+        let name = match input.operation_id {
+            Some(id) => match naming::from_operation_id(id) {
+                Some(name) => name,
+                None => {
+                    let name = naming::from_path(input.method, &path);
+                    warn(
+                        Severity::Info,
+                        "name-from-path",
+                        format!("{}/operationId", input.pointer),
+                        format!(
+                            "operationId `{id}` does not make a valid tool name (5 to 64 of a-z, 0-9, _); named `{name}` from the method and path"
+                        ),
+                    );
+                    name
+                }
+            },
+            None => naming::from_path(input.method, &path),
+        };
+
+        let text = |k: &str| input.op.get(k).and_then(Value::as_str).unwrap_or("");
+        let mut description = describe(text("summary"), text("description"));
+        if description.chars().count() < MIN_DESCRIPTION {
+            let generated = generated_description(&description, input.method, &path, &parameters);
+            warn(
+                Severity::Warning,
+                "short-description",
+                input.pointer.to_string(),
+                format!(
+                    "the summary and description together are under {MIN_DESCRIPTION} characters; generated: \"{generated}\". Write a description that names the noun and the verb"
+                ),
+            );
+            description = generated;
+        }
+
+        let mut action = ActionDraft {
+            source: self.options.source.clone(),
+            key: key.to_string(),
+            name,
+            description,
+            method: input.method,
+            url,
+            parameters,
+            headers,
+            body,
+            auth,
+            hand: HandFields::default(),
+            operation: Origin {
+                operation_id: input.operation_id.map(str::to_string),
+                method: input.method_key.to_string(),
+                path: input.path.to_string(),
+                tags: input.tags.clone(),
+                pointer: input.pointer.to_string(),
+            },
+        };
+        action.hand = hand_fields(&action, input, &mut warn);
+        Ok(action)
+    }
+
+    fn server_for(&self, input: &OperationInput<'_, 's>) -> Result<String, Failure> {
+        let policy = ServerPolicy {
+            base_url: self.options.base_url.as_ref(),
+            fetched_from: self.spec.fetched_from(),
+            allow_http: self.options.allow_http,
+        };
+        let failure = |p: server::ServerProblem, pointer: String| Failure::new(p.code, pointer, p.message);
+        let root_pointer = match self.spec.version() {
+            SpecVersion::Swagger2 => "#/host",
+            _ => "#/servers",
+        };
+        let (candidates, level, pointer) = match self.spec.version() {
+            SpecVersion::Swagger2 => match input.op.get("schemes") {
+                Some(schemes) => (
+                    Ok(server::swagger2_candidates(self.spec.root(), Some(schemes))),
+                    Level::Root,
+                    format!("{}/schemes", input.pointer),
+                ),
+                None => (self.root_servers.clone(), Level::Root, root_pointer.to_string()),
+            },
+            _ => {
+                if let Some(servers) = local(input.op.get("servers")) {
+                    (server::oas3_candidates(&Value::Array(servers.clone())), Level::Local, format!("{}/servers", input.pointer))
+                } else if let Some(servers) = local(input.item.get("servers")) {
+                    let item_pointer = input.pointer.rsplit_once('/').map_or("", |(p, _)| p);
+                    (server::oas3_candidates(&Value::Array(servers.clone())), Level::Local, format!("{item_pointer}/servers"))
+                } else {
+                    (self.root_servers.clone(), Level::Root, root_pointer.to_string())
+                }
+            }
+        };
+        let candidates = candidates.map_err(|p| failure(p, pointer.clone()))?;
+        server::choose(&candidates, level, policy).map_err(|p| failure(p, pointer))
+    }
+
+    fn collect_parameters(
+        &self,
+        list: Option<&'s Value>,
+        base: &'s Url,
+        pointer: &str,
+        out: &mut Vec<RawParameter<'s>>,
+        warn: &mut impl FnMut(Severity, &str, String, String),
+    ) -> Result<(), Failure> {
+        let Some(list) = list else { return Ok(()) };
+        let Some(items) = list.as_array() else {
+            return Err(Failure::new(
+                "bad-parameters",
+                pointer.to_string(),
+                "`parameters` is not a list, so the operation's inputs are unknown",
+            ));
+        };
+        for (i, item) in items.iter().enumerate() {
+            let item_pointer = format!("{pointer}/{i}");
+            let resolved = self
+                .spec
+                .deref(base, item)
+                .map_err(|e| Failure::new("unresolved-ref", item_pointer.clone(), format!("a parameter could not be read: {e}")))?;
+            let Some(map) = resolved.value.as_object() else {
+                warn(Severity::Warning, "bad-parameter", item_pointer, "a parameter is not a mapping; it is left out".to_string());
+                continue;
+            };
+            let (Some(name), Some(location)) = (
+                map.get("name").and_then(Value::as_str),
+                map.get("in").and_then(Value::as_str),
+            ) else {
+                warn(
+                    Severity::Warning,
+                    "bad-parameter",
+                    item_pointer,
+                    "a parameter has no `name` or no `in`; it is left out".to_string(),
+                );
+                continue;
+            };
+            let raw = RawParameter {
+                name: name.to_string(),
+                location: location.to_string(),
+                value: map,
+                base: resolved.base,
+                pointer: item_pointer,
+            };
+            match out.iter_mut().find(|p| p.name == raw.name && p.location == raw.location) {
+                Some(existing) => *existing = raw,
+                None => out.push(raw),
+            }
+        }
+        Ok(())
+    }
+
+    fn parameter(
+        &self,
+        p: &RawParameter<'s>,
+        location: ParameterLocation,
+        warn: &mut impl FnMut(Severity, &str, String, String),
+    ) -> Result<Parameter, Failure> {
+        let schema_source: Value;
+        let (schema_value, schema_base): (&Value, &Url) = if self.spec.version() == SpecVersion::Swagger2 {
+            schema_source = swagger2_parameter_schema(p.value);
+            (&schema_source, p.base)
+        } else if let Some(schema) = p.value.get("schema") {
+            (schema, p.base)
+        } else if let Some(schema) = p
+            .value
+            .get("content")
+            .and_then(Value::as_object)
+            .and_then(|c| c.values().next())
+            .and_then(|media| media.get("schema"))
+        {
+            (schema, p.base)
+        } else {
+            schema_source = json!({});
+            (&schema_source, p.base)
+        };
+        let built = schema::build(self.spec, schema_base, schema_value, Purpose::Parameter).map_err(|e| {
+            Failure::new("unresolved-ref", p.pointer.clone(), format!("the schema of parameter `{}` could not be read: {e}", p.name))
+        })?;
+        for message in built.warnings {
+            warn(Severity::Warning, "schema", p.pointer.clone(), format!("parameter `{}`: {message}", p.name));
+        }
+        let mut description = tidy(p.value.get("description").and_then(Value::as_str).unwrap_or(""));
+        if description.is_empty() {
+            description = tidy(built.schema.get("description").and_then(Value::as_str).unwrap_or(""));
+        }
+        let required = location == ParameterLocation::Path
+            || p.value.get("required").and_then(Value::as_bool).unwrap_or(false);
+        Ok(Parameter {
+            key: p.name.clone(),
+            name: naming::parameter_name(&p.name),
+            location,
+            description,
+            required,
+            schema: built.schema,
+        })
+    }
+
+    fn oas3_body(
+        &self,
+        input: &OperationInput<'_, 's>,
+        warn: &mut impl FnMut(Severity, &str, String, String),
+    ) -> Result<Option<Body>, Failure> {
+        let Some(request_body) = input.op.get("requestBody") else {
+            return Ok(None);
+        };
+        let pointer = format!("{}/requestBody", input.pointer);
+        let resolved = self
+            .spec
+            .deref(input.base, request_body)
+            .map_err(|e| Failure::new("unresolved-ref", pointer.clone(), format!("the request body could not be read: {e}")))?;
+        let required = resolved.value.get("required").and_then(Value::as_bool).unwrap_or(false);
+        let empty = Map::new();
+        let content = resolved.value.get("content").and_then(Value::as_object).unwrap_or(&empty);
+        let Some((media_type, content_type)) = choose_media_type(content.keys().map(String::as_str)) else {
+            let types: Vec<&str> = content.keys().map(String::as_str).collect();
+            let types = if types.is_empty() { "of no content type".to_string() } else { types.join(", ") };
+            let message = format!(
+                "the request body is {types}; actions send JSON or multipart/form-data bodies only"
+            );
+            if required {
+                return Err(Failure::new("unsupported-body", pointer, message));
+            }
+            warn(Severity::Warning, "unsupported-body", pointer, format!("{message}; the optional body is left out"));
+            return Ok(None);
+        };
+        let media = content.get(media_type).unwrap_or(&Value::Null);
+        let multipart = content_type == "multipart/form-data";
+        let (schema, inferred) = if let Some(schema) = media.get("schema") {
+            let built = schema::build(self.spec, resolved.base, schema, Purpose::RequestBody).map_err(|e| {
+                Failure::new("unresolved-ref", format!("{pointer}/content"), format!("the request body schema could not be read: {e}"))
+            })?;
+            for message in built.warnings {
+                warn(Severity::Warning, "schema", pointer.clone(), format!("request body: {message}"));
+            }
+            (built.schema, false)
+        } else if let Some(example) = self.media_example(media, resolved.base) {
+            (schema::infer_from_example(example), true)
+        } else {
+            warn(
+                Severity::Warning,
+                "body-without-schema",
+                pointer.clone(),
+                "the request body has neither a schema nor an example; the AI is told it may send any JSON".to_string(),
+            );
+            (if multipart { json!({"type": "object"}) } else { json!({}) }, false)
+        };
+        Ok(Some(Body {
+            content_type,
+            required,
+            schema,
+            inferred,
+        }))
+    }
+
+    fn media_example(&self, media: &'s Value, base: &'s Url) -> Option<&'s Value> {
+        if let Some(example) = media.get("example") {
+            return Some(example);
+        }
+        let first = media.get("examples")?.as_object()?.values().next()?;
+        let resolved = self.spec.deref(base, first).ok()?;
+        resolved.value.get("value")
+    }
+
+    fn swagger2_body(
+        &self,
+        input: &OperationInput<'_, 's>,
+        body: Option<RawParameter<'s>>,
+        form: Vec<RawParameter<'s>>,
+        warn: &mut impl FnMut(Severity, &str, String, String),
+    ) -> Result<Option<Body>, Failure> {
+        let consumes = match input.op.get("consumes") {
+            Some(c) => string_list(Some(c)),
+            None => self.root_consumes.clone(),
+        };
+        if let Some(p) = body {
+            let required = p.value.get("required").and_then(Value::as_bool).unwrap_or(false);
+            let content_type = if consumes.is_empty() {
+                Some("application/json".to_string())
+            } else {
+                choose_media_type(consumes.iter().map(String::as_str))
+                    .map(|(_, ct)| ct)
+                    .filter(|ct| ct != "multipart/form-data")
+            };
+            let Some(content_type) = content_type else {
+                let message = format!(
+                    "the body parameter `{}` is sent as {}; actions send JSON bodies only",
+                    p.name,
+                    consumes.join(", ")
+                );
+                if required {
+                    return Err(Failure::new("unsupported-body", p.pointer, message));
+                }
+                warn(Severity::Warning, "unsupported-body", p.pointer, format!("{message}; the optional body is left out"));
+                return Ok(None);
+            };
+            let schema_value = p.value.get("schema").cloned().unwrap_or_else(|| json!({}));
+            let built = schema::build(self.spec, p.base, &schema_value, Purpose::RequestBody).map_err(|e| {
+                Failure::new("unresolved-ref", p.pointer.clone(), format!("the body schema could not be read: {e}"))
+            })?;
+            for message in built.warnings {
+                warn(Severity::Warning, "schema", p.pointer.clone(), format!("request body: {message}"));
+            }
+            return Ok(Some(Body {
+                content_type,
+                required,
+                schema: built.schema,
+                inferred: false,
+            }));
+        }
+        if form.is_empty() {
+            return Ok(None);
+        }
+        let has_file = form.iter().any(|p| p.value.get("type").and_then(Value::as_str) == Some("file"));
+        let multipart = has_file || consumes.iter().any(|c| c.starts_with("multipart/form-data"));
+        let any_required = form
+            .iter()
+            .any(|p| p.value.get("required").and_then(Value::as_bool).unwrap_or(false));
+        if !multipart {
+            let message = "the form parameters are sent as application/x-www-form-urlencoded; actions send JSON or multipart/form-data bodies only".to_string();
+            let pointer = form[0].pointer.clone();
+            if any_required {
+                return Err(Failure::new("unsupported-body", pointer, message));
+            }
+            warn(Severity::Warning, "unsupported-body", pointer, format!("{message}; the optional form fields are left out"));
+            return Ok(None);
+        }
+        let mut properties = Map::new();
+        let mut required = Vec::new();
+        for p in &form {
+            let raw_schema = swagger2_parameter_schema(p.value);
+            let built = schema::build(self.spec, p.base, &raw_schema, Purpose::RequestBody).map_err(|e| {
+                Failure::new("unresolved-ref", p.pointer.clone(), format!("form field `{}` could not be read: {e}", p.name))
+            })?;
+            let mut field = built.schema;
+            if let (Value::Object(map), Some(d)) = (&mut field, p.value.get("description").and_then(Value::as_str)) {
+                map.insert("description".to_string(), json!(tidy(d)));
+            }
+            if p.value.get("required").and_then(Value::as_bool).unwrap_or(false) {
+                required.push(json!(p.name));
+            }
+            properties.insert(p.name.clone(), field);
+        }
+        let mut schema = json!({"type": "object", "properties": properties});
+        if !required.is_empty() {
+            schema["required"] = Value::Array(required);
+        }
+        Ok(Some(Body {
+            content_type: "multipart/form-data".to_string(),
+            required: any_required,
+            schema,
+            inferred: false,
+        }))
+    }
+}
+
+/// Picks the content type actions can send: `application/json`, then a `+json`
+/// type, then `*/*` (sent as JSON), then `multipart/form-data`. Returns the key as
+/// written and the content type to send.
+fn choose_media_type<'a>(types: impl Iterator<Item = &'a str> + Clone) -> Option<(&'a str, String)> {
+    let essence = |t: &str| t.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    if let Some(t) = types.clone().find(|t| essence(t) == "application/json") {
+        return Some((t, "application/json".to_string()));
+    }
+    if let Some(t) = types.clone().find(|t| {
+        let e = essence(t);
+        e.ends_with("+json") || (e.starts_with("application/") && e.ends_with("json"))
+    }) {
+        return Some((t, essence(t)));
+    }
+    if let Some(t) = types.clone().find(|t| matches!(essence(t).as_str(), "*/*" | "application/*")) {
+        return Some((t, "application/json".to_string()));
+    }
+    types
+        .clone()
+        .find(|t| essence(t) == "multipart/form-data")
+        .map(|t| (t, "multipart/form-data".to_string()))
+}
+
+/// A non-empty `servers` list of a path item or operation.
+fn local(servers: Option<&Value>) -> Option<&Vec<Value>> {
+    servers.and_then(Value::as_array).filter(|a| !a.is_empty())
+}
+
+/// A Swagger 2.0 non-body parameter carries its schema keywords on itself.
+fn swagger2_parameter_schema(p: &Map<String, Value>) -> Value {
+    const KEYWORDS: &[&str] = &[
+        "type", "format", "items", "enum", "default", "minimum", "maximum", "exclusiveMinimum",
+        "exclusiveMaximum", "minLength", "maxLength", "pattern", "minItems", "maxItems", "uniqueItems",
+        "multipleOf", "x-nullable", "$ref",
+    ];
+    if let Some(schema) = p.get("schema") {
+        return schema.clone();
+    }
+    let map: Map<String, Value> = p
+        .iter()
+        .filter(|(k, _)| KEYWORDS.contains(&k.as_str()))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    Value::Object(map)
+}
+
+/// Adds path parameters the template uses but the spec forgot, and drops declared
+/// path parameters the template has no place for.
+fn reconcile_path_parameters(
+    path: &str,
+    pointer: &str,
+    parameters: &mut Vec<Parameter>,
+    warn: &mut impl FnMut(Severity, &str, String, String),
+) {
+    let in_template = template_variables(path);
+    parameters.retain(|p| {
+        if p.location != ParameterLocation::Path || in_template.iter().any(|v| v == &p.key) {
+            return true;
+        }
+        warn(
+            Severity::Warning,
+            "unused-path-parameter",
+            pointer.to_string(),
+            format!("the path parameter `{}` does not appear in {path}; it is left out", p.key),
+        );
+        false
+    });
+    for variable in in_template {
+        if parameters.iter().any(|p| p.location == ParameterLocation::Path && p.key == variable) {
+            continue;
+        }
+        warn(
+            Severity::Warning,
+            "undeclared-path-parameter",
+            pointer.to_string(),
+            format!("{path} uses {{{variable}}} but declares no such path parameter; it is added as a required string"),
+        );
+        parameters.push(Parameter {
+            key: variable.clone(),
+            name: naming::parameter_name(&variable),
+            location: ParameterLocation::Path,
+            description: String::new(),
+            required: true,
+            schema: json!({"type": "string"}),
+        });
+    }
+}
+
+/// `{name}` variables of a path template, in order.
+pub fn template_variables(path: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut rest = path;
+    while let Some(open) = rest.find('{') {
+        let Some(close) = rest[open..].find('}') else { break };
+        out.push(rest[open + 1..open + close].to_string());
+        rest = &rest[open + close + 1..];
+    }
+    out
+}
+
+/// Tool argument names must be unique within an action: on a clash the later one
+/// gets its location appended (`id_query`), then a number.
+fn make_parameter_names_unique(parameters: &mut [Parameter]) {
+    let mut taken: HashSet<String> = HashSet::new();
+    for p in parameters.iter_mut() {
+        if taken.insert(p.name.clone()) {
+            continue;
+        }
+        let mut candidate = format!("{}_{}", p.name, p.location.as_str());
+        let mut n = 2;
+        while taken.contains(&candidate) {
+            candidate = format!("{}_{}_{n}", p.name, p.location.as_str());
+            n += 1;
+        }
+        taken.insert(candidate.clone());
+        p.name = candidate;
+    }
+}
+
+/// Normalises line endings and trailing spaces, and collapses runs of blank lines;
+/// Markdown is kept.
+pub fn tidy(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut blank_run = 0;
+    for line in text.replace("\r\n", "\n").replace('\r', "\n").lines() {
+        let line = line.trim_end();
+        if line.is_empty() {
+            blank_run += 1;
+            if blank_run > 1 {
+                continue;
+            }
+        } else {
+            blank_run = 0;
+        }
+        out.push_str(line);
+        out.push('\n');
+    }
+    out.trim().to_string()
+}
+
+/// Summary and description together: the summary, a blank line, the description;
+/// just the description when it already starts with the summary.
+pub fn describe(summary: &str, description: &str) -> String {
+    let summary = tidy(summary);
+    let description = tidy(description);
+    if summary.is_empty() {
+        return description;
+    }
+    if description.is_empty() {
+        return summary;
+    }
+    let head = summary.trim_end_matches('.').to_lowercase();
+    if description.to_lowercase().starts_with(&head) {
+        return description;
+    }
+    format!("{summary}\n\n{description}")
+}
+
+/// A description for an operation whose own is too short: what little the spec
+/// said, the verb and noun from the path, and the call itself.
+fn generated_description(short: &str, method: Method, path: &str, parameters: &[Parameter]) -> String {
+    let phrase = naming::from_path(method, path).replace('_', " ");
+    let mut phrase = capitalise(&phrase);
+    if !short.is_empty() && !short.eq_ignore_ascii_case(&phrase) {
+        phrase = format!("{}: {}", short.trim_end_matches('.'), phrase.to_lowercase());
+    }
+    let mut out = format!("{phrase}. Calls {} {path}", method.as_str());
+    let required: Vec<&str> = parameters.iter().filter(|p| p.required).map(|p| p.key.as_str()).collect();
+    if !required.is_empty() {
+        out.push_str(&format!(" with {}", required.join(", ")));
+    }
+    out.push('.');
+    out
+}
+
+fn capitalise(s: &str) -> String {
+    let mut chars = s.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
+fn string_list(value: Option<&Value>) -> Vec<String> {
+    match value {
+        Some(Value::Array(items)) => items.iter().filter_map(Value::as_str).map(str::to_string).collect(),
+        Some(Value::String(s)) => vec![s.clone()],
+        _ => Vec::new(),
+    }
+}
+
+/// Initial hand-owned values: defaults, then the vendor extensions.
+fn hand_fields(
+    action: &ActionDraft,
+    input: &OperationInput<'_, '_>,
+    warn: &mut impl FnMut(Severity, &str, String, String),
+) -> HandFields {
+    let op = input.op;
+    let at = |ext: &str| format!("{}/{ext}", input.pointer);
+    let mut hand = HandFields {
+        require_confirmation: action.method == Method::Delete,
+        ..HandFields::default()
+    };
+    if let Some(value) = op.get("x-open-require-form-submission") {
+        match value.as_bool() {
+            Some(b) => hand.require_confirmation = b,
+            None => warn(Severity::Warning, "bad-extension", at("x-open-require-form-submission"), "x-open-require-form-submission should be true or false; ignored".to_string()),
+        }
+    }
+    if let Some(value) = op.get("x-actionsync-channels") {
+        let mut channels = Vec::new();
+        for name in string_list(Some(value)) {
+            match Channel::parse(&name) {
+                Some(c) if !channels.contains(&c) => channels.push(c),
+                Some(_) => {}
+                None => warn(
+                    Severity::Warning,
+                    "unknown-channel",
+                    at("x-actionsync-channels"),
+                    format!("`{name}` is not a channel (widget, email, sms, whatsapp, phone, slack); it is left out"),
+                ),
+            }
+        }
+        if value.is_array() || !channels.is_empty() {
+            hand.channels = channels;
+        }
+    }
+    if let Some(value) = op.get("x-actionsync-segments") {
+        hand.segments = string_list(Some(value));
+    }
+    if let Some(value) = op.get("x-open-tags") {
+        hand.tags = string_list(Some(value));
+    }
+    if let Some(value) = op.get("x-actionsync-magic") {
+        match value.as_object() {
+            Some(map) => {
+                let known: Vec<&str> = action
+                    .parameters
+                    .iter()
+                    .map(|p| p.key.as_str())
+                    .chain(action.headers.iter().map(|h| h.name.as_str()))
+                    .collect();
+                let mut magic = BTreeMap::new();
+                for (field, path) in map {
+                    let Some(path) = path.as_str() else {
+                        warn(Severity::Warning, "bad-extension", at("x-actionsync-magic"), format!("the magic field for `{field}` should be a context path such as contact.email; ignored"));
+                        continue;
+                    };
+                    if !known.contains(&field.as_str()) {
+                        warn(
+                            Severity::Warning,
+                            "orphaned-magic-field",
+                            at("x-actionsync-magic"),
+                            format!("the magic field `{field}` names no parameter or header of this operation; it is kept and takes effect if one appears"),
+                        );
+                    }
+                    magic.insert(field.clone(), path.to_string());
+                }
+                hand.magic_fields = magic;
+            }
+            None => warn(Severity::Warning, "bad-extension", at("x-actionsync-magic"), "x-actionsync-magic should map parameter names to context paths; ignored".to_string()),
+        }
+    }
+    if let Some(value) = op.get("x-open-pinned") {
+        hand.pins = pins(action, value, &at("x-open-pinned"), warn);
+    }
+    hand
+}
+
+/// `x-open-pinned`: a map of field → value, or a list of fields pinned to the value
+/// the spec gives them now.
+fn pins(
+    action: &ActionDraft,
+    value: &Value,
+    pointer: &str,
+    warn: &mut impl FnMut(Severity, &str, String, String),
+) -> BTreeMap<String, Value> {
+    let current = serde_json::to_value(action).unwrap_or(Value::Null);
+    let entries: Vec<(String, Value)> = match value {
+        Value::Object(map) => map.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+        Value::Array(fields) => fields
+            .iter()
+            .filter_map(Value::as_str)
+            .map(|f| (f.to_string(), current.get(f).cloned().unwrap_or(Value::Null)))
+            .collect(),
+        _ => {
+            warn(Severity::Warning, "bad-extension", pointer.to_string(), "x-open-pinned should map field names to values, or list field names; ignored".to_string());
+            return BTreeMap::new();
+        }
+    };
+    let mut out = BTreeMap::new();
+    for (field, pinned) in entries {
+        if !PINNABLE.contains(&field.as_str()) {
+            warn(Severity::Warning, "bad-pin", pointer.to_string(), format!("`{field}` cannot be pinned (pinnable: {}); ignored", PINNABLE.join(", ")));
+            continue;
+        }
+        let valid = match field.as_str() {
+            "name" => pinned.as_str().is_some_and(naming::is_valid_name),
+            "description" => pinned.as_str().is_some_and(|d| d.chars().count() >= MIN_DESCRIPTION),
+            _ => !pinned.is_null(),
+        };
+        if !valid {
+            warn(Severity::Warning, "bad-pin", pointer.to_string(), format!("the pinned {field} is not a valid value for it; ignored"));
+            continue;
+        }
+        out.insert(field, pinned);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tidies_and_joins_descriptions() {
+        assert_eq!(tidy("a  \r\n\r\n\r\n\r\nb\t\n"), "a\n\nb");
+        assert_eq!(describe("List pets", "List pets, newest first."), "List pets, newest first.");
+        assert_eq!(describe("List pets", "Newest first."), "List pets\n\nNewest first.");
+        assert_eq!(describe("", "  - item\n  - item"), "- item\n  - item");
+    }
+
+    #[test]
+    fn media_types() {
+        let pick = |types: &[&str]| choose_media_type(types.iter().copied()).map(|(_, ct)| ct);
+        assert_eq!(pick(&["text/plain", "application/json; charset=utf-8"]).as_deref(), Some("application/json"));
+        assert_eq!(pick(&["application/merge-patch+json"]).as_deref(), Some("application/merge-patch+json"));
+        assert_eq!(pick(&["multipart/form-data"]).as_deref(), Some("multipart/form-data"));
+        assert_eq!(pick(&["application/x-www-form-urlencoded"]), None);
+    }
+
+    #[test]
+    fn template_variables_in_order() {
+        assert_eq!(template_variables("/a/{x}/b/{y-z}"), vec!["x", "y-z"]);
+    }
+}

@@ -1,0 +1,29 @@
+//! actionsync keeps an AI support agent's catalogue of *Actions* (HTTP tools the AI
+//! may call) in sync with the OpenAPI specs of the APIs behind them.
+//!
+//! # Layout
+//!
+//! The flow is `source → spec → convert → lint`; each stage is a module with one
+//! job and plain data at its boundary.
+//!
+//! - [`source`]: the only module that does I/O for specs. It reads the root document
+//!   and every document it `$ref`s (files, and URLs when allowed), enforcing the
+//!   size limit and the reference policy, and hands back a [`spec::Spec`].
+//! - [`spec`]: pure. Parses bytes (JSON or YAML, with limits and line/column errors)
+//!   into `serde_json::Value`s, detects the OpenAPI version, and resolves `$ref`s
+//!   across the loaded documents.
+//! - [`convert`]: pure. Turns every operation of a [`spec::Spec`] into an
+//!   [`action::ActionDraft`], or a [`action::Skipped`] entry with the reason, plus
+//!   [`diagnostic::Diagnostic`]s. One bad operation never fails the spec.
+//! - [`lint`]: pure. The catalogue checks (names, descriptions, duplicates across
+//!   specs, http URLs, missing servers) over one or more conversions.
+//! - [`action`], [`diagnostic`]: the plain data passed between the stages.
+//! - [`cli`]: the command line (`convert`, `lint`); `main.rs` only calls it.
+
+pub mod action;
+pub mod cli;
+pub mod convert;
+pub mod diagnostic;
+pub mod lint;
+pub mod source;
+pub mod spec;

@@ -1,0 +1,201 @@
+//! The catalogue checks of DESIGN.md rule 8, over actions from one or more specs:
+//! name and description rules, generic names, names shared across sources, and
+//! near-duplicate descriptions. Pure; works on [`Subject`]s so it serves both
+//! freshly converted drafts and a stored catalogue.
+
+use std::collections::{HashMap, HashSet};
+
+use crate::action::ActionDraft;
+use crate::convert::naming;
+use crate::diagnostic::{Diagnostic, Severity};
+
+/// Shortest description the platform accepts.
+pub const MIN_DESCRIPTION: usize = 20;
+
+/// Word-set similarity (Jaccard) at or above which two descriptions are near-duplicates.
+pub const NEAR_DUPLICATE: f64 = 0.8;
+
+/// What lint looks at in one action.
+#[derive(Debug, Clone, Copy)]
+pub struct Subject<'a> {
+    /// Source name.
+    pub source: &'a str,
+    /// Operation key.
+    pub key: &'a str,
+    /// The effective name (a pin wins over the spec's).
+    pub name: &'a str,
+    /// The effective description.
+    pub description: &'a str,
+    /// Where the operation is in its spec.
+    pub pointer: &'a str,
+}
+
+impl<'a> Subject<'a> {
+    /// The subject of a draft, with pinned name and description taking effect.
+    pub fn of(draft: &'a ActionDraft) -> Subject<'a> {
+        let pinned = |field: &str| draft.hand.pins.get(field).and_then(|v| v.as_str());
+        Subject {
+            source: &draft.source,
+            key: &draft.key,
+            name: pinned("name").unwrap_or(&draft.name),
+            description: pinned("description").unwrap_or(&draft.description),
+            pointer: &draft.operation.pointer,
+        }
+    }
+}
+
+/// Nouns that say nothing about what an action does.
+const GENERIC_NOUNS: &[&str] = &[
+    "data", "info", "information", "item", "items", "list", "all", "object", "objects", "resource",
+    "resources", "record", "records", "stuff", "thing", "things", "details", "result", "results",
+    "entity", "entities", "value", "values", "request", "action", "call", "endpoint", "api", "it",
+];
+/// Verbs that names start with.
+const VERBS: &[&str] = &[
+    "get", "list", "create", "update", "patch", "delete", "fetch", "retrieve", "post", "put", "do",
+    "run", "make", "set", "find", "search", "handle", "process", "send", "add", "remove",
+];
+
+/// Whether a name is only a verb and generic nouns (`get_data`, `do_action`).
+pub fn is_generic_name(name: &str) -> bool {
+    let words: Vec<&str> = name.split('_').filter(|w| !w.is_empty()).collect();
+    match words.split_first() {
+        Some((verb, rest)) => {
+            VERBS.contains(verb) && rest.iter().all(|w| GENERIC_NOUNS.contains(w) || w.chars().all(|c| c.is_ascii_digit()))
+        }
+        None => true,
+    }
+}
+
+/// Runs every check. Returns, for each finding, the index of the subject it is about.
+pub fn check(subjects: &[Subject<'_>]) -> Vec<(usize, Diagnostic)> {
+    let mut out = Vec::new();
+    let finding = |s: &Subject<'_>, severity, code: &str, message: String| {
+        Diagnostic::new(severity, code, Some(s.key), s.pointer, message)
+    };
+    let mut first_with_name: HashMap<&str, usize> = HashMap::new();
+    for (i, s) in subjects.iter().enumerate() {
+        if !naming::is_valid_name(s.name) {
+            out.push((i, finding(s, Severity::Error, "invalid-name", format!(
+                "the name `{}` is not a valid tool name: 5 to 64 characters of a-z, 0-9 and _", s.name
+            ))));
+        } else if is_generic_name(s.name) {
+            out.push((i, finding(s, Severity::Warning, "generic-name", format!(
+                "the name `{}` is generic: the AI cannot tell from it what the action does. Name the noun (order, account, subscription)", s.name
+            ))));
+        }
+        if s.description.chars().count() < MIN_DESCRIPTION {
+            out.push((i, finding(s, Severity::Error, "short-description", format!(
+                "the description is under {MIN_DESCRIPTION} characters; the AI reads it to decide when to call the action"
+            ))));
+        }
+        match first_with_name.get(s.name) {
+            Some(&j) if subjects[j].source != s.source => {
+                let other = &subjects[j];
+                out.push((i, finding(s, Severity::Error, "duplicate-name", format!(
+                    "the name `{}` is also the name of `{}` in source `{}`; names must be unique across the catalogue. Rename one (operationId, or pin a name)",
+                    s.name, other.key, other.source
+                ))));
+            }
+            Some(_) => {}
+            None => {
+                first_with_name.insert(s.name, i);
+            }
+        }
+    }
+    out.extend(near_duplicates(subjects));
+    out.sort_by_key(|(i, _)| *i);
+    out
+}
+
+fn near_duplicates(subjects: &[Subject<'_>]) -> Vec<(usize, Diagnostic)> {
+    let words: Vec<Vec<u64>> = subjects.iter().map(|s| word_set(s.description)).collect();
+    let mut order: Vec<usize> = (0..subjects.len()).filter(|&i| words[i].len() >= 3).collect();
+    order.sort_by_key(|&i| words[i].len());
+    let mut reported: HashSet<usize> = HashSet::new();
+    let mut out = Vec::new();
+    for (a_pos, &a) in order.iter().enumerate() {
+        for &b in &order[a_pos + 1..] {
+            // Sorted by size: once b is too large for the similarity, so is everything after.
+            if (words[a].len() as f64) < NEAR_DUPLICATE * words[b].len() as f64 {
+                break;
+            }
+            if jaccard(&words[a], &words[b]) < NEAR_DUPLICATE {
+                continue;
+            }
+            let (first, second) = if a < b { (a, b) } else { (b, a) };
+            if !reported.insert(second) {
+                continue;
+            }
+            let (s, other) = (&subjects[second], &subjects[first]);
+            out.push((second, Diagnostic::new(Severity::Warning, "near-duplicate-description", Some(s.key), s.pointer, format!(
+                "the description of `{}` is nearly the same as that of `{}`{}; the AI may pick the wrong one. Say what differs: the noun and the verb",
+                s.name, other.name,
+                if other.source == s.source { String::new() } else { format!(" in source `{}`", other.source) }
+            ))));
+        }
+    }
+    out
+}
+
+fn word_set(text: &str) -> Vec<u64> {
+    let mut words: Vec<u64> = text
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(|w| naming::fnv1a(w.to_lowercase().as_bytes()))
+        .collect();
+    words.sort_unstable();
+    words.dedup();
+    words
+}
+
+fn jaccard(a: &[u64], b: &[u64]) -> f64 {
+    let (mut i, mut j, mut common) = (0, 0, 0usize);
+    while i < a.len() && j < b.len() {
+        match a[i].cmp(&b[j]) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => {
+                common += 1;
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    let union = a.len() + b.len() - common;
+    if union == 0 { 0.0 } else { common as f64 / union as f64 }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn subject<'a>(source: &'a str, name: &'a str, description: &'a str) -> Subject<'a> {
+        Subject { source, key: name, name, description, pointer: "#" }
+    }
+
+    #[test]
+    fn generic_names() {
+        assert!(is_generic_name("get_data"));
+        assert!(is_generic_name("do_action"));
+        assert!(is_generic_name("get_all_items"));
+        assert!(!is_generic_name("get_order_by_id"));
+        assert!(!is_generic_name("list_invoices"));
+    }
+
+    #[test]
+    fn finds_duplicates_across_sources_and_near_duplicate_descriptions() {
+        let subjects = [
+            subject("a", "get_customer", "Look up a customer by their numeric ID and return the profile."),
+            subject("b", "get_customer", "Look up a customer by their numeric ID and return the full profile."),
+            subject("b", "get_data", "short"),
+            subject("b", "find_customer_by_email", "Look up a customer by their email address and return the profile."),
+        ];
+        let codes: Vec<(usize, String)> = check(&subjects).into_iter().map(|(i, d)| (i, d.code)).collect();
+        assert!(codes.contains(&(1, "duplicate-name".into())), "{codes:?}");
+        assert!(codes.contains(&(1, "near-duplicate-description".into())), "{codes:?}");
+        assert!(codes.contains(&(2, "generic-name".into())), "{codes:?}");
+        assert!(codes.contains(&(2, "short-description".into())), "{codes:?}");
+        assert!(!codes.iter().any(|(i, _)| *i == 0 || *i == 3), "{codes:?}");
+    }
+}

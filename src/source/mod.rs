@@ -1,0 +1,400 @@
+//! Reading specs: the root document and every document it `$ref`s, from files, from
+//! URLs (when allowed), or from bytes handed over directly (standard input, a push).
+//! This is the only module that touches the file system or the network for specs.
+//!
+//! The reference policy lives here: a `$ref` may reach documents in the root's
+//! folder (and below it); one that leaves the folder needs `allow_outside_refs`, one
+//! that points at another site needs `allow_remote_refs`, and a spec read from bytes
+//! may reference nothing outside itself.
+
+use std::collections::{HashMap, VecDeque};
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use url::Url;
+
+use crate::spec::{self, Document, ParseError, Spec, SpecError};
+
+/// Where a spec comes from.
+#[derive(Debug, Clone)]
+pub enum SpecLocation {
+    /// A file on disk.
+    File(PathBuf),
+    /// An http(s) URL.
+    Url(Url),
+    /// Bytes already in memory (standard input, a pushed spec); `name` is for messages.
+    Bytes {
+        /// How to name the spec in messages.
+        name: String,
+        /// The document.
+        bytes: Vec<u8>,
+    },
+}
+
+impl SpecLocation {
+    /// A location from a command-line argument: `-` is standard input (read by the
+    /// caller), `http(s)://…` a URL, anything else a file path.
+    pub fn from_arg(arg: &str) -> SpecLocation {
+        if (arg.starts_with("https://") || arg.starts_with("http://"))
+            && let Ok(url) = Url::parse(arg)
+        {
+            return SpecLocation::Url(url);
+        }
+        SpecLocation::File(PathBuf::from(arg))
+    }
+
+    /// How to name it in messages.
+    pub fn display(&self) -> String {
+        match self {
+            SpecLocation::File(p) => p.display().to_string(),
+            SpecLocation::Url(u) => u.to_string(),
+            SpecLocation::Bytes { name, .. } => name.clone(),
+        }
+    }
+
+    /// A default source name: the file stem (`orders` for `specs/orders.yaml`).
+    pub fn default_source_name(&self) -> String {
+        let stem = match self {
+            SpecLocation::File(p) => p.file_stem().map(|s| s.to_string_lossy().to_string()),
+            SpecLocation::Url(u) => u
+                .path_segments()
+                .and_then(|mut s| s.next_back().map(str::to_string))
+                .filter(|s| !s.is_empty())
+                .map(|s| s.split('.').next().unwrap_or(&s).to_string()),
+            SpecLocation::Bytes { name, .. } => Some(name.clone()),
+        };
+        stem.filter(|s| !s.is_empty())
+            .unwrap_or_else(|| "spec".to_string())
+    }
+}
+
+/// What loading may do.
+#[derive(Debug, Clone)]
+pub struct LoadOptions {
+    /// Largest document, in bytes (each document of a multi-file spec counts alone).
+    pub max_bytes: usize,
+    /// Follow `$ref`s to other sites.
+    pub allow_remote_refs: bool,
+    /// Follow `$ref`s to files outside the root spec's folder.
+    pub allow_outside_refs: bool,
+    /// Time limit for each HTTP fetch.
+    pub http_timeout: Duration,
+}
+
+impl Default for LoadOptions {
+    fn default() -> Self {
+        LoadOptions {
+            max_bytes: spec::DEFAULT_MAX_BYTES,
+            allow_remote_refs: false,
+            allow_outside_refs: false,
+            http_timeout: Duration::from_secs(60),
+        }
+    }
+}
+
+/// Why the root document could not be read. Referenced documents never fail the
+/// load; they fail only the operations that reach them.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// The file or URL could not be read.
+    #[error("cannot read {location}: {reason}")]
+    Read {
+        /// The spec.
+        location: String,
+        /// Why.
+        reason: String,
+    },
+    /// The document did not parse.
+    #[error("cannot read {location}: {source}")]
+    Parse {
+        /// The spec.
+        location: String,
+        /// The parse error, with line and column.
+        source: ParseError,
+    },
+    /// The document parsed, but is not an OpenAPI spec we read.
+    #[error("cannot read {location}: {source}")]
+    NotASpec {
+        /// The spec.
+        location: String,
+        /// Why.
+        source: SpecError,
+    },
+}
+
+/// How long each phase of a load took, for `--timings`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct LoadTimings {
+    /// Reading bytes (files and fetches).
+    pub read: Duration,
+    /// Parsing them.
+    pub parse: Duration,
+    /// Documents loaded, the root included.
+    pub documents: usize,
+    /// Bytes read in all.
+    pub bytes: usize,
+}
+
+/// Loads a spec and everything it references. See the module docs for the policy.
+pub fn load(location: &SpecLocation, options: &LoadOptions) -> Result<Spec, LoadError> {
+    load_timed(location, options).map(|(spec, _)| spec)
+}
+
+/// [`load`], also saying how long reading and parsing took.
+pub fn load_timed(location: &SpecLocation, options: &LoadOptions) -> Result<(Spec, LoadTimings), LoadError> {
+    let mut loader = Loader {
+        options,
+        http: None,
+        timings: LoadTimings::default(),
+    };
+    let display = location.display();
+    let (root_url, bytes, fetched_from) = match location {
+        SpecLocation::File(path) => {
+            let absolute = absolute_path(path).map_err(|reason| LoadError::Read {
+                location: display.clone(),
+                reason,
+            })?;
+            let url = Url::from_file_path(&absolute).map_err(|_| LoadError::Read {
+                location: display.clone(),
+                reason: "the path cannot be turned into a file URL".to_string(),
+            })?;
+            let bytes = loader.read(&url).map_err(|reason| LoadError::Read {
+                location: display.clone(),
+                reason,
+            })?;
+            (url, bytes, None)
+        }
+        SpecLocation::Url(url) => {
+            let bytes = loader.read(url).map_err(|reason| LoadError::Read {
+                location: display.clone(),
+                reason,
+            })?;
+            (url.clone(), bytes, Some(url.clone()))
+        }
+        SpecLocation::Bytes { bytes, .. } => {
+            loader.timings.bytes += bytes.len();
+            // A base that relative references resolve against, but that the policy
+            // refuses to read: in-memory specs reference nothing outside themselves.
+            let url = Url::parse("memory:///spec").map_err(|e| LoadError::Read {
+                location: display.clone(),
+                reason: e.to_string(),
+            })?;
+            (url, bytes.clone(), None)
+        }
+    };
+    let started = Instant::now();
+    let parsed = spec::parse_document(&bytes, options.max_bytes);
+    loader.timings.parse += started.elapsed();
+    let (root_value, _) = parsed.map_err(|source| LoadError::Parse {
+        location: display.clone(),
+        source,
+    })?;
+    drop(bytes);
+
+    let mut documents: HashMap<Url, Document> = HashMap::new();
+    let mut queue: VecDeque<Url> = VecDeque::new();
+    enqueue_refs(&root_value, &root_url, &mut documents, &mut queue);
+    documents.insert(root_url.clone(), Document::Loaded(root_value));
+    let policy = Policy::new(&root_url, options);
+    while let Some(url) = queue.pop_front() {
+        if documents.contains_key(&url) {
+            continue;
+        }
+        let document = match policy.check(&url) {
+            Err(reason) => Document::Failed(reason),
+            Ok(()) => match loader.read(&url) {
+                Err(reason) => Document::Failed(reason),
+                Ok(bytes) => {
+                    let started = Instant::now();
+                    let parsed = spec::parse_document(&bytes, options.max_bytes);
+                    loader.timings.parse += started.elapsed();
+                    match parsed {
+                        Ok((value, _)) => {
+                            enqueue_refs(&value, &url, &mut documents, &mut queue);
+                            Document::Loaded(value)
+                        }
+                        Err(e) => Document::Failed(e.to_string()),
+                    }
+                }
+            },
+        };
+        documents.insert(url, document);
+    }
+    loader.timings.documents = documents.len();
+    let spec = Spec::new(root_url, documents, fetched_from).map_err(|source| LoadError::NotASpec {
+        location: display,
+        source,
+    })?;
+    Ok((spec, loader.timings))
+}
+
+fn enqueue_refs(
+    value: &serde_json::Value,
+    base: &Url,
+    documents: &mut HashMap<Url, Document>,
+    queue: &mut VecDeque<Url>,
+) {
+    for found in spec::external_documents(value, base) {
+        match found {
+            Ok(url) => {
+                if &url != base && !documents.contains_key(&url) {
+                    queue.push_back(url);
+                }
+            }
+            // An unparseable reference is reported where it is used.
+            Err(_) => {}
+        }
+    }
+}
+
+fn absolute_path(path: &Path) -> Result<PathBuf, String> {
+    std::fs::canonicalize(path).map_err(|e| io_reason(&e))
+}
+
+fn io_reason(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => "no such file".to_string(),
+        std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
+        _ => e.to_string(),
+    }
+}
+
+/// Which documents a `$ref` may reach.
+struct Policy<'o> {
+    root_dir: Option<Url>,
+    root_scheme: String,
+    options: &'o LoadOptions,
+}
+
+impl<'o> Policy<'o> {
+    fn new(root: &Url, options: &'o LoadOptions) -> Self {
+        let root_dir = match root.scheme() {
+            "file" => root
+                .to_file_path()
+                .ok()
+                .and_then(|p| p.parent().map(Path::to_path_buf))
+                .and_then(|d| Url::from_directory_path(d).ok()),
+            "http" | "https" => root.join("./").ok(),
+            _ => None,
+        };
+        Policy {
+            root_dir,
+            root_scheme: root.scheme().to_string(),
+            options,
+        }
+    }
+
+    fn check(&self, url: &Url) -> Result<(), String> {
+        let inside = |target: &Url| match &self.root_dir {
+            Some(dir) => {
+                target.scheme() == dir.scheme()
+                    && target.host_str() == dir.host_str()
+                    && target.port_or_known_default() == dir.port_or_known_default()
+                    && target.path().starts_with(dir.path())
+            }
+            None => false,
+        };
+        match url.scheme() {
+            "file" => {
+                if self.root_scheme != "file" {
+                    return Err("a spec that is not a local file may not reference local files".to_string());
+                }
+                // Resolve symbolic links before deciding whether the file is inside.
+                let real = url
+                    .to_file_path()
+                    .ok()
+                    .and_then(|p| std::fs::canonicalize(p).ok())
+                    .and_then(|p| Url::from_file_path(p).ok());
+                let target = real.as_ref().unwrap_or(url);
+                if inside(target) || self.options.allow_outside_refs {
+                    Ok(())
+                } else {
+                    Err("it is outside the spec's folder; pass --allow-outside-refs to follow it".to_string())
+                }
+            }
+            "http" | "https" => {
+                if inside(url) || self.options.allow_remote_refs {
+                    Ok(())
+                } else {
+                    Err("it is on another site; pass --allow-remote-refs to fetch it".to_string())
+                }
+            }
+            "memory" => Err("a spec read from standard input or pushed may not reference other documents".to_string()),
+            other => Err(format!("`{other}:` references are not supported")),
+        }
+    }
+}
+
+struct Loader<'o> {
+    options: &'o LoadOptions,
+    http: Option<reqwest::blocking::Client>,
+    timings: LoadTimings,
+}
+
+impl Loader<'_> {
+    /// Reads one document, refusing more than the size limit.
+    fn read(&mut self, url: &Url) -> Result<Vec<u8>, String> {
+        let started = Instant::now();
+        let limit = self.options.max_bytes;
+        let bytes = match url.scheme() {
+            "file" => {
+                let path = url
+                    .to_file_path()
+                    .map_err(|_| format!("{url} is not a usable file path"))?;
+                let file = std::fs::File::open(&path).map_err(|e| io_reason(&e))?;
+                read_limited(file, limit)?
+            }
+            "http" | "https" => self.fetch(url, limit)?,
+            other => return Err(format!("`{other}:` URLs cannot be read")),
+        };
+        self.timings.read += started.elapsed();
+        self.timings.bytes += bytes.len();
+        Ok(bytes)
+    }
+
+    fn fetch(&mut self, url: &Url, limit: usize) -> Result<Vec<u8>, String> {
+        if self.http.is_none() {
+            let client = reqwest::blocking::Client::builder()
+                .timeout(self.options.http_timeout)
+                .redirect(reqwest::redirect::Policy::limited(5))
+                .user_agent(concat!("actionsync/", env!("CARGO_PKG_VERSION")))
+                .build()
+                .map_err(|e| format!("cannot start an HTTP client: {e}"))?;
+            self.http = Some(client);
+        }
+        let Some(client) = self.http.as_ref() else {
+            return Err("no HTTP client".to_string());
+        };
+        let response = client
+            .get(url.clone())
+            .send()
+            .map_err(|e| format!("fetch failed: {e}"))?;
+        let status = response.status();
+        if !status.is_success() {
+            return Err(format!("the server answered {status}"));
+        }
+        if let Some(length) = response.content_length()
+            && length > limit as u64
+        {
+            return Err(format!(
+                "the document is {length} bytes, over the limit of {limit} bytes; raise it with --max-size"
+            ));
+        }
+        read_limited(response, limit)
+    }
+}
+
+fn read_limited(reader: impl Read, limit: usize) -> Result<Vec<u8>, String> {
+    let mut bytes = Vec::new();
+    reader
+        .take(limit as u64 + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| io_reason(&e))?;
+    if bytes.len() > limit {
+        return Err(format!(
+            "the document is over the limit of {limit} bytes; raise it with --max-size if the spec is really this large"
+        ));
+    }
+    Ok(bytes)
+}

@@ -1,0 +1,433 @@
+//! A loaded spec: the root document and every document it `$ref`s, parsed, with
+//! `$ref` resolution across them. Pure: [`crate::source`] does the reading.
+//!
+//! Loading never fails as a whole because a referenced document is missing or
+//! refused: that document is kept as [`Document::Failed`], and only the operations
+//! that reach it are affected.
+
+pub mod parse;
+pub mod pointer;
+
+use std::collections::HashMap;
+
+use serde_json::Value;
+use url::Url;
+
+pub use parse::{DEFAULT_MAX_BYTES, ParseError, Syntax, parse_document};
+
+/// The OpenAPI dialect of a spec, detected from its `openapi`/`swagger` field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum SpecVersion {
+    /// Swagger 2.0.
+    Swagger2,
+    /// OpenAPI 3.0.x.
+    OpenApi30,
+    /// OpenAPI 3.1.x (and later 3.x, read as 3.1).
+    OpenApi31,
+}
+
+/// Why a document is not an OpenAPI spec we can read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SpecError {
+    /// The root is not a mapping.
+    #[error("the document is not a mapping (it is {0}); an OpenAPI spec starts with `openapi:` or `swagger:`")]
+    NotAMapping(&'static str),
+    /// No `openapi` or `swagger` field.
+    #[error("the document has neither an `openapi` nor a `swagger` field, so it is not an OpenAPI spec (a fragment that a spec `$ref`s is read through that spec)")]
+    NotOpenApi,
+    /// A version we do not read.
+    #[error("unsupported version {0:?}: actionsync reads Swagger 2.0 and OpenAPI 3.0 and 3.1")]
+    UnsupportedVersion(String),
+}
+
+/// One document of a spec, as loading left it.
+#[derive(Debug, Clone)]
+pub enum Document {
+    /// Read and parsed.
+    Loaded(Value),
+    /// Could not be read, parsed, or was refused by the reference policy; the message says why.
+    Failed(String),
+}
+
+/// Why a `$ref` could not be followed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RefError {
+    /// The reference is not a valid URI reference.
+    #[error("`$ref: {reference}` is not a valid reference: {reason}")]
+    Invalid {
+        /// The `$ref` value.
+        reference: String,
+        /// Why.
+        reason: String,
+    },
+    /// The fragment is not a JSON pointer.
+    #[error("`$ref: {0}` uses a fragment that is not a JSON pointer (anchors are not supported)")]
+    NotAPointer(String),
+    /// The target document could not be loaded.
+    #[error("`$ref: {reference}` points into {document}, which could not be used: {reason}")]
+    Document {
+        /// The `$ref` value.
+        reference: String,
+        /// The document, as the user would name it.
+        document: String,
+        /// Why it could not be used.
+        reason: String,
+    },
+    /// The pointer leads nowhere.
+    #[error("`$ref: {reference}` points at nothing: {document} has no {pointer}")]
+    NotFound {
+        /// The `$ref` value.
+        reference: String,
+        /// The document.
+        document: String,
+        /// The pointer.
+        pointer: String,
+    },
+    /// References that only point at each other.
+    #[error("`$ref: {0}` is part of a loop of references that never reaches a value")]
+    Loop(String),
+}
+
+/// A value reached through `$ref`s, with the document it lives in (against which
+/// the references inside it resolve) and a stable identity for cycle detection.
+#[derive(Debug, Clone, Copy)]
+pub struct Resolved<'s> {
+    /// The value.
+    pub value: &'s Value,
+    /// The document the value lives in.
+    pub base: &'s Url,
+    /// `true` if at least one `$ref` was followed to reach it.
+    pub via_ref: bool,
+}
+
+/// A spec: its root document plus every document reachable through `$ref`.
+#[derive(Debug, Clone)]
+pub struct Spec {
+    root: Url,
+    documents: HashMap<Url, Document>,
+    version: SpecVersion,
+    version_string: String,
+    fetched_from: Option<Url>,
+}
+
+/// How many `$ref`s a chain may follow before it is called a loop.
+const MAX_REF_CHAIN: usize = 64;
+
+impl Spec {
+    /// Builds a spec from its loaded documents. `root` must be among them and loaded.
+    /// `fetched_from` is the http(s) URL the root came from, for relative server URLs.
+    pub fn new(
+        root: Url,
+        documents: HashMap<Url, Document>,
+        fetched_from: Option<Url>,
+    ) -> Result<Spec, SpecError> {
+        let root_value = match documents.get(&root) {
+            Some(Document::Loaded(v)) => v,
+            _ => return Err(SpecError::NotAMapping("missing")),
+        };
+        let (version, version_string) = detect_version(root_value)?;
+        Ok(Spec {
+            root,
+            documents,
+            version,
+            version_string,
+            fetched_from,
+        })
+    }
+
+    /// The root document.
+    pub fn root(&self) -> &Value {
+        match self.documents.get(&self.root) {
+            Some(Document::Loaded(v)) => v,
+            // `new` checked it.
+            _ => &Value::Null,
+        }
+    }
+
+    /// The URL of the root document (a `file:` URL for files).
+    pub fn root_url(&self) -> &Url {
+        &self.root
+    }
+
+    /// The http(s) URL the spec was fetched from, if it was.
+    pub fn fetched_from(&self) -> Option<&Url> {
+        self.fetched_from.as_ref()
+    }
+
+    /// The dialect.
+    pub fn version(&self) -> SpecVersion {
+        self.version
+    }
+
+    /// The `openapi` or `swagger` field as written.
+    pub fn version_string(&self) -> &str {
+        &self.version_string
+    }
+
+    /// How many documents were loaded (the root included), and how many failed.
+    pub fn document_counts(&self) -> (usize, usize) {
+        let failed = self
+            .documents
+            .values()
+            .filter(|d| matches!(d, Document::Failed(_)))
+            .count();
+        (self.documents.len(), failed)
+    }
+
+    /// Names a document the way a user would: a path relative to the root's folder
+    /// for files, the URL otherwise.
+    pub fn display_url(&self, url: &Url) -> String {
+        display_relative(&self.root, url)
+    }
+
+    /// Follows one `$ref` string found in the document `base`.
+    pub fn resolve_ref<'s>(&'s self, base: &'s Url, reference: &str) -> Result<Resolved<'s>, RefError> {
+        let (doc_url, fragment): (Url, String) = if let Some(fragment) = reference.strip_prefix('#') {
+            (base.clone(), fragment.to_string())
+        } else {
+            let mut target = base.join(reference).map_err(|e| RefError::Invalid {
+                reference: reference.to_string(),
+                reason: e.to_string(),
+            })?;
+            let fragment = target.fragment().unwrap_or("").to_string();
+            target.set_fragment(None);
+            (target, fragment)
+        };
+        let tokens =
+            pointer::parse_fragment(&fragment).ok_or_else(|| RefError::NotAPointer(reference.to_string()))?;
+        let (doc_key, document) =
+            self.documents
+                .get_key_value(&doc_url)
+                .ok_or_else(|| RefError::Document {
+                    reference: reference.to_string(),
+                    document: self.display_url(&doc_url),
+                    reason: "it was not loaded".to_string(),
+                })?;
+        let root = match document {
+            Document::Loaded(v) => v,
+            Document::Failed(reason) => {
+                return Err(RefError::Document {
+                    reference: reference.to_string(),
+                    document: self.display_url(&doc_url),
+                    reason: reason.clone(),
+                });
+            }
+        };
+        let value = pointer::get(root, &tokens).ok_or_else(|| RefError::NotFound {
+            reference: reference.to_string(),
+            document: self.display_url(&doc_url),
+            pointer: format!("#{fragment}"),
+        })?;
+        Ok(Resolved {
+            value,
+            base: doc_key,
+            via_ref: true,
+        })
+    }
+
+    /// If `value` is a Reference Object (`{"$ref": "…"}`), follows it, and any
+    /// reference it lands on, to a value that is not a reference. Otherwise returns
+    /// `value` itself. Only call this where a Reference Object may stand.
+    pub fn deref<'s>(&'s self, base: &'s Url, value: &'s Value) -> Result<Resolved<'s>, RefError> {
+        let mut current = Resolved {
+            value,
+            base,
+            via_ref: false,
+        };
+        for _ in 0..MAX_REF_CHAIN {
+            match ref_of(current.value) {
+                Some(reference) => current = self.resolve_ref(current.base, reference)?,
+                None => return Ok(current),
+            }
+        }
+        Err(RefError::Loop(ref_of(value).unwrap_or_default().to_string()))
+    }
+
+    /// A stable identity for the target of `reference` in `base`: the absolute URL
+    /// with its fragment, for cycle detection and `$defs` names.
+    pub fn ref_identity(&self, base: &Url, reference: &str) -> String {
+        if let Some(fragment) = reference.strip_prefix('#') {
+            format!("{}#{}", base.as_str(), fragment)
+        } else {
+            base.join(reference)
+                .map(|u| u.to_string())
+                .unwrap_or_else(|_| reference.to_string())
+        }
+    }
+}
+
+/// The `$ref` string of a Reference Object, if `value` is one.
+pub fn ref_of(value: &Value) -> Option<&str> {
+    value.as_object()?.get("$ref")?.as_str()
+}
+
+fn detect_version(root: &Value) -> Result<(SpecVersion, String), SpecError> {
+    let map = match root {
+        Value::Object(map) => map,
+        Value::Array(_) => return Err(SpecError::NotAMapping("a list")),
+        Value::String(_) => return Err(SpecError::NotAMapping("a string")),
+        Value::Null => return Err(SpecError::NotAMapping("empty")),
+        _ => return Err(SpecError::NotAMapping("a scalar")),
+    };
+    let as_text = |v: &Value| match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    if let Some(v) = map.get("openapi") {
+        let s = as_text(v);
+        return if s.starts_with("3.0") {
+            Ok((SpecVersion::OpenApi30, s))
+        } else if s.starts_with("3.") {
+            Ok((SpecVersion::OpenApi31, s))
+        } else {
+            Err(SpecError::UnsupportedVersion(s))
+        };
+    }
+    if let Some(v) = map.get("swagger") {
+        let s = as_text(v);
+        return if s == "2.0" || s == "2" {
+            Ok((SpecVersion::Swagger2, s))
+        } else {
+            Err(SpecError::UnsupportedVersion(s))
+        };
+    }
+    Err(SpecError::NotOpenApi)
+}
+
+/// Every document that `value` (living in `base`) references, as URLs without
+/// fragments, in the order first seen. Only `$ref`s where a Reference Object may
+/// stand count: literal data (`example`, `default`, `enum`, `const`, vendor
+/// extensions) is not searched, and a schema property named `$ref` is an object,
+/// not a reference.
+pub fn external_documents(value: &Value, base: &Url) -> Vec<Result<Url, String>> {
+    let mut out = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    collect_refs(value, base, &mut out, &mut seen, 0);
+    out
+}
+
+fn collect_refs(
+    value: &Value,
+    base: &Url,
+    out: &mut Vec<Result<Url, String>>,
+    seen: &mut std::collections::HashSet<String>,
+    depth: usize,
+) {
+    if depth > parse::MAX_DEPTH * 2 {
+        return;
+    }
+    match value {
+        Value::Object(map) => {
+            for (key, child) in map {
+                if key == "$ref" {
+                    if let Value::String(reference) = child
+                        && !reference.starts_with('#')
+                        && seen.insert(reference.split('#').next().unwrap_or("").to_string())
+                    {
+                        out.push(match base.join(reference) {
+                            Ok(mut url) => {
+                                url.set_fragment(None);
+                                Ok(url)
+                            }
+                            Err(e) => Err(format!("`$ref: {reference}` is not a valid reference: {e}")),
+                        });
+                    }
+                    continue;
+                }
+                if matches!(key.as_str(), "example" | "default" | "enum" | "const" | "value")
+                    || key.starts_with("x-")
+                {
+                    continue;
+                }
+                collect_refs(child, base, out, seen, depth + 1);
+            }
+        }
+        Value::Array(items) => {
+            for item in items {
+                collect_refs(item, base, out, seen, depth + 1);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// A path relative to the root's folder for `file:` URLs under it; the URL otherwise.
+pub fn display_relative(root: &Url, url: &Url) -> String {
+    if url.scheme() == "file" && root.scheme() == "file" {
+        if let (Ok(root_path), Ok(path)) = (root.to_file_path(), url.to_file_path()) {
+            if let Some(dir) = root_path.parent()
+                && let Ok(rel) = path.strip_prefix(dir)
+            {
+                return rel.display().to_string();
+            }
+            return path.display().to_string();
+        }
+    }
+    url.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn spec(docs: Vec<(&str, Value)>) -> Spec {
+        let root = Url::parse(docs[0].0).unwrap();
+        let documents = docs
+            .into_iter()
+            .map(|(u, v)| (Url::parse(u).unwrap(), Document::Loaded(v)))
+            .collect();
+        Spec::new(root, documents, None).unwrap()
+    }
+
+    #[test]
+    fn detects_versions() {
+        assert_eq!(detect_version(&json!({"openapi": "3.0.3"})).unwrap().0, SpecVersion::OpenApi30);
+        assert_eq!(detect_version(&json!({"openapi": "3.1.0"})).unwrap().0, SpecVersion::OpenApi31);
+        assert_eq!(detect_version(&json!({"swagger": "2.0"})).unwrap().0, SpecVersion::Swagger2);
+        assert_eq!(detect_version(&json!({"openapi": "4.0"})).unwrap_err(), SpecError::UnsupportedVersion("4.0".into()));
+        assert_eq!(detect_version(&json!({"info": {}})).unwrap_err(), SpecError::NotOpenApi);
+    }
+
+    #[test]
+    fn follows_chains_across_documents() {
+        let s = spec(vec![
+            ("file:///api/root.yaml", json!({"openapi": "3.0.0", "a": {"$ref": "sub/b.yaml#/B"}})),
+            ("file:///api/sub/b.yaml", json!({"B": {"$ref": "../c.yaml"}})),
+            ("file:///api/c.yaml", json!({"type": "string"})),
+        ]);
+        let r = s.deref(s.root_url(), &s.root()["a"]).unwrap();
+        assert_eq!(r.value, &json!({"type": "string"}));
+        assert_eq!(r.base.as_str(), "file:///api/c.yaml");
+    }
+
+    #[test]
+    fn reports_missing_targets_and_loops() {
+        let s = spec(vec![(
+            "file:///api/root.yaml",
+            json!({"openapi": "3.0.0", "a": {"$ref": "#/b"}, "b": {"$ref": "#/a"}, "c": {"$ref": "#/nope"}}),
+        )]);
+        assert!(matches!(s.deref(s.root_url(), &s.root()["a"]), Err(RefError::Loop(_))));
+        assert!(matches!(s.deref(s.root_url(), &s.root()["c"]), Err(RefError::NotFound { .. })));
+        let missing = s.deref(s.root_url(), &json!({"$ref": "other.yaml#/X"})).unwrap_err();
+        assert!(missing.to_string().contains("other.yaml"), "{missing}");
+    }
+
+    #[test]
+    fn finds_external_documents_but_not_literal_data() {
+        let base = Url::parse("file:///api/root.yaml").unwrap();
+        let doc = json!({
+            "a": {"$ref": "one.yaml#/X"},
+            "b": {"$ref": "one.yaml#/Y"},
+            "c": {"properties": {"$ref": {"type": "string"}}},
+            "d": {"example": {"$ref": "literal.yaml"}},
+            "e": [{"$ref": "two.json"}],
+            "f": {"$ref": "#/local"}
+        });
+        let found: Vec<String> = external_documents(&doc, &base)
+            .into_iter()
+            .map(|u| u.unwrap().to_string())
+            .collect();
+        assert_eq!(found, vec!["file:///api/one.yaml", "file:///api/two.json"]);
+    }
+}

@@ -1,0 +1,233 @@
+//! Bytes → `serde_json::Value`, for JSON and YAML, with limits and errors that say
+//! where (line and column) and what to do.
+
+use serde_json::Value;
+
+/// The largest document read unless the caller says otherwise: 64 MiB.
+pub const DEFAULT_MAX_BYTES: usize = 64 * 1024 * 1024;
+
+/// How deep a document may nest. Both parsers refuse deeper input themselves;
+/// the number is here so error messages can say it.
+pub const MAX_DEPTH: usize = 128;
+
+/// Which syntax a document was read as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Syntax {
+    /// JSON (a document that starts with `{` or `[`).
+    Json,
+    /// YAML 1.2.
+    Yaml,
+}
+
+/// Why a document could not be parsed. Line and column are 1-based.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ParseError {
+    /// The document is larger than the limit.
+    #[error(
+        "the document is {size} bytes, over the limit of {limit} bytes; raise it with --max-size if the spec is really this large"
+    )]
+    TooLarge {
+        /// Size of the document.
+        size: usize,
+        /// The limit in force.
+        limit: usize,
+    },
+    /// The bytes are not UTF-8.
+    #[error("line {line}, column {column}: the document is not valid UTF-8; save it as UTF-8")]
+    NotUtf8 {
+        /// Line of the first invalid byte.
+        line: usize,
+        /// Column of the first invalid byte.
+        column: usize,
+    },
+    /// A syntax error.
+    #[error("line {line}, column {column}: invalid {syntax}: {message}")]
+    Syntax {
+        /// `JSON` or `YAML`.
+        syntax: &'static str,
+        /// Line of the error.
+        line: usize,
+        /// Column of the error.
+        column: usize,
+        /// The parser's own words.
+        message: String,
+    },
+    /// Nested deeper than [`MAX_DEPTH`].
+    #[error(
+        "line {line}, column {column}: the document nests deeper than {MAX_DEPTH} levels; no OpenAPI spec needs that"
+    )]
+    TooDeep {
+        /// Where the limit was reached.
+        line: usize,
+        /// Where the limit was reached.
+        column: usize,
+    },
+    /// YAML aliases that would expand far beyond the document ("billion laughs").
+    #[error(
+        "YAML aliases (*name) expand to far more than the document itself; refusing to expand them"
+    )]
+    AliasBomb,
+    /// The document is empty.
+    #[error("the document is empty")]
+    Empty,
+}
+
+/// Parses a JSON or YAML document: JSON when the text starts like JSON (`{` or `[`),
+/// YAML otherwise.
+pub fn parse_document(bytes: &[u8], max_bytes: usize) -> Result<(Value, Syntax), ParseError> {
+    if bytes.len() > max_bytes {
+        return Err(ParseError::TooLarge {
+            size: bytes.len(),
+            limit: max_bytes,
+        });
+    }
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    let text = std::str::from_utf8(bytes).map_err(|e| {
+        let (line, column) = line_column(bytes, e.valid_up_to());
+        ParseError::NotUtf8 { line, column }
+    })?;
+    let first = text.trim_start().bytes().next();
+    match first {
+        None => Err(ParseError::Empty),
+        // Strict JSON: YAML would accept a trailing comma that every JSON tool rejects.
+        Some(b'{') | Some(b'[') => serde_json::from_str::<Value>(text)
+            .map(|value| (value, Syntax::Json))
+            .map_err(|e| from_json_error(&e)),
+        Some(_) => parse_yaml(text).map(|v| (v, Syntax::Yaml)),
+    }
+}
+
+fn parse_yaml(text: &str) -> Result<Value, ParseError> {
+    serde_yaml::from_str::<Value>(text).map_err(|e| from_yaml_error(&e))
+}
+
+fn from_json_error(e: &serde_json::Error) -> ParseError {
+    let message = e.to_string();
+    // serde_json appends " at line L column C" to its message; we say it ourselves.
+    let message = match message.rfind(" at line ") {
+        Some(i) => message[..i].to_string(),
+        None => message,
+    };
+    if message.contains("recursion limit exceeded") {
+        return ParseError::TooDeep {
+            line: e.line(),
+            column: e.column(),
+        };
+    }
+    ParseError::Syntax {
+        syntax: "JSON",
+        line: e.line(),
+        column: e.column(),
+        message,
+    }
+}
+
+fn from_yaml_error(e: &serde_yaml::Error) -> ParseError {
+    let message = e.to_string();
+    if message.contains("repetition limit exceeded") {
+        return ParseError::AliasBomb;
+    }
+    let (line, column) = e
+        .location()
+        .map(|l| (l.line(), l.column()))
+        .unwrap_or((1, 1));
+    if message.contains("recursion limit exceeded") {
+        return ParseError::TooDeep { line, column };
+    }
+    // yaml_serde appends " at line L column C" (and sometimes more) to its message.
+    let message = match message.find(" at line ") {
+        Some(i) => message[..i].to_string(),
+        None => message,
+    };
+    ParseError::Syntax {
+        syntax: "YAML",
+        line,
+        column,
+        message,
+    }
+}
+
+/// 1-based line and column of a byte offset.
+fn line_column(bytes: &[u8], offset: usize) -> (usize, usize) {
+    let before = &bytes[..offset.min(bytes.len())];
+    let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
+    let column = offset - before.iter().rposition(|&b| b == b'\n').map_or(0, |p| p + 1) + 1;
+    (line, column)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_error_has_line_and_column() {
+        let err = parse_document(b"{\n  \"a\": 1,\n}\n", DEFAULT_MAX_BYTES).unwrap_err();
+        match err {
+            ParseError::Syntax {
+                syntax: "JSON",
+                line: 3,
+                column,
+                ..
+            } => assert_eq!(column, 1),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn yaml_error_has_line_and_column() {
+        let err = parse_document(b"a: 1\nb: [1, 2\nc: 3\n", DEFAULT_MAX_BYTES).unwrap_err();
+        assert!(
+            matches!(err, ParseError::Syntax { syntax: "YAML", line, .. } if line >= 2),
+            "{err:?}"
+        );
+    }
+
+    #[test]
+    fn too_large_is_refused_before_parsing() {
+        let err = parse_document(b"{\"a\": 1}", 4).unwrap_err();
+        assert_eq!(err, ParseError::TooLarge { size: 8, limit: 4 });
+    }
+
+    #[test]
+    fn deep_nesting_fails_with_a_clear_error() {
+        let deep = format!("{}{}", "[".repeat(300), "]".repeat(300));
+        assert!(matches!(
+            parse_document(deep.as_bytes(), DEFAULT_MAX_BYTES),
+            Err(ParseError::TooDeep { .. })
+        ));
+        let yaml = (0..300).fold(String::from("x"), |acc, _| format!("[{acc}]"));
+        assert!(matches!(
+            parse_document(format!("a: {yaml}").as_bytes(), DEFAULT_MAX_BYTES),
+            Err(ParseError::TooDeep { .. })
+        ));
+    }
+
+    #[test]
+    fn billion_laughs_fails_fast() {
+        let mut doc = String::from("a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n");
+        let names = ["a", "b", "c", "d", "e", "f", "g", "h", "i"];
+        for w in names.windows(2) {
+            let refs = vec![format!("*{}", w[0]); 9].join(",");
+            doc.push_str(&format!("{}: &{} [{}]\n", w[1], w[1], refs));
+        }
+        assert_eq!(
+            parse_document(doc.as_bytes(), DEFAULT_MAX_BYTES).unwrap_err(),
+            ParseError::AliasBomb
+        );
+    }
+
+    #[test]
+    fn bom_and_yaml_integer_keys_are_fine() {
+        let (v, syntax) =
+            parse_document(b"\xEF\xBB\xBFresponses:\n  200: {description: ok}\n", 1 << 20)
+                .unwrap();
+        assert_eq!(syntax, Syntax::Yaml);
+        assert!(v["responses"]["200"].is_object());
+    }
+
+    #[test]
+    fn invalid_utf8_names_the_line() {
+        let err = parse_document(b"a: 1\nb: \xff\n", 1 << 20).unwrap_err();
+        assert_eq!(err, ParseError::NotUtf8 { line: 2, column: 4 });
+    }
+}

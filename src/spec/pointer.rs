@@ -1,0 +1,74 @@
+//! JSON pointers (RFC 6901) as they appear in `$ref` fragments (RFC 3986).
+
+use serde_json::Value;
+
+/// Splits a fragment (`/components/schemas/a~1b`, without the `#`) into unescaped
+/// tokens. The fragment may be percent-encoded, as URI fragments are.
+/// Returns `None` if the fragment is not a JSON pointer (e.g. a 3.1 `$anchor`).
+pub fn parse_fragment(fragment: &str) -> Option<Vec<String>> {
+    if fragment.is_empty() {
+        return Some(Vec::new());
+    }
+    let decoded = percent_encoding::percent_decode_str(fragment).decode_utf8_lossy();
+    let rest = decoded.strip_prefix('/')?;
+    Some(
+        rest.split('/')
+            .map(|t| t.replace("~1", "/").replace("~0", "~"))
+            .collect(),
+    )
+}
+
+/// Follows unescaped tokens from `value`.
+pub fn get<'v>(mut value: &'v Value, tokens: &[String]) -> Option<&'v Value> {
+    for token in tokens {
+        value = match value {
+            Value::Object(map) => map.get(token.as_str())?,
+            Value::Array(items) => {
+                // RFC 6901: no leading zeros, no signs.
+                if token.len() > 1 && token.starts_with('0') {
+                    return None;
+                }
+                items.get(token.parse::<usize>().ok()?)?
+            }
+            _ => return None,
+        };
+    }
+    Some(value)
+}
+
+/// Escapes one token for use in a pointer (`a/b~c` → `a~1b~0c`).
+pub fn escape(token: &str) -> String {
+    if token.contains(['~', '/']) {
+        token.replace('~', "~0").replace('/', "~1")
+    } else {
+        token.to_string()
+    }
+}
+
+/// Builds `#/a/b` from unescaped tokens.
+pub fn fragment<'a>(tokens: impl IntoIterator<Item = &'a str>) -> String {
+    let mut out = String::from("#");
+    for t in tokens {
+        out.push('/');
+        out.push_str(&escape(t));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn escapes_round_trip() {
+        let doc = json!({"paths": {"/orders/{id}": {"get": 1}}, "a~b": [10, 20]});
+        let tokens = parse_fragment("/paths/~1orders~1%7Bid%7D/get").unwrap();
+        assert_eq!(get(&doc, &tokens), Some(&json!(1)));
+        assert_eq!(get(&doc, &parse_fragment("/a~0b/1").unwrap()), Some(&json!(20)));
+        assert_eq!(get(&doc, &parse_fragment("/a~0b/01").unwrap()), None);
+        assert_eq!(fragment(["paths", "/orders/{id}"]), "#/paths/~1orders~1{id}");
+        assert_eq!(parse_fragment("anchor"), None);
+        assert_eq!(parse_fragment(""), Some(vec![]));
+    }
+}
