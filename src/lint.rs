@@ -46,9 +46,35 @@ impl<'a> Subject<'a> {
 
 /// Nouns that say nothing about what an action does.
 const GENERIC_NOUNS: &[&str] = &[
-    "data", "info", "information", "item", "items", "list", "all", "object", "objects", "resource",
-    "resources", "record", "records", "stuff", "thing", "things", "details", "result", "results",
-    "entity", "entities", "value", "values", "request", "action", "call", "endpoint", "api", "it",
+    "data",
+    "info",
+    "information",
+    "item",
+    "items",
+    "list",
+    "all",
+    "object",
+    "objects",
+    "resource",
+    "resources",
+    "record",
+    "records",
+    "stuff",
+    "thing",
+    "things",
+    "details",
+    "result",
+    "results",
+    "entity",
+    "entities",
+    "value",
+    "values",
+    "request",
+    "action",
+    "call",
+    "endpoint",
+    "api",
+    "it",
 ];
 /// Verbs that names start with.
 const VERBS: &[&str] = &[
@@ -61,7 +87,10 @@ pub fn is_generic_name(name: &str) -> bool {
     let words: Vec<&str> = name.split('_').filter(|w| !w.is_empty()).collect();
     match words.split_first() {
         Some((verb, rest)) => {
-            VERBS.contains(verb) && rest.iter().all(|w| GENERIC_NOUNS.contains(w) || w.chars().all(|c| c.is_ascii_digit()))
+            VERBS.contains(verb)
+                && rest
+                    .iter()
+                    .all(|w| GENERIC_NOUNS.contains(w) || w.chars().all(|c| c.is_ascii_digit()))
         }
         None => true,
     }
@@ -110,7 +139,9 @@ pub fn check(subjects: &[Subject<'_>]) -> Vec<(usize, Diagnostic)> {
 
 fn near_duplicates(subjects: &[Subject<'_>]) -> Vec<(usize, Diagnostic)> {
     let words: Vec<Vec<u64>> = subjects.iter().map(|s| word_set(s.description)).collect();
-    let mut order: Vec<usize> = (0..subjects.len()).filter(|&i| words[i].len() >= 3).collect();
+    let mut order: Vec<usize> = (0..subjects.len())
+        .filter(|&i| words[i].len() >= 3)
+        .collect();
     order.sort_by_key(|&i| words[i].len());
     let mut reported: HashSet<usize> = HashSet::new();
     let mut out = Vec::new();
@@ -163,7 +194,11 @@ fn jaccard(a: &[u64], b: &[u64]) -> f64 {
         }
     }
     let union = a.len() + b.len() - common;
-    if union == 0 { 0.0 } else { common as f64 / union as f64 }
+    if union == 0 {
+        0.0
+    } else {
+        common as f64 / union as f64
+    }
 }
 
 #[cfg(test)]
@@ -171,7 +206,13 @@ mod tests {
     use super::*;
 
     fn subject<'a>(source: &'a str, name: &'a str, description: &'a str) -> Subject<'a> {
-        Subject { source, key: name, name, description, pointer: "#" }
+        Subject {
+            source,
+            key: name,
+            name,
+            description,
+            pointer: "#",
+        }
     }
 
     #[test]
@@ -186,16 +227,37 @@ mod tests {
     #[test]
     fn finds_duplicates_across_sources_and_near_duplicate_descriptions() {
         let subjects = [
-            subject("a", "get_customer", "Look up a customer by their numeric ID and return the profile."),
-            subject("b", "get_customer", "Look up a customer by their numeric ID and return the full profile."),
+            subject(
+                "a",
+                "get_customer",
+                "Look up a customer by their numeric ID and return the profile.",
+            ),
+            subject(
+                "b",
+                "get_customer",
+                "Look up a customer by their numeric ID and return the full profile.",
+            ),
             subject("b", "get_data", "short"),
-            subject("b", "find_customer_by_email", "Look up a customer by their email address and return the profile."),
+            subject(
+                "b",
+                "find_customer_by_email",
+                "Look up a customer by their email address and return the profile.",
+            ),
         ];
-        let codes: Vec<(usize, String)> = check(&subjects).into_iter().map(|(i, d)| (i, d.code)).collect();
+        let codes: Vec<(usize, String)> = check(&subjects)
+            .into_iter()
+            .map(|(i, d)| (i, d.code))
+            .collect();
         assert!(codes.contains(&(1, "duplicate-name".into())), "{codes:?}");
-        assert!(codes.contains(&(1, "near-duplicate-description".into())), "{codes:?}");
+        assert!(
+            codes.contains(&(1, "near-duplicate-description".into())),
+            "{codes:?}"
+        );
         assert!(codes.contains(&(2, "generic-name".into())), "{codes:?}");
-        assert!(codes.contains(&(2, "short-description".into())), "{codes:?}");
+        assert!(
+            codes.contains(&(2, "short-description".into())),
+            "{codes:?}"
+        );
         assert!(!codes.iter().any(|(i, _)| *i == 0 || *i == 3), "{codes:?}");
     }
 }

@@ -47,7 +47,10 @@ pub fn run(args: &ConvertArgs) -> Result<ExitCode, String> {
     let location = location(&args.spec)?;
     let (spec, load) =
         source::load_timed(&location, &args.spec_args.load_options()).map_err(|e| e.to_string())?;
-    let source = args.source.clone().unwrap_or_else(|| location.default_source_name());
+    let source = args
+        .source
+        .clone()
+        .unwrap_or_else(|| location.default_source_name());
     let converting = Instant::now();
     let conversion = convert::convert(&spec, &args.spec_args.convert_options(source));
     let convert_time = converting.elapsed();

@@ -70,7 +70,8 @@ pub fn run(args: &LintArgs) -> Result<ExitCode, String> {
         let display = location.display();
         match source::load(&location, &load_options) {
             Ok(spec) => {
-                let conversion = convert::convert(&spec, &args.spec_args.convert_options(source.clone()));
+                let conversion =
+                    convert::convert(&spec, &args.spec_args.convert_options(source.clone()));
                 reports.push(SpecReport {
                     spec: display,
                     source,
@@ -86,7 +87,13 @@ pub fn run(args: &LintArgs) -> Result<ExitCode, String> {
                     source,
                     actions: 0,
                     skipped: 0,
-                    findings: vec![Diagnostic::new(Severity::Error, "unreadable", None, "#", e.to_string())],
+                    findings: vec![Diagnostic::new(
+                        Severity::Error,
+                        "unreadable",
+                        None,
+                        "#",
+                        e.to_string(),
+                    )],
                 });
                 conversions.push(None);
             }
@@ -109,9 +116,16 @@ pub fn run(args: &LintArgs) -> Result<ExitCode, String> {
         if !args.verbose {
             report.findings.retain(|d| d.severity != Severity::Info);
         }
-        report.findings.sort_by(|a, b| b.severity.cmp(&a.severity).then(a.pointer.cmp(&b.pointer)));
+        report
+            .findings
+            .sort_by(|a, b| b.severity.cmp(&a.severity).then(a.pointer.cmp(&b.pointer)));
     }
-    let count = |s: Severity| reports.iter().map(|r| crate::diagnostic::count(&r.findings, s)).sum::<usize>();
+    let count = |s: Severity| {
+        reports
+            .iter()
+            .map(|r| crate::diagnostic::count(&r.findings, s))
+            .sum::<usize>()
+    };
     let report = Report {
         errors: count(Severity::Error),
         warnings: count(Severity::Warning),
@@ -130,7 +144,11 @@ pub fn run(args: &LintArgs) -> Result<ExitCode, String> {
     {
         return Err(format!("cannot write the output: {e}"));
     }
-    Ok(if report.errors > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
+    Ok(if report.errors > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 fn text(out: &mut impl Write, report: &Report) -> std::io::Result<()> {
@@ -146,7 +164,11 @@ fn text(out: &mut impl Write, report: &Report) -> std::io::Result<()> {
     }
     let actions: usize = report.specs.iter().map(|s| s.actions).sum();
     if report.errors + report.warnings == 0 {
-        writeln!(out, "no problems in {} specs ({actions} actions)", report.specs.len())
+        writeln!(
+            out,
+            "no problems in {} specs ({actions} actions)",
+            report.specs.len()
+        )
     } else {
         writeln!(
             out,

@@ -133,7 +133,9 @@ fn location(arg: &str) -> Result<SpecLocation, String> {
 /// Parses `65536`, `64K`, `64KiB`, `64M`, `64MiB`, `1G` (K = 1024).
 fn parse_size(text: &str) -> Result<usize, String> {
     let text = text.trim();
-    let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
     let (number, unit) = text.split_at(split);
     let number: usize = number
         .parse()

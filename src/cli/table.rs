@@ -10,7 +10,11 @@ pub fn conversion(out: &mut impl Write, c: &Conversion) -> std::io::Result<()> {
     writeln!(
         out,
         "{} {} (OpenAPI {}) → source `{}`: {} actions, {} skipped",
-        if c.spec.title.is_empty() { "untitled spec" } else { &c.spec.title },
+        if c.spec.title.is_empty() {
+            "untitled spec"
+        } else {
+            &c.spec.title
+        },
         c.spec.version,
         c.spec.openapi,
         c.source,
@@ -27,7 +31,9 @@ pub fn conversion(out: &mut impl Write, c: &Conversion) -> std::io::Result<()> {
                     a.method.to_string(),
                     a.url.clone(),
                     a.parameters.len().to_string(),
-                    a.body.as_ref().map_or("-".to_string(), |b| b.content_type.clone()),
+                    a.body
+                        .as_ref()
+                        .map_or("-".to_string(), |b| b.content_type.clone()),
                 ]
             })
             .collect();
@@ -37,7 +43,13 @@ pub fn conversion(out: &mut impl Write, c: &Conversion) -> std::io::Result<()> {
     if !c.skipped.is_empty() {
         writeln!(out, "\nskipped:")?;
         for s in &c.skipped {
-            writeln!(out, "  {} {}: {}", s.method.to_ascii_uppercase(), s.path, s.reason)?;
+            writeln!(
+                out,
+                "  {} {}: {}",
+                s.method.to_ascii_uppercase(),
+                s.path,
+                s.reason
+            )?;
         }
     }
     if !c.diagnostics.is_empty() {
@@ -56,10 +68,19 @@ pub fn diagnostic(out: &mut impl Write, d: &Diagnostic, indent: &str) -> std::io
         Some(file) => format!("{file}{}", d.pointer),
         None => d.pointer.clone(),
     };
-    writeln!(out, "{indent}{:<8} {key}  {place}\n{indent}         {}", d.severity.as_str(), d.message)
+    writeln!(
+        out,
+        "{indent}{:<8} {key}  {place}\n{indent}         {}",
+        d.severity.as_str(),
+        d.message
+    )
 }
 
-fn print_rows(out: &mut impl Write, header: &[&str; 5], rows: &[[String; 5]]) -> std::io::Result<()> {
+fn print_rows(
+    out: &mut impl Write,
+    header: &[&str; 5],
+    rows: &[[String; 5]],
+) -> std::io::Result<()> {
     let mut widths = header.map(str::len);
     for row in rows {
         for (w, cell) in widths.iter_mut().zip(row) {
@@ -79,7 +100,11 @@ fn print_rows(out: &mut impl Write, header: &[&str; 5], rows: &[[String; 5]]) ->
     };
     writeln!(out, "{}", line(*header))?;
     for row in rows {
-        writeln!(out, "{}", line([&row[0], &row[1], &row[2], &row[3], &row[4]]))?;
+        writeln!(
+            out,
+            "{}",
+            line([&row[0], &row[1], &row[2], &row[3], &row[4]])
+        )?;
     }
     Ok(())
 }

@@ -42,10 +42,20 @@ pub fn requirements(
 
 fn scheme(name: &str, definition: &Value, scopes: &Value) -> Option<AuthScheme> {
     let kind_field = definition.get("type")?.as_str()?;
-    let text = |k: &str| definition.get(k).and_then(Value::as_str).map(str::to_string);
+    let text = |k: &str| {
+        definition
+            .get(k)
+            .and_then(Value::as_str)
+            .map(str::to_string)
+    };
     let scopes: Vec<String> = scopes
         .as_array()
-        .map(|s| s.iter().filter_map(Value::as_str).map(str::to_string).collect())
+        .map(|s| {
+            s.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect()
+        })
         .unwrap_or_default();
     let mut out = AuthScheme {
         secret: name.to_string(),

@@ -24,7 +24,9 @@ use crate::spec::{Spec, SpecVersion, pointer};
 pub use select::Selection;
 
 /// The keys of a path item that are operations, in the order OpenAPI lists them.
-pub const HTTP_METHODS: [&str; 8] = ["get", "put", "post", "delete", "options", "head", "patch", "trace"];
+pub const HTTP_METHODS: [&str; 8] = [
+    "get", "put", "post", "delete", "options", "head", "patch", "trace",
+];
 
 /// What the caller decided about a conversion.
 #[derive(Debug, Clone, Default)]
@@ -161,7 +163,9 @@ pub fn convert(spec: &Spec, options: &ConvertOptions) -> Conversion {
                 "bad-path-item",
                 None,
                 item_pointer,
-                format!("the path item for {path} is not a mapping, so its operations could not be read"),
+                format!(
+                    "the path item for {path} is not a mapping, so its operations could not be read"
+                ),
             ));
             continue;
         };
@@ -219,13 +223,20 @@ pub fn convert(spec: &Spec, options: &ConvertOptions) -> Conversion {
                 continue;
             };
             if op_map.get("x-actionsync-ignore") == Some(&Value::Bool(true)) {
-                conversion.skipped.push(skip("x-actionsync-ignore: true".to_string()));
+                conversion
+                    .skipped
+                    .push(skip("x-actionsync-ignore: true".to_string()));
                 continue;
             }
             let tags: Vec<String> = op_map
                 .get("tags")
                 .and_then(Value::as_array)
-                .map(|t| t.iter().filter_map(Value::as_str).map(str::to_string).collect())
+                .map(|t| {
+                    t.iter()
+                        .filter_map(Value::as_str)
+                        .map(str::to_string)
+                        .collect()
+                })
                 .unwrap_or_default();
             let candidate = select::Candidate {
                 tags: &tags,
@@ -254,7 +265,10 @@ pub fn convert(spec: &Spec, options: &ConvertOptions) -> Conversion {
                 Err(reason) => {
                     conversion.skipped.push(skip(reason.message.clone()));
                     if reason.is_root_level() {
-                        match root_failures.iter_mut().find(|(f, _)| f.message == reason.message) {
+                        match root_failures
+                            .iter_mut()
+                            .find(|(f, _)| f.message == reason.message)
+                        {
                             Some((_, n)) => *n += 1,
                             None => root_failures.push((reason, 1)),
                         }
@@ -272,7 +286,11 @@ pub fn convert(spec: &Spec, options: &ConvertOptions) -> Conversion {
         }
     }
     for (failure, n) in root_failures {
-        let what = if n == 1 { "1 operation".to_string() } else { format!("{n} operations") };
+        let what = if n == 1 {
+            "1 operation".to_string()
+        } else {
+            format!("{n} operations")
+        };
         conversion.diagnostics.push(Diagnostic::new(
             Severity::Error,
             failure.code,
@@ -323,4 +341,3 @@ fn make_names_unique(actions: &mut [ActionDraft], diagnostics: &mut Vec<Diagnost
         action.name = renamed;
     }
 }
-

@@ -11,7 +11,9 @@ pub const MAX_NAME: usize = 64;
 /// Whether `name` is a valid tool name.
 pub fn is_valid_name(name: &str) -> bool {
     (MIN_NAME..=MAX_NAME).contains(&name.len())
-        && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
 }
 
 /// Splits an identifier into lowercase ASCII words: at separators, at lower→upper
@@ -31,7 +33,10 @@ pub fn words(identifier: &str) -> Vec<String> {
         if c.is_ascii_uppercase() && !current.is_empty() {
             let prev = chars[i - 1];
             let next_is_lower = chars.get(i + 1).is_some_and(|n| n.is_ascii_lowercase());
-            if prev.is_ascii_lowercase() || prev.is_ascii_digit() || (prev.is_ascii_uppercase() && next_is_lower) {
+            if prev.is_ascii_lowercase()
+                || prev.is_ascii_digit()
+                || (prev.is_ascii_uppercase() && next_is_lower)
+            {
                 words.push(std::mem::take(&mut current));
             }
         }
@@ -142,7 +147,11 @@ pub fn singular(word: &str) -> String {
             return word[..word.len() - 2].to_string();
         }
     }
-    if word.ends_with("ss") || word.ends_with("us") || word.ends_with("is") || word.ends_with("news") {
+    if word.ends_with("ss")
+        || word.ends_with("us")
+        || word.ends_with("is")
+        || word.ends_with("news")
+    {
         return word.to_string();
     }
     word.strip_suffix('s').unwrap_or(word).to_string()
@@ -178,7 +187,10 @@ mod tests {
         assert_eq!(snake_case("ListAllOrders"), "list_all_orders");
         assert_eq!(snake_case("repos/get-content"), "repos_get_content");
         assert_eq!(snake_case("getHTTPServerStatus"), "get_http_server_status");
-        assert_eq!(snake_case("GetAccountsAccountBankAccountsId"), "get_accounts_account_bank_accounts_id");
+        assert_eq!(
+            snake_case("GetAccountsAccountBankAccountsId"),
+            "get_accounts_account_bank_accounts_id"
+        );
         assert_eq!(snake_case("pets.v2.find"), "pets_v2_find");
         assert_eq!(snake_case("getV2Users"), "get_v2_users");
         assert_eq!(snake_case("获取用户"), "");
@@ -190,7 +202,10 @@ mod tests {
         assert_eq!(from_path(Method::Get, "/orders"), "list_orders");
         assert_eq!(from_path(Method::Post, "/orders"), "create_order");
         assert_eq!(from_path(Method::Put, "/orders/{id}"), "update_order_by_id");
-        assert_eq!(from_path(Method::Delete, "/orders/{id}"), "delete_order_by_id");
+        assert_eq!(
+            from_path(Method::Delete, "/orders/{id}"),
+            "delete_order_by_id"
+        );
         assert_eq!(
             from_path(Method::Get, "/users/{userId}/orders/{orderId}"),
             "get_user_order_by_order_id"

@@ -6,12 +6,13 @@ use std::collections::{BTreeMap, HashSet};
 use serde_json::{Map, Value, json};
 use url::Url;
 
+use super::ConvertOptions;
 use super::naming;
 use super::schema::{self, Purpose};
 use super::server::{self, Level, ServerPolicy};
-use super::ConvertOptions;
 use crate::action::{
-    ActionDraft, Body, Channel, HandFields, Method, Origin, Parameter, ParameterLocation, StaticHeader,
+    ActionDraft, Body, Channel, HandFields, Method, Origin, Parameter, ParameterLocation,
+    StaticHeader,
 };
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::spec::{Spec, SpecVersion};
@@ -20,7 +21,16 @@ use crate::spec::{Spec, SpecVersion};
 pub const MIN_DESCRIPTION: usize = 20;
 
 /// Spec-owned fields a person (or `x-open-pinned`) may pin.
-pub const PINNABLE: &[&str] = &["name", "description", "url", "method", "parameters", "headers", "body", "auth"];
+pub const PINNABLE: &[&str] = &[
+    "name",
+    "description",
+    "url",
+    "method",
+    "parameters",
+    "headers",
+    "body",
+    "auth",
+];
 
 /// Why an operation could not become an action.
 pub(super) struct Failure {
@@ -36,7 +46,11 @@ impl Failure {
         matches!(self.pointer.as_deref(), Some("#/servers" | "#/host"))
     }
 
-    fn new(code: &'static str, pointer: impl Into<Option<String>>, message: impl Into<String>) -> Self {
+    fn new(
+        code: &'static str,
+        pointer: impl Into<Option<String>>,
+        message: impl Into<String>,
+    ) -> Self {
         Failure {
             code,
             message: message.into(),
@@ -80,7 +94,11 @@ struct RawParameter<'s> {
 }
 
 impl<'s> SpecContext<'s> {
-    pub fn new(spec: &'s Spec, options: &'s ConvertOptions, diagnostics: &mut Vec<Diagnostic>) -> Self {
+    pub fn new(
+        spec: &'s Spec,
+        options: &'s ConvertOptions,
+        diagnostics: &mut Vec<Diagnostic>,
+    ) -> Self {
         let root = spec.root();
         let root_servers = match spec.version() {
             SpecVersion::Swagger2 => Ok(server::swagger2_candidates(root, None)),
@@ -89,12 +107,17 @@ impl<'s> SpecContext<'s> {
         let (schemes_value, schemes_pointer) = match spec.version() {
             SpecVersion::Swagger2 => (root.get("securityDefinitions"), "#/securityDefinitions"),
             _ => (
-                root.get("components").and_then(|c| c.get("securitySchemes")),
+                root.get("components")
+                    .and_then(|c| c.get("securitySchemes")),
                 "#/components/securitySchemes",
             ),
         };
         let mut schemes = Map::new();
-        for (name, definition) in schemes_value.and_then(Value::as_object).into_iter().flatten() {
+        for (name, definition) in schemes_value
+            .and_then(Value::as_object)
+            .into_iter()
+            .flatten()
+        {
             match spec.deref(spec.root_url(), definition) {
                 Ok(resolved) => {
                     schemes.insert(name.clone(), resolved.value.clone());
@@ -119,7 +142,11 @@ impl<'s> SpecContext<'s> {
         }
     }
 
-    pub fn convert(&self, input: &OperationInput<'_, 's>, diagnostics: &mut Vec<Diagnostic>) -> Result<ActionDraft, Failure> {
+    pub fn convert(
+        &self,
+        input: &OperationInput<'_, 's>,
+        diagnostics: &mut Vec<Diagnostic>,
+    ) -> Result<ActionDraft, Failure> {
         let key = input.key;
         let mut warn = |severity: Severity, code: &str, pointer: String, message: String| {
             diagnostics.push(Diagnostic::new(severity, code, Some(key), pointer, message));
@@ -137,8 +164,20 @@ impl<'s> SpecContext<'s> {
         // name and location replaces the path item's.
         let mut raw: Vec<RawParameter<'s>> = Vec::new();
         let item_pointer = input.pointer.rsplit_once('/').map_or("", |(p, _)| p);
-        self.collect_parameters(input.item.get("parameters"), input.base, &format!("{item_pointer}/parameters"), &mut raw, &mut warn)?;
-        self.collect_parameters(input.op.get("parameters"), input.base, &format!("{}/parameters", input.pointer), &mut raw, &mut warn)?;
+        self.collect_parameters(
+            input.item.get("parameters"),
+            input.base,
+            &format!("{item_pointer}/parameters"),
+            &mut raw,
+            &mut warn,
+        )?;
+        self.collect_parameters(
+            input.op.get("parameters"),
+            input.base,
+            &format!("{}/parameters", input.pointer),
+            &mut raw,
+            &mut warn,
+        )?;
 
         let mut parameters: Vec<Parameter> = Vec::new();
         let mut body_parameter: Option<RawParameter<'s>> = None;
@@ -148,7 +187,9 @@ impl<'s> SpecContext<'s> {
                 "path" => ParameterLocation::Path,
                 "query" => ParameterLocation::Query,
                 "header" => {
-                    if ["accept", "content-type", "authorization"].contains(&p.name.to_ascii_lowercase().as_str()) {
+                    if ["accept", "content-type", "authorization"]
+                        .contains(&p.name.to_ascii_lowercase().as_str())
+                    {
                         warn(
                             Severity::Info,
                             "ignored-header",
@@ -187,7 +228,10 @@ impl<'s> SpecContext<'s> {
                         Severity::Warning,
                         "bad-parameter",
                         p.pointer,
-                        format!("the parameter `{}` is `in: {other}`, which is not a parameter location; it is left out", p.name),
+                        format!(
+                            "the parameter `{}` is `in: {other}`, which is not a parameter location; it is left out",
+                            p.name
+                        ),
                     );
                     continue;
                 }
@@ -199,7 +243,9 @@ impl<'s> SpecContext<'s> {
         make_parameter_names_unique(&mut parameters);
 
         let body = match self.spec.version() {
-            SpecVersion::Swagger2 => self.swagger2_body(input, body_parameter, form_parameters, &mut warn)?,
+            SpecVersion::Swagger2 => {
+                self.swagger2_body(input, body_parameter, form_parameters, &mut warn)?
+            }
             _ => self.oas3_body(input, &mut warn)?,
         };
         let headers = body
@@ -216,7 +262,12 @@ impl<'s> SpecContext<'s> {
             None => (Vec::new(), Vec::new()),
         };
         for message in auth_warnings {
-            warn(Severity::Warning, "unknown-security-scheme", format!("{}/security", input.pointer), message);
+            warn(
+                Severity::Warning,
+                "unknown-security-scheme",
+                format!("{}/security", input.pointer),
+                message,
+            );
         }
 
         let name = match input.operation_id {
@@ -283,7 +334,8 @@ impl<'s> SpecContext<'s> {
             fetched_from: self.spec.fetched_from(),
             allow_http: self.options.allow_http,
         };
-        let failure = |p: server::ServerProblem, pointer: String| Failure::new(p.code, pointer, p.message);
+        let failure =
+            |p: server::ServerProblem, pointer: String| Failure::new(p.code, pointer, p.message);
         let root_pointer = match self.spec.version() {
             SpecVersion::Swagger2 => "#/host",
             _ => "#/servers",
@@ -295,16 +347,32 @@ impl<'s> SpecContext<'s> {
                     Level::Root,
                     format!("{}/schemes", input.pointer),
                 ),
-                None => (self.root_servers.clone(), Level::Root, root_pointer.to_string()),
+                None => (
+                    self.root_servers.clone(),
+                    Level::Root,
+                    root_pointer.to_string(),
+                ),
             },
             _ => {
                 if let Some(servers) = local(input.op.get("servers")) {
-                    (server::oas3_candidates(&Value::Array(servers.clone())), Level::Local, format!("{}/servers", input.pointer))
+                    (
+                        server::oas3_candidates(&Value::Array(servers.clone())),
+                        Level::Local,
+                        format!("{}/servers", input.pointer),
+                    )
                 } else if let Some(servers) = local(input.item.get("servers")) {
                     let item_pointer = input.pointer.rsplit_once('/').map_or("", |(p, _)| p);
-                    (server::oas3_candidates(&Value::Array(servers.clone())), Level::Local, format!("{item_pointer}/servers"))
+                    (
+                        server::oas3_candidates(&Value::Array(servers.clone())),
+                        Level::Local,
+                        format!("{item_pointer}/servers"),
+                    )
                 } else {
-                    (self.root_servers.clone(), Level::Root, root_pointer.to_string())
+                    (
+                        self.root_servers.clone(),
+                        Level::Root,
+                        root_pointer.to_string(),
+                    )
                 }
             }
         };
@@ -330,12 +398,20 @@ impl<'s> SpecContext<'s> {
         };
         for (i, item) in items.iter().enumerate() {
             let item_pointer = format!("{pointer}/{i}");
-            let resolved = self
-                .spec
-                .deref(base, item)
-                .map_err(|e| Failure::new("unresolved-ref", item_pointer.clone(), format!("a parameter could not be read: {e}")))?;
+            let resolved = self.spec.deref(base, item).map_err(|e| {
+                Failure::new(
+                    "unresolved-ref",
+                    item_pointer.clone(),
+                    format!("a parameter could not be read: {e}"),
+                )
+            })?;
             let Some(map) = resolved.value.as_object() else {
-                warn(Severity::Warning, "bad-parameter", item_pointer, "a parameter is not a mapping; it is left out".to_string());
+                warn(
+                    Severity::Warning,
+                    "bad-parameter",
+                    item_pointer,
+                    "a parameter is not a mapping; it is left out".to_string(),
+                );
                 continue;
             };
             let (Some(name), Some(location)) = (
@@ -357,7 +433,10 @@ impl<'s> SpecContext<'s> {
                 base: resolved.base,
                 pointer: item_pointer,
             };
-            match out.iter_mut().find(|p| p.name == raw.name && p.location == raw.location) {
+            match out
+                .iter_mut()
+                .find(|p| p.name == raw.name && p.location == raw.location)
+            {
                 Some(existing) => *existing = raw,
                 None => out.push(raw),
             }
@@ -372,35 +451,63 @@ impl<'s> SpecContext<'s> {
         warn: &mut impl FnMut(Severity, &str, String, String),
     ) -> Result<Parameter, Failure> {
         let schema_source: Value;
-        let (schema_value, schema_base): (&Value, &Url) = if self.spec.version() == SpecVersion::Swagger2 {
-            schema_source = swagger2_parameter_schema(p.value);
-            (&schema_source, p.base)
-        } else if let Some(schema) = p.value.get("schema") {
-            (schema, p.base)
-        } else if let Some(schema) = p
-            .value
-            .get("content")
-            .and_then(Value::as_object)
-            .and_then(|c| c.values().next())
-            .and_then(|media| media.get("schema"))
-        {
-            (schema, p.base)
-        } else {
-            schema_source = json!({});
-            (&schema_source, p.base)
-        };
-        let built = schema::build(self.spec, schema_base, schema_value, Purpose::Parameter).map_err(|e| {
-            Failure::new("unresolved-ref", p.pointer.clone(), format!("the schema of parameter `{}` could not be read: {e}", p.name))
-        })?;
+        let (schema_value, schema_base): (&Value, &Url) =
+            if self.spec.version() == SpecVersion::Swagger2 {
+                schema_source = swagger2_parameter_schema(p.value);
+                (&schema_source, p.base)
+            } else if let Some(schema) = p.value.get("schema") {
+                (schema, p.base)
+            } else if let Some(schema) = p
+                .value
+                .get("content")
+                .and_then(Value::as_object)
+                .and_then(|c| c.values().next())
+                .and_then(|media| media.get("schema"))
+            {
+                (schema, p.base)
+            } else {
+                schema_source = json!({});
+                (&schema_source, p.base)
+            };
+        let built = schema::build(self.spec, schema_base, schema_value, Purpose::Parameter)
+            .map_err(|e| {
+                Failure::new(
+                    "unresolved-ref",
+                    p.pointer.clone(),
+                    format!(
+                        "the schema of parameter `{}` could not be read: {e}",
+                        p.name
+                    ),
+                )
+            })?;
         for message in built.warnings {
-            warn(Severity::Warning, "schema", p.pointer.clone(), format!("parameter `{}`: {message}", p.name));
+            warn(
+                Severity::Warning,
+                "schema",
+                p.pointer.clone(),
+                format!("parameter `{}`: {message}", p.name),
+            );
         }
-        let mut description = tidy(p.value.get("description").and_then(Value::as_str).unwrap_or(""));
+        let mut description = tidy(
+            p.value
+                .get("description")
+                .and_then(Value::as_str)
+                .unwrap_or(""),
+        );
         if description.is_empty() {
-            description = tidy(built.schema.get("description").and_then(Value::as_str).unwrap_or(""));
+            description = tidy(
+                built
+                    .schema
+                    .get("description")
+                    .and_then(Value::as_str)
+                    .unwrap_or(""),
+            );
         }
         let required = location == ParameterLocation::Path
-            || p.value.get("required").and_then(Value::as_bool).unwrap_or(false);
+            || p.value
+                .get("required")
+                .and_then(Value::as_bool)
+                .unwrap_or(false);
         Ok(Parameter {
             key: p.name.clone(),
             name: naming::parameter_name(&p.name),
@@ -420,33 +527,65 @@ impl<'s> SpecContext<'s> {
             return Ok(None);
         };
         let pointer = format!("{}/requestBody", input.pointer);
-        let resolved = self
-            .spec
-            .deref(input.base, request_body)
-            .map_err(|e| Failure::new("unresolved-ref", pointer.clone(), format!("the request body could not be read: {e}")))?;
-        let required = resolved.value.get("required").and_then(Value::as_bool).unwrap_or(false);
+        let resolved = self.spec.deref(input.base, request_body).map_err(|e| {
+            Failure::new(
+                "unresolved-ref",
+                pointer.clone(),
+                format!("the request body could not be read: {e}"),
+            )
+        })?;
+        let required = resolved
+            .value
+            .get("required")
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
         let empty = Map::new();
-        let content = resolved.value.get("content").and_then(Value::as_object).unwrap_or(&empty);
-        let Some((media_type, content_type)) = choose_media_type(content.keys().map(String::as_str)) else {
+        let content = resolved
+            .value
+            .get("content")
+            .and_then(Value::as_object)
+            .unwrap_or(&empty);
+        let Some((media_type, content_type)) =
+            choose_media_type(content.keys().map(String::as_str))
+        else {
             let types: Vec<&str> = content.keys().map(String::as_str).collect();
-            let types = if types.is_empty() { "of no content type".to_string() } else { types.join(", ") };
+            let types = if types.is_empty() {
+                "of no content type".to_string()
+            } else {
+                types.join(", ")
+            };
             let message = format!(
                 "the request body is {types}; actions send JSON or multipart/form-data bodies only"
             );
             if required {
                 return Err(Failure::new("unsupported-body", pointer, message));
             }
-            warn(Severity::Warning, "unsupported-body", pointer, format!("{message}; the optional body is left out"));
+            warn(
+                Severity::Warning,
+                "unsupported-body",
+                pointer,
+                format!("{message}; the optional body is left out"),
+            );
             return Ok(None);
         };
         let media = content.get(media_type).unwrap_or(&Value::Null);
         let multipart = content_type == "multipart/form-data";
         let (schema, inferred) = if let Some(schema) = media.get("schema") {
-            let built = schema::build(self.spec, resolved.base, schema, Purpose::RequestBody).map_err(|e| {
-                Failure::new("unresolved-ref", format!("{pointer}/content"), format!("the request body schema could not be read: {e}"))
-            })?;
+            let built = schema::build(self.spec, resolved.base, schema, Purpose::RequestBody)
+                .map_err(|e| {
+                    Failure::new(
+                        "unresolved-ref",
+                        format!("{pointer}/content"),
+                        format!("the request body schema could not be read: {e}"),
+                    )
+                })?;
             for message in built.warnings {
-                warn(Severity::Warning, "schema", pointer.clone(), format!("request body: {message}"));
+                warn(
+                    Severity::Warning,
+                    "schema",
+                    pointer.clone(),
+                    format!("request body: {message}"),
+                );
             }
             (built.schema, false)
         } else if let Some(example) = self.media_example(media, resolved.base) {
@@ -458,7 +597,14 @@ impl<'s> SpecContext<'s> {
                 pointer.clone(),
                 "the request body has neither a schema nor an example; the AI is told it may send any JSON".to_string(),
             );
-            (if multipart { json!({"type": "object"}) } else { json!({}) }, false)
+            (
+                if multipart {
+                    json!({"type": "object"})
+                } else {
+                    json!({})
+                },
+                false,
+            )
         };
         Ok(Some(Body {
             content_type,
@@ -489,7 +635,11 @@ impl<'s> SpecContext<'s> {
             None => self.root_consumes.clone(),
         };
         if let Some(p) = body {
-            let required = p.value.get("required").and_then(Value::as_bool).unwrap_or(false);
+            let required = p
+                .value
+                .get("required")
+                .and_then(Value::as_bool)
+                .unwrap_or(false);
             let content_type = if consumes.is_empty() {
                 Some("application/json".to_string())
             } else {
@@ -506,15 +656,30 @@ impl<'s> SpecContext<'s> {
                 if required {
                     return Err(Failure::new("unsupported-body", p.pointer, message));
                 }
-                warn(Severity::Warning, "unsupported-body", p.pointer, format!("{message}; the optional body is left out"));
+                warn(
+                    Severity::Warning,
+                    "unsupported-body",
+                    p.pointer,
+                    format!("{message}; the optional body is left out"),
+                );
                 return Ok(None);
             };
             let schema_value = p.value.get("schema").cloned().unwrap_or_else(|| json!({}));
-            let built = schema::build(self.spec, p.base, &schema_value, Purpose::RequestBody).map_err(|e| {
-                Failure::new("unresolved-ref", p.pointer.clone(), format!("the body schema could not be read: {e}"))
-            })?;
+            let built = schema::build(self.spec, p.base, &schema_value, Purpose::RequestBody)
+                .map_err(|e| {
+                    Failure::new(
+                        "unresolved-ref",
+                        p.pointer.clone(),
+                        format!("the body schema could not be read: {e}"),
+                    )
+                })?;
             for message in built.warnings {
-                warn(Severity::Warning, "schema", p.pointer.clone(), format!("request body: {message}"));
+                warn(
+                    Severity::Warning,
+                    "schema",
+                    p.pointer.clone(),
+                    format!("request body: {message}"),
+                );
             }
             return Ok(Some(Body {
                 content_type,
@@ -526,32 +691,57 @@ impl<'s> SpecContext<'s> {
         if form.is_empty() {
             return Ok(None);
         }
-        let has_file = form.iter().any(|p| p.value.get("type").and_then(Value::as_str) == Some("file"));
-        let multipart = has_file || consumes.iter().any(|c| c.starts_with("multipart/form-data"));
-        let any_required = form
+        let has_file = form
             .iter()
-            .any(|p| p.value.get("required").and_then(Value::as_bool).unwrap_or(false));
+            .any(|p| p.value.get("type").and_then(Value::as_str) == Some("file"));
+        let multipart = has_file
+            || consumes
+                .iter()
+                .any(|c| c.starts_with("multipart/form-data"));
+        let any_required = form.iter().any(|p| {
+            p.value
+                .get("required")
+                .and_then(Value::as_bool)
+                .unwrap_or(false)
+        });
         if !multipart {
             let message = "the form parameters are sent as application/x-www-form-urlencoded; actions send JSON or multipart/form-data bodies only".to_string();
             let pointer = form[0].pointer.clone();
             if any_required {
                 return Err(Failure::new("unsupported-body", pointer, message));
             }
-            warn(Severity::Warning, "unsupported-body", pointer, format!("{message}; the optional form fields are left out"));
+            warn(
+                Severity::Warning,
+                "unsupported-body",
+                pointer,
+                format!("{message}; the optional form fields are left out"),
+            );
             return Ok(None);
         }
         let mut properties = Map::new();
         let mut required = Vec::new();
         for p in &form {
             let raw_schema = swagger2_parameter_schema(p.value);
-            let built = schema::build(self.spec, p.base, &raw_schema, Purpose::RequestBody).map_err(|e| {
-                Failure::new("unresolved-ref", p.pointer.clone(), format!("form field `{}` could not be read: {e}", p.name))
-            })?;
+            let built = schema::build(self.spec, p.base, &raw_schema, Purpose::RequestBody)
+                .map_err(|e| {
+                    Failure::new(
+                        "unresolved-ref",
+                        p.pointer.clone(),
+                        format!("form field `{}` could not be read: {e}", p.name),
+                    )
+                })?;
             let mut field = built.schema;
-            if let (Value::Object(map), Some(d)) = (&mut field, p.value.get("description").and_then(Value::as_str)) {
+            if let (Value::Object(map), Some(d)) = (
+                &mut field,
+                p.value.get("description").and_then(Value::as_str),
+            ) {
                 map.insert("description".to_string(), json!(tidy(d)));
             }
-            if p.value.get("required").and_then(Value::as_bool).unwrap_or(false) {
+            if p.value
+                .get("required")
+                .and_then(Value::as_bool)
+                .unwrap_or(false)
+            {
                 required.push(json!(p.name));
             }
             properties.insert(p.name.clone(), field);
@@ -572,8 +762,16 @@ impl<'s> SpecContext<'s> {
 /// Picks the content type actions can send: `application/json`, then a `+json`
 /// type, then `*/*` (sent as JSON), then `multipart/form-data`. Returns the key as
 /// written and the content type to send.
-fn choose_media_type<'a>(types: impl Iterator<Item = &'a str> + Clone) -> Option<(&'a str, String)> {
-    let essence = |t: &str| t.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+fn choose_media_type<'a>(
+    types: impl Iterator<Item = &'a str> + Clone,
+) -> Option<(&'a str, String)> {
+    let essence = |t: &str| {
+        t.split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase()
+    };
     if let Some(t) = types.clone().find(|t| essence(t) == "application/json") {
         return Some((t, "application/json".to_string()));
     }
@@ -583,7 +781,10 @@ fn choose_media_type<'a>(types: impl Iterator<Item = &'a str> + Clone) -> Option
     }) {
         return Some((t, essence(t)));
     }
-    if let Some(t) = types.clone().find(|t| matches!(essence(t).as_str(), "*/*" | "application/*")) {
+    if let Some(t) = types
+        .clone()
+        .find(|t| matches!(essence(t).as_str(), "*/*" | "application/*"))
+    {
         return Some((t, "application/json".to_string()));
     }
     types
@@ -600,9 +801,24 @@ fn local(servers: Option<&Value>) -> Option<&Vec<Value>> {
 /// A Swagger 2.0 non-body parameter carries its schema keywords on itself.
 fn swagger2_parameter_schema(p: &Map<String, Value>) -> Value {
     const KEYWORDS: &[&str] = &[
-        "type", "format", "items", "enum", "default", "minimum", "maximum", "exclusiveMinimum",
-        "exclusiveMaximum", "minLength", "maxLength", "pattern", "minItems", "maxItems", "uniqueItems",
-        "multipleOf", "x-nullable", "$ref",
+        "type",
+        "format",
+        "items",
+        "enum",
+        "default",
+        "minimum",
+        "maximum",
+        "exclusiveMinimum",
+        "exclusiveMaximum",
+        "minLength",
+        "maxLength",
+        "pattern",
+        "minItems",
+        "maxItems",
+        "uniqueItems",
+        "multipleOf",
+        "x-nullable",
+        "$ref",
     ];
     if let Some(schema) = p.get("schema") {
         return schema.clone();
@@ -632,19 +848,27 @@ fn reconcile_path_parameters(
             Severity::Warning,
             "unused-path-parameter",
             pointer.to_string(),
-            format!("the path parameter `{}` does not appear in {path}; it is left out", p.key),
+            format!(
+                "the path parameter `{}` does not appear in {path}; it is left out",
+                p.key
+            ),
         );
         false
     });
     for variable in in_template {
-        if parameters.iter().any(|p| p.location == ParameterLocation::Path && p.key == variable) {
+        if parameters
+            .iter()
+            .any(|p| p.location == ParameterLocation::Path && p.key == variable)
+        {
             continue;
         }
         warn(
             Severity::Warning,
             "undeclared-path-parameter",
             pointer.to_string(),
-            format!("{path} uses {{{variable}}} but declares no such path parameter; it is added as a required string"),
+            format!(
+                "{path} uses {{{variable}}} but declares no such path parameter; it is added as a required string"
+            ),
         );
         parameters.push(Parameter {
             key: variable.clone(),
@@ -662,7 +886,9 @@ pub fn template_variables(path: &str) -> Vec<String> {
     let mut out = Vec::new();
     let mut rest = path;
     while let Some(open) = rest.find('{') {
-        let Some(close) = rest[open..].find('}') else { break };
+        let Some(close) = rest[open..].find('}') else {
+            break;
+        };
         out.push(rest[open + 1..open + close].to_string());
         rest = &rest[open + close + 1..];
     }
@@ -729,14 +955,23 @@ pub fn describe(summary: &str, description: &str) -> String {
 
 /// A description for an operation whose own is too short: what little the spec
 /// said, the verb and noun from the path, and the call itself.
-fn generated_description(short: &str, method: Method, path: &str, parameters: &[Parameter]) -> String {
+fn generated_description(
+    short: &str,
+    method: Method,
+    path: &str,
+    parameters: &[Parameter],
+) -> String {
     let phrase = naming::from_path(method, path).replace('_', " ");
     let mut phrase = capitalise(&phrase);
     if !short.is_empty() && !short.eq_ignore_ascii_case(&phrase) {
         phrase = format!("{}: {}", short.trim_end_matches('.'), phrase.to_lowercase());
     }
     let mut out = format!("{phrase}. Calls {} {path}", method.as_str());
-    let required: Vec<&str> = parameters.iter().filter(|p| p.required).map(|p| p.key.as_str()).collect();
+    let required: Vec<&str> = parameters
+        .iter()
+        .filter(|p| p.required)
+        .map(|p| p.key.as_str())
+        .collect();
     if !required.is_empty() {
         out.push_str(&format!(" with {}", required.join(", ")));
     }
@@ -754,7 +989,11 @@ fn capitalise(s: &str) -> String {
 
 fn string_list(value: Option<&Value>) -> Vec<String> {
     match value {
-        Some(Value::Array(items)) => items.iter().filter_map(Value::as_str).map(str::to_string).collect(),
+        Some(Value::Array(items)) => items
+            .iter()
+            .filter_map(Value::as_str)
+            .map(str::to_string)
+            .collect(),
         Some(Value::String(s)) => vec![s.clone()],
         _ => Vec::new(),
     }
@@ -775,7 +1014,12 @@ fn hand_fields(
     if let Some(value) = op.get("x-open-require-form-submission") {
         match value.as_bool() {
             Some(b) => hand.require_confirmation = b,
-            None => warn(Severity::Warning, "bad-extension", at("x-open-require-form-submission"), "x-open-require-form-submission should be true or false; ignored".to_string()),
+            None => warn(
+                Severity::Warning,
+                "bad-extension",
+                at("x-open-require-form-submission"),
+                "x-open-require-form-submission should be true or false; ignored".to_string(),
+            ),
         }
     }
     if let Some(value) = op.get("x-actionsync-channels") {
@@ -788,7 +1032,9 @@ fn hand_fields(
                     Severity::Warning,
                     "unknown-channel",
                     at("x-actionsync-channels"),
-                    format!("`{name}` is not a channel (widget, email, sms, whatsapp, phone, slack); it is left out"),
+                    format!(
+                        "`{name}` is not a channel (widget, email, sms, whatsapp, phone, slack); it is left out"
+                    ),
                 ),
             }
         }
@@ -814,7 +1060,14 @@ fn hand_fields(
                 let mut magic = BTreeMap::new();
                 for (field, path) in map {
                     let Some(path) = path.as_str() else {
-                        warn(Severity::Warning, "bad-extension", at("x-actionsync-magic"), format!("the magic field for `{field}` should be a context path such as contact.email; ignored"));
+                        warn(
+                            Severity::Warning,
+                            "bad-extension",
+                            at("x-actionsync-magic"),
+                            format!(
+                                "the magic field for `{field}` should be a context path such as contact.email; ignored"
+                            ),
+                        );
                         continue;
                     };
                     if !known.contains(&field.as_str()) {
@@ -822,14 +1075,22 @@ fn hand_fields(
                             Severity::Warning,
                             "orphaned-magic-field",
                             at("x-actionsync-magic"),
-                            format!("the magic field `{field}` names no parameter or header of this operation; it is kept and takes effect if one appears"),
+                            format!(
+                                "the magic field `{field}` names no parameter or header of this operation; it is kept and takes effect if one appears"
+                            ),
                         );
                     }
                     magic.insert(field.clone(), path.to_string());
                 }
                 hand.magic_fields = magic;
             }
-            None => warn(Severity::Warning, "bad-extension", at("x-actionsync-magic"), "x-actionsync-magic should map parameter names to context paths; ignored".to_string()),
+            None => warn(
+                Severity::Warning,
+                "bad-extension",
+                at("x-actionsync-magic"),
+                "x-actionsync-magic should map parameter names to context paths; ignored"
+                    .to_string(),
+            ),
         }
     }
     if let Some(value) = op.get("x-open-pinned") {
@@ -852,26 +1113,52 @@ fn pins(
         Value::Array(fields) => fields
             .iter()
             .filter_map(Value::as_str)
-            .map(|f| (f.to_string(), current.get(f).cloned().unwrap_or(Value::Null)))
+            .map(|f| {
+                (
+                    f.to_string(),
+                    current.get(f).cloned().unwrap_or(Value::Null),
+                )
+            })
             .collect(),
         _ => {
-            warn(Severity::Warning, "bad-extension", pointer.to_string(), "x-open-pinned should map field names to values, or list field names; ignored".to_string());
+            warn(
+                Severity::Warning,
+                "bad-extension",
+                pointer.to_string(),
+                "x-open-pinned should map field names to values, or list field names; ignored"
+                    .to_string(),
+            );
             return BTreeMap::new();
         }
     };
     let mut out = BTreeMap::new();
     for (field, pinned) in entries {
         if !PINNABLE.contains(&field.as_str()) {
-            warn(Severity::Warning, "bad-pin", pointer.to_string(), format!("`{field}` cannot be pinned (pinnable: {}); ignored", PINNABLE.join(", ")));
+            warn(
+                Severity::Warning,
+                "bad-pin",
+                pointer.to_string(),
+                format!(
+                    "`{field}` cannot be pinned (pinnable: {}); ignored",
+                    PINNABLE.join(", ")
+                ),
+            );
             continue;
         }
         let valid = match field.as_str() {
             "name" => pinned.as_str().is_some_and(naming::is_valid_name),
-            "description" => pinned.as_str().is_some_and(|d| d.chars().count() >= MIN_DESCRIPTION),
+            "description" => pinned
+                .as_str()
+                .is_some_and(|d| d.chars().count() >= MIN_DESCRIPTION),
             _ => !pinned.is_null(),
         };
         if !valid {
-            warn(Severity::Warning, "bad-pin", pointer.to_string(), format!("the pinned {field} is not a valid value for it; ignored"));
+            warn(
+                Severity::Warning,
+                "bad-pin",
+                pointer.to_string(),
+                format!("the pinned {field} is not a valid value for it; ignored"),
+            );
             continue;
         }
         out.insert(field, pinned);
@@ -886,17 +1173,32 @@ mod tests {
     #[test]
     fn tidies_and_joins_descriptions() {
         assert_eq!(tidy("a  \r\n\r\n\r\n\r\nb\t\n"), "a\n\nb");
-        assert_eq!(describe("List pets", "List pets, newest first."), "List pets, newest first.");
-        assert_eq!(describe("List pets", "Newest first."), "List pets\n\nNewest first.");
+        assert_eq!(
+            describe("List pets", "List pets, newest first."),
+            "List pets, newest first."
+        );
+        assert_eq!(
+            describe("List pets", "Newest first."),
+            "List pets\n\nNewest first."
+        );
         assert_eq!(describe("", "  - item\n  - item"), "- item\n  - item");
     }
 
     #[test]
     fn media_types() {
         let pick = |types: &[&str]| choose_media_type(types.iter().copied()).map(|(_, ct)| ct);
-        assert_eq!(pick(&["text/plain", "application/json; charset=utf-8"]).as_deref(), Some("application/json"));
-        assert_eq!(pick(&["application/merge-patch+json"]).as_deref(), Some("application/merge-patch+json"));
-        assert_eq!(pick(&["multipart/form-data"]).as_deref(), Some("multipart/form-data"));
+        assert_eq!(
+            pick(&["text/plain", "application/json; charset=utf-8"]).as_deref(),
+            Some("application/json")
+        );
+        assert_eq!(
+            pick(&["application/merge-patch+json"]).as_deref(),
+            Some("application/merge-patch+json")
+        );
+        assert_eq!(
+            pick(&["multipart/form-data"]).as_deref(),
+            Some("multipart/form-data")
+        );
         assert_eq!(pick(&["application/x-www-form-urlencoded"]), None);
     }
 

@@ -60,7 +60,10 @@ pub fn build(spec: &Spec, base: &Url, schema: &Value, purpose: Purpose) -> Resul
     let mut schema = builder.expand(schema, base, 0)?;
     if !builder.defs.is_empty() {
         if let Value::Object(map) = &mut schema {
-            map.insert("$defs".to_string(), Value::Object(std::mem::take(&mut builder.defs)));
+            map.insert(
+                "$defs".to_string(),
+                Value::Object(std::mem::take(&mut builder.defs)),
+            );
         } else {
             schema = json!({"allOf": [schema], "$defs": Value::Object(std::mem::take(&mut builder.defs))});
         }
@@ -182,7 +185,9 @@ impl<'s> Builder<'s> {
                 continue;
             }
             if SCHEMA_MAPS.contains(&key) {
-                let Value::Object(children) = child else { continue };
+                let Value::Object(children) = child else {
+                    continue;
+                };
                 let mut converted = Map::with_capacity(children.len());
                 for (name, sub) in children {
                     let sub = self.expand(sub, base, depth + 1)?;
@@ -231,7 +236,10 @@ impl<'s> Builder<'s> {
                 out.insert("format".to_string(), json!("binary"));
             } else if key == "required" && !child.is_array() {
                 // Swagger 1.x style `required: true` on a schema: meaningless here.
-            } else if legacy && (key == "exclusiveMinimum" || key == "exclusiveMaximum") && child.is_boolean() {
+            } else if legacy
+                && (key == "exclusiveMinimum" || key == "exclusiveMaximum")
+                && child.is_boolean()
+            {
                 // Handled below, once `minimum`/`maximum` are known.
             } else {
                 out.insert(key.to_string(), child.clone());
@@ -239,7 +247,10 @@ impl<'s> Builder<'s> {
         }
 
         if legacy {
-            for (flag, bound) in [("exclusiveMinimum", "minimum"), ("exclusiveMaximum", "maximum")] {
+            for (flag, bound) in [
+                ("exclusiveMinimum", "minimum"),
+                ("exclusiveMaximum", "maximum"),
+            ] {
                 if map.get(flag) == Some(&Value::Bool(true))
                     && let Some(limit) = out.remove(bound)
                 {
@@ -250,7 +261,10 @@ impl<'s> Builder<'s> {
         if !dropped_read_only.is_empty()
             && let Some(Value::Array(required)) = out.get_mut("required")
         {
-            required.retain(|r| !r.as_str().is_some_and(|r| dropped_read_only.iter().any(|d| d == r)));
+            required.retain(|r| {
+                !r.as_str()
+                    .is_some_and(|r| dropped_read_only.iter().any(|d| d == r))
+            });
             if required.is_empty() {
                 out.remove("required");
             }
@@ -318,7 +332,15 @@ impl<'s> Builder<'s> {
         base: &'s Url,
         depth: usize,
     ) -> Result<Value, RefError> {
-        const ANNOTATIONS: &[&str] = &["description", "title", "deprecated", "readOnly", "writeOnly", "default", "summary"];
+        const ANNOTATIONS: &[&str] = &[
+            "description",
+            "title",
+            "deprecated",
+            "readOnly",
+            "writeOnly",
+            "default",
+            "summary",
+        ];
         let mut constraints = Map::new();
         for (key, value) in map {
             let key = key.as_str();
@@ -370,7 +392,13 @@ impl<'s> Builder<'s> {
             });
         let mut base: String = raw
             .chars()
-            .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-') { c } else { '_' })
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-') {
+                    c
+                } else {
+                    '_'
+                }
+            })
             .collect();
         if base.is_empty() {
             base = "schema".to_string();
@@ -437,7 +465,12 @@ mod tests {
     fn spec(version: &str, components: Value) -> Spec {
         let root = Url::parse("file:///api/root.yaml").unwrap();
         let doc = json!({"openapi": version, "components": {"schemas": components}});
-        Spec::new(root.clone(), [(root, Document::Loaded(doc))].into_iter().collect(), None).unwrap()
+        Spec::new(
+            root.clone(),
+            [(root, Document::Loaded(doc))].into_iter().collect(),
+            None,
+        )
+        .unwrap()
     }
 
     fn build_ref(spec: &Spec, name: &str, purpose: Purpose) -> Value {
@@ -452,8 +485,14 @@ mod tests {
             json!({"Tree": {"type": "object", "properties": {"children": {"type": "array", "items": {"$ref": "#/components/schemas/Tree"}}}}}),
         );
         let out = build_ref(&s, "Tree", Purpose::RequestBody);
-        assert_eq!(out["properties"]["children"]["items"], json!({"$ref": "#/$defs/Tree"}));
-        assert_eq!(out["$defs"]["Tree"]["properties"]["children"]["items"], json!({"$ref": "#/$defs/Tree"}));
+        assert_eq!(
+            out["properties"]["children"]["items"],
+            json!({"$ref": "#/$defs/Tree"})
+        );
+        assert_eq!(
+            out["$defs"]["Tree"]["properties"]["children"]["items"],
+            json!({"$ref": "#/$defs/Tree"})
+        );
     }
 
     #[test]
@@ -472,7 +511,10 @@ mod tests {
         for name in ["Person"] {
             assert!(defs.contains_key(name), "{out:#}");
         }
-        assert_eq!(out["properties"]["employer"]["properties"]["ceo"], json!({"$ref": "#/$defs/Person"}));
+        assert_eq!(
+            out["properties"]["employer"]["properties"]["ceo"],
+            json!({"$ref": "#/$defs/Person"})
+        );
     }
 
     #[test]
@@ -495,7 +537,10 @@ mod tests {
             json!({"type": ["integer", "null"], "exclusiveMinimum": 0, "examples": [3]})
         );
         assert_eq!(out["properties"]["e"]["enum"], json!(["a", null]));
-        assert_eq!(out["properties"]["any"], json!({"anyOf": [{"allOf": [{"type": "string"}]}, {"type": "null"}]}));
+        assert_eq!(
+            out["properties"]["any"],
+            json!({"anyOf": [{"allOf": [{"type": "string"}]}, {"type": "null"}]})
+        );
         assert_eq!(out["properties"]["x"], json!({"type": "string"}));
         let as_param = build_ref(&s, "N", Purpose::Parameter);
         assert!(as_param["properties"].get("id").is_some());
@@ -508,12 +553,18 @@ mod tests {
             json!({"S": {"type": "string"}, "T": {"$ref": "#/components/schemas/S", "description": "why", "maxLength": 3}}),
         );
         let out = build_ref(&s, "T", Purpose::Parameter);
-        assert_eq!(out, json!({"maxLength": 3, "allOf": [{"type": "string", "description": "why"}]}));
+        assert_eq!(
+            out,
+            json!({"maxLength": 3, "allOf": [{"type": "string", "description": "why"}]})
+        );
     }
 
     #[test]
     fn a_broken_ref_fails_the_schema() {
-        let s = spec("3.0.3", json!({"A": {"properties": {"b": {"$ref": "#/components/schemas/Nope"}}}}));
+        let s = spec(
+            "3.0.3",
+            json!({"A": {"properties": {"b": {"$ref": "#/components/schemas/Nope"}}}}),
+        );
         let r = json!({"$ref": "#/components/schemas/A"});
         assert!(build(&s, s.root_url(), &r, Purpose::RequestBody).is_err());
     }

@@ -52,8 +52,11 @@ impl Selection {
                 .find(|t| c.tags.iter().any(|tag| tag.eq_ignore_ascii_case(t)))
                 .cloned()
         };
-        let method_match =
-            |list: &[String]| list.iter().find(|m| m.eq_ignore_ascii_case(c.method)).cloned();
+        let method_match = |list: &[String]| {
+            list.iter()
+                .find(|m| m.eq_ignore_ascii_case(c.method))
+                .cloned()
+        };
         let path_match = |list: &[String]| list.iter().find(|g| glob_match(g, c.path)).cloned();
         let op_match = |list: &[String]| {
             c.operation_id
@@ -61,13 +64,22 @@ impl Selection {
         };
 
         if !self.include_tags.is_empty() && tag_match(&self.include_tags).is_none() {
-            return Some(format!("excluded: no tag among --include-tag {}", self.include_tags.join(",")));
+            return Some(format!(
+                "excluded: no tag among --include-tag {}",
+                self.include_tags.join(",")
+            ));
         }
         if !self.include_methods.is_empty() && method_match(&self.include_methods).is_none() {
-            return Some(format!("excluded: method not in --include-method {}", self.include_methods.join(",")));
+            return Some(format!(
+                "excluded: method not in --include-method {}",
+                self.include_methods.join(",")
+            ));
         }
         if !self.include_paths.is_empty() && path_match(&self.include_paths).is_none() {
-            return Some(format!("excluded: path matches no --include-path {}", self.include_paths.join(",")));
+            return Some(format!(
+                "excluded: path matches no --include-path {}",
+                self.include_paths.join(",")
+            ));
         }
         if !self.include_operations.is_empty() && op_match(&self.include_operations).is_none() {
             return Some(format!(

@@ -36,7 +36,11 @@ pub enum Level {
 
 /// Picks the base URL (without a trailing slash) from one level's candidate URLs:
 /// the first https one, else the first one, made absolute.
-pub fn choose(candidates: &[String], level: Level, policy: ServerPolicy<'_>) -> Result<String, ServerProblem> {
+pub fn choose(
+    candidates: &[String],
+    level: Level,
+    policy: ServerPolicy<'_>,
+) -> Result<String, ServerProblem> {
     if level == Level::Root
         && let Some(base) = policy.base_url
         && candidates.iter().all(|c| is_absolute(c))
@@ -87,10 +91,12 @@ fn absolutise(candidate: &str, policy: ServerPolicy<'_>) -> Result<String, Serve
         let path = format!("{}/", base.path());
         base.set_path(&path);
     }
-    base.join(candidate).map(|u| u.to_string()).map_err(|e| ServerProblem {
-        code: "bad-server",
-        message: format!("the server URL `{candidate}` cannot be resolved against {base}: {e}"),
-    })
+    base.join(candidate)
+        .map(|u| u.to_string())
+        .map_err(|e| ServerProblem {
+            code: "bad-server",
+            message: format!("the server URL `{candidate}` cannot be resolved against {base}: {e}"),
+        })
 }
 
 fn check(url: &str, policy: ServerPolicy<'_>) -> Result<String, ServerProblem> {
@@ -159,7 +165,9 @@ fn substitute(template: &str, variables: Option<&Value>) -> Result<String, Serve
             })
             .ok_or_else(|| ServerProblem {
                 code: "bad-server",
-                message: format!("the server URL `{template}` uses the variable {{{name}}}, which has no default"),
+                message: format!(
+                    "the server URL `{template}` uses the variable {{{name}}}, which has no default"
+                ),
             })?;
         out.push_str(&value);
         rest = &rest[open + close + 1..];
@@ -177,8 +185,16 @@ pub fn swagger2_candidates(root: &Value, operation_schemes: Option<&Value>) -> V
     } else {
         format!("/{base_path}")
     };
-    let Some(host) = root.get("host").and_then(Value::as_str).filter(|h| !h.is_empty()) else {
-        return if base_path.is_empty() { Vec::new() } else { vec![base_path] };
+    let Some(host) = root
+        .get("host")
+        .and_then(Value::as_str)
+        .filter(|h| !h.is_empty())
+    else {
+        return if base_path.is_empty() {
+            Vec::new()
+        } else {
+            vec![base_path]
+        };
     };
     let schemes: Vec<&str> = operation_schemes
         .or_else(|| root.get("schemes"))
@@ -214,37 +230,70 @@ mod tests {
             {"url": "https://{region}.api.example.com/{base}", "variables": {"region": {"default": "eu"}, "base": {"default": "v2"}}}
         ]);
         let c = oas3_candidates(&servers).unwrap();
-        assert_eq!(choose(&c, Level::Root, STRICT).unwrap(), "https://eu.api.example.com/v2");
+        assert_eq!(
+            choose(&c, Level::Root, STRICT).unwrap(),
+            "https://eu.api.example.com/v2"
+        );
     }
 
     #[test]
     fn http_and_relative_are_refused_with_advice() {
         let http = choose(&["http://a.example".into()], Level::Root, STRICT).unwrap_err();
         assert_eq!(http.code, "http-url");
-        let allowed = ServerPolicy { allow_http: true, ..STRICT };
-        assert_eq!(choose(&["http://a.example/".into()], Level::Root, allowed).unwrap(), "http://a.example");
+        let allowed = ServerPolicy {
+            allow_http: true,
+            ..STRICT
+        };
+        assert_eq!(
+            choose(&["http://a.example/".into()], Level::Root, allowed).unwrap(),
+            "http://a.example"
+        );
         let rel = choose(&["/api/v3".into()], Level::Root, STRICT).unwrap_err();
         assert_eq!(rel.code, "relative-server");
-        assert_eq!(choose(&[], Level::Root, STRICT).unwrap_err().code, "no-server");
+        assert_eq!(
+            choose(&[], Level::Root, STRICT).unwrap_err().code,
+            "no-server"
+        );
     }
 
     #[test]
     fn base_url_resolves_relative_and_replaces_absolute_root() {
         let base = Url::parse("https://staging.example.com").unwrap();
-        let policy = ServerPolicy { base_url: Some(&base), ..STRICT };
-        assert_eq!(choose(&["/api/v3".into()], Level::Root, policy).unwrap(), "https://staging.example.com/api/v3");
-        assert_eq!(choose(&["https://prod.example.com/v1".into()], Level::Root, policy).unwrap(), "https://staging.example.com");
+        let policy = ServerPolicy {
+            base_url: Some(&base),
+            ..STRICT
+        };
         assert_eq!(
-            choose(&["https://uploads.example.com".into()], Level::Local, policy).unwrap(),
+            choose(&["/api/v3".into()], Level::Root, policy).unwrap(),
+            "https://staging.example.com/api/v3"
+        );
+        assert_eq!(
+            choose(&["https://prod.example.com/v1".into()], Level::Root, policy).unwrap(),
+            "https://staging.example.com"
+        );
+        assert_eq!(
+            choose(
+                &["https://uploads.example.com".into()],
+                Level::Local,
+                policy
+            )
+            .unwrap(),
             "https://uploads.example.com"
         );
     }
 
     #[test]
     fn swagger2_host() {
-        let root = json!({"host": "api.example.com", "basePath": "/v1", "schemes": ["http", "https"]});
-        assert_eq!(swagger2_candidates(&root, None), vec!["https://api.example.com/v1", "http://api.example.com/v1"]);
-        assert_eq!(swagger2_candidates(&json!({"basePath": "/v1"}), None), vec!["/v1"]);
+        let root =
+            json!({"host": "api.example.com", "basePath": "/v1", "schemes": ["http", "https"]});
+        assert_eq!(
+            swagger2_candidates(&root, None),
+            vec!["https://api.example.com/v1", "http://api.example.com/v1"]
+        );
+        assert_eq!(
+            swagger2_candidates(&json!({"basePath": "/v1"}), None),
+            vec!["/v1"]
+        );
         assert_eq!(
             swagger2_candidates(&root, Some(&json!(["http"]))),
             vec!["http://api.example.com/v1"]

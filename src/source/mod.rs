@@ -142,7 +142,10 @@ pub fn load(location: &SpecLocation, options: &LoadOptions) -> Result<Spec, Load
 }
 
 /// [`load`], also saying how long reading and parsing took.
-pub fn load_timed(location: &SpecLocation, options: &LoadOptions) -> Result<(Spec, LoadTimings), LoadError> {
+pub fn load_timed(
+    location: &SpecLocation,
+    options: &LoadOptions,
+) -> Result<(Spec, LoadTimings), LoadError> {
     let mut loader = Loader {
         options,
         http: None,
@@ -222,10 +225,11 @@ pub fn load_timed(location: &SpecLocation, options: &LoadOptions) -> Result<(Spe
         documents.insert(url, document);
     }
     loader.timings.documents = documents.len();
-    let spec = Spec::new(root_url, documents, fetched_from).map_err(|source| LoadError::NotASpec {
-        location: display,
-        source,
-    })?;
+    let spec =
+        Spec::new(root_url, documents, fetched_from).map_err(|source| LoadError::NotASpec {
+            location: display,
+            source,
+        })?;
     Ok((spec, loader.timings))
 }
 
@@ -298,7 +302,9 @@ impl<'o> Policy<'o> {
         match url.scheme() {
             "file" => {
                 if self.root_scheme != "file" {
-                    return Err("a spec that is not a local file may not reference local files".to_string());
+                    return Err(
+                        "a spec that is not a local file may not reference local files".to_string(),
+                    );
                 }
                 // Resolve symbolic links before deciding whether the file is inside.
                 let real = url
@@ -310,7 +316,10 @@ impl<'o> Policy<'o> {
                 if inside(target) || self.options.allow_outside_refs {
                     Ok(())
                 } else {
-                    Err("it is outside the spec's folder; pass --allow-outside-refs to follow it".to_string())
+                    Err(
+                        "it is outside the spec's folder; pass --allow-outside-refs to follow it"
+                            .to_string(),
+                    )
                 }
             }
             "http" | "https" => {
@@ -320,7 +329,10 @@ impl<'o> Policy<'o> {
                     Err("it is on another site; pass --allow-remote-refs to fetch it".to_string())
                 }
             }
-            "memory" => Err("a spec read from standard input or pushed may not reference other documents".to_string()),
+            "memory" => Err(
+                "a spec read from standard input or pushed may not reference other documents"
+                    .to_string(),
+            ),
             other => Err(format!("`{other}:` references are not supported")),
         }
     }

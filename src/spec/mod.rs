@@ -30,10 +30,14 @@ pub enum SpecVersion {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SpecError {
     /// The root is not a mapping.
-    #[error("the document is not a mapping (it is {0}); an OpenAPI spec starts with `openapi:` or `swagger:`")]
+    #[error(
+        "the document is not a mapping (it is {0}); an OpenAPI spec starts with `openapi:` or `swagger:`"
+    )]
     NotAMapping(&'static str),
     /// No `openapi` or `swagger` field.
-    #[error("the document has neither an `openapi` nor a `swagger` field, so it is not an OpenAPI spec (a fragment that a spec `$ref`s is read through that spec)")]
+    #[error(
+        "the document has neither an `openapi` nor a `swagger` field, so it is not an OpenAPI spec (a fragment that a spec `$ref`s is read through that spec)"
+    )]
     NotOpenApi,
     /// A version we do not read.
     #[error("unsupported version {0:?}: actionsync reads Swagger 2.0 and OpenAPI 3.0 and 3.1")]
@@ -174,6 +178,20 @@ impl Spec {
         (self.documents.len(), failed)
     }
 
+    /// The documents that could not be used, with the reason, sorted by URL.
+    pub fn failed_documents(&self) -> Vec<(&Url, &str)> {
+        let mut out: Vec<(&Url, &str)> = self
+            .documents
+            .iter()
+            .filter_map(|(url, d)| match d {
+                Document::Failed(reason) => Some((url, reason.as_str())),
+                Document::Loaded(_) => None,
+            })
+            .collect();
+        out.sort();
+        out
+    }
+
     /// Names a document the way a user would: a path relative to the root's folder
     /// for files, the URL otherwise.
     pub fn display_url(&self, url: &Url) -> String {
@@ -181,20 +199,24 @@ impl Spec {
     }
 
     /// Follows one `$ref` string found in the document `base`.
-    pub fn resolve_ref<'s>(&'s self, base: &'s Url, reference: &str) -> Result<Resolved<'s>, RefError> {
-        let (doc_url, fragment): (Url, String) = if let Some(fragment) = reference.strip_prefix('#') {
+    pub fn resolve_ref<'s>(
+        &'s self,
+        base: &'s Url,
+        reference: &str,
+    ) -> Result<Resolved<'s>, RefError> {
+        let (doc_url, fragment): (Url, String) = if let Some(fragment) = reference.strip_prefix('#')
+        {
             (base.clone(), fragment.to_string())
         } else {
-            let mut target = base.join(reference).map_err(|e| RefError::Invalid {
+            let target = base.join(reference).map_err(|e| RefError::Invalid {
                 reference: reference.to_string(),
                 reason: e.to_string(),
             })?;
             let fragment = target.fragment().unwrap_or("").to_string();
-            target.set_fragment(None);
-            (target, fragment)
+            (document_url(target), fragment)
         };
-        let tokens =
-            pointer::parse_fragment(&fragment).ok_or_else(|| RefError::NotAPointer(reference.to_string()))?;
+        let tokens = pointer::parse_fragment(&fragment)
+            .ok_or_else(|| RefError::NotAPointer(reference.to_string()))?;
         let (doc_key, document) =
             self.documents
                 .get_key_value(&doc_url)
@@ -240,7 +262,9 @@ impl Spec {
                 None => return Ok(current),
             }
         }
-        Err(RefError::Loop(ref_of(value).unwrap_or_default().to_string()))
+        Err(RefError::Loop(
+            ref_of(value).unwrap_or_default().to_string(),
+        ))
     }
 
     /// A stable identity for the target of `reference` in `base`: the absolute URL
@@ -254,6 +278,18 @@ impl Spec {
                 .unwrap_or_else(|_| reference.to_string())
         }
     }
+}
+
+/// The document a reference URL points into: without its fragment, and without a
+/// trailing slash after a file name (`./session.yml/#/x`, seen in real specs: a
+/// folder is never a document).
+pub fn document_url(mut url: Url) -> Url {
+    url.set_fragment(None);
+    if url.scheme() == "file" && url.path().len() > 1 && url.path().ends_with('/') {
+        let trimmed = url.path().trim_end_matches('/').to_string();
+        url.set_path(&trimmed);
+    }
+    url
 }
 
 /// The `$ref` string of a Reference Object, if `value` is one.
@@ -325,17 +361,18 @@ fn collect_refs(
                         && seen.insert(reference.split('#').next().unwrap_or("").to_string())
                     {
                         out.push(match base.join(reference) {
-                            Ok(mut url) => {
-                                url.set_fragment(None);
-                                Ok(url)
+                            Ok(url) => Ok(document_url(url)),
+                            Err(e) => {
+                                Err(format!("`$ref: {reference}` is not a valid reference: {e}"))
                             }
-                            Err(e) => Err(format!("`$ref: {reference}` is not a valid reference: {e}")),
                         });
                     }
                     continue;
                 }
-                if matches!(key.as_str(), "example" | "default" | "enum" | "const" | "value")
-                    || key.starts_with("x-")
+                if matches!(
+                    key.as_str(),
+                    "example" | "default" | "enum" | "const" | "value"
+                ) || key.starts_with("x-")
                 {
                     continue;
                 }
@@ -382,22 +419,49 @@ mod tests {
 
     #[test]
     fn detects_versions() {
-        assert_eq!(detect_version(&json!({"openapi": "3.0.3"})).unwrap().0, SpecVersion::OpenApi30);
-        assert_eq!(detect_version(&json!({"openapi": "3.1.0"})).unwrap().0, SpecVersion::OpenApi31);
-        assert_eq!(detect_version(&json!({"swagger": "2.0"})).unwrap().0, SpecVersion::Swagger2);
-        assert_eq!(detect_version(&json!({"openapi": "4.0"})).unwrap_err(), SpecError::UnsupportedVersion("4.0".into()));
-        assert_eq!(detect_version(&json!({"info": {}})).unwrap_err(), SpecError::NotOpenApi);
+        assert_eq!(
+            detect_version(&json!({"openapi": "3.0.3"})).unwrap().0,
+            SpecVersion::OpenApi30
+        );
+        assert_eq!(
+            detect_version(&json!({"openapi": "3.1.0"})).unwrap().0,
+            SpecVersion::OpenApi31
+        );
+        assert_eq!(
+            detect_version(&json!({"swagger": "2.0"})).unwrap().0,
+            SpecVersion::Swagger2
+        );
+        assert_eq!(
+            detect_version(&json!({"openapi": "4.0"})).unwrap_err(),
+            SpecError::UnsupportedVersion("4.0".into())
+        );
+        assert_eq!(
+            detect_version(&json!({"info": {}})).unwrap_err(),
+            SpecError::NotOpenApi
+        );
     }
 
     #[test]
     fn follows_chains_across_documents() {
         let s = spec(vec![
-            ("file:///api/root.yaml", json!({"openapi": "3.0.0", "a": {"$ref": "sub/b.yaml#/B"}})),
-            ("file:///api/sub/b.yaml", json!({"B": {"$ref": "../c.yaml"}})),
-            ("file:///api/c.yaml", json!({"type": "string"})),
+            (
+                "file:///api/root.yaml",
+                json!({"openapi": "3.0.0", "a": {"$ref": "sub/b.yaml#/B"}}),
+            ),
+            (
+                "file:///api/sub/b.yaml",
+                json!({"B": {"$ref": "../c.yaml"}}),
+            ),
+            (
+                "file:///api/c.yaml",
+                json!({"type": "string", "d": {"$ref": "./sub/b.yaml/#/B"}}),
+            ),
         ]);
+        let c = s.deref(s.root_url(), &s.root()["a"]).unwrap();
+        let again = s.deref(c.base, &c.value["d"]).unwrap();
+        assert_eq!(again.base.as_str(), "file:///api/c.yaml");
         let r = s.deref(s.root_url(), &s.root()["a"]).unwrap();
-        assert_eq!(r.value, &json!({"type": "string"}));
+        assert_eq!(r.value["type"], json!("string"));
         assert_eq!(r.base.as_str(), "file:///api/c.yaml");
     }
 
@@ -407,9 +471,17 @@ mod tests {
             "file:///api/root.yaml",
             json!({"openapi": "3.0.0", "a": {"$ref": "#/b"}, "b": {"$ref": "#/a"}, "c": {"$ref": "#/nope"}}),
         )]);
-        assert!(matches!(s.deref(s.root_url(), &s.root()["a"]), Err(RefError::Loop(_))));
-        assert!(matches!(s.deref(s.root_url(), &s.root()["c"]), Err(RefError::NotFound { .. })));
-        let missing = s.deref(s.root_url(), &json!({"$ref": "other.yaml#/X"})).unwrap_err();
+        assert!(matches!(
+            s.deref(s.root_url(), &s.root()["a"]),
+            Err(RefError::Loop(_))
+        ));
+        assert!(matches!(
+            s.deref(s.root_url(), &s.root()["c"]),
+            Err(RefError::NotFound { .. })
+        ));
+        let missing = s
+            .deref(s.root_url(), &json!({"$ref": "other.yaml#/X"}))
+            .unwrap_err();
         assert!(missing.to_string().contains("other.yaml"), "{missing}");
     }
 

@@ -1,6 +1,7 @@
 //! Bytes → `serde_json::Value`, for JSON and YAML, with limits and errors that say
 //! where (line and column) and what to do.
 
+use serde::Deserialize;
 use serde_json::Value;
 
 /// The largest document read unless the caller says otherwise: 64 MiB.
@@ -98,7 +99,88 @@ pub fn parse_document(bytes: &[u8], max_bytes: usize) -> Result<(Value, Syntax),
 }
 
 fn parse_yaml(text: &str) -> Result<Value, ParseError> {
-    serde_yaml::from_str::<Value>(text).map_err(|e| from_yaml_error(&e))
+    let deserializer = serde_yaml::Deserializer::from_str(text);
+    JsonValue::deserialize(deserializer)
+        .map(|v| v.0)
+        .map_err(|e| from_yaml_error(&e))
+}
+
+/// A `serde_json::Value` read from YAML the way a JSON parser would read it:
+/// integers beyond 64 bits become floats (OpenAI's spec has
+/// `minimum: -9223372036854776000`), and keys that YAML reads as numbers or
+/// booleans (`200:`) become strings.
+struct JsonValue(Value);
+
+impl<'de> serde::Deserialize<'de> for JsonValue {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer
+            .deserialize_any(JsonValueVisitor)
+            .map(JsonValue)
+    }
+}
+
+struct JsonValueVisitor;
+
+impl<'de> serde::de::Visitor<'de> for JsonValueVisitor {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("any YAML value")
+    }
+    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+    fn visit_i128<E>(self, v: i128) -> Result<Value, E> {
+        Ok(i64::try_from(v).map_or_else(|_| Value::from(v as f64), Value::from))
+    }
+    fn visit_u128<E>(self, v: u128) -> Result<Value, E> {
+        Ok(u64::try_from(v).map_or_else(|_| Value::from(v as f64), Value::from))
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
+        // Not finite (`.nan`, `.inf`) has no JSON form: null, as serde_json does.
+        Ok(Value::from(v))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+        Ok(Value::String(v.to_string()))
+    }
+    fn visit_string<E>(self, v: String) -> Result<Value, E> {
+        Ok(Value::String(v))
+    }
+    fn visit_none<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_some<D: serde::Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        d.deserialize_any(self)
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0));
+        while let Some(JsonValue(item)) = seq.next_element()? {
+            items.push(item);
+        }
+        Ok(Value::Array(items))
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let mut out = serde_json::Map::new();
+        while let Some(JsonValue(key)) = map.next_key()? {
+            let key = match key {
+                Value::String(s) => s,
+                Value::Null => "null".to_string(),
+                other => other.to_string(),
+            };
+            let JsonValue(value) = map.next_value()?;
+            out.insert(key, value);
+        }
+        Ok(Value::Object(out))
+    }
 }
 
 fn from_json_error(e: &serde_json::Error) -> ParseError {
@@ -151,7 +233,12 @@ fn from_yaml_error(e: &serde_yaml::Error) -> ParseError {
 fn line_column(bytes: &[u8], offset: usize) -> (usize, usize) {
     let before = &bytes[..offset.min(bytes.len())];
     let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
-    let column = offset - before.iter().rposition(|&b| b == b'\n').map_or(0, |p| p + 1) + 1;
+    let column = offset
+        - before
+            .iter()
+            .rposition(|&b| b == b'\n')
+            .map_or(0, |p| p + 1)
+        + 1;
     (line, column)
 }
 
@@ -204,7 +291,9 @@ mod tests {
 
     #[test]
     fn billion_laughs_fails_fast() {
-        let mut doc = String::from("a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n");
+        let mut doc = String::from(
+            "a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n",
+        );
         let names = ["a", "b", "c", "d", "e", "f", "g", "h", "i"];
         for w in names.windows(2) {
             let refs = vec![format!("*{}", w[0]); 9].join(",");
@@ -218,11 +307,25 @@ mod tests {
 
     #[test]
     fn bom_and_yaml_integer_keys_are_fine() {
-        let (v, syntax) =
-            parse_document(b"\xEF\xBB\xBFresponses:\n  200: {description: ok}\n", 1 << 20)
-                .unwrap();
+        let (v, syntax) = parse_document(
+            b"\xEF\xBB\xBFresponses:\n  200: {description: ok}\n",
+            1 << 20,
+        )
+        .unwrap();
         assert_eq!(syntax, Syntax::Yaml);
         assert!(v["responses"]["200"].is_object());
+    }
+
+    #[test]
+    fn yaml_integers_beyond_64_bits_become_floats() {
+        let (v, _) = parse_document(
+            b"min: -9223372036854776000\nmax: 18446744073709551616\nok: 7\n",
+            1 << 20,
+        )
+        .unwrap();
+        assert_eq!(v["min"].as_f64(), Some(-9.223372036854776e18));
+        assert_eq!(v["max"].as_f64(), Some(1.8446744073709552e19));
+        assert_eq!(v["ok"].as_i64(), Some(7));
     }
 
     #[test]

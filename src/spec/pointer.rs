@@ -65,9 +65,15 @@ mod tests {
         let doc = json!({"paths": {"/orders/{id}": {"get": 1}}, "a~b": [10, 20]});
         let tokens = parse_fragment("/paths/~1orders~1%7Bid%7D/get").unwrap();
         assert_eq!(get(&doc, &tokens), Some(&json!(1)));
-        assert_eq!(get(&doc, &parse_fragment("/a~0b/1").unwrap()), Some(&json!(20)));
+        assert_eq!(
+            get(&doc, &parse_fragment("/a~0b/1").unwrap()),
+            Some(&json!(20))
+        );
         assert_eq!(get(&doc, &parse_fragment("/a~0b/01").unwrap()), None);
-        assert_eq!(fragment(["paths", "/orders/{id}"]), "#/paths/~1orders~1{id}");
+        assert_eq!(
+            fragment(["paths", "/orders/{id}"]),
+            "#/paths/~1orders~1{id}"
+        );
         assert_eq!(parse_fragment("anchor"), None);
         assert_eq!(parse_fragment(""), Some(vec![]));
     }
