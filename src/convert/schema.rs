@@ -319,7 +319,7 @@ impl<'s> Builder<'s> {
             }
             expanded
         };
-        Ok(self.apply_ref_siblings(expanded, map, base, depth)?)
+        self.apply_ref_siblings(expanded, map, base, depth)
     }
 
     /// Keywords beside a `$ref`. OpenAPI 3.1 (JSON Schema 2020-12) applies them all;
@@ -430,16 +430,12 @@ fn make_nullable(mut out: Map<String, Value>) -> Value {
         };
     }
     match out.get_mut("type") {
-        Some(Value::String(t)) => {
-            if t != "null" {
-                let t = std::mem::take(t);
-                out.insert("type".to_string(), json!([t, "null"]));
-            }
+        Some(Value::String(t)) if t != "null" => {
+            let t = std::mem::take(t);
+            out.insert("type".to_string(), json!([t, "null"]));
         }
-        Some(Value::Array(types)) => {
-            if !types.iter().any(|t| t == "null") {
-                types.push(json!("null"));
-            }
+        Some(Value::Array(types)) if !types.iter().any(|t| t == "null") => {
+            types.push(json!("null"));
         }
         _ => {}
     }
@@ -508,9 +504,7 @@ mod tests {
         let text = out.to_string();
         assert!(text.len() < 2000);
         let defs = out["$defs"].as_object().unwrap();
-        for name in ["Person"] {
-            assert!(defs.contains_key(name), "{out:#}");
-        }
+        assert!(defs.contains_key("Person"), "{out:#}");
         assert_eq!(
             out["properties"]["employer"]["properties"]["ceo"],
             json!({"$ref": "#/$defs/Person"})

@@ -239,15 +239,10 @@ fn enqueue_refs(
     documents: &mut HashMap<Url, Document>,
     queue: &mut VecDeque<Url>,
 ) {
-    for found in spec::external_documents(value, base) {
-        match found {
-            Ok(url) => {
-                if &url != base && !documents.contains_key(&url) {
-                    queue.push_back(url);
-                }
-            }
-            // An unparseable reference is reported where it is used.
-            Err(_) => {}
+    // An unparseable reference is reported where it is used, not here.
+    for url in spec::external_documents(value, base).into_iter().flatten() {
+        if &url != base && !documents.contains_key(&url) {
+            queue.push_back(url);
         }
     }
 }

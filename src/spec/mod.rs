@@ -390,15 +390,16 @@ fn collect_refs(
 
 /// A path relative to the root's folder for `file:` URLs under it; the URL otherwise.
 pub fn display_relative(root: &Url, url: &Url) -> String {
-    if url.scheme() == "file" && root.scheme() == "file" {
-        if let (Ok(root_path), Ok(path)) = (root.to_file_path(), url.to_file_path()) {
-            if let Some(dir) = root_path.parent()
-                && let Ok(rel) = path.strip_prefix(dir)
-            {
-                return rel.display().to_string();
-            }
-            return path.display().to_string();
+    if url.scheme() == "file"
+        && root.scheme() == "file"
+        && let (Ok(root_path), Ok(path)) = (root.to_file_path(), url.to_file_path())
+    {
+        if let Some(dir) = root_path.parent()
+            && let Ok(rel) = path.strip_prefix(dir)
+        {
+            return rel.display().to_string();
         }
+        return path.display().to_string();
     }
     url.to_string()
 }
