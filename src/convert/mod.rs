@@ -180,9 +180,13 @@ pub fn convert(spec: &Spec, options: &ConvertOptions) -> Conversion {
                 .map(str::trim)
                 .filter(|s| !s.is_empty());
             let fallback_key = format!("{} {path}", method_key.to_ascii_uppercase());
+            // A duplicated operationId names neither the key nor the action: a
+            // DELETE must not be named after the GET that owns the id.
+            let mut naming_id = operation_id;
             let key = match operation_id {
                 Some(id) if !keys.contains(id) => id.to_string(),
                 Some(id) => {
+                    naming_id = None;
                     conversion.diagnostics.push(Diagnostic::new(
                         Severity::Warning,
                         "duplicate-operation-id",
@@ -251,6 +255,7 @@ pub fn convert(spec: &Spec, options: &ConvertOptions) -> Conversion {
             let input = operation::OperationInput {
                 key: &key,
                 operation_id,
+                naming_id,
                 method,
                 method_key,
                 path,

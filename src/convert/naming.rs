@@ -83,9 +83,14 @@ pub fn from_path(method: Method, path: &str) -> String {
     let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
     let is_param = |s: &str| s.starts_with('{') && s.ends_with('}');
     let ends_with_param = segments.last().is_some_and(|s| is_param(s));
+    // `GET /orders` lists; `GET /health` and `GET /status` get.
+    let plural_end = segments.last().is_some_and(|s| {
+        let last = words(s).pop().unwrap_or_default();
+        !is_param(s) && singular(&last) != last
+    });
     let verb = match method {
-        Method::Get if ends_with_param || segments.is_empty() => "get",
-        Method::Get => "list",
+        Method::Get if plural_end => "list",
+        Method::Get => "get",
         Method::Post => "create",
         Method::Put => "update",
         Method::Patch => "patch",
@@ -210,7 +215,12 @@ mod tests {
             from_path(Method::Get, "/users/{userId}/orders/{orderId}"),
             "get_user_order_by_order_id"
         );
-        assert_eq!(from_path(Method::Get, "/v1/api/status"), "list_status");
+        assert_eq!(from_path(Method::Get, "/v1/api/status"), "get_status");
+        assert_eq!(from_path(Method::Get, "/health"), "get_health");
+        assert_eq!(
+            from_path(Method::Get, "/users/{id}/orders"),
+            "list_user_orders"
+        );
         assert_eq!(from_path(Method::Get, "/"), "get_root");
         assert_eq!(from_path(Method::Post, "/categories"), "create_category");
     }

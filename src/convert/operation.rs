@@ -63,6 +63,8 @@ impl Failure {
 pub(super) struct OperationInput<'a, 's> {
     pub key: &'a str,
     pub operation_id: Option<&'s str>,
+    /// The operationId to name the action from: `None` when it is missing or shared.
+    pub naming_id: Option<&'s str>,
     pub method: Method,
     pub method_key: &'s str,
     pub path: &'s str,
@@ -203,6 +205,16 @@ impl<'s> SpecContext<'s> {
                     }
                     ParameterLocation::Header
                 }
+                "cookie" if p.value.get("required").and_then(Value::as_bool) == Some(true) => {
+                    return Err(Failure::new(
+                        "cookie-parameter",
+                        p.pointer,
+                        format!(
+                            "the required cookie parameter `{}` cannot be sent: actions send path, query and header parameters only",
+                            p.name
+                        ),
+                    ));
+                }
                 "cookie" => {
                     warn(
                         Severity::Warning,
@@ -248,8 +260,11 @@ impl<'s> SpecContext<'s> {
             }
             _ => self.oas3_body(input, &mut warn)?,
         };
+        // A multipart Content-Type needs the boundary of each request, so only the
+        // body says multipart; a static header would carry no boundary.
         let headers = body
             .iter()
+            .filter(|b| b.content_type != "multipart/form-data")
             .map(|b| StaticHeader {
                 name: "Content-Type".to_string(),
                 value: b.content_type.clone(),
@@ -270,7 +285,7 @@ impl<'s> SpecContext<'s> {
             );
         }
 
-        let name = match input.operation_id {
+        let name = match input.naming_id {
             Some(id) => match naming::from_operation_id(id) {
                 Some(name) => name,
                 None => {
@@ -292,7 +307,8 @@ impl<'s> SpecContext<'s> {
         let text = |k: &str| input.op.get(k).and_then(Value::as_str).unwrap_or("");
         let mut description = describe(text("summary"), text("description"));
         if description.chars().count() < MIN_DESCRIPTION {
-            let generated = generated_description(&description, input.method, &path, &parameters);
+            let generated =
+                generated_description(&description, &name, input.method, &path, &parameters);
             warn(
                 Severity::Warning,
                 "short-description",
@@ -954,19 +970,20 @@ pub fn describe(summary: &str, description: &str) -> String {
 }
 
 /// A description for an operation whose own is too short: what little the spec
-/// said, the verb and noun from the path, and the call itself.
+/// said (else the action's name, in words), and the call itself.
 fn generated_description(
     short: &str,
+    name: &str,
     method: Method,
     path: &str,
     parameters: &[Parameter],
 ) -> String {
-    let phrase = naming::from_path(method, path).replace('_', " ");
-    let mut phrase = capitalise(&phrase);
-    if !short.is_empty() && !short.eq_ignore_ascii_case(&phrase) {
-        phrase = format!("{}: {}", short.trim_end_matches('.'), phrase.to_lowercase());
-    }
-    let mut out = format!("{phrase}. Calls {} {path}", method.as_str());
+    let lead = if short.is_empty() {
+        capitalise(&name.replace('_', " "))
+    } else {
+        short.trim_end_matches('.').to_string()
+    };
+    let mut out = format!("{lead}. Calls {} {path}", method.as_str());
     let required: Vec<&str> = parameters
         .iter()
         .filter(|p| p.required)

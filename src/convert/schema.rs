@@ -415,7 +415,8 @@ impl<'s> Builder<'s> {
     }
 }
 
-/// Adds `null` to a 3.0 `nullable: true` schema's type (and enum).
+/// Adds `null` to a 3.0 `nullable: true` schema's type (and enum); a schema with
+/// constraints but no type becomes `anyOf: [schema, {type: null}]`.
 fn make_nullable(mut out: Map<String, Value>) -> Value {
     if let Some(Value::Array(values)) = out.get_mut("enum")
         && !values.contains(&Value::Null)
@@ -423,7 +424,17 @@ fn make_nullable(mut out: Map<String, Value>) -> Value {
         values.push(Value::Null);
     }
     if !out.contains_key("type") {
-        return if out.is_empty() {
+        // Without constraints a schema already accepts null.
+        const ANNOTATIONS: &[&str] = &[
+            "description",
+            "title",
+            "default",
+            "examples",
+            "deprecated",
+            "readOnly",
+            "writeOnly",
+        ];
+        return if out.keys().all(|k| ANNOTATIONS.contains(&k.as_str())) {
             Value::Object(out)
         } else {
             json!({"anyOf": [Value::Object(out), {"type": "null"}]})

@@ -388,16 +388,29 @@ fn collect_refs(
     }
 }
 
-/// A path relative to the root's folder for `file:` URLs under it; the URL otherwise.
+/// `path` relative to the folder `dir` (`../common/Error.yaml`), both absolute.
+fn relative_path(dir: &std::path::Path, path: &std::path::Path) -> std::path::PathBuf {
+    let dir: Vec<_> = dir.components().collect();
+    let target: Vec<_> = path.components().collect();
+    let common = dir.iter().zip(&target).take_while(|(a, b)| a == b).count();
+    let mut out = std::path::PathBuf::new();
+    for _ in common..dir.len() {
+        out.push("..");
+    }
+    for component in &target[common..] {
+        out.push(component.as_os_str());
+    }
+    out
+}
+
+/// For `file:` URLs, a path relative to the root's folder; the URL otherwise.
 pub fn display_relative(root: &Url, url: &Url) -> String {
     if url.scheme() == "file"
         && root.scheme() == "file"
         && let (Ok(root_path), Ok(path)) = (root.to_file_path(), url.to_file_path())
     {
-        if let Some(dir) = root_path.parent()
-            && let Ok(rel) = path.strip_prefix(dir)
-        {
-            return rel.display().to_string();
+        if let Some(dir) = root_path.parent() {
+            return relative_path(dir, &path).display().to_string();
         }
         return path.display().to_string();
     }
@@ -484,6 +497,15 @@ mod tests {
             .deref(s.root_url(), &json!({"$ref": "other.yaml#/X"}))
             .unwrap_err();
         assert!(missing.to_string().contains("other.yaml"), "{missing}");
+    }
+
+    #[test]
+    fn names_documents_relative_to_the_root() {
+        let root = Url::parse("file:///api/spec/root.yaml").unwrap();
+        let other = Url::parse("file:///api/common/Error.yaml").unwrap();
+        assert_eq!(display_relative(&root, &other), "../common/Error.yaml");
+        let inside = Url::parse("file:///api/spec/sub/x.yaml").unwrap();
+        assert_eq!(display_relative(&root, &inside), "sub/x.yaml");
     }
 
     #[test]
