@@ -139,6 +139,15 @@ pub fn convert(spec: &Spec, options: &ConvertOptions) -> Conversion {
         }
     };
 
+    if paths.keys().all(|p| p.starts_with("x-")) {
+        conversion.diagnostics.push(Diagnostic::new(
+            Severity::Warning,
+            "no-operations",
+            None,
+            "#/paths",
+            "the spec has no operations, so it makes no actions",
+        ));
+    }
     for (path, item) in paths {
         if path.starts_with("x-") {
             continue;

@@ -338,15 +338,45 @@ fn detect_version(root: &Value) -> Result<(SpecVersion, String), SpecError> {
 pub fn external_documents(value: &Value, base: &Url) -> Vec<Result<Url, String>> {
     let mut out = Vec::new();
     let mut seen = std::collections::HashSet::new();
-    collect_refs(value, base, &mut out, &mut seen, 0);
+    collect_refs(value, base, &mut out, &mut seen, false, 0);
     out
 }
+
+/// Keys whose value maps names to objects: under them a key like `default` or
+/// `value` is a name (a property called `value`), not a keyword.
+const NAME_MAPS: &[&str] = &[
+    "properties",
+    "patternProperties",
+    "definitions",
+    "$defs",
+    "schemas",
+    "parameters",
+    "responses",
+    "requestBodies",
+    "headers",
+    "securitySchemes",
+    "securityDefinitions",
+    "examples",
+    "links",
+    "callbacks",
+    "pathItems",
+    "paths",
+    "webhooks",
+    "content",
+    "encoding",
+    "variables",
+    "dependentSchemas",
+];
+
+/// Keys whose values are literal data, never references.
+const LITERALS: &[&str] = &["example", "default", "enum", "const", "value"];
 
 fn collect_refs(
     value: &Value,
     base: &Url,
     out: &mut Vec<Result<Url, String>>,
     seen: &mut std::collections::HashSet<String>,
+    keys_are_names: bool,
     depth: usize,
 ) {
     if depth > parse::MAX_DEPTH * 2 {
@@ -355,33 +385,38 @@ fn collect_refs(
     match value {
         Value::Object(map) => {
             for (key, child) in map {
-                if key == "$ref" {
-                    if let Value::String(reference) = child
-                        && !reference.starts_with('#')
-                        && seen.insert(reference.split('#').next().unwrap_or("").to_string())
-                    {
-                        out.push(match base.join(reference) {
-                            Ok(url) => Ok(document_url(url)),
-                            Err(e) => {
-                                Err(format!("`$ref: {reference}` is not a valid reference: {e}"))
-                            }
-                        });
+                if !keys_are_names {
+                    if key == "$ref" {
+                        if let Value::String(reference) = child
+                            && !reference.starts_with('#')
+                            && seen.insert(reference.split('#').next().unwrap_or("").to_string())
+                        {
+                            out.push(match base.join(reference) {
+                                Ok(url) => Ok(document_url(url)),
+                                Err(e) => Err(format!(
+                                    "`$ref: {reference}` is not a valid reference: {e}"
+                                )),
+                            });
+                        }
+                        continue;
                     }
-                    continue;
+                    // `examples` is a map of Example Objects (which may be `$ref`s) in
+                    // OpenAPI, but a list of literal values in a JSON Schema.
+                    if LITERALS.contains(&key.as_str())
+                        || key.starts_with("x-")
+                        || (key == "examples" && child.is_array())
+                    {
+                        continue;
+                    }
                 }
-                if matches!(
-                    key.as_str(),
-                    "example" | "default" | "enum" | "const" | "value"
-                ) || key.starts_with("x-")
-                {
-                    continue;
-                }
-                collect_refs(child, base, out, seen, depth + 1);
+                let names =
+                    !keys_are_names && NAME_MAPS.contains(&key.as_str()) && child.is_object();
+                collect_refs(child, base, out, seen, names, depth + 1);
             }
         }
         Value::Array(items) => {
             for item in items {
-                collect_refs(item, base, out, seen, depth + 1);
+                collect_refs(item, base, out, seen, false, depth + 1);
             }
         }
         _ => {}
@@ -517,12 +552,23 @@ mod tests {
             "c": {"properties": {"$ref": {"type": "string"}}},
             "d": {"example": {"$ref": "literal.yaml"}},
             "e": [{"$ref": "two.json"}],
-            "f": {"$ref": "#/local"}
+            "f": {"$ref": "#/local"},
+            "g": {"properties": {"value": {"$ref": "three.yaml"}, "default": {"$ref": "four.yaml#/D"}}},
+            "h": {"examples": {"first": {"$ref": "five.yaml"}}, "enum": [{"$ref": "no.yaml"}]}
         });
         let found: Vec<String> = external_documents(&doc, &base)
             .into_iter()
             .map(|u| u.unwrap().to_string())
             .collect();
-        assert_eq!(found, vec!["file:///api/one.yaml", "file:///api/two.json"]);
+        assert_eq!(
+            found,
+            vec![
+                "file:///api/one.yaml",
+                "file:///api/two.json",
+                "file:///api/three.yaml",
+                "file:///api/four.yaml",
+                "file:///api/five.yaml"
+            ]
+        );
     }
 }
