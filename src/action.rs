@@ -299,7 +299,7 @@ pub struct ActionDraft {
 pub struct Skipped {
     /// The operation's key (operationId, else `METHOD /path`).
     pub key: String,
-    /// Method as the spec spells it.
+    /// Method, upper-case (`HEAD`).
     pub method: String,
     /// Path template.
     pub path: String,

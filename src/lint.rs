@@ -120,11 +120,14 @@ pub fn check(subjects: &[Subject<'_>]) -> Vec<(usize, Diagnostic)> {
         }
         match first_with_name.get(s.name) {
             Some(&j) if subjects[j].source != s.source => {
-                let other = &subjects[j];
-                out.push((i, finding(s, Severity::Error, "duplicate-name", format!(
-                    "the name `{}` is also the name of `{}` in source `{}`; names must be unique across the catalogue. Rename one (operationId, or pin a name)",
-                    s.name, other.key, other.source
-                ))));
+                // Said on both sides: which one to rename is the user's choice.
+                for (this, that) in [(i, j), (j, i)] {
+                    let (s, other) = (&subjects[this], &subjects[that]);
+                    out.push((this, finding(s, Severity::Error, "duplicate-name", format!(
+                        "the name `{}` is also the name of `{}` in source `{}`; names must be unique across the catalogue. Rename one (operationId, or pin a name)",
+                        s.name, other.key, other.source
+                    ))));
+                }
             }
             Some(_) => {}
             None => {
@@ -249,6 +252,7 @@ mod tests {
             .map(|(i, d)| (i, d.code))
             .collect();
         assert!(codes.contains(&(1, "duplicate-name".into())), "{codes:?}");
+        assert!(codes.contains(&(0, "duplicate-name".into())), "{codes:?}");
         assert!(
             codes.contains(&(1, "near-duplicate-description".into())),
             "{codes:?}"
@@ -258,6 +262,11 @@ mod tests {
             codes.contains(&(2, "short-description".into())),
             "{codes:?}"
         );
-        assert!(!codes.iter().any(|(i, _)| *i == 0 || *i == 3), "{codes:?}");
+        assert!(
+            !codes
+                .iter()
+                .any(|(i, c)| (*i == 0 && c != "duplicate-name") || *i == 3),
+            "{codes:?}"
+        );
     }
 }

@@ -17,7 +17,7 @@ pub struct ConvertArgs {
     #[arg(value_name = "SPEC")]
     spec: String,
     /// Source name for the actions (default: the file name without extension).
-    #[arg(long, value_name = "NAME")]
+    #[arg(long, value_name = "NAME", value_parser = super::parse_source_name)]
     source: Option<String>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Json)]

@@ -33,7 +33,7 @@ pub struct LintArgs {
 enum Output {
     /// For people.
     Text,
-    /// A stable JSON document: `{"specs": [{"spec", "source", "actions", "findings"}], "errors", "warnings"}`.
+    /// A stable JSON document: `{"specs": [{"spec", "source", "actions", "skipped", "findings"}], "errors", "warnings"}`.
     Json,
 }
 
@@ -55,6 +55,10 @@ struct Report {
 }
 
 pub fn run(args: &LintArgs) -> Result<ExitCode, String> {
+    if args.specs.iter().filter(|s| s.as_str() == "-").count() > 1 {
+        eprintln!("error: standard input (-) can be given only once");
+        return Ok(ExitCode::from(2));
+    }
     let load_options = args.spec_args.load_options();
     let mut reports: Vec<SpecReport> = Vec::new();
     let mut conversions: Vec<Option<Conversion>> = Vec::new();
@@ -155,27 +159,35 @@ fn text(out: &mut impl Write, report: &Report) -> std::io::Result<()> {
     for spec in &report.specs {
         writeln!(
             out,
-            "{} (source `{}`): {} actions, {} skipped",
-            spec.spec, spec.source, spec.actions, spec.skipped
+            "{} (source `{}`): {}, {} skipped",
+            spec.spec,
+            spec.source,
+            plural(spec.actions, "action"),
+            spec.skipped
         )?;
         for finding in &spec.findings {
             table::diagnostic(out, finding, "  ")?;
         }
     }
-    let actions: usize = report.specs.iter().map(|s| s.actions).sum();
+    let actions = plural(report.specs.iter().map(|s| s.actions).sum(), "action");
+    let specs = plural(report.specs.len(), "spec");
     if report.errors + report.warnings == 0 {
-        writeln!(
-            out,
-            "no problems in {} specs ({actions} actions)",
-            report.specs.len()
-        )
+        writeln!(out, "no problems in {specs} ({actions})")
     } else {
         writeln!(
             out,
-            "{} errors, {} warnings in {} specs ({actions} actions)",
-            report.errors,
-            report.warnings,
-            report.specs.len()
+            "{}, {} in {specs} ({actions})",
+            plural(report.errors, "error"),
+            plural(report.warnings, "warning")
         )
+    }
+}
+
+/// `1 spec`, `2 specs`.
+fn plural(n: usize, word: &str) -> String {
+    if n == 1 {
+        format!("1 {word}")
+    } else {
+        format!("{n} {word}s")
     }
 }

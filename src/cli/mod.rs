@@ -33,6 +33,11 @@ enum Command {
     Lint(lint::LintArgs),
 }
 
+/// Methods a filter may name.
+const METHODS: [&str; 8] = [
+    "get", "put", "post", "delete", "options", "head", "patch", "trace",
+];
+
 /// Options shared by every command that reads specs.
 #[derive(Debug, Clone, Args)]
 pub struct SpecArgs {
@@ -67,10 +72,10 @@ pub struct FilterArgs {
     #[arg(long, value_name = "TAG", value_delimiter = ',')]
     exclude_tag: Vec<String>,
     /// Keep only these methods.
-    #[arg(long, value_name = "METHOD", value_delimiter = ',')]
+    #[arg(long, value_name = "METHOD", value_delimiter = ',', ignore_case = true, value_parser = METHODS)]
     include_method: Vec<String>,
     /// Leave out these methods.
-    #[arg(long, value_name = "METHOD", value_delimiter = ',')]
+    #[arg(long, value_name = "METHOD", value_delimiter = ',', ignore_case = true, value_parser = METHODS)]
     exclude_method: Vec<String>,
     /// Keep only paths matching one of these globs (`*` within a segment, `**` across).
     #[arg(long, value_name = "GLOB", value_delimiter = ',')]
@@ -116,6 +121,18 @@ impl SpecArgs {
     }
 }
 
+/// Parses `--source`: see [`crate::convert::is_valid_source_name`].
+fn parse_source_name(name: &str) -> Result<String, String> {
+    if crate::convert::is_valid_source_name(name) {
+        Ok(name.to_string())
+    } else {
+        Err(
+            "a source name is 1 to 64 of A-Z a-z 0-9 _ . - and starts with a letter or digit"
+                .to_string(),
+        )
+    }
+}
+
 /// Turns a spec argument into a location, reading standard input for `-`.
 fn location(arg: &str) -> Result<SpecLocation, String> {
     if arg == "-" {
@@ -137,9 +154,14 @@ fn parse_size(text: &str) -> Result<usize, String> {
         .find(|c: char| !c.is_ascii_digit())
         .unwrap_or(text.len());
     let (number, unit) = text.split_at(split);
+    if number.is_empty() {
+        return Err(format!(
+            "`{text}` is not a size: write bytes, or a number with K, M or G"
+        ));
+    }
     let number: usize = number
         .parse()
-        .map_err(|_| format!("`{text}` is not a size: write bytes, or a number with K, M or G"))?;
+        .map_err(|_| format!("`{text}` is too large"))?;
     let factor: usize = match unit.trim().to_ascii_lowercase().as_str() {
         "" | "b" => 1,
         "k" | "kb" | "kib" => 1 << 10,
@@ -179,6 +201,11 @@ mod tests {
         assert_eq!(parse_size("2k"), Ok(2048));
         assert!(parse_size("lots").is_err());
         assert!(parse_size("3 parsecs").is_err());
+        assert!(
+            parse_size("99999999999999999999G")
+                .unwrap_err()
+                .contains("too large")
+        );
     }
 
     #[test]

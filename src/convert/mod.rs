@@ -28,6 +28,16 @@ pub const HTTP_METHODS: [&str; 8] = [
     "get", "put", "post", "delete", "options", "head", "patch", "trace",
 ];
 
+/// Whether `name` may name a source: 1 to 64 of `A-Z a-z 0-9 _ . -`, starting with
+/// a letter or a digit (it appears in URLs, file names and logs).
+pub fn is_valid_source_name(name: &str) -> bool {
+    (1..=64).contains(&name.len())
+        && name.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
+}
+
 /// What the caller decided about a conversion.
 #[derive(Debug, Clone, Default)]
 pub struct ConvertOptions {
@@ -104,6 +114,7 @@ pub fn convert(spec: &Spec, options: &ConvertOptions) -> Conversion {
     let root_url = spec.root_url();
     // Failures that come from the root (its servers), said once for all operations.
     let mut root_failures: Vec<(operation::Failure, usize)> = Vec::new();
+    let mut filter_use = select::FilterUse::default();
 
     let paths = match root.get("paths") {
         Some(Value::Object(paths)) => paths,
@@ -212,7 +223,7 @@ pub fn convert(spec: &Spec, options: &ConvertOptions) -> Conversion {
             keys.insert(key.clone());
             let skip = |reason: String| Skipped {
                 key: key.clone(),
-                method: method_key.clone(),
+                method: method_key.to_ascii_uppercase(),
                 path: path.clone(),
                 reason,
             };
@@ -257,6 +268,9 @@ pub fn convert(spec: &Spec, options: &ConvertOptions) -> Conversion {
                 path,
                 operation_id,
             };
+            if !options.selection.is_empty() {
+                filter_use.record(&options.selection, candidate);
+            }
             if let Some(reason) = options.selection.rejects(candidate) {
                 conversion.skipped.push(skip(reason));
                 continue;
@@ -298,6 +312,15 @@ pub fn convert(spec: &Spec, options: &ConvertOptions) -> Conversion {
                 }
             }
         }
+    }
+    for filter in filter_use.unmatched(&options.selection) {
+        conversion.diagnostics.push(Diagnostic::new(
+            Severity::Warning,
+            "unmatched-filter",
+            None,
+            "#/paths",
+            format!("{filter} matched no operation of this spec; is it spelled right?"),
+        ));
     }
     for (failure, n) in root_failures {
         let what = if n == 1 {

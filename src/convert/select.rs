@@ -40,6 +40,20 @@ pub struct Candidate<'a> {
 }
 
 impl Selection {
+    /// Every filter list with its command-line flag, includes before excludes, by kind.
+    fn lists(&self) -> [(&'static str, &Vec<String>); 8] {
+        [
+            ("include-tag", &self.include_tags),
+            ("exclude-tag", &self.exclude_tags),
+            ("include-method", &self.include_methods),
+            ("exclude-method", &self.exclude_methods),
+            ("include-path", &self.include_paths),
+            ("exclude-path", &self.exclude_paths),
+            ("include-operation", &self.include_operations),
+            ("exclude-operation", &self.exclude_operations),
+        ]
+    }
+
     /// Whether no filter is set.
     pub fn is_empty(&self) -> bool {
         *self == Selection::default()
@@ -100,6 +114,49 @@ impl Selection {
             return Some(format!("excluded by --exclude-operation {o}"));
         }
         None
+    }
+}
+
+/// Which filter values matched at least one operation, to warn about the ones
+/// that matched none (a misspelt tag silently selects nothing).
+#[derive(Debug, Default)]
+pub struct FilterUse {
+    used: std::collections::HashSet<(usize, usize)>,
+}
+
+impl FilterUse {
+    /// Records which filter values `c` matches.
+    pub fn record(&mut self, selection: &Selection, c: Candidate<'_>) {
+        for (list_index, (_, list)) in selection.lists().iter().enumerate() {
+            for (value_index, value) in list.iter().enumerate() {
+                if matches_value(list_index, value, c) {
+                    self.used.insert((list_index, value_index));
+                }
+            }
+        }
+    }
+
+    /// The filters (`--include-tag billling`) that matched no operation.
+    pub fn unmatched(&self, selection: &Selection) -> Vec<String> {
+        let mut out = Vec::new();
+        for (list_index, (flag, list)) in selection.lists().iter().enumerate() {
+            for (value_index, value) in list.iter().enumerate() {
+                if !self.used.contains(&(list_index, value_index)) {
+                    out.push(format!("--{flag} {value}"));
+                }
+            }
+        }
+        out
+    }
+}
+
+/// Whether filter list `list_index` (in [`Selection::lists`] order) value matches.
+fn matches_value(list_index: usize, value: &str, c: Candidate<'_>) -> bool {
+    match list_index / 2 {
+        0 => c.tags.iter().any(|t| t.eq_ignore_ascii_case(value)),
+        1 => value.eq_ignore_ascii_case(c.method),
+        2 => glob_match(value, c.path),
+        _ => c.operation_id.is_some_and(|id| glob_match(value, id)),
     }
 }
 
@@ -177,5 +234,29 @@ mod tests {
             operation_id: None,
         };
         assert!(s.rejects(other).unwrap().contains("--include-tag"));
+    }
+
+    #[test]
+    fn reports_filters_that_matched_nothing() {
+        let s = Selection {
+            include_tags: vec!["billing".into(), "billling".into()],
+            exclude_paths: vec!["/admin/**".into()],
+            ..Selection::default()
+        };
+        let tags = vec!["billing".to_string()];
+        let mut used = FilterUse::default();
+        used.record(
+            &s,
+            Candidate {
+                tags: &tags,
+                method: "get",
+                path: "/invoices",
+                operation_id: None,
+            },
+        );
+        assert_eq!(
+            used.unmatched(&s),
+            vec!["--include-tag billling", "--exclude-path /admin/**"]
+        );
     }
 }

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use url::Url;
 
-use crate::spec::{self, Document, ParseError, Spec, SpecError};
+use crate::spec::{self, Document, ParseError, Spec, SpecError, Syntax};
 
 /// Where a spec comes from.
 #[derive(Debug, Clone)]
@@ -53,7 +53,8 @@ impl SpecLocation {
         }
     }
 
-    /// A default source name: the file stem (`orders` for `specs/orders.yaml`).
+    /// A default source name: the file stem (`orders` for `specs/orders.yaml`), with
+    /// characters a source name may not have replaced by `-`.
     pub fn default_source_name(&self) -> String {
         let stem = match self {
             SpecLocation::File(p) => p.file_stem().map(|s| s.to_string_lossy().to_string()),
@@ -64,8 +65,23 @@ impl SpecLocation {
                 .map(|s| s.split('.').next().unwrap_or(&s).to_string()),
             SpecLocation::Bytes { name, .. } => Some(name.clone()),
         };
-        stem.filter(|s| !s.is_empty())
-            .unwrap_or_else(|| "spec".to_string())
+        let name: String = stem
+            .unwrap_or_default()
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-') {
+                    c
+                } else {
+                    '-'
+                }
+            })
+            .collect();
+        let name = name.trim_matches(|c| matches!(c, '-' | '.')).to_string();
+        if name.is_empty() {
+            "spec".to_string()
+        } else {
+            name
+        }
     }
 }
 
@@ -187,7 +203,11 @@ pub fn load_timed(
         }
     };
     let started = Instant::now();
-    let parsed = spec::parse_document(&bytes, options.max_bytes);
+    let claimed = match location {
+        SpecLocation::Bytes { .. } => None,
+        _ => Syntax::from_name(root_url.path()),
+    };
+    let parsed = spec::parse_document_as(&bytes, options.max_bytes, claimed);
     loader.timings.parse += started.elapsed();
     let (root_value, _) = parsed.map_err(|source| LoadError::Parse {
         location: display.clone(),
@@ -210,7 +230,11 @@ pub fn load_timed(
                 Err(reason) => Document::Failed(reason),
                 Ok(bytes) => {
                     let started = Instant::now();
-                    let parsed = spec::parse_document(&bytes, options.max_bytes);
+                    let parsed = spec::parse_document_as(
+                        &bytes,
+                        options.max_bytes,
+                        Syntax::from_name(url.path()),
+                    );
                     loader.timings.parse += started.elapsed();
                     match parsed {
                         Ok((value, _)) => {
@@ -248,7 +272,11 @@ fn enqueue_refs(
 }
 
 fn absolute_path(path: &Path) -> Result<PathBuf, String> {
-    std::fs::canonicalize(path).map_err(|e| io_reason(&e))
+    let absolute = std::fs::canonicalize(path).map_err(|e| io_reason(&e))?;
+    if absolute.is_dir() {
+        return Err("it is a folder; give the spec file itself".to_string());
+    }
+    Ok(absolute)
 }
 
 fn io_reason(e: &std::io::Error) -> String {

@@ -13,7 +13,7 @@ use std::collections::HashMap;
 use serde_json::Value;
 use url::Url;
 
-pub use parse::{DEFAULT_MAX_BYTES, ParseError, Syntax, parse_document};
+pub use parse::{DEFAULT_MAX_BYTES, ParseError, Syntax, parse_document, parse_document_as};
 
 /// The OpenAPI dialect of a spec, detected from its `openapi`/`swagger` field.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]

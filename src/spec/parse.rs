@@ -14,7 +14,7 @@ pub const MAX_DEPTH: usize = 128;
 /// Which syntax a document was read as.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Syntax {
-    /// JSON (a document that starts with `{` or `[`).
+    /// JSON.
     Json,
     /// YAML 1.2.
     Yaml,
@@ -73,9 +73,21 @@ pub enum ParseError {
     Empty,
 }
 
-/// Parses a JSON or YAML document: JSON when the text starts like JSON (`{` or `[`),
-/// YAML otherwise.
+/// Parses a JSON or YAML document whose name says nothing about its syntax:
+/// JSON when the text starts like JSON (`{` or `[`), falling back to YAML (a flow
+/// style YAML document also starts with `{`); YAML otherwise.
 pub fn parse_document(bytes: &[u8], max_bytes: usize) -> Result<(Value, Syntax), ParseError> {
+    parse_document_as(bytes, max_bytes, None)
+}
+
+/// Parses a document whose name says which syntax it claims (`Syntax::from_name`).
+/// A document named `.json` is strict JSON: YAML would accept a trailing comma
+/// that every JSON tool rejects.
+pub fn parse_document_as(
+    bytes: &[u8],
+    max_bytes: usize,
+    claimed: Option<Syntax>,
+) -> Result<(Value, Syntax), ParseError> {
     if bytes.len() > max_bytes {
         return Err(ParseError::TooLarge {
             size: bytes.len(),
@@ -90,11 +102,30 @@ pub fn parse_document(bytes: &[u8], max_bytes: usize) -> Result<(Value, Syntax),
     let first = text.trim_start().bytes().next();
     match first {
         None => Err(ParseError::Empty),
-        // Strict JSON: YAML would accept a trailing comma that every JSON tool rejects.
-        Some(b'{') | Some(b'[') => serde_json::from_str::<Value>(text)
-            .map(|value| (value, Syntax::Json))
-            .map_err(|e| from_json_error(&e)),
+        Some(b'{') | Some(b'[') => match serde_json::from_str::<Value>(text) {
+            Ok(value) => Ok((value, Syntax::Json)),
+            Err(json_error) if claimed == Some(Syntax::Json) => Err(from_json_error(&json_error)),
+            Err(json_error) => match parse_yaml(text) {
+                Ok(value) => Ok((value, Syntax::Yaml)),
+                Err(yaml_error) if claimed == Some(Syntax::Yaml) => Err(yaml_error),
+                Err(_) => Err(from_json_error(&json_error)),
+            },
+        },
         Some(_) => parse_yaml(text).map(|v| (v, Syntax::Yaml)),
+    }
+}
+
+impl Syntax {
+    /// The syntax a file or URL path claims by its extension, if any.
+    pub fn from_name(name: &str) -> Option<Syntax> {
+        let lower = name.to_ascii_lowercase();
+        if lower.ends_with(".json") {
+            Some(Syntax::Json)
+        } else if lower.ends_with(".yaml") || lower.ends_with(".yml") {
+            Some(Syntax::Yaml)
+        } else {
+            None
+        }
     }
 }
 
@@ -248,7 +279,12 @@ mod tests {
 
     #[test]
     fn json_error_has_line_and_column() {
-        let err = parse_document(b"{\n  \"a\": 1,\n}\n", DEFAULT_MAX_BYTES).unwrap_err();
+        let err = parse_document_as(
+            b"{\n  \"a\": 1,\n}\n",
+            DEFAULT_MAX_BYTES,
+            Some(Syntax::Json),
+        )
+        .unwrap_err();
         match err {
             ParseError::Syntax {
                 syntax: "JSON",
@@ -258,6 +294,20 @@ mod tests {
             } => assert_eq!(column, 1),
             other => panic!("unexpected {other:?}"),
         }
+    }
+
+    #[test]
+    fn flow_style_yaml_is_yaml_unless_named_json() {
+        let flow = b"{openapi: 3.0.3, paths: {}}";
+        let (value, syntax) = parse_document(flow, DEFAULT_MAX_BYTES).unwrap();
+        assert_eq!(
+            (value["openapi"].as_str(), syntax),
+            (Some("3.0.3"), Syntax::Yaml)
+        );
+        assert!(parse_document_as(flow, DEFAULT_MAX_BYTES, Some(Syntax::Yaml)).is_ok());
+        assert!(parse_document_as(flow, DEFAULT_MAX_BYTES, Some(Syntax::Json)).is_err());
+        assert_eq!(Syntax::from_name("a/b.JSON"), Some(Syntax::Json));
+        assert_eq!(Syntax::from_name("spec"), None);
     }
 
     #[test]
