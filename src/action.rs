@@ -92,6 +92,13 @@ pub struct Parameter {
     pub required: bool,
     /// Its JSON Schema (2020-12), `$ref`s resolved.
     pub schema: Value,
+    /// How an array or object value is written (`form`, `spaceDelimited`,
+    /// `pipeDelimited`, `deepObject`, …), when the spec says; else OpenAPI's default.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub style: Option<String>,
+    /// Whether array items become repeated parameters (`?a=1&a=2`), when the spec says.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub explode: Option<bool>,
 }
 
 /// A header sent with every call, whatever the conversation (e.g. `Content-Type`).

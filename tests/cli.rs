@@ -1311,3 +1311,20 @@ fn convert_reads_a_flow_style_yaml_file() {
     run.assert_success();
     assert_eq!(names(&run.stdout_json()), ["list_things"]);
 }
+
+#[test]
+fn lint_does_not_report_a_generated_description_that_a_pin_replaces() {
+    let run = actionsync(["lint", "--output", "json", "tests/fixtures/extensions.yaml"]).run();
+    let doc = run.stdout_json();
+    let findings = &doc["specs"][0]["findings"];
+    let about_eta: Vec<&Value> = findings
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|f| f["key"] == "getDeliveryEstimate")
+        .collect();
+    run.check(
+        about_eta.is_empty(),
+        format!("the pinned description is the one in effect: {about_eta:?}"),
+    );
+}

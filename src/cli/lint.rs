@@ -116,6 +116,20 @@ pub fn run(args: &LintArgs) -> Result<ExitCode, String> {
     for (subject, finding) in lint::check(&subjects) {
         reports[owners[subject]].findings.push(finding);
     }
+    // A pinned description replaces the short one the spec gave: the conversion's
+    // note that it generated one says nothing about the catalogue.
+    for (report, conversion) in reports.iter_mut().zip(&conversions) {
+        let pinned: Vec<&str> = conversion
+            .iter()
+            .flat_map(|c| &c.actions)
+            .filter(|a| a.hand.pins.contains_key("description"))
+            .map(|a| a.key.as_str())
+            .collect();
+        report.findings.retain(|d| {
+            !(d.code == "generated-description"
+                && d.key.as_deref().is_some_and(|k| pinned.contains(&k)))
+        });
+    }
     for report in &mut reports {
         if !args.verbose {
             report.findings.retain(|d| d.severity != Severity::Info);

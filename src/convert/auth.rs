@@ -7,13 +7,14 @@ use crate::action::{AuthKind, AuthRequirement, AuthScheme};
 
 /// Converts a `security` list against the spec's schemes (`components.securitySchemes`
 /// or Swagger 2.0's `securityDefinitions`, already dereferenced). Returns the
-/// requirements and warnings about schemes that are not defined.
+/// requirements, and the names of schemes the requirements use that are not
+/// defined (those requirements are left out).
 pub fn requirements(
     security: &Value,
     schemes: &Map<String, Value>,
 ) -> (Vec<AuthRequirement>, Vec<String>) {
     let mut out = Vec::new();
-    let mut warnings = Vec::new();
+    let mut undefined: Vec<String> = Vec::new();
     for requirement in security.as_array().into_iter().flatten() {
         let Some(requirement) = requirement.as_object() else {
             continue;
@@ -25,9 +26,9 @@ pub fn requirements(
                 Some(s) => converted.push(s),
                 None => {
                     complete = false;
-                    warnings.push(format!(
-                        "the security requirement names `{name}`, which is not a defined security scheme; that requirement is left out"
-                    ));
+                    if !undefined.contains(name) {
+                        undefined.push(name.clone());
+                    }
                 }
             }
         }
@@ -37,7 +38,7 @@ pub fn requirements(
             out.push(AuthRequirement { schemes: converted });
         }
     }
-    (out, warnings)
+    (out, undefined)
 }
 
 fn scheme(name: &str, definition: &Value, scopes: &Value) -> Option<AuthScheme> {
@@ -102,7 +103,7 @@ mod tests {
             "oauth": {"type": "oauth2", "flows": {}}
         });
         let schemes = schemes.as_object().unwrap();
-        let (reqs, warnings) = requirements(
+        let (reqs, undefined) = requirements(
             &json!([{"key": [], "jwt": []}, {"oauth": ["read"]}, {"nope": []}, {}]),
             schemes,
         );
@@ -111,6 +112,6 @@ mod tests {
         assert_eq!(reqs[0].schemes[1].kind, AuthKind::Bearer);
         assert_eq!(reqs[1].schemes[0].scopes, vec!["read"]);
         assert!(reqs[2].schemes.is_empty());
-        assert_eq!(warnings.len(), 1);
+        assert_eq!(undefined, vec!["nope"]);
     }
 }

@@ -3,7 +3,9 @@
 //! Every operation in `paths` ends up either as an action or as a skipped entry
 //! with its reason, so `actions.len() + skipped.len()` is the number of operations
 //! (path items × HTTP methods). One operation that cannot be converted never fails
-//! the others: it becomes a skipped entry plus an error diagnostic.
+//! the others: it becomes a skipped entry plus an error diagnostic. The one
+//! exception is a path item that cannot be read at all (an unresolvable `$ref`, or
+//! not a mapping): its operations cannot be known, so it is one error diagnostic.
 
 pub mod auth;
 pub mod naming;

@@ -272,16 +272,37 @@ impl<'s> SpecContext<'s> {
             .collect();
 
         let security = input.op.get("security").or(self.root_security);
-        let (auth, auth_warnings) = match security {
+        let (auth, undefined) = match security {
             Some(security) => super::auth::requirements(security, &self.schemes),
             None => (Vec::new(), Vec::new()),
         };
-        for message in auth_warnings {
+        if !undefined.is_empty() {
+            let names = undefined
+                .iter()
+                .map(|n| format!("`{n}`"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let requirements_given = security
+                .and_then(Value::as_array)
+                .is_some_and(|r| !r.is_empty());
+            if requirements_given && auth.is_empty() {
+                // Every way to authenticate names an undefined scheme: an empty `auth`
+                // would mean "no credentials needed", which the spec never said.
+                return Err(Failure::new(
+                    "unknown-security-scheme",
+                    format!("{}/security", input.pointer),
+                    format!(
+                        "the operation's security names {names}, which is not a defined security scheme, so the credentials it needs are unknown; define it under components.securitySchemes (securityDefinitions in Swagger 2.0)"
+                    ),
+                ));
+            }
             warn(
                 Severity::Warning,
                 "unknown-security-scheme",
                 format!("{}/security", input.pointer),
-                message,
+                format!(
+                    "the security requirements naming {names}, which is not a defined security scheme, are left out; the others apply"
+                ),
             );
         }
 
@@ -311,7 +332,7 @@ impl<'s> SpecContext<'s> {
                 generated_description(&description, &name, input.method, &path, &parameters);
             warn(
                 Severity::Warning,
-                "short-description",
+                "generated-description",
                 input.pointer.to_string(),
                 format!(
                     "the summary and description together are under {MIN_DESCRIPTION} characters; generated: \"{generated}\". Write a description that names the noun and the verb"
@@ -524,6 +545,7 @@ impl<'s> SpecContext<'s> {
                 .get("required")
                 .and_then(Value::as_bool)
                 .unwrap_or(false);
+        let (style, explode) = serialization(p.value);
         Ok(Parameter {
             key: p.name.clone(),
             name: naming::parameter_name(&p.name),
@@ -531,6 +553,8 @@ impl<'s> SpecContext<'s> {
             description,
             required,
             schema: built.schema,
+            style,
+            explode,
         })
     }
 
@@ -809,6 +833,23 @@ fn choose_media_type<'a>(
         .map(|t| (t, "multipart/form-data".to_string()))
 }
 
+/// How an array or object parameter is written on the wire, when the spec says:
+/// OpenAPI 3's `style`/`explode`, or Swagger 2.0's `collectionFormat` in those terms.
+fn serialization(p: &Map<String, Value>) -> (Option<String>, Option<bool>) {
+    let explode = p.get("explode").and_then(Value::as_bool);
+    if let Some(style) = p.get("style").and_then(Value::as_str) {
+        return (Some(style.to_string()), explode);
+    }
+    match p.get("collectionFormat").and_then(Value::as_str) {
+        Some("csv") => (Some("form".to_string()), Some(false)),
+        Some("multi") => (Some("form".to_string()), Some(true)),
+        Some("ssv") => (Some("spaceDelimited".to_string()), Some(false)),
+        Some("pipes") => (Some("pipeDelimited".to_string()), Some(false)),
+        Some("tsv") => (Some("tabDelimited".to_string()), Some(false)),
+        _ => (None, explode),
+    }
+}
+
 /// A non-empty `servers` list of a path item or operation.
 fn local(servers: Option<&Value>) -> Option<&Vec<Value>> {
     servers.and_then(Value::as_array).filter(|a| !a.is_empty())
@@ -893,6 +934,8 @@ fn reconcile_path_parameters(
             description: String::new(),
             required: true,
             schema: json!({"type": "string"}),
+            style: None,
+            explode: None,
         });
     }
 }
