@@ -179,8 +179,19 @@ impl<'s> Builder<'s> {
         let legacy = self.version != SpecVersion::OpenApi31;
         let mut out = Map::with_capacity(map.len());
         let mut dropped_read_only: Vec<String> = Vec::new();
+        // Keywords acted on after the loop, noted as it passes them.
+        let mut example = None;
+        let mut nullable = false;
+        let mut exclusive = [false, false];
         for (key, child) in map {
             let key = key.as_str();
+            match key {
+                "example" => example = Some(child),
+                "nullable" | "x-nullable" => nullable |= child == &Value::Bool(true),
+                "exclusiveMinimum" if legacy => exclusive[0] = child == &Value::Bool(true),
+                "exclusiveMaximum" if legacy => exclusive[1] = child == &Value::Bool(true),
+                _ => {}
+            }
             if key.starts_with("x-") || DROPPED.contains(&key) {
                 continue;
             }
@@ -246,16 +257,13 @@ impl<'s> Builder<'s> {
             }
         }
 
-        if legacy {
-            for (flag, bound) in [
-                ("exclusiveMinimum", "minimum"),
-                ("exclusiveMaximum", "maximum"),
-            ] {
-                if map.get(flag) == Some(&Value::Bool(true))
-                    && let Some(limit) = out.remove(bound)
-                {
-                    out.insert(flag.to_string(), limit);
-                }
+        let bounds = [
+            ("exclusiveMinimum", "minimum"),
+            ("exclusiveMaximum", "maximum"),
+        ];
+        for (on, (flag, bound)) in exclusive.into_iter().zip(bounds) {
+            if on && let Some(limit) = out.remove(bound) {
+                out.insert(flag.to_string(), limit);
             }
         }
         if !dropped_read_only.is_empty()
@@ -269,13 +277,11 @@ impl<'s> Builder<'s> {
                 out.remove("required");
             }
         }
-        if let Some(example) = map.get("example")
+        if let Some(example) = example
             && !out.contains_key("examples")
         {
             out.insert("examples".to_string(), Value::Array(vec![example.clone()]));
         }
-        let nullable = map.get("nullable") == Some(&Value::Bool(true))
-            || map.get("x-nullable") == Some(&Value::Bool(true));
         if nullable && legacy {
             return Ok(make_nullable(out));
         }

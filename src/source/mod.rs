@@ -213,11 +213,14 @@ pub fn load_timed(
         location: display.clone(),
         source,
     })?;
+    let may_reference = spec::may_reference_other_documents(&bytes);
     drop(bytes);
 
     let mut documents: HashMap<Url, Document> = HashMap::new();
     let mut queue: VecDeque<Url> = VecDeque::new();
-    enqueue_refs(&root_value, &root_url, &mut documents, &mut queue);
+    if may_reference {
+        enqueue_refs(&root_value, &root_url, &mut documents, &mut queue);
+    }
     documents.insert(root_url.clone(), Document::Loaded(root_value));
     let policy = Policy::new(&root_url, options);
     while let Some(url) = queue.pop_front() {
@@ -238,7 +241,9 @@ pub fn load_timed(
                     loader.timings.parse += started.elapsed();
                     match parsed {
                         Ok((value, _)) => {
-                            enqueue_refs(&value, &url, &mut documents, &mut queue);
+                            if spec::may_reference_other_documents(&bytes) {
+                                enqueue_refs(&value, &url, &mut documents, &mut queue);
+                            }
                             Document::Loaded(value)
                         }
                         Err(e) => Document::Failed(e.to_string()),

@@ -204,25 +204,26 @@ impl Spec {
         base: &'s Url,
         reference: &str,
     ) -> Result<Resolved<'s>, RefError> {
-        let (doc_url, fragment): (Url, String) = if let Some(fragment) = reference.strip_prefix('#')
-        {
-            (base.clone(), fragment.to_string())
-        } else {
-            let target = base.join(reference).map_err(|e| RefError::Invalid {
-                reference: reference.to_string(),
-                reason: e.to_string(),
-            })?;
-            let fragment = target.fragment().unwrap_or("").to_string();
-            (document_url(target), fragment)
+        // Local references, by far the most common, need no URL work.
+        let joined;
+        let (doc_url, fragment): (&Url, &str) = match reference.strip_prefix('#') {
+            Some(fragment) => (base, fragment),
+            None => {
+                let target = base.join(reference).map_err(|e| RefError::Invalid {
+                    reference: reference.to_string(),
+                    reason: e.to_string(),
+                })?;
+                let fragment = reference.split_once('#').map_or("", |(_, f)| f);
+                joined = document_url(target);
+                (&joined, fragment)
+            }
         };
-        let tokens = pointer::parse_fragment(&fragment)
-            .ok_or_else(|| RefError::NotAPointer(reference.to_string()))?;
         let (doc_key, document) =
             self.documents
-                .get_key_value(&doc_url)
+                .get_key_value(doc_url)
                 .ok_or_else(|| RefError::Document {
                     reference: reference.to_string(),
-                    document: self.display_url(&doc_url),
+                    document: self.display_url(doc_url),
                     reason: "it was not loaded".to_string(),
                 })?;
         let root = match document {
@@ -230,16 +231,18 @@ impl Spec {
             Document::Failed(reason) => {
                 return Err(RefError::Document {
                     reference: reference.to_string(),
-                    document: self.display_url(&doc_url),
+                    document: self.display_url(doc_url),
                     reason: reason.clone(),
                 });
             }
         };
-        let value = pointer::get(root, &tokens).ok_or_else(|| RefError::NotFound {
-            reference: reference.to_string(),
-            document: self.display_url(&doc_url),
-            pointer: format!("#{fragment}"),
-        })?;
+        let value = pointer::follow(root, fragment)
+            .map_err(|_| RefError::NotAPointer(reference.to_string()))?
+            .ok_or_else(|| RefError::NotFound {
+                reference: reference.to_string(),
+                document: self.display_url(doc_url),
+                pointer: format!("#{fragment}"),
+            })?;
         Ok(Resolved {
             value,
             base: doc_key,
@@ -290,6 +293,20 @@ pub fn document_url(mut url: Url) -> Url {
         url.set_path(&trimmed);
     }
     url
+}
+
+/// Whether a document's text may `$ref` another document: `false` only when every
+/// `$ref` in it is plainly local (`#…`). A byte scan far cheaper than walking the
+/// parsed tree, so single-file specs skip [`external_documents`].
+pub fn may_reference_other_documents(text: &[u8]) -> bool {
+    memchr::memmem::find_iter(text, b"$ref").any(|at| {
+        let rest = &text[at + 4..];
+        let value = rest
+            .iter()
+            .position(|b| !matches!(b, b'"' | b'\'' | b' ' | b'\t' | b':'))
+            .map(|i| rest[i]);
+        value != Some(b'#')
+    })
 }
 
 /// The `$ref` string of a Reference Object, if `value` is one.
@@ -532,6 +549,25 @@ mod tests {
             .deref(s.root_url(), &json!({"$ref": "other.yaml#/X"}))
             .unwrap_err();
         assert!(missing.to_string().contains("other.yaml"), "{missing}");
+    }
+
+    #[test]
+    fn the_byte_scan_spots_every_reference_to_another_document() {
+        assert!(!may_reference_other_documents(
+            b"{\"$ref\": \"#/a\", \"b\": {\"$ref\":\"#/c\"}}"
+        ));
+        assert!(!may_reference_other_documents(
+            b"a:\n  $ref: '#/a'\nb: {$ref: \"#/b\"}\n"
+        ));
+        assert!(may_reference_other_documents(
+            b"a:\n  $ref: other.yaml#/a\n"
+        ));
+        assert!(may_reference_other_documents(b"{\"$ref\": \"other.json\"}"));
+        // A property named $ref may hide anything: look closer.
+        assert!(may_reference_other_documents(
+            b"properties:\n  $ref: {type: string}\n"
+        ));
+        assert!(!may_reference_other_documents(b"openapi: 3.0.0\n"));
     }
 
     #[test]

@@ -18,6 +18,52 @@ pub fn parse_fragment(fragment: &str) -> Option<Vec<String>> {
     )
 }
 
+/// A fragment that is not a JSON pointer (a 3.1 `$anchor`, say).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NotAPointer;
+
+/// Follows a fragment (without the `#`) from `value`, without allocating unless the
+/// fragment is percent-encoded or escaped. `Ok(None)` when it leads nowhere.
+pub fn follow<'v>(value: &'v Value, fragment: &str) -> Result<Option<&'v Value>, NotAPointer> {
+    use std::borrow::Cow;
+    let decoded: Cow<'_, str> = if fragment.contains('%') {
+        percent_encoding::percent_decode_str(fragment).decode_utf8_lossy()
+    } else {
+        Cow::Borrowed(fragment)
+    };
+    if decoded.is_empty() {
+        return Ok(Some(value));
+    }
+    let rest = decoded.strip_prefix('/').ok_or(NotAPointer)?;
+    let mut current = value;
+    for raw in rest.split('/') {
+        let token: Cow<'_, str> = if raw.contains('~') {
+            Cow::Owned(raw.replace("~1", "/").replace("~0", "~"))
+        } else {
+            Cow::Borrowed(raw)
+        };
+        match step(current, &token) {
+            Some(next) => current = next,
+            None => return Ok(None),
+        }
+    }
+    Ok(Some(current))
+}
+
+fn step<'v>(value: &'v Value, token: &str) -> Option<&'v Value> {
+    match value {
+        Value::Object(map) => map.get(token),
+        Value::Array(items) => {
+            // RFC 6901: no leading zeros, no signs.
+            if token.len() > 1 && token.starts_with('0') {
+                return None;
+            }
+            items.get(token.parse::<usize>().ok()?)
+        }
+        _ => None,
+    }
+}
+
 /// Follows unescaped tokens from `value`.
 pub fn get<'v>(mut value: &'v Value, tokens: &[String]) -> Option<&'v Value> {
     for token in tokens {
@@ -76,5 +122,13 @@ mod tests {
         );
         assert_eq!(parse_fragment("anchor"), None);
         assert_eq!(parse_fragment(""), Some(vec![]));
+        assert_eq!(
+            follow(&doc, "/paths/~1orders~1%7Bid%7D/get"),
+            Ok(Some(&json!(1)))
+        );
+        assert_eq!(follow(&doc, "/a~0b/1"), Ok(Some(&json!(20))));
+        assert_eq!(follow(&doc, "/a~0b/01"), Ok(None));
+        assert_eq!(follow(&doc, "anchor"), Err(NotAPointer));
+        assert_eq!(follow(&doc, ""), Ok(Some(&doc)));
     }
 }
