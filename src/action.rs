@@ -6,6 +6,9 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+/// The shortest description the platform accepts: the AI reads it as prompt.
+pub const MIN_DESCRIPTION: usize = 20;
+
 /// An HTTP method an action may use. Other methods are skipped with a reason.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "UPPERCASE")]

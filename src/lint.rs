@@ -5,12 +5,9 @@
 
 use std::collections::{HashMap, HashSet};
 
-use crate::action::ActionDraft;
+use crate::action::{ActionDraft, MIN_DESCRIPTION};
 use crate::convert::naming;
 use crate::diagnostic::{Diagnostic, Severity};
-
-/// Shortest description the platform accepts.
-pub const MIN_DESCRIPTION: usize = 20;
 
 /// Word-set similarity (Jaccard) at or above which two descriptions are near-duplicates.
 pub const NEAR_DUPLICATE: f64 = 0.8;

@@ -11,14 +11,11 @@ use super::naming;
 use super::schema::{self, Purpose};
 use super::server::{self, Level, ServerPolicy};
 use crate::action::{
-    ActionDraft, Body, Channel, HandFields, Method, Origin, Parameter, ParameterLocation,
-    StaticHeader,
+    ActionDraft, Body, Channel, HandFields, MIN_DESCRIPTION, Method, Origin, Parameter,
+    ParameterLocation, StaticHeader,
 };
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::spec::{Spec, SpecVersion};
-
-/// Shortest description the platform accepts.
-pub const MIN_DESCRIPTION: usize = 20;
 
 /// Spec-owned fields a person (or `x-open-pinned`) may pin.
 pub const PINNABLE: &[&str] = &[

@@ -7,6 +7,7 @@
 //! that points at another site needs `allow_remote_refs`, and a spec read from bytes
 //! may reference nothing outside itself.
 
+use std::borrow::Cow;
 use std::collections::{HashMap, VecDeque};
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -182,14 +183,14 @@ pub fn load_timed(
                 location: display.clone(),
                 reason,
             })?;
-            (url, bytes, None)
+            (url, Cow::Owned(bytes), None)
         }
         SpecLocation::Url(url) => {
             let bytes = loader.read(url).map_err(|reason| LoadError::Read {
                 location: display.clone(),
                 reason,
             })?;
-            (url.clone(), bytes, Some(url.clone()))
+            (url.clone(), Cow::Owned(bytes), Some(url.clone()))
         }
         SpecLocation::Bytes { bytes, .. } => {
             loader.timings.bytes += bytes.len();
@@ -199,7 +200,7 @@ pub fn load_timed(
                 location: display.clone(),
                 reason: e.to_string(),
             })?;
-            (url, bytes.clone(), None)
+            (url, Cow::Borrowed(bytes.as_slice()), None)
         }
     };
     let started = Instant::now();
