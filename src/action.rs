@@ -313,6 +313,180 @@ pub struct Skipped {
     pub method: String,
     /// Path template.
     pub path: String,
+    /// Whether it was left out on purpose or could not be converted.
+    pub kind: SkipKind,
     /// Why it was skipped.
     pub reason: String,
+}
+
+/// Why an operation did not become an action. A plan archives the actions of
+/// operations left out on purpose, and keeps those that failed to convert: they
+/// are still in the spec.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SkipKind {
+    /// A method actions do not support (HEAD, OPTIONS, TRACE).
+    Unsupported,
+    /// `x-actionsync-ignore: true`.
+    Ignored,
+    /// Left out by an include/exclude filter.
+    Excluded,
+    /// Could not be converted; an error diagnostic says why.
+    Failed,
+}
+
+/// The spec-owned fields of an action, as one value: what conversion produces and
+/// a plan compares field by field.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SpecFields {
+    /// Tool name.
+    pub name: String,
+    /// What the action does, for the AI.
+    pub description: String,
+    /// HTTP method.
+    pub method: Method,
+    /// Absolute URL with `{path_params}`.
+    pub url: String,
+    /// Path, query and header parameters.
+    pub parameters: Vec<Parameter>,
+    /// Static headers.
+    pub headers: Vec<StaticHeader>,
+    /// Request body.
+    pub body: Option<Body>,
+    /// Security requirements.
+    pub auth: Vec<AuthRequirement>,
+    /// Where in the spec it came from (not compared: it follows the other fields).
+    pub operation: Origin,
+}
+
+/// The spec-owned fields a plan compares and a person may pin, in display order.
+pub const SPEC_FIELDS: [&str; 8] = [
+    "name",
+    "description",
+    "method",
+    "url",
+    "parameters",
+    "headers",
+    "body",
+    "auth",
+];
+
+impl SpecFields {
+    /// One field as JSON, by its name in [`SPEC_FIELDS`].
+    pub fn field(&self, field: &str) -> Value {
+        let value = match field {
+            "name" => serde_json::to_value(&self.name),
+            "description" => serde_json::to_value(&self.description),
+            "method" => serde_json::to_value(self.method),
+            "url" => serde_json::to_value(&self.url),
+            "parameters" => serde_json::to_value(&self.parameters),
+            "headers" => serde_json::to_value(&self.headers),
+            "body" => serde_json::to_value(&self.body),
+            "auth" => serde_json::to_value(&self.auth),
+            _ => Ok(Value::Null),
+        };
+        value.unwrap_or(Value::Null)
+    }
+
+    /// Parameter keys and header names: what a magic field can fill.
+    pub fn fillable_keys(&self) -> Vec<&str> {
+        self.parameters
+            .iter()
+            .map(|p| p.key.as_str())
+            .chain(self.headers.iter().map(|h| h.name.as_str()))
+            .collect()
+    }
+}
+
+impl ActionDraft {
+    /// The spec-owned fields of the draft.
+    pub fn spec_fields(&self) -> SpecFields {
+        SpecFields {
+            name: self.name.clone(),
+            description: self.description.clone(),
+            method: self.method,
+            url: self.url.clone(),
+            parameters: self.parameters.clone(),
+            headers: self.headers.clone(),
+            body: self.body.clone(),
+            auth: self.auth.clone(),
+            operation: self.operation.clone(),
+        }
+    }
+}
+
+/// Whether an action is in use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ActionState {
+    /// In the catalogue; the AI sees it where its hand-owned fields allow.
+    Active,
+    /// Its operation left the spec: disabled, kept with everything set by hand,
+    /// restored if the operation returns.
+    Archived,
+}
+
+impl ActionState {
+    /// Lowercase name, as stored.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ActionState::Active => "active",
+            ActionState::Archived => "archived",
+        }
+    }
+
+    /// Parses the stored name.
+    pub fn parse(s: &str) -> Option<ActionState> {
+        match s {
+            "active" => Some(ActionState::Active),
+            "archived" => Some(ActionState::Archived),
+            _ => None,
+        }
+    }
+}
+
+/// An action in the catalogue.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StoredAction {
+    /// Stable id; never reused.
+    pub id: i64,
+    /// Source it belongs to.
+    pub source: String,
+    /// Identity within the source.
+    pub key: String,
+    /// Active or archived.
+    pub state: ActionState,
+    /// Spec-owned fields, as last applied from the spec (pins not applied).
+    pub spec: SpecFields,
+    /// Hand-owned fields.
+    pub hand: HandFields,
+    /// Which hand-owned fields a person has set (the others still hold the
+    /// values the action was created with).
+    pub hand_set: Vec<String>,
+    /// Row version: bumps on every change; hand edits must name the version they saw.
+    pub version: i64,
+    /// When it was created, in milliseconds since the Unix epoch.
+    pub created_at: i64,
+    /// When it last changed, in milliseconds since the Unix epoch.
+    pub updated_at: i64,
+}
+
+impl StoredAction {
+    /// A spec-owned field's value in effect: the pin if there is one, else the spec's.
+    pub fn effective(&self, field: &str) -> Value {
+        self.hand
+            .pins
+            .get(field)
+            .cloned()
+            .unwrap_or_else(|| self.spec.field(field))
+    }
+
+    /// The name in effect (a pinned name wins).
+    pub fn name(&self) -> &str {
+        self.hand
+            .pins
+            .get("name")
+            .and_then(Value::as_str)
+            .unwrap_or(&self.spec.name)
+    }
 }

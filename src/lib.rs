@@ -25,5 +25,8 @@ pub mod cli;
 pub mod convert;
 pub mod diagnostic;
 pub mod lint;
+pub mod plan;
 pub mod source;
 pub mod spec;
+pub mod store;
+pub mod sync;

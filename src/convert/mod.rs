@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use url::Url;
 
-use crate::action::{ActionDraft, Method, Skipped};
+use crate::action::{ActionDraft, Method, SkipKind, Skipped};
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::spec::{Spec, SpecVersion, pointer};
 pub use select::Selection;
@@ -223,17 +223,21 @@ pub fn convert(spec: &Spec, options: &ConvertOptions) -> Conversion {
                 None => fallback_key.clone(),
             };
             keys.insert(key.clone());
-            let skip = |reason: String| Skipped {
+            let skip = |kind: SkipKind, reason: String| Skipped {
                 key: key.clone(),
                 method: method_key.to_ascii_uppercase(),
                 path: path.clone(),
+                kind,
                 reason,
             };
             let Some(method) = Method::from_openapi(method_key) else {
-                conversion.skipped.push(skip(format!(
-                    "{} is not a method actions support (GET, POST, PUT, PATCH, DELETE)",
-                    method_key.to_ascii_uppercase()
-                )));
+                conversion.skipped.push(skip(
+                    SkipKind::Unsupported,
+                    format!(
+                        "{} is not a method actions support (GET, POST, PUT, PATCH, DELETE)",
+                        method_key.to_ascii_uppercase()
+                    ),
+                ));
                 continue;
             };
             let Some(op_map) = op.as_object() else {
@@ -245,13 +249,14 @@ pub fn convert(spec: &Spec, options: &ConvertOptions) -> Conversion {
                     op_pointer,
                     reason.clone(),
                 ));
-                conversion.skipped.push(skip(reason));
+                conversion.skipped.push(skip(SkipKind::Failed, reason));
                 continue;
             };
             if op_map.get("x-actionsync-ignore") == Some(&Value::Bool(true)) {
-                conversion
-                    .skipped
-                    .push(skip("x-actionsync-ignore: true".to_string()));
+                conversion.skipped.push(skip(
+                    SkipKind::Ignored,
+                    "x-actionsync-ignore: true".to_string(),
+                ));
                 continue;
             }
             let tags: Vec<String> = op_map
@@ -274,7 +279,7 @@ pub fn convert(spec: &Spec, options: &ConvertOptions) -> Conversion {
                 filter_use.record(&options.selection, candidate);
             }
             if let Some(reason) = options.selection.rejects(candidate) {
-                conversion.skipped.push(skip(reason));
+                conversion.skipped.push(skip(SkipKind::Excluded, reason));
                 continue;
             }
             let input = operation::OperationInput {
@@ -293,7 +298,9 @@ pub fn convert(spec: &Spec, options: &ConvertOptions) -> Conversion {
             match context.convert(&input, &mut conversion.diagnostics) {
                 Ok(action) => conversion.actions.push(action),
                 Err(reason) => {
-                    conversion.skipped.push(skip(reason.message.clone()));
+                    conversion
+                        .skipped
+                        .push(skip(SkipKind::Failed, reason.message.clone()));
                     if reason.is_root_level() {
                         match root_failures
                             .iter_mut()

@@ -7,12 +7,12 @@
 //! that points at another site needs `allow_remote_refs`, and a spec read from bytes
 //! may reference nothing outside itself.
 
-use std::borrow::Cow;
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use sha2::{Digest, Sha256};
 use url::Url;
 
 use crate::spec::{self, Document, ParseError, Spec, SpecError, Syntax};
@@ -28,6 +28,14 @@ pub enum SpecLocation {
     Bytes {
         /// How to name the spec in messages.
         name: String,
+        /// The document.
+        bytes: Vec<u8>,
+    },
+    /// A document's bytes as if read from `url` (a stored revision of a file or URL
+    /// source): its references resolve against `url`, under the same policy.
+    BytesAt {
+        /// Where the document was.
+        url: Url,
         /// The document.
         bytes: Vec<u8>,
     },
@@ -51,6 +59,7 @@ impl SpecLocation {
             SpecLocation::File(p) => p.display().to_string(),
             SpecLocation::Url(u) => u.to_string(),
             SpecLocation::Bytes { name, .. } => name.clone(),
+            SpecLocation::BytesAt { url, .. } => url.to_string(),
         }
     }
 
@@ -65,6 +74,10 @@ impl SpecLocation {
                 .filter(|s| !s.is_empty())
                 .map(|s| s.split('.').next().unwrap_or(&s).to_string()),
             SpecLocation::Bytes { name, .. } => Some(name.clone()),
+            SpecLocation::BytesAt { url, .. } => url.path_segments().and_then(|mut s| {
+                s.next_back()
+                    .map(|s| s.split('.').next().unwrap_or(s).to_string())
+            }),
         };
         let name: String = stem
             .unwrap_or_default()
@@ -163,63 +176,131 @@ pub fn load_timed(
     location: &SpecLocation,
     options: &LoadOptions,
 ) -> Result<(Spec, LoadTimings), LoadError> {
+    let root = read_root(location, options)?;
+    load_root(root, options).map(|loaded| (loaded.spec, loaded.timings))
+}
+
+/// A spec's root document, read but not parsed: enough to tell, for a spec in one
+/// document, whether it changed.
+#[derive(Debug, Clone)]
+pub struct RootDocument {
+    /// Where it is (`memory:///spec` for bytes handed over).
+    pub url: Url,
+    /// Its bytes.
+    pub bytes: Vec<u8>,
+    /// The http(s) URL it was fetched from, if it was.
+    pub fetched_from: Option<Url>,
+    display: String,
+    claimed: Option<Syntax>,
+    timings: LoadTimings,
+}
+
+impl RootDocument {
+    /// Whether the root is the whole spec: it `$ref`s no other document.
+    pub fn is_self_contained(&self) -> bool {
+        !spec::may_reference_other_documents(&self.bytes)
+    }
+
+    /// The content hash of a self-contained spec (the same as [`Loaded::content_hash`]).
+    pub fn hash(&self) -> String {
+        hex(&Sha256::digest(&self.bytes))
+    }
+}
+
+/// A loaded spec with what it was made from.
+#[derive(Debug)]
+pub struct Loaded {
+    /// The spec.
+    pub spec: Spec,
+    /// The root document's bytes (what a revision stores).
+    pub root_bytes: Vec<u8>,
+    /// SHA-256 over every document read (for one document: of its bytes), hex.
+    pub content_hash: String,
+    /// How long reading and parsing took.
+    pub timings: LoadTimings,
+}
+
+/// Reads the root document of a spec.
+pub fn read_root(
+    location: &SpecLocation,
+    options: &LoadOptions,
+) -> Result<RootDocument, LoadError> {
     let mut loader = Loader {
         options,
         http: None,
         timings: LoadTimings::default(),
+        digests: BTreeMap::new(),
     };
     let display = location.display();
-    let (root_url, bytes, fetched_from) = match location {
+    let read_error = |reason: String| LoadError::Read {
+        location: display.clone(),
+        reason,
+    };
+    let (url, bytes, fetched_from) = match location {
         SpecLocation::File(path) => {
-            let absolute = absolute_path(path).map_err(|reason| LoadError::Read {
-                location: display.clone(),
-                reason,
-            })?;
-            let url = Url::from_file_path(&absolute).map_err(|_| LoadError::Read {
-                location: display.clone(),
-                reason: "the path cannot be turned into a file URL".to_string(),
-            })?;
-            let bytes = loader.read(&url).map_err(|reason| LoadError::Read {
-                location: display.clone(),
-                reason,
-            })?;
-            (url, Cow::Owned(bytes), None)
+            let absolute = absolute_path(path).map_err(read_error)?;
+            let url = Url::from_file_path(&absolute)
+                .map_err(|_| read_error("the path cannot be turned into a file URL".to_string()))?;
+            let bytes = loader.read(&url).map_err(read_error)?;
+            (url, bytes, None)
         }
         SpecLocation::Url(url) => {
-            let bytes = loader.read(url).map_err(|reason| LoadError::Read {
-                location: display.clone(),
-                reason,
-            })?;
-            (url.clone(), Cow::Owned(bytes), Some(url.clone()))
+            let bytes = loader.read(url).map_err(read_error)?;
+            (url.clone(), bytes, Some(url.clone()))
         }
         SpecLocation::Bytes { bytes, .. } => {
             loader.timings.bytes += bytes.len();
             // A base that relative references resolve against, but that the policy
             // refuses to read: in-memory specs reference nothing outside themselves.
-            let url = Url::parse("memory:///spec").map_err(|e| LoadError::Read {
-                location: display.clone(),
-                reason: e.to_string(),
-            })?;
-            (url, Cow::Borrowed(bytes.as_slice()), None)
+            let url = Url::parse("memory:///spec").map_err(|e| read_error(e.to_string()))?;
+            (url, bytes.clone(), None)
+        }
+        SpecLocation::BytesAt { url, bytes } => {
+            loader.timings.bytes += bytes.len();
+            (url.clone(), bytes.clone(), None)
         }
     };
-    let started = Instant::now();
     let claimed = match location {
         SpecLocation::Bytes { .. } => None,
-        _ => Syntax::from_name(root_url.path()),
+        _ => Syntax::from_name(url.path()),
     };
+    Ok(RootDocument {
+        url,
+        bytes,
+        fetched_from,
+        display,
+        claimed,
+        timings: loader.timings,
+    })
+}
+
+/// Parses a root document and loads every document it references.
+pub fn load_root(root: RootDocument, options: &LoadOptions) -> Result<Loaded, LoadError> {
+    let mut loader = Loader {
+        options,
+        http: None,
+        timings: root.timings,
+        digests: BTreeMap::new(),
+    };
+    let RootDocument {
+        url: root_url,
+        bytes,
+        fetched_from,
+        display,
+        claimed,
+        ..
+    } = root;
+    let started = Instant::now();
     let parsed = spec::parse_document_as(&bytes, options.max_bytes, claimed);
     loader.timings.parse += started.elapsed();
     let (root_value, _) = parsed.map_err(|source| LoadError::Parse {
         location: display.clone(),
         source,
     })?;
-    let may_reference = spec::may_reference_other_documents(&bytes);
-    drop(bytes);
 
     let mut documents: HashMap<Url, Document> = HashMap::new();
     let mut queue: VecDeque<Url> = VecDeque::new();
-    if may_reference {
+    if spec::may_reference_other_documents(&bytes) {
         enqueue_refs(&root_value, &root_url, &mut documents, &mut queue);
     }
     documents.insert(root_url.clone(), Document::Loaded(root_value));
@@ -233,6 +314,9 @@ pub fn load_timed(
             Ok(()) => match loader.read(&url) {
                 Err(reason) => Document::Failed(reason),
                 Ok(bytes) => {
+                    loader
+                        .digests
+                        .insert(url.clone(), Sha256::digest(&bytes).into());
                     let started = Instant::now();
                     let parsed = spec::parse_document_as(
                         &bytes,
@@ -255,12 +339,48 @@ pub fn load_timed(
         documents.insert(url, document);
     }
     loader.timings.documents = documents.len();
+    let content_hash = if documents.len() == 1 {
+        hex(&Sha256::digest(&bytes))
+    } else {
+        // Every document by URL, and the reason of each that failed: a file that
+        // appears later changes the hash.
+        let mut hasher = Sha256::new();
+        hasher.update(root_url.as_str());
+        hasher.update(Sha256::digest(&bytes));
+        let mut failed: Vec<(&Url, &str)> = documents
+            .iter()
+            .filter_map(|(u, d)| match d {
+                Document::Failed(reason) => Some((u, reason.as_str())),
+                Document::Loaded(_) => None,
+            })
+            .collect();
+        failed.sort();
+        for (url, digest) in &loader.digests {
+            hasher.update(url.as_str());
+            hasher.update(digest);
+        }
+        for (url, reason) in failed {
+            hasher.update(url.as_str());
+            hasher.update(reason);
+        }
+        hex(&hasher.finalize())
+    };
     let spec =
         Spec::new(root_url, documents, fetched_from).map_err(|source| LoadError::NotASpec {
             location: display,
             source,
         })?;
-    Ok((spec, loader.timings))
+    Ok(Loaded {
+        spec,
+        root_bytes: bytes,
+        content_hash,
+        timings: loader.timings,
+    })
+}
+
+/// Lowercase hex of bytes.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn enqueue_refs(
@@ -371,6 +491,8 @@ struct Loader<'o> {
     options: &'o LoadOptions,
     http: Option<reqwest::blocking::Client>,
     timings: LoadTimings,
+    /// SHA-256 of each referenced document read.
+    digests: BTreeMap<Url, [u8; 32]>,
 }
 
 impl Loader<'_> {

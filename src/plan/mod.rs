@@ -1,0 +1,717 @@
+//! Plans: what applying a conversion would change in one source's catalogue. Pure.
+//!
+//! The rules (DESIGN.md, "Plan and apply"):
+//! - A draft matches the stored action with the same key; else, a rename: a stored
+//!   action whose operation has the same method and path (the operationId changed,
+//!   or the operation gained or lost one); else it is created.
+//! - Only spec-owned fields change, field by field. Hand-owned fields are never
+//!   touched by a plan. A pinned field whose spec value changed is *drift*: the
+//!   stored spec value follows the spec, the pin stays in effect.
+//! - An operation left out on purpose (filter, `x-actionsync-ignore`, unsupported
+//!   method) or gone from the spec archives its action (`prune` deletes it). One
+//!   that failed to convert is *kept* as it is: it is still in the spec.
+//! - An archived action whose operation returns is restored, with everything set
+//!   by hand.
+//! - Guards: archiving or deleting more than `max_removed_share` of the source's
+//!   active actions, or a spec with zero operations, is refused unless forced.
+//!   Lint errors (names, descriptions, a name another source uses, http or missing
+//!   servers) are refused always: applying them would break the catalogue.
+//! - Applying a plan and planning the same conversion again gives an empty plan.
+
+mod render;
+
+use std::collections::{HashMap, HashSet};
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::action::{ActionState, HandFields, SPEC_FIELDS, SkipKind, SpecFields, StoredAction};
+use crate::convert::Conversion;
+use crate::diagnostic::{Diagnostic, Severity};
+use crate::lint::{self, Subject};
+
+pub use render::{markdown, text};
+
+/// Default share of a source's active actions a plan may archive or delete.
+pub const DEFAULT_MAX_REMOVED_SHARE: f64 = 0.5;
+
+/// What the caller decided about a plan.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PlanOptions {
+    /// Delete removed actions instead of archiving them.
+    pub prune: bool,
+    /// Pass the guards (not lint errors).
+    pub force: bool,
+    /// Largest share (0 to 1) of active actions a plan may remove without `force`.
+    pub max_removed_share: f64,
+}
+
+impl Default for PlanOptions {
+    fn default() -> Self {
+        PlanOptions {
+            prune: false,
+            force: false,
+            max_removed_share: DEFAULT_MAX_REMOVED_SHARE,
+        }
+    }
+}
+
+/// An active action of another source: its name is taken.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NameOwner {
+    /// The name in effect.
+    pub name: String,
+    /// Its source.
+    pub source: String,
+    /// Its key.
+    pub key: String,
+}
+
+/// Everything a plan is made from.
+#[derive(Debug, Clone, Copy)]
+pub struct PlanInput<'a> {
+    /// The source being planned.
+    pub source: &'a str,
+    /// Hash of the spec (and the options it was converted with).
+    pub spec_hash: &'a str,
+    /// The source's revision number the catalogue is at (0: never applied).
+    pub base_revision: i64,
+    /// Every action of the source, active and archived.
+    pub current: &'a [StoredAction],
+    /// Active actions of the other sources.
+    pub others: &'a [NameOwner],
+    /// The conversion of the new spec.
+    pub conversion: &'a Conversion,
+    /// Prune, force, guard.
+    pub options: PlanOptions,
+}
+
+/// What happens to one action.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ChangeKind {
+    /// A new action.
+    Create,
+    /// Spec-owned fields change (a rename is an update whose key changes).
+    Update,
+    /// The operation left the spec: disabled and kept.
+    Archive,
+    /// The operation left the spec and `prune` was asked for: gone.
+    Delete,
+    /// An archived action's operation is back.
+    Restore,
+}
+
+/// One spec-owned field's change.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FieldChange {
+    /// Field name (`description`, or `key` for a rename).
+    pub field: String,
+    /// Value before (`null` when created).
+    pub old: Value,
+    /// Value after.
+    pub new: Value,
+    /// The field is pinned: the stored spec value changes, the pin stays in effect.
+    #[serde(skip_serializing_if = "std::ops::Not::not", default)]
+    pub pinned: bool,
+}
+
+/// One action's change.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Change {
+    /// What happens.
+    pub kind: ChangeKind,
+    /// The action's id; `None` for a new one.
+    pub id: Option<i64>,
+    /// The key after the change.
+    pub key: String,
+    /// The key before, for a rename.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub previous_key: Option<String>,
+    /// The name in effect after the change.
+    pub name: String,
+    /// Field-level changes (every field, for a creation).
+    pub fields: Vec<FieldChange>,
+    /// The new spec-owned fields (create, update, restore), for apply.
+    #[serde(skip)]
+    pub spec: Option<SpecFields>,
+    /// The initial hand-owned fields of a new action, for apply.
+    #[serde(skip)]
+    pub hand: Option<HandFields>,
+}
+
+/// A pinned field whose spec value changed underneath.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Drift {
+    /// Action id.
+    pub id: i64,
+    /// Name in effect.
+    pub name: String,
+    /// The pinned field.
+    pub field: String,
+    /// The pinned value, which stays in effect.
+    pub pinned: Value,
+    /// The spec's value before.
+    pub spec_old: Value,
+    /// The spec's value now.
+    pub spec_new: Value,
+}
+
+/// A magic field whose parameter or header is not in the spec (kept; it takes
+/// effect again when the parameter returns).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Orphan {
+    /// Action id.
+    pub id: i64,
+    /// Name in effect.
+    pub name: String,
+    /// The parameter or header the magic field fills.
+    pub field: String,
+    /// The conversation context path it is filled from.
+    pub context: String,
+}
+
+/// An action whose operation is still in the spec but failed to convert: left as it is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Kept {
+    /// Action id.
+    pub id: i64,
+    /// Name in effect.
+    pub name: String,
+    /// Key.
+    pub key: String,
+    /// Why the operation did not convert.
+    pub reason: String,
+}
+
+/// Why a plan may not be applied.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Refusal {
+    /// `removal-guard`, `zero-operations` (both overridable with force) or `lint`.
+    pub code: String,
+    /// What is wrong and what to do.
+    pub message: String,
+    /// Whether `force` lets the plan through.
+    pub overridable: bool,
+}
+
+/// How many actions each kind of change touches.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Counts {
+    /// New actions.
+    pub created: usize,
+    /// Actions whose spec-owned fields change (renames included).
+    pub updated: usize,
+    /// Actions archived.
+    pub archived: usize,
+    /// Actions deleted (`prune`).
+    pub deleted: usize,
+    /// Archived actions restored.
+    pub restored: usize,
+    /// Active actions left as they are.
+    pub unchanged: usize,
+}
+
+/// The plan for one source.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Plan {
+    /// Source name.
+    pub source: String,
+    /// Hash of the spec the plan comes from.
+    pub spec_hash: String,
+    /// The source's revision the plan was made against; apply refuses a plan whose
+    /// base is no longer current.
+    pub base_revision: i64,
+    /// Counts by kind of change.
+    pub counts: Counts,
+    /// The changes, in spec order, then removals.
+    pub changes: Vec<Change>,
+    /// Pinned fields whose spec value changed.
+    pub drift: Vec<Drift>,
+    /// Magic fields without their parameter.
+    pub orphans: Vec<Orphan>,
+    /// Actions left as they are because their operation failed to convert.
+    pub kept: Vec<Kept>,
+    /// Conversion and lint findings (info left out).
+    pub diagnostics: Vec<Diagnostic>,
+    /// Why it may not be applied.
+    pub refusals: Vec<Refusal>,
+    /// Whether the guards were overridden.
+    pub forced: bool,
+}
+
+impl Plan {
+    /// Whether applying it would change nothing.
+    pub fn is_empty(&self) -> bool {
+        self.changes.is_empty()
+    }
+
+    /// Whether it may not be applied (a lint error, or a guard that was not forced).
+    pub fn is_blocked(&self) -> bool {
+        self.refusals
+            .iter()
+            .any(|r| !(r.overridable && self.forced))
+    }
+}
+
+/// Conversion diagnostics that make a plan unsafe to apply.
+const BLOCKING_CODES: &[&str] = &["http-url", "no-server", "relative-server", "bad-server"];
+
+/// Makes the plan. See the module docs for the rules.
+pub fn plan(input: PlanInput<'_>) -> Plan {
+    let conversion = input.conversion;
+    let mut by_key: HashMap<&str, &StoredAction> =
+        input.current.iter().map(|a| (a.key.as_str(), a)).collect();
+    let mut matched: HashSet<i64> = HashSet::new();
+    let mut changes = Vec::new();
+    let mut counts = Counts::default();
+    let mut drift = Vec::new();
+    let mut orphans = Vec::new();
+
+    // Operations still in the spec that failed to convert: their actions are kept.
+    let failed: HashMap<&str, &str> = conversion
+        .skipped
+        .iter()
+        .filter(|s| s.kind == SkipKind::Failed)
+        .map(|s| (s.key.as_str(), s.reason.as_str()))
+        .collect();
+    let failed_paths: HashSet<(String, &str)> = conversion
+        .skipped
+        .iter()
+        .filter(|s| s.kind == SkipKind::Failed)
+        .map(|s| (s.method.to_ascii_lowercase(), s.path.as_str()))
+        .collect();
+
+    // First pass: same key. Second: renames among what is left.
+    let mut unmatched_drafts = Vec::new();
+    for (index, draft) in conversion.actions.iter().enumerate() {
+        match by_key.remove(draft.key.as_str()) {
+            Some(stored) => {
+                matched.insert(stored.id);
+                changes.push((
+                    index,
+                    stored_change(stored, draft.spec_fields(), &draft.key, &mut drift),
+                ));
+            }
+            None => unmatched_drafts.push(index),
+        }
+    }
+    let mut by_operation: HashMap<(String, String), Vec<&StoredAction>> = HashMap::new();
+    for stored in by_key.values() {
+        let op = &stored.spec.operation;
+        by_operation
+            .entry((op.method.to_ascii_lowercase(), op.path.clone()))
+            .or_default()
+            .push(stored);
+    }
+    for candidates in by_operation.values_mut() {
+        // Prefer an active action, then the newest.
+        candidates.sort_by_key(|a| (a.state != ActionState::Active, -a.id));
+    }
+    for index in unmatched_drafts {
+        let draft = &conversion.actions[index];
+        let op = &draft.operation;
+        let renamed = by_operation
+            .get_mut(&(op.method.to_ascii_lowercase(), op.path.clone()))
+            .and_then(|c| {
+                if c.is_empty() {
+                    None
+                } else {
+                    Some(c.remove(0))
+                }
+            });
+        let change = match renamed {
+            Some(stored) => {
+                matched.insert(stored.id);
+                by_key.remove(stored.key.as_str());
+                stored_change(stored, draft.spec_fields(), &draft.key, &mut drift)
+            }
+            None => Some(create(draft)),
+        };
+        changes.push((index, change));
+    }
+    let mut changes: Vec<Change> = {
+        changes.sort_by_key(|(index, _)| *index);
+        changes.into_iter().filter_map(|(_, c)| c).collect()
+    };
+
+    // What is left of the catalogue: operations gone, left out, or failed.
+    let mut kept = Vec::new();
+    let mut removals = Vec::new();
+    let mut leftovers: Vec<&StoredAction> = input
+        .current
+        .iter()
+        .filter(|a| !matched.contains(&a.id))
+        .collect();
+    leftovers.sort_by_key(|a| a.id);
+    for stored in leftovers {
+        let op = &stored.spec.operation;
+        let failed_reason = failed.get(stored.key.as_str()).copied().or_else(|| {
+            failed_paths
+                .contains(&(op.method.to_ascii_lowercase(), op.path.as_str()))
+                .then_some("the operation failed to convert")
+        });
+        if let Some(reason) = failed_reason {
+            if stored.state == ActionState::Active {
+                kept.push(Kept {
+                    id: stored.id,
+                    name: stored.name().to_string(),
+                    key: stored.key.clone(),
+                    reason: reason.to_string(),
+                });
+            }
+            continue;
+        }
+        let kind = match (input.options.prune, stored.state) {
+            (true, _) => ChangeKind::Delete,
+            (false, ActionState::Active) => ChangeKind::Archive,
+            (false, ActionState::Archived) => continue,
+        };
+        removals.push(Change {
+            kind,
+            id: Some(stored.id),
+            key: stored.key.clone(),
+            previous_key: None,
+            name: stored.name().to_string(),
+            fields: Vec::new(),
+            spec: None,
+            hand: None,
+        });
+    }
+    changes.extend(removals);
+
+    let active_before = input
+        .current
+        .iter()
+        .filter(|a| a.state == ActionState::Active)
+        .count();
+    for change in &changes {
+        match change.kind {
+            ChangeKind::Create => counts.created += 1,
+            ChangeKind::Update => counts.updated += 1,
+            ChangeKind::Archive => counts.archived += 1,
+            ChangeKind::Delete => counts.deleted += 1,
+            ChangeKind::Restore => counts.restored += 1,
+        }
+    }
+    let touched_active = changes
+        .iter()
+        .filter(|c| matches!(c.kind, ChangeKind::Update | ChangeKind::Archive))
+        .count()
+        + changes
+            .iter()
+            .filter(|c| c.kind == ChangeKind::Delete)
+            .filter(|c| {
+                input
+                    .current
+                    .iter()
+                    .any(|a| Some(a.id) == c.id && a.state == ActionState::Active)
+            })
+            .count();
+    counts.unchanged = active_before.saturating_sub(touched_active);
+
+    // Magic fields without their parameter, over every action active afterwards.
+    let new_specs: HashMap<i64, &SpecFields> = changes
+        .iter()
+        .filter_map(|c| Some((c.id?, c.spec.as_ref()?)))
+        .collect();
+    for stored in input.current {
+        let active_after = match changes.iter().find(|c| c.id == Some(stored.id)) {
+            Some(c) => matches!(c.kind, ChangeKind::Update | ChangeKind::Restore),
+            None => stored.state == ActionState::Active,
+        };
+        if !active_after {
+            continue;
+        }
+        let spec = new_specs.get(&stored.id).copied().unwrap_or(&stored.spec);
+        let fillable = spec.fillable_keys();
+        for (field, context) in &stored.hand.magic_fields {
+            if !fillable.contains(&field.as_str()) {
+                orphans.push(Orphan {
+                    id: stored.id,
+                    name: stored.name().to_string(),
+                    field: field.clone(),
+                    context: context.clone(),
+                });
+            }
+        }
+    }
+
+    let mut diagnostics: Vec<Diagnostic> = conversion
+        .diagnostics
+        .iter()
+        .filter(|d| d.severity != Severity::Info)
+        .cloned()
+        .collect();
+    let mut refusals = Vec::new();
+    lint_plan(&input, &changes, &mut diagnostics, &mut refusals);
+    guard_plan(&input, &changes, active_before, &mut refusals);
+
+    Plan {
+        source: input.source.to_string(),
+        spec_hash: input.spec_hash.to_string(),
+        base_revision: input.base_revision,
+        counts,
+        changes,
+        drift,
+        orphans,
+        kept,
+        diagnostics,
+        refusals,
+        forced: input.options.force,
+    }
+}
+
+/// The change (if any) that brings `stored` to `spec` under `key`.
+fn stored_change(
+    stored: &StoredAction,
+    spec: SpecFields,
+    key: &str,
+    drift: &mut Vec<Drift>,
+) -> Option<Change> {
+    let mut fields = Vec::new();
+    if stored.key != key {
+        fields.push(FieldChange {
+            field: "key".to_string(),
+            old: Value::String(stored.key.clone()),
+            new: Value::String(key.to_string()),
+            pinned: false,
+        });
+    }
+    for field in SPEC_FIELDS {
+        let (old, new) = (stored.spec.field(field), spec.field(field));
+        if old == new {
+            continue;
+        }
+        let pinned = stored.hand.pins.get(field);
+        if let Some(pinned) = pinned {
+            drift.push(Drift {
+                id: stored.id,
+                name: stored.name().to_string(),
+                field: field.to_string(),
+                pinned: pinned.clone(),
+                spec_old: old.clone(),
+                spec_new: new.clone(),
+            });
+        }
+        fields.push(FieldChange {
+            field: field.to_string(),
+            old,
+            new,
+            pinned: pinned.is_some(),
+        });
+    }
+    let kind = match stored.state {
+        ActionState::Archived => ChangeKind::Restore,
+        ActionState::Active if fields.is_empty() => {
+            // The operation's place in the spec may have moved (tags, pointer):
+            // not a change anyone sees, and not worth a revision.
+            return None;
+        }
+        ActionState::Active => ChangeKind::Update,
+    };
+    let name = match stored.hand.pins.get("name").and_then(Value::as_str) {
+        Some(pinned) => pinned.to_string(),
+        None => spec.name.clone(),
+    };
+    Some(Change {
+        kind,
+        id: Some(stored.id),
+        key: key.to_string(),
+        previous_key: (stored.key != key).then(|| stored.key.clone()),
+        name,
+        fields,
+        spec: Some(spec),
+        hand: None,
+    })
+}
+
+fn create(draft: &crate::action::ActionDraft) -> Change {
+    let spec = draft.spec_fields();
+    let fields = SPEC_FIELDS
+        .iter()
+        .map(|field| FieldChange {
+            field: field.to_string(),
+            old: Value::Null,
+            new: spec.field(field),
+            pinned: draft.hand.pins.contains_key(*field),
+        })
+        .collect();
+    let name = draft
+        .hand
+        .pins
+        .get("name")
+        .and_then(Value::as_str)
+        .unwrap_or(&draft.name)
+        .to_string();
+    Change {
+        kind: ChangeKind::Create,
+        id: None,
+        key: draft.key.clone(),
+        previous_key: None,
+        name,
+        fields,
+        spec: Some(spec),
+        hand: Some(draft.hand.clone()),
+    }
+}
+
+/// Lint of the actions the plan creates, updates or restores, against every name
+/// in the catalogue afterwards. Errors refuse the plan; warnings are shown.
+fn lint_plan(
+    input: &PlanInput<'_>,
+    changes: &[Change],
+    diagnostics: &mut Vec<Diagnostic>,
+    refusals: &mut Vec<Refusal>,
+) {
+    let blocking: Vec<&Diagnostic> = input
+        .conversion
+        .diagnostics
+        .iter()
+        .filter(|d| d.severity == Severity::Error && BLOCKING_CODES.contains(&d.code.as_str()))
+        .collect();
+    for d in blocking {
+        refusals.push(Refusal {
+            code: "lint".to_string(),
+            message: d.message.clone(),
+            overridable: false,
+        });
+    }
+
+    // Names in effect after the plan, in this source and the others.
+    let removed: HashSet<i64> = changes
+        .iter()
+        .filter(|c| matches!(c.kind, ChangeKind::Archive | ChangeKind::Delete))
+        .filter_map(|c| c.id)
+        .collect();
+    let changed: HashSet<i64> = changes.iter().filter_map(|c| c.id).collect();
+    let mut owners: HashMap<&str, (&str, &str)> = input
+        .others
+        .iter()
+        .map(|o| (o.name.as_str(), (o.source.as_str(), o.key.as_str())))
+        .collect();
+    for stored in input.current {
+        if stored.state == ActionState::Active
+            && !removed.contains(&stored.id)
+            && !changed.contains(&stored.id)
+        {
+            owners.insert(stored.name(), (input.source, stored.key.as_str()));
+        }
+    }
+    let descriptions: Vec<(String, String, String, String)> = changes
+        .iter()
+        .filter(|c| {
+            matches!(
+                c.kind,
+                ChangeKind::Create | ChangeKind::Update | ChangeKind::Restore
+            )
+        })
+        .filter_map(|c| {
+            let spec = c.spec.as_ref()?;
+            let stored =
+                c.id.and_then(|id| input.current.iter().find(|a| a.id == id));
+            let pins = match (stored, &c.hand) {
+                (Some(stored), _) => &stored.hand.pins,
+                (None, Some(hand)) => &hand.pins,
+                (None, None) => return None,
+            };
+            let description = pins
+                .get("description")
+                .and_then(Value::as_str)
+                .unwrap_or(&spec.description)
+                .to_string();
+            Some((
+                c.key.clone(),
+                c.name.clone(),
+                description,
+                spec.operation.pointer.clone(),
+            ))
+        })
+        .collect();
+    let subjects: Vec<Subject<'_>> = descriptions
+        .iter()
+        .map(|(key, name, description, pointer)| Subject {
+            source: input.source,
+            key,
+            name,
+            description,
+            pointer,
+        })
+        .collect();
+    for (_, finding) in lint::check(&subjects) {
+        if finding.severity == Severity::Error {
+            refusals.push(Refusal {
+                code: "lint".to_string(),
+                message: format!(
+                    "{}: {}",
+                    finding.key.as_deref().unwrap_or("-"),
+                    finding.message
+                ),
+                overridable: false,
+            });
+        }
+        diagnostics.push(finding);
+    }
+    for subject in &subjects {
+        if let Some((source, key)) = owners.get(subject.name) {
+            let message = format!(
+                "the name `{}` of `{}` is already the name of `{key}` in source `{source}`; names are unique across the catalogue. Rename one (operationId, or pin a name)",
+                subject.name, subject.key
+            );
+            diagnostics.push(Diagnostic::new(
+                Severity::Error,
+                "duplicate-name",
+                Some(subject.key),
+                subject.pointer,
+                message.clone(),
+            ));
+            refusals.push(Refusal {
+                code: "lint".to_string(),
+                message,
+                overridable: false,
+            });
+        }
+    }
+}
+
+fn guard_plan(
+    input: &PlanInput<'_>,
+    changes: &[Change],
+    active_before: usize,
+    refusals: &mut Vec<Refusal>,
+) {
+    if changes.is_empty() {
+        return;
+    }
+    if input.conversion.operation_count() == 0 {
+        refusals.push(Refusal {
+            code: "zero-operations".to_string(),
+            message: "the spec has zero operations; applying it would empty the source. Check the spec, or pass --force".to_string(),
+            overridable: true,
+        });
+    }
+    let removed = changes
+        .iter()
+        .filter(|c| matches!(c.kind, ChangeKind::Archive | ChangeKind::Delete))
+        .filter(|c| {
+            input
+                .current
+                .iter()
+                .any(|a| Some(a.id) == c.id && a.state == ActionState::Active)
+        })
+        .count();
+    if active_before > 0 {
+        let share = removed as f64 / active_before as f64;
+        if share > input.options.max_removed_share {
+            refusals.push(Refusal {
+                code: "removal-guard".to_string(),
+                message: format!(
+                    "the plan would remove {removed} of the source's {active_before} active actions ({:.0} %), more than its limit of {:.0} %. Check the spec, or pass --force",
+                    share * 100.0,
+                    input.options.max_removed_share * 100.0
+                ),
+                overridable: true,
+            });
+        }
+    }
+}

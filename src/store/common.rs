@@ -1,0 +1,634 @@
+//! What both backends share: the SQL (the same text serves SQLite and
+//! PostgreSQL), row decoding, and the rules of a hand edit. `store_impl!`
+//! implements [`Store`] for a backend that provides `pool` and `begin_write`.
+
+use std::collections::BTreeSet;
+
+use serde_json::Value;
+
+use super::{AuditEntry, HandEdit, Result, StoreError};
+use crate::action::{Method, SPEC_FIELDS, StoredAction};
+use crate::convert::naming;
+
+/// Columns of an action row, in the order `decode_action` reads them.
+pub const ACTION_COLUMNS: &str =
+    "id, source, key, state, spec, hand, hand_set, version, created_at, updated_at";
+
+/// A JSON column's value, or `Corrupt` naming the column.
+pub fn from_json<T: serde::de::DeserializeOwned>(column: &str, text: &str) -> Result<T> {
+    serde_json::from_str(text).map_err(|e| StoreError::Corrupt(format!("{column}: {e}")))
+}
+
+/// JSON text of a value that always serialises.
+pub fn to_json<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_string(value).unwrap_or_else(|_| "null".to_string())
+}
+
+/// Whether a database error is a unique-constraint violation.
+pub fn is_unique_violation(e: &sqlx::Error) -> bool {
+    e.as_database_error()
+        .is_some_and(|d| d.is_unique_violation())
+}
+
+/// Applies a hand edit to an action's hand-owned fields. Returns the new fields,
+/// the set of fields a person has now set, the audit entries (without times),
+/// and the name in effect afterwards.
+pub fn edit_hand_fields(
+    action: &StoredAction,
+    edit: &HandEdit,
+    actor: &str,
+) -> Result<(
+    crate::action::HandFields,
+    Vec<String>,
+    Vec<AuditEntry>,
+    String,
+)> {
+    let mut hand = action.hand.clone();
+    let mut set: BTreeSet<String> = action.hand_set.iter().cloned().collect();
+    let mut audit = Vec::new();
+    let version = action.version + 1;
+    let mut record = |field: &str, old: Value, new: Value, set: &mut BTreeSet<String>| {
+        if old != new {
+            audit.push(AuditEntry {
+                action_id: action.id,
+                at: 0,
+                actor: actor.to_string(),
+                field: field.to_string(),
+                old,
+                new,
+                version,
+            });
+        }
+        set.insert(field.split(':').next().unwrap_or(field).to_string());
+    };
+    if let Some(segments) = &edit.segments {
+        let new: Vec<String> = segments
+            .iter()
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+            .collect();
+        record(
+            "segments",
+            to_value(&hand.segments),
+            to_value(&new),
+            &mut set,
+        );
+        hand.segments = new;
+    }
+    if let Some(channels) = &edit.channels {
+        let mut new = channels.clone();
+        new.sort();
+        new.dedup();
+        record(
+            "channels",
+            to_value(&hand.channels),
+            to_value(&new),
+            &mut set,
+        );
+        hand.channels = new;
+    }
+    if edit.magic_fields.is_some() || !edit.remove_magic.is_empty() {
+        let old = to_value(&hand.magic_fields);
+        for field in &edit.remove_magic {
+            if hand.magic_fields.remove(field).is_none() {
+                return Err(StoreError::Invalid(format!(
+                    "`{}` has no magic field `{field}`",
+                    action.name()
+                )));
+            }
+        }
+        for (field, context) in edit.magic_fields.iter().flatten() {
+            if context.trim().is_empty() {
+                return Err(StoreError::Invalid(format!(
+                    "the magic field `{field}` needs a context path, such as contact.email"
+                )));
+            }
+            hand.magic_fields
+                .insert(field.clone(), context.trim().to_string());
+        }
+        record("magic_fields", old, to_value(&hand.magic_fields), &mut set);
+    }
+    if let Some(b) = edit.require_confirmation {
+        record(
+            "require_confirmation",
+            Value::Bool(hand.require_confirmation),
+            Value::Bool(b),
+            &mut set,
+        );
+        hand.require_confirmation = b;
+    }
+    if let Some(b) = edit.enabled {
+        record(
+            "enabled",
+            Value::Bool(hand.enabled),
+            Value::Bool(b),
+            &mut set,
+        );
+        hand.enabled = b;
+    }
+    for field in &edit.unpin {
+        let Some(old) = hand.pins.remove(field) else {
+            return Err(StoreError::Invalid(format!(
+                "`{}` has no pin on `{field}`",
+                action.name()
+            )));
+        };
+        record(&format!("pins:{field}"), old, Value::Null, &mut set);
+    }
+    for (field, value) in &edit.pins {
+        check_pin(field, value)?;
+        let old = hand.pins.get(field).cloned().unwrap_or(Value::Null);
+        hand.pins.insert(field.clone(), value.clone());
+        record(&format!("pins:{field}"), old, value.clone(), &mut set);
+    }
+    let name = hand
+        .pins
+        .get("name")
+        .and_then(Value::as_str)
+        .unwrap_or(&action.spec.name)
+        .to_string();
+    Ok((hand, set.into_iter().collect(), audit, name))
+}
+
+fn to_value<T: serde::Serialize>(value: &T) -> Value {
+    serde_json::to_value(value).unwrap_or(Value::Null)
+}
+
+/// A pin must be a valid value of its field: a person's value replaces the spec's
+/// in everything the AI sees.
+fn check_pin(field: &str, value: &Value) -> Result<()> {
+    let invalid = |why: &str| Err(StoreError::Invalid(format!("cannot pin {field}: {why}")));
+    if !SPEC_FIELDS.contains(&field) {
+        return invalid(&format!(
+            "only these fields can be pinned: {}",
+            SPEC_FIELDS.join(", ")
+        ));
+    }
+    let ok = match field {
+        "name" => value.as_str().is_some_and(naming::is_valid_name),
+        "description" => value
+            .as_str()
+            .is_some_and(|d| d.trim().chars().count() >= crate::action::MIN_DESCRIPTION),
+        "url" => value.as_str().is_some_and(|u| {
+            url::Url::parse(u).is_ok_and(|p| p.scheme() == "https" && p.host_str().is_some())
+        }),
+        "method" => serde_json::from_value::<Method>(value.clone()).is_ok(),
+        "parameters" => {
+            serde_json::from_value::<Vec<crate::action::Parameter>>(value.clone()).is_ok()
+        }
+        "headers" => {
+            serde_json::from_value::<Vec<crate::action::StaticHeader>>(value.clone()).is_ok()
+        }
+        "body" => serde_json::from_value::<Option<crate::action::Body>>(value.clone()).is_ok(),
+        "auth" => {
+            serde_json::from_value::<Vec<crate::action::AuthRequirement>>(value.clone()).is_ok()
+        }
+        _ => false,
+    };
+    if ok {
+        return Ok(());
+    }
+    match field {
+        "name" => invalid("a name is 5 to 64 characters of a-z, 0-9 and _"),
+        "description" => invalid("a description has at least 20 characters"),
+        "url" => invalid("the URL must be an absolute https:// URL"),
+        "method" => invalid("the method is one of GET, POST, PUT, PATCH, DELETE"),
+        _ => {
+            invalid("the value does not have the field's shape (see `actions show --output json`)")
+        }
+    }
+}
+
+/// Implements [`super::Store`] for a backend type with a `pool` field and an
+/// `async fn begin_write(&self, lock: Option<&str>) -> Result<Transaction>`.
+macro_rules! store_impl {
+    ($backend:ty, $db:ty) => {
+        use sqlx::Row as _;
+        use $crate::action::{ActionState, StoredAction};
+        use $crate::plan::{ChangeKind, Counts, NameOwner, Plan};
+        use $crate::store::common::{self, ACTION_COLUMNS, from_json, to_json};
+        use $crate::store::{
+            ActionQuery, AppliedBy, AuditEntry, HandEdit, Result, Revision, SourceRecord, SpecBlob, Store,
+            StoreError, now_ms,
+        };
+
+        type Row = <$db as sqlx::Database>::Row;
+
+        fn decode_action(row: &Row) -> Result<StoredAction> {
+            let state: String = row.try_get("state")?;
+            Ok(StoredAction {
+                id: row.try_get("id")?,
+                source: row.try_get("source")?,
+                key: row.try_get("key")?,
+                state: ActionState::parse(&state)
+                    .ok_or_else(|| StoreError::Corrupt(format!("state `{state}`")))?,
+                spec: from_json("spec", &row.try_get::<String, _>("spec")?)?,
+                hand: from_json("hand", &row.try_get::<String, _>("hand")?)?,
+                hand_set: from_json("hand_set", &row.try_get::<String, _>("hand_set")?)?,
+                version: row.try_get("version")?,
+                created_at: row.try_get("created_at")?,
+                updated_at: row.try_get("updated_at")?,
+            })
+        }
+
+        fn decode_source(row: &Row) -> Result<SourceRecord> {
+            Ok(SourceRecord {
+                name: row.try_get("name")?,
+                kind: row.try_get("kind")?,
+                location: row.try_get("location")?,
+                input_hash: row.try_get("input_hash")?,
+                etag: row.try_get("etag")?,
+                last_modified: row.try_get("last_modified")?,
+                last_revision: row.try_get("last_revision")?,
+                last_error: row.try_get("last_error")?,
+                last_error_at: row.try_get("last_error_at")?,
+                last_success_at: row.try_get("last_success_at")?,
+            })
+        }
+
+        fn decode_revision(row: &Row, with_plan: bool) -> Result<Revision> {
+            let plan = if with_plan {
+                Some(from_json::<Plan>("plan", &row.try_get::<String, _>("plan")?)?)
+            } else {
+                None
+            };
+            Ok(Revision {
+                source: row.try_get("source")?,
+                number: row.try_get("number")?,
+                spec_hash: row.try_get("spec_hash")?,
+                applied_by: row.try_get("applied_by")?,
+                applied_at: row.try_get("applied_at")?,
+                counts: from_json::<Counts>("counts", &row.try_get::<String, _>("counts")?)?,
+                plan,
+            })
+        }
+
+        /// A unique violation on the name index, said in words.
+        fn name_conflict(e: sqlx::Error, name: &str) -> StoreError {
+            if common::is_unique_violation(&e) {
+                StoreError::NameTaken(name.to_string())
+            } else {
+                StoreError::Database(e)
+            }
+        }
+
+        impl Store for $backend {
+            async fn sources(&self) -> Result<Vec<SourceRecord>> {
+                let rows = sqlx::query("SELECT * FROM sources ORDER BY name").fetch_all(&self.pool).await?;
+                rows.iter().map(decode_source).collect()
+            }
+
+            async fn source(&self, name: &str) -> Result<Option<SourceRecord>> {
+                let row = sqlx::query("SELECT * FROM sources WHERE name = $1")
+                    .bind(name)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                row.as_ref().map(decode_source).transpose()
+            }
+
+            async fn ensure_source(&self, name: &str, kind: &str, location: &str) -> Result<SourceRecord> {
+                let now = now_ms();
+                sqlx::query(
+                    "INSERT INTO sources (name, kind, location, created_at, updated_at) VALUES ($1, $2, $3, $4, $4)
+                     ON CONFLICT (name) DO UPDATE SET kind = excluded.kind, location = excluded.location,
+                     updated_at = CASE WHEN sources.kind = excluded.kind AND sources.location = excluded.location
+                                       THEN sources.updated_at ELSE excluded.updated_at END",
+                )
+                .bind(name)
+                .bind(kind)
+                .bind(location)
+                .bind(now)
+                .execute(&self.pool)
+                .await?;
+                self.source(name)
+                    .await?
+                    .ok_or_else(|| StoreError::NotFound(format!("no source `{name}`")))
+            }
+
+            async fn record_attempt(&self, name: &str, input_hash: Option<&str>, error: Option<&str>) -> Result<()> {
+                let now = now_ms();
+                let query = match error {
+                    None => sqlx::query(
+                        "UPDATE sources SET input_hash = COALESCE($2, input_hash), last_error = NULL,
+                         last_error_at = NULL, last_success_at = $3, updated_at = $3 WHERE name = $1",
+                    )
+                    .bind(name)
+                    .bind(input_hash)
+                    .bind(now),
+                    Some(error) => sqlx::query(
+                        "UPDATE sources SET last_error = $2, last_error_at = $3, updated_at = $3 WHERE name = $1",
+                    )
+                    .bind(name)
+                    .bind(error)
+                    .bind(now),
+                };
+                query.execute(&self.pool).await?;
+                Ok(())
+            }
+
+            async fn actions(&self, query: &ActionQuery) -> Result<Vec<StoredAction>> {
+                let sql: &'static str = match (&query.source, &query.state) {
+                    (None, None) => "SELECT id, source, key, state, spec, hand, hand_set, version, created_at, updated_at FROM actions ORDER BY id",
+                    (Some(_), None) => "SELECT id, source, key, state, spec, hand, hand_set, version, created_at, updated_at FROM actions WHERE source = $1 ORDER BY id",
+                    (None, Some(_)) => "SELECT id, source, key, state, spec, hand, hand_set, version, created_at, updated_at FROM actions WHERE state = $1 ORDER BY id",
+                    (Some(_), Some(_)) => "SELECT id, source, key, state, spec, hand, hand_set, version, created_at, updated_at FROM actions WHERE source = $1 AND state = $2 ORDER BY id",
+                };
+                debug_assert!(sql.contains(ACTION_COLUMNS));
+                let mut q = sqlx::query(sql);
+                if let Some(source) = &query.source {
+                    q = q.bind(source.clone());
+                }
+                if let Some(state) = query.state {
+                    q = q.bind(state.as_str());
+                }
+                let rows = q.fetch_all(&self.pool).await?;
+                rows.iter().map(decode_action).collect()
+            }
+
+            async fn action(&self, id: i64) -> Result<Option<StoredAction>> {
+                let row = sqlx::query(
+                    "SELECT id, source, key, state, spec, hand, hand_set, version, created_at, updated_at FROM actions WHERE id = $1",
+                )
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await?;
+                row.as_ref().map(decode_action).transpose()
+            }
+
+            async fn action_by_name(&self, name: &str) -> Result<Option<StoredAction>> {
+                let row = sqlx::query(
+                    "SELECT id, source, key, state, spec, hand, hand_set, version, created_at, updated_at FROM actions
+                     WHERE name = $1 ORDER BY CASE WHEN state = 'active' THEN 0 ELSE 1 END, id DESC LIMIT 1",
+                )
+                .bind(name)
+                .fetch_optional(&self.pool)
+                .await?;
+                row.as_ref().map(decode_action).transpose()
+            }
+
+            async fn name_owners(&self, except: &str) -> Result<Vec<NameOwner>> {
+                let rows = sqlx::query(
+                    "SELECT name, source, key FROM actions WHERE state = 'active' AND source <> $1 ORDER BY name",
+                )
+                .bind(except)
+                .fetch_all(&self.pool)
+                .await?;
+                rows.iter()
+                    .map(|r| {
+                        Ok(NameOwner {
+                            name: r.try_get("name")?,
+                            source: r.try_get("source")?,
+                            key: r.try_get("key")?,
+                        })
+                    })
+                    .collect()
+            }
+
+            async fn apply(&self, plan: &Plan, spec: SpecBlob<'_>, input_hash: &str, applied_by: AppliedBy) -> Result<i64> {
+                if plan.is_blocked() {
+                    let reasons: Vec<&str> = plan.refusals.iter().map(|r| r.message.as_str()).collect();
+                    return Err(StoreError::Invalid(format!(
+                        "the plan for source `{}` is refused: {}",
+                        plan.source,
+                        reasons.join("; ")
+                    )));
+                }
+                let mut tx = self.begin_write(Some(&plan.source)).await?;
+                let current: Option<i64> = sqlx::query_scalar("SELECT last_revision FROM sources WHERE name = $1")
+                    .bind(&plan.source)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                let Some(current) = current else {
+                    return Err(StoreError::NotFound(format!("no source `{}` in the catalogue", plan.source)));
+                };
+                if current != plan.base_revision {
+                    return Err(StoreError::Conflict {
+                        source_name: plan.source.clone(),
+                        current,
+                        planned: plan.base_revision,
+                    });
+                }
+                let now = now_ms();
+                sqlx::query(
+                    "INSERT INTO specs (hash, body, size, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (hash) DO NOTHING",
+                )
+                .bind(spec.hash)
+                .bind(spec.bytes.to_vec())
+                .bind(spec.bytes.len() as i64)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+
+                let mut applied = plan.clone();
+                // Removals first, so their names are free; then names that change are
+                // parked, so two actions may swap names; then updates, then creations.
+                for change in applied.changes.iter().filter(|c| matches!(c.kind, ChangeKind::Archive | ChangeKind::Delete)) {
+                    let id = change.id.unwrap_or_default();
+                    let sql: &'static str = if change.kind == ChangeKind::Delete {
+                        "DELETE FROM actions WHERE id = $1 AND source = $2"
+                    } else {
+                        "UPDATE actions SET state = 'archived', version = version + 1, updated_at = $3 WHERE id = $1 AND source = $2"
+                    };
+                    let done = sqlx::query(sql).bind(id).bind(&plan.source).bind(now).execute(&mut *tx).await?;
+                    if done.rows_affected() != 1 {
+                        return Err(StoreError::Conflict { source_name: plan.source.clone(), current, planned: plan.base_revision });
+                    }
+                }
+                let updates: Vec<usize> = (0..applied.changes.len())
+                    .filter(|&i| matches!(applied.changes[i].kind, ChangeKind::Update | ChangeKind::Restore))
+                    .collect();
+                for &i in &updates {
+                    let id = applied.changes[i].id.unwrap_or_default();
+                    sqlx::query("UPDATE actions SET name = $2 WHERE id = $1")
+                        .bind(id)
+                        .bind(format!("~{id}"))
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                for &i in &updates {
+                    let change = &applied.changes[i];
+                    let id = change.id.unwrap_or_default();
+                    let Some(new_spec) = &change.spec else { continue };
+                    // The name in effect: a pin set since the plan was made still wins.
+                    let hand: Option<String> = sqlx::query_scalar("SELECT hand FROM actions WHERE id = $1")
+                        .bind(id)
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                    let hand: $crate::action::HandFields = match hand {
+                        Some(text) => from_json("hand", &text)?,
+                        None => return Err(StoreError::Conflict { source_name: plan.source.clone(), current, planned: plan.base_revision }),
+                    };
+                    let name = hand.pins.get("name").and_then(|v| v.as_str()).unwrap_or(&new_spec.name).to_string();
+                    sqlx::query(
+                        "UPDATE actions SET key = $2, name = $3, state = 'active', method = $4, path = $5, spec = $6,
+                         version = version + 1, updated_at = $7 WHERE id = $1",
+                    )
+                    .bind(id)
+                    .bind(&change.key)
+                    .bind(&name)
+                    .bind(&new_spec.operation.method)
+                    .bind(&new_spec.operation.path)
+                    .bind(to_json(new_spec))
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(|e| name_conflict(e, &name))?;
+                    applied.changes[i].name = name;
+                }
+                for change in applied.changes.iter_mut().filter(|c| c.kind == ChangeKind::Create) {
+                    let (Some(new_spec), Some(hand)) = (&change.spec, &change.hand) else { continue };
+                    let id: i64 = sqlx::query_scalar(
+                        "INSERT INTO actions (source, key, name, state, method, path, spec, hand, hand_set, version, created_at, updated_at)
+                         VALUES ($1, $2, $3, 'active', $4, $5, $6, $7, '[]', 1, $8, $8) RETURNING id",
+                    )
+                    .bind(&plan.source)
+                    .bind(&change.key)
+                    .bind(&change.name)
+                    .bind(&new_spec.operation.method)
+                    .bind(&new_spec.operation.path)
+                    .bind(to_json(new_spec))
+                    .bind(to_json(hand))
+                    .bind(now)
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(|e| name_conflict(e, &change.name))?;
+                    change.id = Some(id);
+                }
+
+                let number = current + 1;
+                sqlx::query(
+                    "INSERT INTO revisions (source, number, spec_hash, applied_by, applied_at, counts, plan)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                )
+                .bind(&plan.source)
+                .bind(number)
+                .bind(spec.hash)
+                .bind(applied_by.as_str())
+                .bind(now)
+                .bind(to_json(&applied.counts))
+                .bind(to_json(&applied))
+                .execute(&mut *tx)
+                .await?;
+                sqlx::query(
+                    "UPDATE sources SET last_revision = $2, input_hash = $3, last_error = NULL, last_error_at = NULL,
+                     last_success_at = $4, updated_at = $4 WHERE name = $1",
+                )
+                .bind(&plan.source)
+                .bind(number)
+                .bind(input_hash)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                Ok(number)
+            }
+
+            async fn edit_hand(&self, id: i64, expected_version: Option<i64>, edit: &HandEdit, actor: &str) -> Result<StoredAction> {
+                let mut tx = self.begin_write(None).await?;
+                let row = sqlx::query(
+                    "SELECT id, source, key, state, spec, hand, hand_set, version, created_at, updated_at FROM actions WHERE id = $1",
+                )
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await?;
+                let Some(row) = row else {
+                    return Err(StoreError::NotFound(format!("no action with id {id}")));
+                };
+                let action = decode_action(&row)?;
+                if let Some(expected) = expected_version
+                    && expected != action.version
+                {
+                    return Err(StoreError::Stale { id, expected, current: action.version });
+                }
+                let (hand, hand_set, audit, name) = common::edit_hand_fields(&action, edit, actor)?;
+                let now = now_ms();
+                let done = sqlx::query(
+                    "UPDATE actions SET hand = $2, hand_set = $3, name = $4, version = version + 1, updated_at = $5
+                     WHERE id = $1 AND version = $6",
+                )
+                .bind(id)
+                .bind(to_json(&hand))
+                .bind(to_json(&hand_set))
+                .bind(&name)
+                .bind(now)
+                .bind(action.version)
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| name_conflict(e, &name))?;
+                if done.rows_affected() != 1 {
+                    return Err(StoreError::Stale { id, expected: action.version, current: action.version + 1 });
+                }
+                for entry in &audit {
+                    sqlx::query(
+                        "INSERT INTO audit (action_id, at, actor, field, old, new, version) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                    )
+                    .bind(id)
+                    .bind(now)
+                    .bind(&entry.actor)
+                    .bind(&entry.field)
+                    .bind(to_json(&entry.old))
+                    .bind(to_json(&entry.new))
+                    .bind(entry.version)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                tx.commit().await?;
+                self.action(id)
+                    .await?
+                    .ok_or_else(|| StoreError::NotFound(format!("no action with id {id}")))
+            }
+
+            async fn revisions(&self, source: &str) -> Result<Vec<Revision>> {
+                let rows = sqlx::query(
+                    "SELECT source, number, spec_hash, applied_by, applied_at, counts FROM revisions WHERE source = $1 ORDER BY number DESC",
+                )
+                .bind(source)
+                .fetch_all(&self.pool)
+                .await?;
+                rows.iter().map(|r| decode_revision(r, false)).collect()
+            }
+
+            async fn revision(&self, source: &str, number: i64) -> Result<Option<Revision>> {
+                let row = sqlx::query(
+                    "SELECT source, number, spec_hash, applied_by, applied_at, counts, plan FROM revisions WHERE source = $1 AND number = $2",
+                )
+                .bind(source)
+                .bind(number)
+                .fetch_optional(&self.pool)
+                .await?;
+                row.as_ref().map(|r| decode_revision(r, true)).transpose()
+            }
+
+            async fn spec_body(&self, hash: &str) -> Result<Option<Vec<u8>>> {
+                Ok(sqlx::query_scalar("SELECT body FROM specs WHERE hash = $1")
+                    .bind(hash)
+                    .fetch_optional(&self.pool)
+                    .await?)
+            }
+
+            async fn audit(&self, action_id: i64) -> Result<Vec<AuditEntry>> {
+                let rows = sqlx::query(
+                    "SELECT action_id, at, actor, field, old, new, version FROM audit WHERE action_id = $1 ORDER BY id",
+                )
+                .bind(action_id)
+                .fetch_all(&self.pool)
+                .await?;
+                rows.iter()
+                    .map(|r| {
+                        Ok(AuditEntry {
+                            action_id: r.try_get("action_id")?,
+                            at: r.try_get("at")?,
+                            actor: r.try_get("actor")?,
+                            field: r.try_get("field")?,
+                            old: from_json("old", &r.try_get::<String, _>("old")?)?,
+                            new: from_json("new", &r.try_get::<String, _>("new")?)?,
+                            version: r.try_get("version")?,
+                        })
+                    })
+                    .collect()
+            }
+        }
+    };
+}
+
+pub(crate) use store_impl;

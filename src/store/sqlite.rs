@@ -1,0 +1,98 @@
+//! The SQLite catalogue: the embedded default. One file (created if missing), WAL,
+//! foreign keys on; writes under `BEGIN IMMEDIATE`, so two writers queue on the
+//! file lock instead of failing halfway.
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Sqlite, SqlitePool, Transaction};
+
+use super::common::store_impl;
+
+/// The catalogue in a SQLite file.
+#[derive(Debug, Clone)]
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+impl SqliteStore {
+    /// Opens (creating if missing) and migrates the database at `url`
+    /// (`sqlite://relative/or/absolute.db`, `sqlite::memory:`); a relative path is
+    /// taken relative to `base_dir`.
+    pub async fn open(url: &str, base_dir: &Path) -> super::Result<SqliteStore> {
+        let open_error = |reason: String| super::StoreError::Open {
+            url: url.to_string(),
+            reason,
+        };
+        let path = url
+            .strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("sqlite:"))
+            .unwrap_or(url);
+        let path = path.split('?').next().unwrap_or(path);
+        let memory = path == ":memory:" || path.is_empty();
+        let options = if memory {
+            SqliteConnectOptions::from_str("sqlite::memory:")
+                .map_err(|e| open_error(e.to_string()))?
+        } else {
+            let file = base_dir.join(path);
+            if let Some(parent) = file.parent()
+                && !parent.as_os_str().is_empty()
+                && !parent.exists()
+            {
+                return Err(open_error(format!(
+                    "the folder {} does not exist",
+                    parent.display()
+                )));
+            }
+            SqliteConnectOptions::new()
+                .filename(file)
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+        };
+        let options = options
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(30));
+        // An in-memory database lives as long as its one connection.
+        let pool_options = if memory {
+            SqlitePoolOptions::new()
+                .max_connections(1)
+                .min_connections(1)
+                .idle_timeout(None)
+                .max_lifetime(None)
+        } else {
+            SqlitePoolOptions::new().max_connections(4)
+        };
+        let pool = pool_options
+            .connect_with(options)
+            .await
+            .map_err(|e| open_error(e.to_string()))?;
+        let migrator =
+            sqlx::migrate::Migrator::with_migrations(vec![sqlx::migrate::Migration::new(
+                1,
+                "catalogue".into(),
+                sqlx::migrate::MigrationType::Simple,
+                sqlx::SqlSafeStr::into_sql_str(include_str!(
+                    "../../migrations/sqlite/0001_catalogue.sql"
+                )),
+                false,
+            )]);
+        migrator
+            .run(&pool)
+            .await
+            .map_err(|e| super::StoreError::Migrate(e.to_string()))?;
+        Ok(SqliteStore { pool })
+    }
+
+    /// A write transaction that holds the database's write lock from its start.
+    async fn begin_write(
+        &self,
+        _lock: Option<&str>,
+    ) -> super::Result<Transaction<'static, Sqlite>> {
+        Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
+    }
+}
+
+store_impl!(SqliteStore, Sqlite);

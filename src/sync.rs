@@ -1,0 +1,401 @@
+//! Reconciling one source: read its spec, and unless it is unchanged, convert it,
+//! plan against the catalogue, and apply. This is the only way a catalogue's
+//! spec-owned fields change: the CLI, the daemon and the HTTP API all call
+//! [`reconcile`].
+
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use url::Url;
+
+use crate::action::ActionState;
+use crate::convert::{self, Conversion, ConvertOptions};
+use crate::plan::{self, Plan, PlanInput, PlanOptions};
+use crate::source::{self, LoadError, LoadOptions, SpecLocation};
+use crate::store::{ActionQuery, AppliedBy, SpecBlob, Store, StoreError};
+
+/// Everything needed to reconcile one source.
+#[derive(Debug, Clone)]
+pub struct SourceSpec {
+    /// Source name.
+    pub name: String,
+    /// `file`, `dir` (a file found in a watched folder), `url` or `push`.
+    pub kind: String,
+    /// Where the spec is.
+    pub location: SpecLocation,
+    /// How to read it.
+    pub load: LoadOptions,
+    /// How to convert it (its `source` is the source name).
+    pub convert: ConvertOptions,
+    /// The removal guard's limit, 0 to 1.
+    pub max_removed_share: f64,
+}
+
+/// What the caller wants of this reconcile.
+#[derive(Debug, Clone, Copy)]
+pub struct ReconcileOptions {
+    /// Plan only.
+    pub dry_run: bool,
+    /// Delete removed actions instead of archiving them.
+    pub prune: bool,
+    /// Pass the guards.
+    pub force: bool,
+    /// Re-plan even if the spec is unchanged since the last reconcile.
+    pub even_if_unchanged: bool,
+    /// What to record as having applied it.
+    pub applied_by: AppliedBy,
+}
+
+impl Default for ReconcileOptions {
+    fn default() -> Self {
+        ReconcileOptions {
+            dry_run: false,
+            prune: false,
+            force: false,
+            even_if_unchanged: false,
+            applied_by: AppliedBy::Cli,
+        }
+    }
+}
+
+/// How a reconcile ended.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum Outcome {
+    /// The spec (and the options) are the same as last time: nothing was planned.
+    Unchanged {
+        /// Source name.
+        source: String,
+    },
+    /// The plan was made and not applied: a dry run, or nothing to change.
+    Planned {
+        /// The plan.
+        plan: Box<Plan>,
+    },
+    /// The plan was refused (lint errors, or a guard without force): nothing applied.
+    Refused {
+        /// The plan.
+        plan: Box<Plan>,
+    },
+    /// The plan was applied as a new revision.
+    Applied {
+        /// The plan, as applied.
+        plan: Box<Plan>,
+        /// The revision number.
+        revision: i64,
+    },
+}
+
+impl Outcome {
+    /// The plan, if one was made.
+    pub fn plan(&self) -> Option<&Plan> {
+        match self {
+            Outcome::Unchanged { .. } => None,
+            Outcome::Planned { plan }
+            | Outcome::Refused { plan }
+            | Outcome::Applied { plan, .. } => Some(plan),
+        }
+    }
+}
+
+/// Why a reconcile failed before it could plan.
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    /// The spec could not be read.
+    #[error(transparent)]
+    Load(#[from] LoadError),
+    /// The catalogue failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A blocking task panicked or was cancelled.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+/// How long each step of a reconcile took.
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct Timings {
+    /// Reading (and parsing, when the spec changed).
+    pub load: Duration,
+    /// Converting.
+    pub convert: Duration,
+    /// Reading the catalogue and planning.
+    pub plan: Duration,
+    /// Applying.
+    pub apply: Duration,
+}
+
+/// How many times a plan is made again when another apply got in first.
+const RETRIES: usize = 3;
+
+/// Reconciles one source. A spec that cannot be read is recorded on the source and
+/// returned as an error: it never plans removals.
+pub async fn reconcile<S: Store>(
+    store: &S,
+    source: &SourceSpec,
+    options: ReconcileOptions,
+) -> Result<(Outcome, Timings), SyncError> {
+    let mut timings = Timings::default();
+    let record = store
+        .ensure_source(&source.name, &source.kind, &source.location.display())
+        .await?;
+
+    let started = Instant::now();
+    let read = {
+        let location = source.location.clone();
+        let load = source.load.clone();
+        blocking(move || source::read_root(&location, &load)).await?
+    };
+    let root = match read {
+        Ok(root) => root,
+        Err(e) => {
+            store
+                .record_attempt(&source.name, None, Some(&e.to_string()))
+                .await?;
+            return Err(e.into());
+        }
+    };
+    // A spec in one document that has not changed costs a read and a hash.
+    let options_hash = options_fingerprint(source);
+    if root.is_self_contained()
+        && !options.even_if_unchanged
+        && record.input_hash.as_deref() == Some(input_hash(&root.hash(), &options_hash).as_str())
+    {
+        timings.load = started.elapsed();
+        if !options.dry_run {
+            store.record_attempt(&source.name, None, None).await?;
+        }
+        return Ok((
+            Outcome::Unchanged {
+                source: source.name.clone(),
+            },
+            timings,
+        ));
+    }
+    let load = source.load.clone();
+    let loaded = match blocking(move || source::load_root(root, &load)).await? {
+        Ok(loaded) => loaded,
+        Err(e) => {
+            store
+                .record_attempt(&source.name, None, Some(&e.to_string()))
+                .await?;
+            return Err(e.into());
+        }
+    };
+    timings.load = started.elapsed();
+    let input = input_hash(&loaded.content_hash, &options_hash);
+    if !options.even_if_unchanged && record.input_hash.as_deref() == Some(input.as_str()) {
+        if !options.dry_run {
+            store.record_attempt(&source.name, None, None).await?;
+        }
+        return Ok((
+            Outcome::Unchanged {
+                source: source.name.clone(),
+            },
+            timings,
+        ));
+    }
+
+    let started = Instant::now();
+    let convert_options = source.convert.clone();
+    let spec = loaded.spec;
+    let conversion: Conversion =
+        blocking(move || convert::convert(&spec, &convert_options)).await?;
+    timings.convert = started.elapsed();
+    let spec_hash = loaded.content_hash.clone();
+    let blob = SpecBlob {
+        hash: &spec_hash,
+        bytes: &loaded.root_bytes,
+    };
+
+    let plan_options = PlanOptions {
+        prune: options.prune,
+        force: options.force,
+        max_removed_share: source.max_removed_share,
+    };
+    for attempt in 0.. {
+        let started = Instant::now();
+        let plan = plan_against(store, &source.name, &spec_hash, &conversion, plan_options).await?;
+        timings.plan += started.elapsed();
+        if plan.is_blocked() {
+            if !options.dry_run {
+                let reasons: Vec<&str> = plan.refusals.iter().map(|r| r.message.as_str()).collect();
+                store
+                    .record_attempt(
+                        &source.name,
+                        None,
+                        Some(&format!("plan refused: {}", reasons.join("; "))),
+                    )
+                    .await?;
+            }
+            return Ok((
+                Outcome::Refused {
+                    plan: Box::new(plan),
+                },
+                timings,
+            ));
+        }
+        if options.dry_run {
+            return Ok((
+                Outcome::Planned {
+                    plan: Box::new(plan),
+                },
+                timings,
+            ));
+        }
+        if plan.is_empty() {
+            store
+                .record_attempt(&source.name, Some(&input), None)
+                .await?;
+            return Ok((
+                Outcome::Planned {
+                    plan: Box::new(plan),
+                },
+                timings,
+            ));
+        }
+        let started = Instant::now();
+        let applied = store.apply(&plan, blob, &input, options.applied_by).await;
+        timings.apply += started.elapsed();
+        match applied {
+            Ok(revision) => {
+                return Ok((
+                    Outcome::Applied {
+                        plan: Box::new(plan),
+                        revision,
+                    },
+                    timings,
+                ));
+            }
+            // Another apply got in first: plan again against what it left.
+            Err(StoreError::Conflict { .. }) if attempt + 1 < RETRIES => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(SyncError::Internal("the plan loop ended".to_string()))
+}
+
+/// Plans a conversion against the catalogue as it is now.
+pub async fn plan_against<S: Store>(
+    store: &S,
+    source: &str,
+    spec_hash: &str,
+    conversion: &Conversion,
+    options: PlanOptions,
+) -> Result<Plan, StoreError> {
+    let record = store.source(source).await?;
+    let current = store
+        .actions(&ActionQuery {
+            source: Some(source.to_string()),
+            state: None,
+        })
+        .await?;
+    let others = store.name_owners(source).await?;
+    Ok(plan::plan(PlanInput {
+        source,
+        spec_hash,
+        base_revision: record.map_or(0, |r| r.last_revision),
+        current: &current,
+        others: &others,
+        conversion,
+        options,
+    }))
+}
+
+/// Rolls a source back to revision `number`: re-applies that revision's spec as a
+/// new revision (hand-set fields untouched, like any plan).
+pub async fn rollback<S: Store>(
+    store: &S,
+    source: &SourceSpec,
+    number: i64,
+    options: ReconcileOptions,
+) -> Result<(Outcome, Timings), SyncError> {
+    let revision = store.revision(&source.name, number).await?.ok_or_else(|| {
+        StoreError::NotFound(format!("source `{}` has no revision {number}", source.name))
+    })?;
+    let bytes = store.spec_body(&revision.spec_hash).await?.ok_or_else(|| {
+        StoreError::NotFound(format!("the spec of revision {number} is not stored"))
+    })?;
+    // The stored root stands where the source's spec is, so relative references
+    // resolve as they did.
+    let location = match &source.location {
+        SpecLocation::File(path) => std::fs::canonicalize(path)
+            .ok()
+            .and_then(|p| Url::from_file_path(p).ok())
+            .map(|url| SpecLocation::BytesAt {
+                url,
+                bytes: bytes.clone(),
+            }),
+        SpecLocation::Url(url) => Some(SpecLocation::BytesAt {
+            url: url.clone(),
+            bytes: bytes.clone(),
+        }),
+        _ => None,
+    }
+    .unwrap_or(SpecLocation::Bytes {
+        name: source.name.clone(),
+        bytes,
+    });
+    let rolled = SourceSpec {
+        location,
+        ..source.clone()
+    };
+    reconcile(
+        store,
+        &rolled,
+        ReconcileOptions {
+            even_if_unchanged: true,
+            applied_by: AppliedBy::User,
+            ..options
+        },
+    )
+    .await
+}
+
+/// The hash that decides whether a source is unchanged: the spec's content, the
+/// options it is converted with, and this version of actionsync (whose conversion
+/// may differ from the last one's).
+fn input_hash(content_hash: &str, options_fingerprint: &str) -> String {
+    let mut hasher = Sha256::new();
+    hasher.update(content_hash);
+    hasher.update([0]);
+    hasher.update(options_fingerprint);
+    hasher.update([0]);
+    hasher.update(env!("CARGO_PKG_VERSION"));
+    source::hex(&hasher.finalize())
+}
+
+fn options_fingerprint(source: &SourceSpec) -> String {
+    let c = &source.convert;
+    serde_json::json!({
+        "source": c.source,
+        "base_url": c.base_url.as_ref().map(Url::as_str),
+        "allow_http": c.allow_http,
+        "selection": c.selection,
+        "allow_remote_refs": source.load.allow_remote_refs,
+        "allow_outside_refs": source.load.allow_outside_refs,
+    })
+    .to_string()
+}
+
+/// Runs CPU-bound or blocking work (parsing, file and HTTP reads for specs) off the
+/// async workers.
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, SyncError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| SyncError::Internal(e.to_string()))
+}
+
+/// The number of active actions of a source: the guard's denominator, shown to users.
+pub async fn active_count<S: Store>(store: &S, source: &str) -> Result<usize, StoreError> {
+    Ok(store
+        .actions(&ActionQuery {
+            source: Some(source.to_string()),
+            state: Some(ActionState::Active),
+        })
+        .await?
+        .len())
+}
