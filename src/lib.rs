@@ -22,6 +22,7 @@
 
 pub mod action;
 pub mod cli;
+pub mod config;
 pub mod convert;
 pub mod diagnostic;
 pub mod lint;

@@ -3,6 +3,7 @@
 //! Exit codes: 0 done (warnings allowed), 1 failed (unreadable spec, lint errors,
 //! or any error diagnostic under `--strict`), 2 usage error.
 
+mod catalogue;
 mod convert;
 mod lint;
 mod table;
@@ -31,6 +32,16 @@ enum Command {
     /// Check specs for problems that would make bad actions: names, descriptions,
     /// duplicates across specs, http URLs, missing servers.
     Lint(lint::LintArgs),
+    /// Show what reconciling would change in the catalogue, field by field.
+    Plan(catalogue::PlanArgs),
+    /// Apply the specs to the catalogue (one revision per changed source).
+    Reconcile(catalogue::ReconcileArgs),
+    /// List, show and set the hand-owned fields of actions.
+    Actions(catalogue::ActionsArgs),
+    /// The revisions applied to each source, or one revision's plan.
+    History(catalogue::HistoryArgs),
+    /// Apply an earlier revision's spec again, as a new revision.
+    Rollback(catalogue::RollbackArgs),
 }
 
 /// Methods a filter may name.
@@ -180,6 +191,11 @@ pub fn run() -> ExitCode {
     let result = match cli.command {
         Command::Convert(args) => convert::run(&args),
         Command::Lint(args) => lint::run(&args),
+        Command::Plan(args) => catalogue::plan(&args),
+        Command::Reconcile(args) => catalogue::reconcile(&args),
+        Command::Actions(args) => catalogue::actions(&args),
+        Command::History(args) => catalogue::history(&args),
+        Command::Rollback(args) => catalogue::rollback(&args),
     };
     match result {
         Ok(code) => code,

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 /// Include and exclude filters. An operation is selected when, for every kind of
 /// include filter that is set, it matches at least one; and it matches no exclude.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
+#[serde(default)]
 pub struct Selection {
     /// Keep only operations with one of these tags.
     pub include_tags: Vec<String>,

@@ -5,7 +5,7 @@ use std::fmt::Write;
 
 use serde_json::Value;
 
-use super::{ChangeKind, FieldChange, Plan};
+use super::{Change, ChangeKind, FieldChange, Plan};
 use crate::diagnostic::Severity;
 
 /// Longest value shown inline before it is summarised.
@@ -26,6 +26,16 @@ pub fn text(plan: &Plan) -> String {
             .as_ref()
             .map(|k| format!(", was `{k}`"))
             .unwrap_or_default();
+        if change.kind == ChangeKind::Create {
+            let _ = writeln!(
+                out,
+                "  {mark} {} ({}) {verb}: {}",
+                change.name,
+                change.key,
+                creation(change)
+            );
+            continue;
+        }
         let _ = writeln!(
             out,
             "  {mark} {} ({}{rename}) {verb}",
@@ -83,6 +93,16 @@ pub fn markdown(plan: &Plan) -> String {
         );
         for change in &plan.changes {
             let (mark, _) = marker(change.kind);
+            if change.kind == ChangeKind::Create {
+                let _ = writeln!(
+                    out,
+                    "{mark} {} ({}): {}",
+                    change.name,
+                    change.key,
+                    creation(change)
+                );
+                continue;
+            }
             let _ = writeln!(out, "{mark} {} ({})", change.name, change.key);
             for field in &change.fields {
                 if field.field != "key" {
@@ -119,6 +139,86 @@ fn marker(kind: ChangeKind) -> (&'static str, &'static str) {
     }
 }
 
+/// A new action in one line: the call, its inputs, its auth.
+fn creation(change: &Change) -> String {
+    let Some(spec) = &change.spec else {
+        return String::new();
+    };
+    let mut parts = vec![format!("{} {}", spec.method, spec.url)];
+    let params = spec.parameters.len();
+    if params > 0 {
+        parts.push(format!(
+            "{params} parameter{}",
+            if params == 1 { "" } else { "s" }
+        ));
+    }
+    if let Some(body) = &spec.body {
+        parts.push(format!("{} body", body.content_type));
+    }
+    let secrets: Vec<&str> = spec
+        .auth
+        .iter()
+        .flat_map(|r| r.schemes.iter().map(|s| s.secret.as_str()))
+        .collect();
+    if !secrets.is_empty() {
+        parts.push(format!("auth {}", secrets.join(" or ")));
+    }
+    let pinned: Vec<&str> = change
+        .fields
+        .iter()
+        .filter(|f| f.pinned)
+        .map(|f| f.field.as_str())
+        .collect();
+    if !pinned.is_empty() {
+        parts.push(format!("pinned {}", pinned.join(", ")));
+    }
+    parts.join(", ")
+}
+
+/// A word-level diff of two texts, `[-removed-]{+added+}`, with long unchanged
+/// runs elided to a few words of context.
+pub fn text_diff(old: &str, new: &str) -> String {
+    use similar::{ChangeTag, TextDiff};
+    let diff = TextDiff::from_words(old, new);
+    let changes: Vec<(ChangeTag, String)> = diff
+        .iter_all_changes()
+        .map(|c| (c.tag(), c.value().replace('\n', "⏎")))
+        .collect();
+    let mut out = String::new();
+    let mut i = 0;
+    while i < changes.len() {
+        let tag = changes[i].0;
+        let start = i;
+        while i < changes.len() && changes[i].0 == tag {
+            i += 1;
+        }
+        let run: String = changes[start..i].iter().map(|(_, v)| v.as_str()).collect();
+        match tag {
+            ChangeTag::Equal => {
+                let words: Vec<&str> = run.split_inclusive(' ').collect();
+                if words.len() > 8 {
+                    let head = if start == 0 {
+                        String::new()
+                    } else {
+                        words[..3].concat()
+                    };
+                    let tail = if i == changes.len() {
+                        String::new()
+                    } else {
+                        words[words.len() - 3..].concat()
+                    };
+                    out.push_str(&format!("{head}…{tail}"));
+                } else {
+                    out.push_str(&run);
+                }
+            }
+            ChangeTag::Delete => out.push_str(&format!("[-{run}-]")),
+            ChangeTag::Insert => out.push_str(&format!("{{+{run}+}}")),
+        }
+    }
+    out
+}
+
 /// `field: old → new`, summarised for large values.
 fn describe_field(kind: ChangeKind, f: &FieldChange) -> String {
     let pinned = if f.pinned {
@@ -131,6 +231,11 @@ fn describe_field(kind: ChangeKind, f: &FieldChange) -> String {
     }
     if f.field == "parameters" {
         return format!("~ parameters: {}{pinned}", parameter_diff(&f.old, &f.new));
+    }
+    if let (Value::String(old), Value::String(new)) = (&f.old, &f.new)
+        && (old.chars().count() > 40 || new.chars().count() > 40)
+    {
+        return format!("~ {}: {}{pinned}", f.field, text_diff(old, new));
     }
     format!(
         "~ {}: {} → {}{pinned}",
@@ -229,12 +334,10 @@ fn notes(plan: &Plan, out: &mut String, bullet: &str) {
     for d in &plan.drift {
         let _ = writeln!(
             out,
-            "{bullet}drift: `{}` {} is pinned to {}; the spec changed it {} → {} (the pin stays)",
+            "{bullet}drift: `{}` {} is pinned to {}; the spec's value changed underneath it (the pin stays)",
             d.name,
             d.field,
             show(&d.field, &d.pinned),
-            show(&d.field, &d.spec_old),
-            show(&d.field, &d.spec_new)
         );
     }
     for o in &plan.orphans {
@@ -288,6 +391,14 @@ pub fn summary(plan: &Plan) -> String {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn text_changes_are_shown_word_by_word() {
+        let old = "Cancel an order that has not shipped yet. Cancel the order and release its reserved stock, then email the customer.";
+        let new = "Cancel an open order that has not shipped yet. Cancel the order and release its reserved stock, then email the customer.";
+        assert_eq!(text_diff(old, new), "Cancel an {+open +}order that has …");
+        assert_eq!(text_diff("a b", "a c"), "a [-b-]{+c+}");
+    }
 
     #[test]
     fn parameter_changes_are_named() {

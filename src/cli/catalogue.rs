@@ -1,0 +1,867 @@
+//! The commands that use the catalogue: `plan`, `reconcile`, `actions`, `history`,
+//! `rollback`. Each opens the catalogue from `--database`, `ACTIONSYNC_DATABASE_URL`,
+//! the config's `database`, or `sqlite://actionsync.db` next to the config.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Subcommand, ValueEnum};
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::action::{ActionState, Channel, StoredAction};
+use crate::config::{self, Config};
+use crate::plan;
+use crate::store::{self, ActionQuery, AnyStore, HandEdit, Store, StoreError};
+use crate::sync::{self, Outcome, ReconcileOptions, SourceSpec, SyncError};
+
+/// Where the catalogue and the sources are.
+#[derive(Debug, Clone, Args)]
+pub struct CatalogueArgs {
+    /// The config file (default: actionsync.yaml in the working folder, if any).
+    #[arg(long, value_name = "FILE", env = "ACTIONSYNC_CONFIG", global = true)]
+    config: Option<PathBuf>,
+    /// Database URL: sqlite://file.db or postgres://… (overrides the config).
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "ACTIONSYNC_DATABASE_URL",
+        global = true
+    )]
+    database: Option<String>,
+}
+
+/// Text for people, or JSON for machines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Output {
+    /// Readable.
+    Text,
+    /// Stable JSON.
+    Json,
+    /// Markdown (plans only; others print text).
+    Markdown,
+}
+
+/// `plan` and `reconcile`.
+#[derive(Debug, Args)]
+pub struct SyncArgs {
+    /// Spec files or folders to use as sources instead of the config's (each file is
+    /// a source named after it).
+    #[arg(value_name = "PATH")]
+    paths: Vec<PathBuf>,
+    /// Only this source.
+    #[arg(long, value_name = "NAME")]
+    source: Option<String>,
+    /// Delete actions whose operation left the spec, instead of archiving them.
+    #[arg(long)]
+    prune: bool,
+    /// Pass the guards (removal share, zero operations); lint errors still refuse.
+    #[arg(long)]
+    force: bool,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Output::Text)]
+    output: Output,
+    #[command(flatten)]
+    catalogue: CatalogueArgs,
+}
+
+/// `plan`.
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    #[command(flatten)]
+    sync: SyncArgs,
+    /// Exit 0 when nothing would change, 2 when something would, 1 on an error or a refusal.
+    #[arg(long)]
+    detailed_exitcode: bool,
+}
+
+/// `reconcile`.
+#[derive(Debug, Args)]
+pub struct ReconcileArgs {
+    #[command(flatten)]
+    sync: SyncArgs,
+    /// Plan only (like `plan`).
+    #[arg(long)]
+    dry_run: bool,
+}
+
+/// `actions`.
+#[derive(Debug, Args)]
+pub struct ActionsArgs {
+    #[command(subcommand)]
+    command: ActionsCommand,
+    #[command(flatten)]
+    catalogue: CatalogueArgs,
+}
+
+#[derive(Debug, Subcommand)]
+enum ActionsCommand {
+    /// List actions, with the fields a person has set.
+    List {
+        /// Only this source.
+        #[arg(long)]
+        source: Option<String>,
+        /// Only active or only archived actions.
+        #[arg(long, value_enum)]
+        state: Option<StateArg>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Output::Text)]
+        output: Output,
+    },
+    /// Show one action, by name or id.
+    Show {
+        /// Name or id.
+        action: String,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Output::Text)]
+        output: Output,
+    },
+    /// Set hand-owned fields of an action; the spec never changes them.
+    Set(SetArgs),
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum StateArg {
+    Active,
+    Archived,
+}
+
+#[derive(Debug, Args)]
+struct SetArgs {
+    /// Name or id.
+    action: String,
+    /// Channels (replaces the list): widget, email, sms, whatsapp, phone, slack.
+    #[arg(long, value_delimiter = ',', value_parser = parse_channel)]
+    channels: Option<Vec<Channel>>,
+    /// Restricted-to segments (replaces the list; an empty value means everyone).
+    #[arg(long, value_delimiter = ',', num_args = 0..)]
+    segments: Option<Vec<String>>,
+    /// A magic field: PARAM=context.path (repeat for several).
+    #[arg(long, value_name = "PARAM=PATH", value_parser = parse_pair)]
+    magic: Vec<(String, String)>,
+    /// Remove a magic field.
+    #[arg(long, value_name = "PARAM")]
+    remove_magic: Vec<String>,
+    /// The "require form submission" toggle.
+    #[arg(long, value_name = "BOOL", action = clap::ArgAction::Set)]
+    require_confirmation: Option<bool>,
+    /// Enable or disable the action.
+    #[arg(long, value_name = "BOOL", action = clap::ArgAction::Set)]
+    enabled: Option<bool>,
+    /// Pin a spec-owned field: FIELD=VALUE (a JSON value, or plain text for text fields).
+    #[arg(long, value_name = "FIELD=VALUE", value_parser = parse_pair)]
+    pin: Vec<(String, String)>,
+    /// Remove a pin.
+    #[arg(long, value_name = "FIELD")]
+    unpin: Vec<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Output::Text)]
+    output: Output,
+}
+
+/// `history`.
+#[derive(Debug, Args)]
+pub struct HistoryArgs {
+    /// Only this source.
+    #[arg(long)]
+    source: Option<String>,
+    /// Show this revision's plan (needs --source).
+    #[arg(value_name = "REVISION", requires = "source")]
+    revision: Option<i64>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Output::Text)]
+    output: Output,
+    #[command(flatten)]
+    catalogue: CatalogueArgs,
+}
+
+/// `rollback`.
+#[derive(Debug, Args)]
+pub struct RollbackArgs {
+    /// The source.
+    #[arg(long)]
+    source: String,
+    /// The revision whose spec to apply again, as a new revision.
+    #[arg(long, value_name = "N")]
+    to: i64,
+    /// Pass the guards.
+    #[arg(long)]
+    force: bool,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Output::Text)]
+    output: Output,
+    #[command(flatten)]
+    catalogue: CatalogueArgs,
+}
+
+fn parse_channel(s: &str) -> Result<Channel, String> {
+    Channel::parse(s).ok_or_else(|| {
+        format!("`{s}` is not a channel: widget, email, sms, whatsapp, phone, slack")
+    })
+}
+
+fn parse_pair(s: &str) -> Result<(String, String), String> {
+    s.split_once('=')
+        .map(|(k, v)| (k.trim().to_string(), v.to_string()))
+        .filter(|(k, _)| !k.is_empty())
+        .ok_or_else(|| format!("`{s}` should be NAME=VALUE"))
+}
+
+/// A failure: the message is printed as `error: …` and the command exits 1.
+type Failure = String;
+
+fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the async runtime: {e}"))
+}
+
+fn load_config(args: &CatalogueArgs) -> Result<Config, Failure> {
+    let cwd =
+        std::env::current_dir().map_err(|e| format!("cannot read the working folder: {e}"))?;
+    let mut config = Config::load(args.config.as_deref(), &cwd).map_err(|e| e.to_string())?;
+    if let Some(database) = &args.database {
+        config.database = Some(database.clone());
+    }
+    Ok(config)
+}
+
+async fn open(config: &Config) -> Result<AnyStore, Failure> {
+    store::open(&config.database_url(), &config.base_dir)
+        .await
+        .map_err(|e| e.to_string())
+}
+
+fn select_sources(
+    config: &Config,
+    paths: &[PathBuf],
+    only: Option<&str>,
+) -> Result<Vec<SourceSpec>, Failure> {
+    let mut sources = if paths.is_empty() {
+        config.sources().map_err(|e| e.to_string())?
+    } else {
+        config::sources_from_paths(paths, &config.defaults).map_err(|e| e.to_string())?
+    };
+    if sources.is_empty() {
+        return Err(match &config.path {
+            Some(path) => format!("{} names no sources; add some under `sources:`", path.display()),
+            None => "no sources: give spec files or folders (actionsync reconcile specs/), or write actionsync.yaml".to_string(),
+        });
+    }
+    if let Some(only) = only {
+        sources.retain(|s| s.name == only);
+        if sources.is_empty() {
+            return Err(format!("no source named `{only}`"));
+        }
+    }
+    Ok(sources)
+}
+
+/// One source's result, as printed in JSON.
+#[derive(Debug, Serialize)]
+struct SourceResult {
+    source: String,
+    #[serde(flatten)]
+    outcome: Option<Outcome>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
+}
+
+/// Runs `plan` (dry run) or `reconcile` over the selected sources.
+fn run_sync(args: &SyncArgs, dry_run: bool) -> Result<(Vec<SourceResult>, bool), Failure> {
+    let config = load_config(&args.catalogue)?;
+    let sources = select_sources(&config, &args.paths, args.source.as_deref())?;
+    let options = ReconcileOptions {
+        dry_run,
+        prune: args.prune,
+        force: args.force,
+        ..ReconcileOptions::default()
+    };
+    runtime()?.block_on(async {
+        let store = open(&config).await?;
+        let mut results = Vec::new();
+        let mut failed = false;
+        for source in &sources {
+            match sync::reconcile(&store, source, options).await {
+                Ok((outcome, timings)) => {
+                    if matches!(outcome, Outcome::Refused { .. }) {
+                        failed = true;
+                    }
+                    if args.output == Output::Text {
+                        let total = timings.load + timings.convert + timings.plan + timings.apply;
+                        eprintln!(
+                            "{}: {} in {:.0} ms",
+                            source.name,
+                            describe(&outcome),
+                            total.as_secs_f64() * 1000.0
+                        );
+                    }
+                    results.push(SourceResult {
+                        source: source.name.clone(),
+                        outcome: Some(outcome),
+                        error: None,
+                    });
+                }
+                Err(e) => {
+                    failed = true;
+                    if args.output == Output::Text {
+                        eprintln!("{}: error: {e}", source.name);
+                    }
+                    results.push(SourceResult {
+                        source: source.name.clone(),
+                        outcome: None,
+                        error: Some(error_message(&e)),
+                    });
+                }
+            }
+        }
+        Ok((results, failed))
+    })
+}
+
+fn error_message(e: &SyncError) -> String {
+    e.to_string()
+}
+
+fn describe(outcome: &Outcome) -> String {
+    match outcome {
+        Outcome::Unchanged { .. } => "unchanged since the last reconcile".to_string(),
+        Outcome::Planned { plan } if plan.is_empty() => "no changes".to_string(),
+        Outcome::Planned { plan } => format!("planned, not applied ({})", short_counts(plan)),
+        Outcome::Refused { .. } => "refused; nothing applied".to_string(),
+        Outcome::Applied { plan, revision } => {
+            format!("applied as revision {revision} ({})", short_counts(plan))
+        }
+    }
+}
+
+fn short_counts(plan: &plan::Plan) -> String {
+    let c = &plan.counts;
+    let parts: Vec<String> = [
+        (c.created, "created"),
+        (c.updated, "updated"),
+        (c.archived, "archived"),
+        (c.deleted, "deleted"),
+        (c.restored, "restored"),
+    ]
+    .iter()
+    .filter(|(n, _)| *n > 0)
+    .map(|(n, what)| format!("{n} {what}"))
+    .collect();
+    if parts.is_empty() {
+        "nothing".to_string()
+    } else {
+        parts.join(", ")
+    }
+}
+
+fn print_results(results: &[SourceResult], output: Output) -> Result<(), Failure> {
+    let mut out = std::io::stdout().lock();
+    let written = match output {
+        Output::Json => {
+            serde_json::to_writer_pretty(&mut out, &serde_json::json!({ "sources": results }))
+                .map_err(std::io::Error::other)
+                .and_then(|()| writeln!(out))
+        }
+        Output::Text | Output::Markdown => {
+            let mut text = String::new();
+            for r in results {
+                match (&r.outcome, &r.error) {
+                    (Some(outcome), _) => match outcome.plan() {
+                        Some(p) if output == Output::Markdown => text.push_str(&plan::markdown(p)),
+                        Some(p) => text.push_str(&plan::text(p)),
+                        None => text.push_str(&format!(
+                            "source `{}`: unchanged since the last reconcile\n",
+                            r.source
+                        )),
+                    },
+                    (None, Some(error)) => {
+                        text.push_str(&format!("source `{}`: error: {error}\n", r.source))
+                    }
+                    (None, None) => {}
+                }
+                text.push('\n');
+            }
+            out.write_all(text.trim_end().as_bytes())
+                .and_then(|()| writeln!(out))
+        }
+    };
+    match written {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(format!("cannot write the output: {e}"))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// `actionsync plan`.
+pub fn plan(args: &PlanArgs) -> Result<ExitCode, Failure> {
+    let (results, failed) = run_sync(&args.sync, true)?;
+    print_results(&results, args.sync.output)?;
+    let changes = results
+        .iter()
+        .filter_map(|r| r.outcome.as_ref()?.plan())
+        .any(|p| !p.is_empty());
+    Ok(if failed {
+        ExitCode::from(1)
+    } else if args.detailed_exitcode && changes {
+        ExitCode::from(2)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// `actionsync reconcile`.
+pub fn reconcile(args: &ReconcileArgs) -> Result<ExitCode, Failure> {
+    let (results, failed) = run_sync(&args.sync, args.dry_run)?;
+    print_results(&results, args.sync.output)?;
+    Ok(if failed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// `actionsync actions …`.
+pub fn actions(args: &ActionsArgs) -> Result<ExitCode, Failure> {
+    let config = load_config(&args.catalogue)?;
+    runtime()?.block_on(async {
+        let store = open(&config).await?;
+        match &args.command {
+            ActionsCommand::List { source, state, output } => {
+                let query = ActionQuery {
+                    source: source.clone(),
+                    state: state.map(|s| match s {
+                        StateArg::Active => ActionState::Active,
+                        StateArg::Archived => ActionState::Archived,
+                    }),
+                };
+                let actions = store.actions(&query).await.map_err(|e| e.to_string())?;
+                match output {
+                    Output::Json => print_json(&serde_json::json!({ "actions": actions })),
+                    _ => print_text(&action_table(&actions)),
+                }
+            }
+            ActionsCommand::Show { action, output } => {
+                let found = find(&store, action).await?;
+                let audit = store.audit(found.id).await.map_err(|e| e.to_string())?;
+                match output {
+                    Output::Json => print_json(&serde_json::json!({ "action": found, "audit": audit })),
+                    _ => print_text(&show_action(&found, &audit)),
+                }
+            }
+            ActionsCommand::Set(set) => {
+                let edit = hand_edit(set)?;
+                if edit.is_empty() {
+                    return Err("nothing to set: give --channels, --segments, --magic, --require-confirmation, --enabled, --pin or --unpin".to_string());
+                }
+                let actor = std::env::var("USER").map(|u| format!("cli:{u}")).unwrap_or_else(|_| "cli".to_string());
+                // Read, then write at that version; if a reconcile got in between, read again.
+                let mut result = Err(String::new());
+                for _ in 0..3 {
+                    let found = find(&store, &set.action).await?;
+                    match store.edit_hand(found.id, Some(found.version), &edit, &actor).await {
+                        Err(StoreError::Stale { .. }) => continue,
+                        other => {
+                            result = other.map_err(|e| e.to_string());
+                            break;
+                        }
+                    }
+                }
+                let updated = result?;
+                match set.output {
+                    Output::Json => print_json(&serde_json::json!({ "action": updated })),
+                    _ => print_text(&format!("{} (version {}): set {}\n", updated.name(), updated.version, updated.hand_set.join(", "))),
+                }
+            }
+        }
+    })?;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn find(store: &AnyStore, name_or_id: &str) -> Result<StoredAction, Failure> {
+    let by_name = store
+        .action_by_name(name_or_id)
+        .await
+        .map_err(|e| e.to_string())?;
+    let found = match by_name {
+        Some(a) => Some(a),
+        None => match name_or_id.parse::<i64>() {
+            Ok(id) => store.action(id).await.map_err(|e| e.to_string())?,
+            Err(_) => None,
+        },
+    };
+    found.ok_or_else(|| format!("no action named `{name_or_id}` (see `actionsync actions list`)"))
+}
+
+fn hand_edit(set: &SetArgs) -> Result<HandEdit, Failure> {
+    let mut pins = BTreeMap::new();
+    for (field, raw) in &set.pin {
+        // Text fields take plain text; the others a JSON value.
+        let value = match field.as_str() {
+            "name" | "description" | "url" => Value::String(raw.clone()),
+            "method" => Value::String(raw.to_ascii_uppercase()),
+            _ => serde_json::from_str(raw)
+                .map_err(|e| format!("--pin {field}=…: the value is not JSON: {e}"))?,
+        };
+        pins.insert(field.clone(), value);
+    }
+    Ok(HandEdit {
+        segments: set.segments.clone(),
+        channels: set.channels.clone(),
+        magic_fields: (!set.magic.is_empty()).then(|| set.magic.iter().cloned().collect()),
+        remove_magic: set.remove_magic.clone(),
+        require_confirmation: set.require_confirmation,
+        enabled: set.enabled,
+        pins,
+        unpin: set.unpin.clone(),
+    })
+}
+
+fn action_table(actions: &[StoredAction]) -> String {
+    let mut rows = vec![[
+        "ID".to_string(),
+        "NAME".to_string(),
+        "SOURCE".to_string(),
+        "STATE".to_string(),
+        "METHOD".to_string(),
+        "SET BY HAND".to_string(),
+    ]];
+    for a in actions {
+        let mut set = a.hand_set.clone();
+        set.extend(a.hand.pins.keys().map(|k| format!("pin:{k}")));
+        set.sort();
+        set.dedup();
+        set.retain(|s| s != "pins");
+        rows.push([
+            a.id.to_string(),
+            a.name().to_string(),
+            a.source.clone(),
+            a.state.as_str().to_string(),
+            a.spec.method.to_string(),
+            if set.is_empty() {
+                "-".to_string()
+            } else {
+                set.join(",")
+            },
+        ]);
+    }
+    let widths: Vec<usize> = (0..6)
+        .map(|i| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0))
+        .collect();
+    let mut out = String::new();
+    for row in &rows {
+        let line: Vec<String> = row
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                if i == 5 {
+                    c.clone()
+                } else {
+                    format!("{c:<w$}", w = widths[i])
+                }
+            })
+            .collect();
+        out.push_str(line.join("  ").trim_end());
+        out.push('\n');
+    }
+    out.push_str(&format!("{} actions\n", actions.len()));
+    out
+}
+
+fn show_action(a: &StoredAction, audit: &[store::AuditEntry]) -> String {
+    let mut out = format!(
+        "{} (id {}, version {}, {})\n",
+        a.name(),
+        a.id,
+        a.version,
+        a.state.as_str()
+    );
+    out.push_str(&format!("  source: {}  key: {}\n", a.source, a.key));
+    out.push_str(&format!(
+        "  {} {}\n",
+        a.spec.method,
+        a.effective("url").as_str().unwrap_or(&a.spec.url)
+    ));
+    out.push_str(&format!(
+        "  description: {}\n",
+        a.effective("description")
+            .as_str()
+            .unwrap_or(&a.spec.description)
+            .replace('\n', "\n    ")
+    ));
+    let params: Vec<String> = a
+        .spec
+        .parameters
+        .iter()
+        .map(|p| {
+            format!(
+                "{} ({}{})",
+                p.key,
+                p.location.as_str(),
+                if p.required { ", required" } else { "" }
+            )
+        })
+        .collect();
+    out.push_str(&format!(
+        "  parameters: {}\n",
+        if params.is_empty() {
+            "none".to_string()
+        } else {
+            params.join(", ")
+        }
+    ));
+    if let Some(body) = &a.spec.body {
+        out.push_str(&format!("  body: {}\n", body.content_type));
+    }
+    let mark = |field: &str| {
+        if a.hand_set.iter().any(|f| f == field) {
+            " (set by hand)"
+        } else {
+            ""
+        }
+    };
+    let channels: Vec<&str> = a.hand.channels.iter().map(|c| c.as_str()).collect();
+    out.push_str(&format!(
+        "  channels: {}{}\n",
+        channels.join(", "),
+        mark("channels")
+    ));
+    out.push_str(&format!(
+        "  segments: {}{}\n",
+        if a.hand.segments.is_empty() {
+            "everyone".to_string()
+        } else {
+            a.hand.segments.join(", ")
+        },
+        mark("segments")
+    ));
+    for (field, context) in &a.hand.magic_fields {
+        let orphan = if a.spec.fillable_keys().contains(&field.as_str()) {
+            ""
+        } else {
+            " (orphaned: no such parameter)"
+        };
+        out.push_str(&format!("  magic: {field} ← {context}{orphan}\n"));
+    }
+    out.push_str(&format!(
+        "  require confirmation: {}{}\n",
+        a.hand.require_confirmation,
+        mark("require_confirmation")
+    ));
+    out.push_str(&format!(
+        "  enabled: {}{}\n",
+        a.hand.enabled,
+        mark("enabled")
+    ));
+    for (field, value) in &a.hand.pins {
+        out.push_str(&format!("  pinned {field}: {value}\n"));
+    }
+    for entry in audit {
+        out.push_str(&format!(
+            "  edited {} by {}: {} {} → {}\n",
+            format_time(entry.at),
+            entry.actor,
+            entry.field,
+            entry.old,
+            entry.new
+        ));
+    }
+    out
+}
+
+/// `actionsync history`.
+pub fn history(args: &HistoryArgs) -> Result<ExitCode, Failure> {
+    let config = load_config(&args.catalogue)?;
+    runtime()?.block_on(async {
+        let store = open(&config).await?;
+        if let (Some(source), Some(number)) = (&args.source, args.revision) {
+            let revision = store
+                .revision(source, number)
+                .await
+                .map_err(|e| e.to_string())?
+                .ok_or_else(|| format!("source `{source}` has no revision {number}"))?;
+            return match args.output {
+                Output::Json => print_json(&serde_json::json!({ "revision": revision })),
+                Output::Markdown => print_text(
+                    &revision
+                        .plan
+                        .as_ref()
+                        .map(plan::markdown)
+                        .unwrap_or_default(),
+                ),
+                Output::Text => {
+                    let header = format!(
+                        "revision {} of `{}`, applied by {} at {}\n",
+                        revision.number,
+                        revision.source,
+                        revision.applied_by,
+                        format_time(revision.applied_at)
+                    );
+                    print_text(
+                        &(header + &revision.plan.as_ref().map(plan::text).unwrap_or_default()),
+                    )
+                }
+            };
+        }
+        let sources: Vec<String> = match &args.source {
+            Some(s) => vec![s.clone()],
+            None => store
+                .sources()
+                .await
+                .map_err(|e| e.to_string())?
+                .into_iter()
+                .map(|s| s.name)
+                .collect(),
+        };
+        let mut all = Vec::new();
+        for source in sources {
+            all.extend(store.revisions(&source).await.map_err(|e| e.to_string())?);
+        }
+        all.sort_by(|a, b| {
+            b.applied_at
+                .cmp(&a.applied_at)
+                .then(b.number.cmp(&a.number))
+        });
+        match args.output {
+            Output::Json => print_json(&serde_json::json!({ "revisions": all })),
+            _ => {
+                let mut text = String::new();
+                for r in &all {
+                    let c = &r.counts;
+                    text.push_str(&format!(
+                        "{}  {} #{}  by {}  +{} ~{} -{} x{} ^{}  spec {}\n",
+                        format_time(r.applied_at),
+                        r.source,
+                        r.number,
+                        r.applied_by,
+                        c.created,
+                        c.updated,
+                        c.archived,
+                        c.deleted,
+                        c.restored,
+                        &r.spec_hash.chars().take(12).collect::<String>()
+                    ));
+                }
+                if all.is_empty() {
+                    text.push_str("no revisions yet\n");
+                }
+                print_text(&text)
+            }
+        }
+    })?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `actionsync rollback`.
+pub fn rollback(args: &RollbackArgs) -> Result<ExitCode, Failure> {
+    let config = load_config(&args.catalogue)?;
+    // A source no longer in the config (or a pushed one) can still be rolled back:
+    // the stored spec is all it needs.
+    let source = match select_sources(&config, &[], Some(&args.source)) {
+        Ok(mut sources) => sources.remove(0),
+        Err(_) => SourceSpec {
+            name: args.source.clone(),
+            kind: "push".to_string(),
+            location: crate::source::SpecLocation::Bytes {
+                name: args.source.clone(),
+                bytes: Vec::new(),
+            },
+            load: crate::source::LoadOptions::default(),
+            convert: crate::convert::ConvertOptions {
+                source: args.source.clone(),
+                ..Default::default()
+            },
+            max_removed_share: plan::DEFAULT_MAX_REMOVED_SHARE,
+        },
+    };
+    let options = ReconcileOptions {
+        force: args.force,
+        ..ReconcileOptions::default()
+    };
+    let result = runtime()?.block_on(async {
+        let store = open(&config).await?;
+        sync::rollback(&store, &source, args.to, options)
+            .await
+            .map_err(|e| e.to_string())
+    });
+    let (outcome, _) = result?;
+    let refused = matches!(outcome, Outcome::Refused { .. });
+    eprintln!("{}: {}", source.name, describe(&outcome));
+    print_results(
+        &[SourceResult {
+            source: source.name.clone(),
+            outcome: Some(outcome),
+            error: None,
+        }],
+        args.output,
+    )?;
+    Ok(if refused {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn print_json(value: &Value) -> Result<(), Failure> {
+    let mut out = std::io::stdout().lock();
+    match serde_json::to_writer_pretty(&mut out, value)
+        .map_err(std::io::Error::other)
+        .and_then(|()| writeln!(out))
+    {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(format!("cannot write the output: {e}"))
+        }
+        _ => Ok(()),
+    }
+}
+
+fn print_text(text: &str) -> Result<(), Failure> {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(format!("cannot write the output: {e}"))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// `2026-11-25 18:20:15Z` from milliseconds since the Unix epoch (UTC).
+pub fn format_time(ms: i64) -> String {
+    let secs = ms.div_euclid(1000);
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    // Howard Hinnant's civil-from-days.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = if m <= 2 { y + 1 } else { y };
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_times() {
+        assert_eq!(format_time(0), "1970-01-01 00:00:00Z");
+        assert_eq!(format_time(1_795_630_815_000), "2026-11-25 18:20:15Z");
+        assert_eq!(format_time(951_782_400_000), "2000-02-29 00:00:00Z");
+    }
+}

@@ -1,0 +1,606 @@
+//! `actionsync.yaml`: the database, the sources and their options.
+//!
+//! ```yaml
+//! database: sqlite://actionsync.db     # or postgres://…; relative paths are next to this file
+//! defaults:                             # for every source, unless it says otherwise
+//!   base_url: https://api.acme.example
+//!   max_removed_share: 0.5
+//! sources:
+//!   - name: billing
+//!     file: specs/billing.yaml
+//!     include_tags: [billing]
+//!   - dir: specs/                       # each spec file in it is a source named after the file
+//!   - name: petstore
+//!     url: https://petstore.example.com/openapi.json
+//!     headers:
+//!       Authorization: {env: PETSTORE_TOKEN}   # secrets only from the environment
+//! ```
+//!
+//! Every value can come from the environment: `ACTIONSYNC_DATABASE_URL`,
+//! `ACTIONSYNC_BASE_URL` and `ACTIONSYNC_MAX_REMOVED_SHARE` override the file's
+//! `database` and defaults; `ACTIONSYNC_SOURCE_<NAME>_BASE_URL`,
+//! `…_MAX_REMOVED_SHARE`, `…_FILE` and `…_URL` override one source's (the name in
+//! capitals, other characters as `_`).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use url::Url;
+
+use crate::convert::{ConvertOptions, Selection, is_valid_source_name};
+use crate::plan::DEFAULT_MAX_REMOVED_SHARE;
+use crate::source::{LoadOptions, SpecLocation};
+use crate::sync::SourceSpec;
+
+/// The file names looked for in the working folder when `--config` is not given.
+pub const DEFAULT_FILES: [&str; 2] = ["actionsync.yaml", "actionsync.yml"];
+
+/// Why the configuration cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read the config {path}: {reason}")]
+    Read {
+        /// The file.
+        path: String,
+        /// Why.
+        reason: String,
+    },
+    /// The file is not valid.
+    #[error("invalid config {path}: {reason}")]
+    Invalid {
+        /// The file.
+        path: String,
+        /// What is wrong, with the line and column when known.
+        reason: String,
+    },
+}
+
+/// The parsed file.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Database URL.
+    pub database: Option<String>,
+    /// Address the daemon's HTTP server listens on.
+    pub listen: Option<String>,
+    /// Options every source takes unless it says otherwise.
+    #[serde(default)]
+    pub defaults: SourceOptions,
+    /// The sources.
+    #[serde(default)]
+    pub sources: Vec<SourceConfig>,
+    /// The folder relative paths are taken from (the file's folder).
+    #[serde(skip)]
+    pub base_dir: PathBuf,
+    /// The file it was read from, if any.
+    #[serde(skip)]
+    pub path: Option<PathBuf>,
+}
+
+/// Options of a source, or defaults for every source.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct SourceOptions {
+    /// Replaces the spec's root server; relative servers resolve against it.
+    pub base_url: Option<Url>,
+    /// Accept `http://` servers.
+    pub allow_http: Option<bool>,
+    /// Follow `$ref`s to other sites.
+    pub allow_remote_refs: Option<bool>,
+    /// Follow `$ref`s out of the spec's folder.
+    pub allow_outside_refs: Option<bool>,
+    /// The removal guard: largest share (0 to 1) of active actions a plan may remove.
+    pub max_removed_share: Option<f64>,
+    /// Largest document, in bytes.
+    pub max_size: Option<usize>,
+    /// Which operations become actions.
+    #[serde(flatten)]
+    pub selection: Selection,
+}
+
+/// A header sent when fetching a URL source; its value comes from the environment.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HeaderValue {
+    /// The environment variable holding the value.
+    pub env: String,
+}
+
+/// One entry of `sources`.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct SourceConfig {
+    /// Source name (for `dir`, the names come from the files).
+    pub name: Option<String>,
+    /// A spec file.
+    pub file: Option<PathBuf>,
+    /// A folder: each spec file in it is a source named after the file.
+    pub dir: Option<PathBuf>,
+    /// A spec URL.
+    pub url: Option<Url>,
+    /// Headers sent when fetching `url`, from environment variables.
+    #[serde(default)]
+    pub headers: BTreeMap<String, HeaderValue>,
+    /// Poll interval for `url` (`5m`, `30s`, `1h`).
+    pub every: Option<String>,
+    /// Poll schedule for `url`, crontab syntax with five fields.
+    pub cron: Option<String>,
+    /// Options.
+    #[serde(flatten)]
+    pub options: SourceOptions,
+}
+
+impl Config {
+    /// Reads `path`, or the default file in `cwd` if `path` is `None` (and none is
+    /// fine: the result is empty). Environment overrides are applied.
+    pub fn load(path: Option<&Path>, cwd: &Path) -> Result<Config, ConfigError> {
+        let found = match path {
+            Some(p) => Some(p.to_path_buf()),
+            None => DEFAULT_FILES
+                .iter()
+                .map(|f| cwd.join(f))
+                .find(|p| p.is_file()),
+        };
+        let mut config = match &found {
+            None => Config::default(),
+            Some(file) => {
+                let display = file.display().to_string();
+                let text = std::fs::read_to_string(file).map_err(|e| ConfigError::Read {
+                    path: display.clone(),
+                    reason: e.to_string(),
+                })?;
+                let mut config: Config = if text.trim().is_empty() {
+                    Config::default()
+                } else {
+                    parse(&text).map_err(|reason| ConfigError::Invalid {
+                        path: display.clone(),
+                        reason,
+                    })?
+                };
+                config.base_dir = file
+                    .parent()
+                    .map(|p| {
+                        if p.as_os_str().is_empty() {
+                            cwd.to_path_buf()
+                        } else {
+                            p.to_path_buf()
+                        }
+                    })
+                    .unwrap_or_else(|| cwd.to_path_buf());
+                config.path = Some(file.clone());
+                config
+            }
+        };
+        if found.is_none() {
+            config.base_dir = cwd.to_path_buf();
+        }
+        config.apply_environment(|k| std::env::var(k).ok())?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn display(&self) -> String {
+        self.path
+            .as_ref()
+            .map_or_else(|| "(environment)".to_string(), |p| p.display().to_string())
+    }
+
+    fn invalid(&self, reason: String) -> ConfigError {
+        ConfigError::Invalid {
+            path: self.display(),
+            reason,
+        }
+    }
+
+    /// Applies `ACTIONSYNC_*` overrides read through `var`.
+    pub fn apply_environment(
+        &mut self,
+        var: impl Fn(&str) -> Option<String>,
+    ) -> Result<(), ConfigError> {
+        if let Some(url) = var("ACTIONSYNC_DATABASE_URL") {
+            self.database = Some(url);
+        }
+        if let Some(listen) = var("ACTIONSYNC_LISTEN") {
+            self.listen = Some(listen);
+        }
+        let parse_url = |name: &str, value: String| {
+            Url::parse(&value)
+                .map_err(|e| self.invalid(format!("{name}={value:?} is not a URL: {e}")))
+        };
+        let parse_share = |name: &str, value: String| {
+            value.parse::<f64>().map_err(|_| {
+                self.invalid(format!("{name}={value:?} is not a number between 0 and 1"))
+            })
+        };
+        let mut defaults = self.defaults.clone();
+        if let Some(v) = var("ACTIONSYNC_BASE_URL") {
+            defaults.base_url = Some(parse_url("ACTIONSYNC_BASE_URL", v)?);
+        }
+        if let Some(v) = var("ACTIONSYNC_MAX_REMOVED_SHARE") {
+            defaults.max_removed_share = Some(parse_share("ACTIONSYNC_MAX_REMOVED_SHARE", v)?);
+        }
+        let mut sources = self.sources.clone();
+        for source in &mut sources {
+            let Some(name) = &source.name else { continue };
+            let prefix = format!("ACTIONSYNC_SOURCE_{}_", env_name(name));
+            if let Some(v) = var(&format!("{prefix}BASE_URL")) {
+                source.options.base_url = Some(parse_url(&format!("{prefix}BASE_URL"), v)?);
+            }
+            if let Some(v) = var(&format!("{prefix}MAX_REMOVED_SHARE")) {
+                source.options.max_removed_share =
+                    Some(parse_share(&format!("{prefix}MAX_REMOVED_SHARE"), v)?);
+            }
+            if let Some(v) = var(&format!("{prefix}FILE")) {
+                source.file = Some(PathBuf::from(v));
+            }
+            if let Some(v) = var(&format!("{prefix}URL")) {
+                source.url = Some(parse_url(&format!("{prefix}URL"), v)?);
+            }
+        }
+        self.defaults = defaults;
+        self.sources = sources;
+        Ok(())
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        let shares = std::iter::once(&self.defaults).chain(self.sources.iter().map(|s| &s.options));
+        for options in shares {
+            if let Some(share) = options.max_removed_share
+                && !(0.0..=1.0).contains(&share)
+            {
+                return Err(self.invalid(format!(
+                    "max_removed_share is {share}; it is a share between 0 and 1 (0.5 = 50 %)"
+                )));
+            }
+        }
+        for (i, source) in self.sources.iter().enumerate() {
+            let kinds = [
+                source.file.is_some(),
+                source.dir.is_some(),
+                source.url.is_some(),
+            ];
+            let what = source
+                .name
+                .clone()
+                .unwrap_or_else(|| format!("sources[{i}]"));
+            match kinds.iter().filter(|k| **k).count() {
+                1 => {}
+                0 => return Err(self.invalid(format!("{what} needs one of file, dir or url"))),
+                _ => {
+                    return Err(self.invalid(format!(
+                        "{what} has more than one of file, dir and url; give one"
+                    )));
+                }
+            }
+            if source.dir.is_some() && source.name.is_some() {
+                return Err(self.invalid(format!(
+                    "{what}: a dir source takes its names from its files; remove `name`"
+                )));
+            }
+            if source.dir.is_none() && source.name.is_none() && source.url.is_some() {
+                return Err(self.invalid(format!("{what}: a url source needs a name")));
+            }
+            if let Some(name) = &source.name
+                && !is_valid_source_name(name)
+            {
+                return Err(self.invalid(format!(
+                    "source name {name:?}: 1 to 64 of A-Z a-z 0-9 _ . -, starting with a letter or digit"
+                )));
+            }
+            if source.url.is_none()
+                && (source.every.is_some() || source.cron.is_some() || !source.headers.is_empty())
+            {
+                return Err(self.invalid(format!(
+                    "{what}: every, cron and headers are for url sources"
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// Every source, `dir` entries expanded into one source per spec file, in the
+    /// order of the file. Names are unique.
+    pub fn sources(&self) -> Result<Vec<SourceSpec>, ConfigError> {
+        let mut out: Vec<SourceSpec> = Vec::new();
+        for entry in &self.sources {
+            let options = merge(&self.defaults, &entry.options);
+            if let Some(dir) = &entry.dir {
+                let dir = self.base_dir.join(dir);
+                for file in spec_files(&dir).map_err(|reason| self.invalid(reason))? {
+                    let location = SpecLocation::File(file);
+                    let name = location.default_source_name();
+                    out.push(source_spec(name, "dir", location, &options, entry));
+                }
+            } else if let Some(file) = &entry.file {
+                let location = SpecLocation::File(self.base_dir.join(file));
+                let name = entry
+                    .name
+                    .clone()
+                    .unwrap_or_else(|| location.default_source_name());
+                out.push(source_spec(name, "file", location, &options, entry));
+            } else if let (Some(url), Some(name)) = (&entry.url, &entry.name) {
+                out.push(source_spec(
+                    name.clone(),
+                    "url",
+                    SpecLocation::Url(url.clone()),
+                    &options,
+                    entry,
+                ));
+            }
+        }
+        let mut seen = std::collections::HashMap::new();
+        for s in &out {
+            if let Some(previous) = seen.insert(s.name.clone(), s.location.display()) {
+                return Err(self.invalid(format!(
+                    "two sources are named `{}` ({previous} and {}); give one a name of its own",
+                    s.name,
+                    s.location.display()
+                )));
+            }
+        }
+        Ok(out)
+    }
+
+    /// The database URL: the file's, else the default (a SQLite file next to the config).
+    pub fn database_url(&self) -> String {
+        self.database
+            .clone()
+            .unwrap_or_else(|| crate::store::DEFAULT_DATABASE_URL.to_string())
+    }
+}
+
+/// Sources for paths given on the command line: a file is a source, a folder gives
+/// one source per spec file in it. `defaults` apply to all.
+pub fn sources_from_paths(
+    paths: &[PathBuf],
+    defaults: &SourceOptions,
+) -> Result<Vec<SourceSpec>, ConfigError> {
+    let config = Config {
+        defaults: defaults.clone(),
+        sources: paths
+            .iter()
+            .map(|p| {
+                if p.is_dir() {
+                    SourceConfig {
+                        dir: Some(p.clone()),
+                        ..SourceConfig::default()
+                    }
+                } else {
+                    SourceConfig {
+                        file: Some(p.clone()),
+                        ..SourceConfig::default()
+                    }
+                }
+            })
+            .collect(),
+        ..Config::default()
+    };
+    config.sources()
+}
+
+/// Keys a source's options may have (and `defaults`).
+const OPTION_KEYS: &[&str] = &[
+    "base_url",
+    "allow_http",
+    "allow_remote_refs",
+    "allow_outside_refs",
+    "max_removed_share",
+    "max_size",
+    "include_tags",
+    "exclude_tags",
+    "include_methods",
+    "exclude_methods",
+    "include_paths",
+    "exclude_paths",
+    "include_operations",
+    "exclude_operations",
+];
+/// Keys only a source has.
+const SOURCE_KEYS: &[&str] = &["name", "file", "dir", "url", "headers", "every", "cron"];
+/// Top-level keys.
+const TOP_KEYS: &[&str] = &["database", "listen", "defaults", "sources"];
+
+/// Parses the config's text, naming any key it does not know (serde cannot refuse
+/// unknown keys in flattened structs, and a misspelt key must not pass silently).
+pub fn parse(text: &str) -> Result<Config, String> {
+    let value: serde_json::Value = serde_yaml::from_str(text).map_err(|e| e.to_string())?;
+    let unknown =
+        |map: &serde_json::Map<String, serde_json::Value>, allowed: &[&[&str]], at: &str| {
+            for key in map.keys() {
+                if !allowed.iter().any(|list| list.contains(&key.as_str())) {
+                    let known: Vec<&str> = allowed.iter().flat_map(|l| l.iter().copied()).collect();
+                    return Err(format!(
+                        "unknown key `{key}` in {at}; the keys are: {}",
+                        known.join(", ")
+                    ));
+                }
+            }
+            Ok(())
+        };
+    if let Some(map) = value.as_object() {
+        unknown(map, &[TOP_KEYS], "the config")?;
+        if let Some(defaults) = map.get("defaults").and_then(|d| d.as_object()) {
+            unknown(defaults, &[OPTION_KEYS], "defaults")?;
+        }
+        for (i, source) in map
+            .get("sources")
+            .and_then(|s| s.as_array())
+            .into_iter()
+            .flatten()
+            .enumerate()
+        {
+            if let Some(source) = source.as_object() {
+                unknown(
+                    source,
+                    &[SOURCE_KEYS, OPTION_KEYS],
+                    &format!("sources[{i}]"),
+                )?;
+            }
+        }
+    }
+    serde_yaml::from_str(text).map_err(|e| e.to_string())
+}
+
+/// `orders-v2` → `ORDERS_V2`.
+pub fn env_name(name: &str) -> String {
+    name.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_uppercase()
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+fn merge(defaults: &SourceOptions, own: &SourceOptions) -> SourceOptions {
+    SourceOptions {
+        base_url: own.base_url.clone().or_else(|| defaults.base_url.clone()),
+        allow_http: own.allow_http.or(defaults.allow_http),
+        allow_remote_refs: own.allow_remote_refs.or(defaults.allow_remote_refs),
+        allow_outside_refs: own.allow_outside_refs.or(defaults.allow_outside_refs),
+        max_removed_share: own.max_removed_share.or(defaults.max_removed_share),
+        max_size: own.max_size.or(defaults.max_size),
+        selection: if own.selection.is_empty() {
+            defaults.selection.clone()
+        } else {
+            own.selection.clone()
+        },
+    }
+}
+
+fn source_spec(
+    name: String,
+    kind: &str,
+    location: SpecLocation,
+    options: &SourceOptions,
+    _entry: &SourceConfig,
+) -> SourceSpec {
+    SourceSpec {
+        convert: ConvertOptions {
+            source: name.clone(),
+            base_url: options.base_url.clone(),
+            allow_http: options.allow_http.unwrap_or(false),
+            selection: options.selection.clone(),
+        },
+        load: LoadOptions {
+            max_bytes: options.max_size.unwrap_or(crate::spec::DEFAULT_MAX_BYTES),
+            allow_remote_refs: options.allow_remote_refs.unwrap_or(false),
+            allow_outside_refs: options.allow_outside_refs.unwrap_or(false),
+            ..LoadOptions::default()
+        },
+        max_removed_share: options
+            .max_removed_share
+            .unwrap_or(DEFAULT_MAX_REMOVED_SHARE),
+        name,
+        kind: kind.to_string(),
+        location,
+    }
+}
+
+/// The spec files directly in `dir`: `.yaml`, `.yml` and `.json` files whose top
+/// level has `openapi` or `swagger` (fragments that specs `$ref` are not sources),
+/// sorted by name.
+pub fn spec_files(dir: &Path) -> Result<Vec<PathBuf>, String> {
+    let entries = std::fs::read_dir(dir)
+        .map_err(|e| format!("cannot read the folder {}: {e}", dir.display()))?;
+    let mut files: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.is_file() && is_spec_file(p))
+        .collect();
+    files.sort();
+    Ok(files)
+}
+
+/// Whether a file looks like a spec root, by its name and a look at its text.
+pub fn is_spec_file(path: &Path) -> bool {
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    if name.starts_with('.') || name.ends_with('~') {
+        return false;
+    }
+    if !matches!(
+        path.extension().and_then(|e| e.to_str()),
+        Some("yaml" | "yml" | "json")
+    ) {
+        return false;
+    }
+    let Ok(text) = std::fs::read_to_string(path) else {
+        return false;
+    };
+    text.lines().any(|line| {
+        let line = line.trim_start_matches('\u{feff}');
+        line.starts_with("openapi:") || line.starts_with("swagger:")
+    }) || text.contains("\"openapi\"")
+        || text.contains("\"swagger\"")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Config {
+        let mut config: Config = super::parse(text).unwrap();
+        config.base_dir = PathBuf::from("/srv/app");
+        config
+    }
+
+    #[test]
+    fn defaults_merge_and_environment_overrides() {
+        let mut config = parse(
+            "defaults: {base_url: 'https://a.example', max_removed_share: 0.3}\nsources:\n  - {name: billing, file: billing.yaml, include_tags: [billing]}\n  - {name: pets, url: 'https://p.example/openapi.json', max_removed_share: 0.9}\n",
+        );
+        config
+            .apply_environment(|k| match k {
+                "ACTIONSYNC_SOURCE_BILLING_BASE_URL" => Some("https://staging.example".into()),
+                "ACTIONSYNC_DATABASE_URL" => Some("postgres://db/x".into()),
+                _ => None,
+            })
+            .unwrap();
+        config.validate().unwrap();
+        let sources = config.sources().unwrap();
+        assert_eq!(config.database_url(), "postgres://db/x");
+        assert_eq!(
+            sources[0].convert.base_url.as_ref().map(Url::as_str),
+            Some("https://staging.example/")
+        );
+        assert_eq!(sources[0].convert.selection.include_tags, vec!["billing"]);
+        assert_eq!(sources[0].max_removed_share, 0.3);
+        assert_eq!(
+            sources[1].convert.base_url.as_ref().map(Url::as_str),
+            Some("https://a.example/")
+        );
+        assert_eq!(sources[1].max_removed_share, 0.9);
+        assert!(
+            matches!(&sources[0].location, SpecLocation::File(p) if p == Path::new("/srv/app/billing.yaml"))
+        );
+    }
+
+    #[test]
+    fn mistakes_are_named() {
+        let err = super::parse("sources: [{name: x, fil: a.yaml}]").unwrap_err();
+        assert!(err.contains("unknown key `fil` in sources[0]"), "{err}");
+        let err = super::parse("defaults: {include_tag: [a]}").unwrap_err();
+        assert!(
+            err.contains("unknown key `include_tag` in defaults"),
+            "{err}"
+        );
+        for (text, needle) in [
+            ("sources: [{name: x}]", "needs one of file, dir or url"),
+            (
+                "sources: [{name: x, file: a.yaml, url: 'https://a.example'}]",
+                "more than one",
+            ),
+            ("sources: [{url: 'https://a.example'}]", "needs a name"),
+            ("sources: [{name: 'bad name', file: a.yaml}]", "source name"),
+            ("defaults: {max_removed_share: 50}", "between 0 and 1"),
+            (
+                "sources: [{name: x, file: a.yaml, every: 5m}]",
+                "for url sources",
+            ),
+        ] {
+            let err = parse(text).validate().unwrap_err().to_string();
+            assert!(err.contains(needle), "{text}: {err}");
+        }
+    }
+}
