@@ -27,6 +27,17 @@ pub async fn sqlite() -> (AnyStore, tempfile::TempDir) {
 /// A PostgreSQL catalogue in a fresh schema, or `None` (saying so) when the
 /// variable is unset.
 pub async fn postgres() -> Option<AnyStore> {
+    let url = postgres_url().await?;
+    Some(
+        store::open(&url, Path::new("."))
+            .await
+            .expect("open postgres"),
+    )
+}
+
+/// The URL of a fresh, empty schema in the test PostgreSQL, or `None` (saying so)
+/// when the variable is unset. Schemas that earlier runs left are dropped first.
+pub async fn postgres_url() -> Option<String> {
     let Ok(base) = std::env::var(POSTGRES_ENV) else {
         let _ = writeln!(
             std::io::stderr(),
@@ -47,18 +58,42 @@ pub async fn postgres() -> Option<AnyStore> {
     let admin = sqlx::PgPool::connect(&base)
         .await
         .expect("connect to the test PostgreSQL");
+    drop_old_schemas(&admin).await;
     sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
         .execute(&admin)
         .await
         .expect("create a test schema");
     admin.close().await;
     let separator = if base.contains('?') { '&' } else { '?' };
-    let url = format!("{base}{separator}options=-c%20search_path%3D{schema}");
-    Some(
-        store::open(&url, Path::new("."))
-            .await
-            .expect("open postgres"),
-    )
+    Some(format!(
+        "{base}{separator}options=-c%20search_path%3D{schema}"
+    ))
+}
+
+/// Drops the test schemas left by processes that have ended (`t<pid>_…`), once
+/// per process.
+async fn drop_old_schemas(admin: &sqlx::PgPool) {
+    static ONCE: tokio::sync::OnceCell<()> = tokio::sync::OnceCell::const_new();
+    ONCE.get_or_init(|| async {
+        let schemas: Vec<String> = sqlx::query_scalar(
+            "SELECT nspname FROM pg_namespace WHERE nspname ~ '^t[0-9]+_[0-9]+_[0-9]+$'",
+        )
+        .fetch_all(admin)
+        .await
+        .unwrap_or_default();
+        for schema in schemas {
+            let pid: Option<u32> = schema[1..].split('_').next().and_then(|p| p.parse().ok());
+            let alive = pid.is_some_and(|p| Path::new(&format!("/proc/{p}")).exists());
+            if !alive {
+                let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "DROP SCHEMA IF EXISTS {schema} CASCADE"
+                )))
+                .execute(admin)
+                .await;
+            }
+        }
+    })
+    .await;
 }
 
 /// Runs a test body against SQLite, then PostgreSQL when it is configured.
