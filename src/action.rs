@@ -388,6 +388,21 @@ impl SpecFields {
         value.unwrap_or(Value::Null)
     }
 
+    /// Whether one field is the same in both, compared as typed values (no JSON).
+    pub fn same_field(&self, other: &SpecFields, field: &str) -> bool {
+        match field {
+            "name" => self.name == other.name,
+            "description" => self.description == other.description,
+            "method" => self.method == other.method,
+            "url" => self.url == other.url,
+            "parameters" => self.parameters == other.parameters,
+            "headers" => self.headers == other.headers,
+            "body" => self.body == other.body,
+            "auth" => self.auth == other.auth,
+            _ => self.field(field) == other.field(field),
+        }
+    }
+
     /// Parameter keys and header names: what a magic field can fill.
     pub fn fillable_keys(&self) -> Vec<&str> {
         self.parameters
@@ -454,6 +469,8 @@ pub struct StoredAction {
     pub source: String,
     /// Identity within the source.
     pub key: String,
+    /// The name in effect: a pinned name, else the spec's.
+    pub name: String,
     /// Active or archived.
     pub state: ActionState,
     /// Spec-owned fields, as last applied from the spec (pins not applied).
@@ -483,10 +500,6 @@ impl StoredAction {
 
     /// The name in effect (a pinned name wins).
     pub fn name(&self) -> &str {
-        self.hand
-            .pins
-            .get("name")
-            .and_then(Value::as_str)
-            .unwrap_or(&self.spec.name)
+        &self.name
     }
 }

@@ -9,7 +9,6 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 use url::Url;
 
-use crate::action::ActionState;
 use crate::convert::{self, Conversion, ConvertOptions};
 use crate::plan::{self, Plan, PlanInput, PlanOptions};
 use crate::source::{self, LoadError, LoadOptions, SpecLocation};
@@ -137,9 +136,27 @@ pub async fn reconcile<S: Store>(
     options: ReconcileOptions,
 ) -> Result<(Outcome, Timings), SyncError> {
     let mut timings = Timings::default();
-    let record = store
-        .ensure_source(&source.name, &source.kind, &source.location.display())
-        .await?;
+    // A dry run writes nothing, not even the source's row.
+    let record = if options.dry_run {
+        store.source(&source.name).await?
+    } else {
+        Some(
+            store
+                .ensure_source(&source.name, &source.kind, &source.location.display())
+                .await?,
+        )
+    };
+    let known_hash = record.as_ref().and_then(|r| r.input_hash.clone());
+    // Pruning deletes what earlier runs archived, even when the spec is unchanged.
+    let may_skip = !options.even_if_unchanged && !options.prune;
+    let record_attempt = |input_hash: Option<String>, error: Option<String>| async move {
+        if options.dry_run {
+            return Ok::<(), StoreError>(());
+        }
+        store
+            .record_attempt(&source.name, input_hash.as_deref(), error.as_deref())
+            .await
+    };
 
     let started = Instant::now();
     let read = {
@@ -150,22 +167,18 @@ pub async fn reconcile<S: Store>(
     let root = match read {
         Ok(root) => root,
         Err(e) => {
-            store
-                .record_attempt(&source.name, None, Some(&e.to_string()))
-                .await?;
+            record_attempt(None, Some(e.to_string())).await?;
             return Err(e.into());
         }
     };
     // A spec in one document that has not changed costs a read and a hash.
     let options_hash = options_fingerprint(source);
-    if root.is_self_contained()
-        && !options.even_if_unchanged
-        && record.input_hash.as_deref() == Some(input_hash(&root.hash(), &options_hash).as_str())
+    if may_skip
+        && root.is_self_contained()
+        && known_hash.as_deref() == Some(input_hash(&root.hash(), &options_hash).as_str())
     {
         timings.load = started.elapsed();
-        if !options.dry_run {
-            store.record_attempt(&source.name, None, None).await?;
-        }
+        record_attempt(None, None).await?;
         return Ok((
             Outcome::Unchanged {
                 source: source.name.clone(),
@@ -177,18 +190,14 @@ pub async fn reconcile<S: Store>(
     let loaded = match blocking(move || source::load_root(root, &load)).await? {
         Ok(loaded) => loaded,
         Err(e) => {
-            store
-                .record_attempt(&source.name, None, Some(&e.to_string()))
-                .await?;
+            record_attempt(None, Some(e.to_string())).await?;
             return Err(e.into());
         }
     };
     timings.load = started.elapsed();
     let input = input_hash(&loaded.content_hash, &options_hash);
-    if !options.even_if_unchanged && record.input_hash.as_deref() == Some(input.as_str()) {
-        if !options.dry_run {
-            store.record_attempt(&source.name, None, None).await?;
-        }
+    if may_skip && known_hash.as_deref() == Some(input.as_str()) {
+        record_attempt(None, None).await?;
         return Ok((
             Outcome::Unchanged {
                 source: source.name.clone(),
@@ -219,16 +228,8 @@ pub async fn reconcile<S: Store>(
         let plan = plan_against(store, &source.name, &spec_hash, &conversion, plan_options).await?;
         timings.plan += started.elapsed();
         if plan.is_blocked() {
-            if !options.dry_run {
-                let reasons: Vec<&str> = plan.refusals.iter().map(|r| r.message.as_str()).collect();
-                store
-                    .record_attempt(
-                        &source.name,
-                        None,
-                        Some(&format!("plan refused: {}", reasons.join("; "))),
-                    )
-                    .await?;
-            }
+            let reasons: Vec<&str> = plan.refusals.iter().map(|r| r.message.as_str()).collect();
+            record_attempt(None, Some(format!("plan refused: {}", reasons.join("; ")))).await?;
             return Ok((
                 Outcome::Refused {
                     plan: Box::new(plan),
@@ -245,9 +246,7 @@ pub async fn reconcile<S: Store>(
             ));
         }
         if plan.is_empty() {
-            store
-                .record_attempt(&source.name, Some(&input), None)
-                .await?;
+            record_attempt(Some(input.clone()), None).await?;
             return Ok((
                 Outcome::Planned {
                     plan: Box::new(plan),
@@ -387,15 +386,4 @@ async fn blocking<T: Send + 'static>(
     tokio::task::spawn_blocking(f)
         .await
         .map_err(|e| SyncError::Internal(e.to_string()))
-}
-
-/// The number of active actions of a source: the guard's denominator, shown to users.
-pub async fn active_count<S: Store>(store: &S, source: &str) -> Result<usize, StoreError> {
-    Ok(store
-        .actions(&ActionQuery {
-            source: Some(source.to_string()),
-            state: Some(ActionState::Active),
-        })
-        .await?
-        .len())
 }

@@ -362,11 +362,7 @@ fn short_counts(plan: &plan::Plan) -> String {
 fn print_results(results: &[SourceResult], output: Output) -> Result<(), Failure> {
     let mut out = std::io::stdout().lock();
     let written = match output {
-        Output::Json => {
-            serde_json::to_writer_pretty(&mut out, &serde_json::json!({ "sources": results }))
-                .map_err(std::io::Error::other)
-                .and_then(|()| writeln!(out))
-        }
+        Output::Json => super::write_json(&mut out, &serde_json::json!({ "sources": results })),
         Output::Text | Output::Markdown => {
             let mut text = String::new();
             for r in results {
@@ -473,6 +469,15 @@ pub fn actions(args: &ActionsArgs) -> Result<ExitCode, Failure> {
                     }
                 }
                 let updated = result?;
+                // Allowed (a magic field outlives its parameter), but a typo is likelier.
+                for (field, _) in &set.magic {
+                    if !updated.spec.fillable_keys().contains(&field.as_str()) {
+                        eprintln!(
+                            "warning: `{}` has no parameter or header `{field}`; the magic field is kept and takes effect if one appears",
+                            updated.name()
+                        );
+                    }
+                }
                 match set.output {
                     Output::Json => print_json(&serde_json::json!({ "action": updated })),
                     _ => print_text(&format!("{} (version {}): set {}\n", updated.name(), updated.version, updated.hand_set.join(", "))),
@@ -760,36 +765,31 @@ pub fn history(args: &HistoryArgs) -> Result<ExitCode, Failure> {
 /// `actionsync rollback`.
 pub fn rollback(args: &RollbackArgs) -> Result<ExitCode, Failure> {
     let config = load_config(&args.catalogue)?;
-    // A source no longer in the config (or a pushed one) can still be rolled back:
-    // the stored spec is all it needs.
-    let source = match select_sources(&config, &[], Some(&args.source)) {
-        Ok(mut sources) => sources.remove(0),
-        Err(_) => SourceSpec {
-            name: args.source.clone(),
-            kind: "push".to_string(),
-            location: crate::source::SpecLocation::Bytes {
-                name: args.source.clone(),
-                bytes: Vec::new(),
-            },
-            load: crate::source::LoadOptions::default(),
-            convert: crate::convert::ConvertOptions {
-                source: args.source.clone(),
-                ..Default::default()
-            },
-            max_removed_share: plan::DEFAULT_MAX_REMOVED_SHARE,
-        },
-    };
     let options = ReconcileOptions {
         force: args.force,
         ..ReconcileOptions::default()
     };
     let result = runtime()?.block_on(async {
         let store = open(&config).await?;
-        sync::rollback(&store, &source, args.to, options)
+        // A source no longer in the config (or given as a path, or pushed) can still
+        // be rolled back: its stored record says what it is.
+        let source = match select_sources(&config, &[], Some(&args.source)) {
+            Ok(mut sources) => sources.remove(0),
+            Err(_) => {
+                let record = store
+                    .source(&args.source)
+                    .await
+                    .map_err(|e| e.to_string())?
+                    .ok_or_else(|| format!("no source named `{}` in the catalogue", args.source))?;
+                stored_source(&record)
+            }
+        };
+        let outcome = sync::rollback(&store, &source, args.to, options)
             .await
-            .map_err(|e| e.to_string())
+            .map_err(|e| e.to_string())?;
+        Ok::<_, Failure>((source, outcome))
     });
-    let (outcome, _) = result?;
+    let (source, (outcome, _)) = result?;
     let refused = matches!(outcome, Outcome::Refused { .. });
     eprintln!("{}: {}", source.name, describe(&outcome));
     print_results(
@@ -807,12 +807,35 @@ pub fn rollback(args: &RollbackArgs) -> Result<ExitCode, Failure> {
     })
 }
 
+/// A source as the catalogue recorded it, for commands that need one the config
+/// no longer names.
+fn stored_source(record: &store::SourceRecord) -> SourceSpec {
+    let location = match record.kind.as_str() {
+        "url" => url::Url::parse(&record.location)
+            .map(crate::source::SpecLocation::Url)
+            .unwrap_or_else(|_| crate::source::SpecLocation::File(record.location.clone().into())),
+        "file" | "dir" => crate::source::SpecLocation::File(record.location.clone().into()),
+        _ => crate::source::SpecLocation::Bytes {
+            name: record.name.clone(),
+            bytes: Vec::new(),
+        },
+    };
+    SourceSpec {
+        name: record.name.clone(),
+        kind: record.kind.clone(),
+        location,
+        load: crate::source::LoadOptions::default(),
+        convert: crate::convert::ConvertOptions {
+            source: record.name.clone(),
+            ..Default::default()
+        },
+        max_removed_share: plan::DEFAULT_MAX_REMOVED_SHARE,
+    }
+}
+
 fn print_json(value: &Value) -> Result<(), Failure> {
     let mut out = std::io::stdout().lock();
-    match serde_json::to_writer_pretty(&mut out, value)
-        .map_err(std::io::Error::other)
-        .and_then(|()| writeln!(out))
-    {
+    match super::write_json(&mut out, value) {
         Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
             Err(format!("cannot write the output: {e}"))
         }

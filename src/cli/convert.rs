@@ -56,18 +56,16 @@ pub fn run(args: &ConvertArgs) -> Result<ExitCode, String> {
     let convert_time = converting.elapsed();
 
     let mut out = std::io::stdout().lock();
-    let written = match args.format {
-        Format::Json => serde_json::to_writer_pretty(&mut out, &conversion)
-            .map_err(|e| e.to_string())
-            .and_then(|()| writeln!(out).map_err(|e| e.to_string())),
+    let written: std::io::Result<()> = match args.format {
+        Format::Json => super::write_json(&mut out, &conversion),
         Format::Yaml => serde_yaml::to_string(&conversion)
-            .map_err(|e| e.to_string())
-            .and_then(|text| out.write_all(text.as_bytes()).map_err(|e| e.to_string())),
-        Format::Table => table::conversion(&mut out, &conversion).map_err(|e| e.to_string()),
+            .map_err(std::io::Error::other)
+            .and_then(|text| out.write_all(text.as_bytes())),
+        Format::Table => table::conversion(&mut out, &conversion),
     };
     // A closed pipe (`| head`) is not an error worth reporting.
     if let Err(e) = written
-        && !e.contains("Broken pipe")
+        && e.kind() != std::io::ErrorKind::BrokenPipe
     {
         return Err(format!("cannot write the output: {e}"));
     }

@@ -152,9 +152,7 @@ pub fn run(args: &LintArgs) -> Result<ExitCode, String> {
 
     let mut out = std::io::stdout().lock();
     let written = match args.output {
-        Output::Json => serde_json::to_writer_pretty(&mut out, &report)
-            .map_err(std::io::Error::other)
-            .and_then(|()| writeln!(out)),
+        Output::Json => super::write_json(&mut out, &report),
         Output::Text => text(&mut out, &report),
     };
     if let Err(e) = written

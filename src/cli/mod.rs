@@ -132,6 +132,19 @@ impl SpecArgs {
     }
 }
 
+/// Writes `value` as pretty JSON and a newline. An I/O error keeps its kind, so a
+/// closed pipe (`| head`) can be told from a real failure.
+pub(crate) fn write_json(
+    out: &mut impl std::io::Write,
+    value: &impl serde::Serialize,
+) -> std::io::Result<()> {
+    serde_json::to_writer_pretty(&mut *out, value).map_err(|e| match e.io_error_kind() {
+        Some(kind) => std::io::Error::from(kind),
+        None => std::io::Error::other(e),
+    })?;
+    writeln!(out)
+}
+
 /// Parses `--source`: see [`crate::convert::is_valid_source_name`].
 fn parse_source_name(name: &str) -> Result<String, String> {
     if crate::convert::is_valid_source_name(name) {

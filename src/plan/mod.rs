@@ -479,10 +479,10 @@ fn stored_change(
         });
     }
     for field in SPEC_FIELDS {
-        let (old, new) = (stored.spec.field(field), spec.field(field));
-        if old == new {
+        if stored.spec.same_field(&spec, field) {
             continue;
         }
+        let (old, new) = (stored.spec.field(field), spec.field(field));
         let pinned = stored.hand.pins.get(field);
         if let Some(pinned) = pinned {
             drift.push(Drift {

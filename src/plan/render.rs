@@ -139,26 +139,38 @@ fn marker(kind: ChangeKind) -> (&'static str, &'static str) {
     }
 }
 
-/// A new action in one line: the call, its inputs, its auth.
+/// A new action in one line: the call, its inputs, its auth. Read from the field
+/// changes, which stored plans keep.
 fn creation(change: &Change) -> String {
-    let Some(spec) = &change.spec else {
-        return String::new();
+    let new = |field: &str| {
+        change
+            .fields
+            .iter()
+            .find(|f| f.field == field)
+            .map(|f| &f.new)
+            .unwrap_or(&Value::Null)
     };
-    let mut parts = vec![format!("{} {}", spec.method, spec.url)];
-    let params = spec.parameters.len();
+    let mut parts = vec![format!(
+        "{} {}",
+        new("method").as_str().unwrap_or("?"),
+        new("url").as_str().unwrap_or("?")
+    )];
+    let params = new("parameters").as_array().map_or(0, Vec::len);
     if params > 0 {
         parts.push(format!(
             "{params} parameter{}",
             if params == 1 { "" } else { "s" }
         ));
     }
-    if let Some(body) = &spec.body {
-        parts.push(format!("{} body", body.content_type));
+    if let Some(content_type) = new("body").get("content_type").and_then(Value::as_str) {
+        parts.push(format!("{content_type} body"));
     }
-    let secrets: Vec<&str> = spec
-        .auth
-        .iter()
-        .flat_map(|r| r.schemes.iter().map(|s| s.secret.as_str()))
+    let secrets: Vec<&str> = new("auth")
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|r| r["schemes"].as_array().into_iter().flatten())
+        .filter_map(|s| s["secret"].as_str())
         .collect();
     if !secrets.is_empty() {
         parts.push(format!("auth {}", secrets.join(" or ")));

@@ -12,7 +12,7 @@ use crate::convert::naming;
 
 /// Columns of an action row, in the order `decode_action` reads them.
 pub const ACTION_COLUMNS: &str =
-    "id, source, key, state, spec, hand, hand_set, version, created_at, updated_at";
+    "id, source, key, name, state, spec, hand, hand_set, version, created_at, updated_at";
 
 /// A JSON column's value, or `Corrupt` naming the column.
 pub fn from_json<T: serde::de::DeserializeOwned>(column: &str, text: &str) -> Result<T> {
@@ -47,6 +47,8 @@ pub fn edit_hand_fields(
     let mut set: BTreeSet<String> = action.hand_set.iter().cloned().collect();
     let mut audit = Vec::new();
     let version = action.version + 1;
+    // `field` names the audit entry (`pin:description`); the part before `:` the
+    // hand-owned field a person has now set (`pin` → `pins`).
     let mut record = |field: &str, old: Value, new: Value, set: &mut BTreeSet<String>| {
         if old != new {
             audit.push(AuditEntry {
@@ -59,7 +61,11 @@ pub fn edit_hand_fields(
                 version,
             });
         }
-        set.insert(field.split(':').next().unwrap_or(field).to_string());
+        let owner = match field.split(':').next().unwrap_or(field) {
+            "pin" => "pins",
+            other => other,
+        };
+        set.insert(owner.to_string());
     };
     if let Some(segments) = &edit.segments {
         let new: Vec<String> = segments
@@ -133,13 +139,13 @@ pub fn edit_hand_fields(
                 action.name()
             )));
         };
-        record(&format!("pins:{field}"), old, Value::Null, &mut set);
+        record(&format!("pin:{field}"), old, Value::Null, &mut set);
     }
     for (field, value) in &edit.pins {
         check_pin(field, value)?;
         let old = hand.pins.get(field).cloned().unwrap_or(Value::Null);
         hand.pins.insert(field.clone(), value.clone());
-        record(&format!("pins:{field}"), old, value.clone(), &mut set);
+        record(&format!("pin:{field}"), old, value.clone(), &mut set);
     }
     let name = hand
         .pins
@@ -220,6 +226,7 @@ macro_rules! store_impl {
                 id: row.try_get("id")?,
                 source: row.try_get("source")?,
                 key: row.try_get("key")?,
+                name: row.try_get("name")?,
                 state: ActionState::parse(&state)
                     .ok_or_else(|| StoreError::Corrupt(format!("state `{state}`")))?,
                 spec: from_json("spec", &row.try_get::<String, _>("spec")?)?,
@@ -328,10 +335,10 @@ macro_rules! store_impl {
 
             async fn actions(&self, query: &ActionQuery) -> Result<Vec<StoredAction>> {
                 let sql: &'static str = match (&query.source, &query.state) {
-                    (None, None) => "SELECT id, source, key, state, spec, hand, hand_set, version, created_at, updated_at FROM actions ORDER BY id",
-                    (Some(_), None) => "SELECT id, source, key, state, spec, hand, hand_set, version, created_at, updated_at FROM actions WHERE source = $1 ORDER BY id",
-                    (None, Some(_)) => "SELECT id, source, key, state, spec, hand, hand_set, version, created_at, updated_at FROM actions WHERE state = $1 ORDER BY id",
-                    (Some(_), Some(_)) => "SELECT id, source, key, state, spec, hand, hand_set, version, created_at, updated_at FROM actions WHERE source = $1 AND state = $2 ORDER BY id",
+                    (None, None) => "SELECT id, source, key, name, state, spec, hand, hand_set, version, created_at, updated_at FROM actions ORDER BY id",
+                    (Some(_), None) => "SELECT id, source, key, name, state, spec, hand, hand_set, version, created_at, updated_at FROM actions WHERE source = $1 ORDER BY id",
+                    (None, Some(_)) => "SELECT id, source, key, name, state, spec, hand, hand_set, version, created_at, updated_at FROM actions WHERE state = $1 ORDER BY id",
+                    (Some(_), Some(_)) => "SELECT id, source, key, name, state, spec, hand, hand_set, version, created_at, updated_at FROM actions WHERE source = $1 AND state = $2 ORDER BY id",
                 };
                 debug_assert!(sql.contains(ACTION_COLUMNS));
                 let mut q = sqlx::query(sql);
@@ -347,7 +354,7 @@ macro_rules! store_impl {
 
             async fn action(&self, id: i64) -> Result<Option<StoredAction>> {
                 let row = sqlx::query(
-                    "SELECT id, source, key, state, spec, hand, hand_set, version, created_at, updated_at FROM actions WHERE id = $1",
+                    "SELECT id, source, key, name, state, spec, hand, hand_set, version, created_at, updated_at FROM actions WHERE id = $1",
                 )
                 .bind(id)
                 .fetch_optional(&self.pool)
@@ -357,7 +364,7 @@ macro_rules! store_impl {
 
             async fn action_by_name(&self, name: &str) -> Result<Option<StoredAction>> {
                 let row = sqlx::query(
-                    "SELECT id, source, key, state, spec, hand, hand_set, version, created_at, updated_at FROM actions
+                    "SELECT id, source, key, name, state, spec, hand, hand_set, version, created_at, updated_at FROM actions
                      WHERE name = $1 ORDER BY CASE WHEN state = 'active' THEN 0 ELSE 1 END, id DESC LIMIT 1",
                 )
                 .bind(name)
@@ -526,7 +533,7 @@ macro_rules! store_impl {
             async fn edit_hand(&self, id: i64, expected_version: Option<i64>, edit: &HandEdit, actor: &str) -> Result<StoredAction> {
                 let mut tx = self.begin_write(None).await?;
                 let row = sqlx::query(
-                    "SELECT id, source, key, state, spec, hand, hand_set, version, created_at, updated_at FROM actions WHERE id = $1",
+                    "SELECT id, source, key, name, state, spec, hand, hand_set, version, created_at, updated_at FROM actions WHERE id = $1",
                 )
                 .bind(id)
                 .fetch_optional(&mut *tx)

@@ -172,7 +172,7 @@ pub struct AuditEntry {
     pub at: i64,
     /// Who (`cli`, a token's name, …).
     pub actor: String,
-    /// The field (`channels`, `pin:description`, …).
+    /// The field (`channels`, `magic_fields`, `pin:description`, …).
     pub field: String,
     /// Value before.
     pub old: Value,
