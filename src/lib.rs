@@ -24,6 +24,7 @@ pub mod action;
 pub mod cli;
 pub mod config;
 pub mod convert;
+pub mod daemon;
 pub mod diagnostic;
 pub mod lint;
 pub mod plan;

@@ -387,3 +387,71 @@ async fn blocking<T: Send + 'static>(
         .await
         .map_err(|e| SyncError::Internal(e.to_string()))
 }
+
+/// Plans the removal of a source whose spec file was deleted: every action is
+/// archived, subject to the guards (which refuse it unless the source allows it),
+/// so a file deleted by mistake costs nothing.
+pub async fn retire<S: Store>(
+    store: &S,
+    source: &SourceSpec,
+    applied_by: AppliedBy,
+) -> Result<(Outcome, Timings), SyncError> {
+    let mut timings = Timings::default();
+    let started = Instant::now();
+    let empty = Conversion {
+        source: source.name.clone(),
+        spec: convert::SpecInfo {
+            title: String::new(),
+            version: String::new(),
+            openapi: String::new(),
+        },
+        actions: Vec::new(),
+        skipped: Vec::new(),
+        diagnostics: Vec::new(),
+    };
+    let options = PlanOptions {
+        prune: false,
+        force: false,
+        max_removed_share: source.max_removed_share,
+    };
+    let hash = "removed";
+    let plan = plan_against(store, &source.name, hash, &empty, options).await?;
+    timings.plan = started.elapsed();
+    if plan.is_blocked() {
+        let reasons: Vec<&str> = plan.refusals.iter().map(|r| r.message.as_str()).collect();
+        store
+            .record_attempt(
+                &source.name,
+                None,
+                Some(&format!(
+                    "the spec file was deleted; plan refused: {}",
+                    reasons.join("; ")
+                )),
+            )
+            .await?;
+        return Ok((
+            Outcome::Refused {
+                plan: Box::new(plan),
+            },
+            timings,
+        ));
+    }
+    if plan.is_empty() {
+        return Ok((
+            Outcome::Planned {
+                plan: Box::new(plan),
+            },
+            timings,
+        ));
+    }
+    let revision = store
+        .apply(&plan, SpecBlob { hash, bytes: b"" }, hash, applied_by)
+        .await?;
+    Ok((
+        Outcome::Applied {
+            plan: Box::new(plan),
+            revision,
+        },
+        timings,
+    ))
+}

@@ -6,6 +6,7 @@
 mod catalogue;
 mod convert;
 mod lint;
+mod serve;
 mod table;
 
 use std::process::ExitCode;
@@ -27,6 +28,9 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Run the service: reconcile every source, then watch files, poll URLs and
+    /// serve health and metrics over HTTP, until SIGTERM or Ctrl-C.
+    Serve(serve::ServeArgs),
     /// Convert one spec into actions and print them (no database).
     Convert(convert::ConvertArgs),
     /// Check specs for problems that would make bad actions: names, descriptions,
@@ -202,6 +206,7 @@ fn parse_size(text: &str) -> Result<usize, String> {
 pub fn run() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Serve(args) => serve::run(&args),
         Command::Convert(args) => convert::run(&args),
         Command::Lint(args) => lint::run(&args),
         Command::Plan(args) => catalogue::plan(&args),

@@ -561,3 +561,110 @@ fn read_limited(reader: impl Read, limit: usize) -> Result<Vec<u8>, String> {
     }
     Ok(bytes)
 }
+
+/// What a conditional GET of a spec URL gave.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Fetched {
+    /// `304 Not Modified`: the last spec still stands.
+    NotModified,
+    /// A body, with the validators to send next time.
+    Body {
+        /// The document.
+        bytes: Vec<u8>,
+        /// The `ETag` answered.
+        etag: Option<String>,
+        /// The `Last-Modified` answered.
+        last_modified: Option<String>,
+    },
+}
+
+/// A conditional GET of a spec URL: `If-None-Match` / `If-Modified-Since` from the
+/// last validators, the caller's headers (values never logged), the client's time
+/// limit and redirect policy, and the size limit while reading. Errors say why
+/// (status, a truncated body, a timeout), for the source's record.
+pub async fn fetch_conditional(
+    client: &reqwest::Client,
+    url: &Url,
+    headers: &[(String, String)],
+    etag: Option<&str>,
+    last_modified: Option<&str>,
+    max_bytes: usize,
+) -> Result<Fetched, String> {
+    let mut request = client.get(url.clone());
+    for (name, value) in headers {
+        request = request.header(name.as_str(), value.as_str());
+    }
+    if let Some(etag) = etag {
+        request = request.header(reqwest::header::IF_NONE_MATCH, etag);
+    }
+    if let Some(last_modified) = last_modified {
+        request = request.header(reqwest::header::IF_MODIFIED_SINCE, last_modified);
+    }
+    let mut response = request.send().await.map_err(|e| describe_fetch_error(&e))?;
+    let status = response.status();
+    if status == reqwest::StatusCode::NOT_MODIFIED {
+        return Ok(Fetched::NotModified);
+    }
+    if !status.is_success() {
+        return Err(format!("the server answered {status}"));
+    }
+    let header = |name: reqwest::header::HeaderName| {
+        response
+            .headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+    };
+    let etag = header(reqwest::header::ETAG);
+    let last_modified = header(reqwest::header::LAST_MODIFIED);
+    if let Some(length) = response.content_length()
+        && length > max_bytes as u64
+    {
+        return Err(format!(
+            "the document is {length} bytes, over the limit of {max_bytes} bytes; raise max_size if it is really this large"
+        ));
+    }
+    let mut bytes = Vec::new();
+    while let Some(chunk) = response
+        .chunk()
+        .await
+        .map_err(|e| describe_fetch_error(&e))?
+    {
+        bytes.extend_from_slice(&chunk);
+        if bytes.len() > max_bytes {
+            return Err(format!(
+                "the document is over the limit of {max_bytes} bytes"
+            ));
+        }
+    }
+    Ok(Fetched::Body {
+        bytes,
+        etag,
+        last_modified,
+    })
+}
+
+fn describe_fetch_error(e: &reqwest::Error) -> String {
+    if e.is_timeout() {
+        "the fetch timed out".to_string()
+    } else if e.is_connect() {
+        format!("cannot connect: {e}")
+    } else if e.is_body() || e.is_decode() {
+        format!("the response was cut short or unreadable: {e}")
+    } else if e.is_redirect() {
+        format!("too many redirects: {e}")
+    } else {
+        format!("fetch failed: {e}")
+    }
+}
+
+/// The HTTP client for polling spec URLs: the platform's 60-second limit, at most
+/// 5 redirects, rustls.
+pub fn polling_client(timeout: Duration) -> Result<reqwest::Client, String> {
+    reqwest::Client::builder()
+        .timeout(timeout)
+        .redirect(reqwest::redirect::Policy::limited(5))
+        .user_agent(concat!("actionsync/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .map_err(|e| format!("cannot start an HTTP client: {e}"))
+}

@@ -333,6 +333,16 @@ macro_rules! store_impl {
                 Ok(())
             }
 
+            async fn record_validators(&self, name: &str, etag: Option<&str>, last_modified: Option<&str>) -> Result<()> {
+                sqlx::query("UPDATE sources SET etag = $2, last_modified = $3 WHERE name = $1")
+                    .bind(name)
+                    .bind(etag)
+                    .bind(last_modified)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            }
+
             async fn actions(&self, query: &ActionQuery) -> Result<Vec<StoredAction>> {
                 let sql: &'static str = match (&query.source, &query.state) {
                     (None, None) => "SELECT id, source, key, name, state, spec, hand, hand_set, version, created_at, updated_at FROM actions ORDER BY id",

@@ -254,6 +254,15 @@ pub trait Store: Send + Sync {
         error: Option<&str>,
     ) -> impl Future<Output = Result<()>> + Send;
 
+    /// Records the validators a URL source's server answered (`ETag`,
+    /// `Last-Modified`), for the next conditional GET.
+    fn record_validators(
+        &self,
+        name: &str,
+        etag: Option<&str>,
+        last_modified: Option<&str>,
+    ) -> impl Future<Output = Result<()>> + Send;
+
     /// Actions, by id.
     fn actions(
         &self,
@@ -374,6 +383,14 @@ impl Store for AnyStore {
         error: Option<&str>,
     ) -> Result<()> {
         delegate!(self, s => s.record_attempt(name, input_hash, error))
+    }
+    async fn record_validators(
+        &self,
+        name: &str,
+        etag: Option<&str>,
+        last_modified: Option<&str>,
+    ) -> Result<()> {
+        delegate!(self, s => s.record_validators(name, etag, last_modified))
     }
     async fn actions(&self, query: &ActionQuery) -> Result<Vec<StoredAction>> {
         delegate!(self, s => s.actions(query))

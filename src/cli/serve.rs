@@ -1,0 +1,107 @@
+//! `actionsync serve`: the daemon.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Args, ValueEnum};
+use tokio_util::sync::CancellationToken;
+
+use crate::daemon::{self, ServeOptions, WatchMode};
+
+/// The address served when neither `--listen`, `ACTIONSYNC_LISTEN` nor the config says.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Spec files or folders to watch, besides the config's sources (each file is a
+    /// source named after it; new files in a folder become sources).
+    #[arg(value_name = "PATH")]
+    paths: Vec<PathBuf>,
+    /// Where to serve HTTP (health, readiness, metrics) [default: 127.0.0.1:8080].
+    #[arg(long, value_name = "ADDR", env = "ACTIONSYNC_LISTEN")]
+    listen: Option<String>,
+    /// How to notice file changes: native notifications, or polling (network file
+    /// systems, some containers).
+    #[arg(long, value_enum, default_value_t = WatchMode::Native, env = "ACTIONSYNC_WATCH_MODE")]
+    watch_mode: WatchMode,
+    /// How long a burst of file changes settles before it is reconciled (`300ms`, `1s`).
+    #[arg(long, value_name = "DURATION", default_value = "300ms", value_parser = parse_duration)]
+    debounce: Duration,
+    /// Log lines as text or as JSON objects.
+    #[arg(long, value_enum, default_value_t = LogFormat::Text, env = "ACTIONSYNC_LOG_FORMAT")]
+    log_format: LogFormat,
+    /// The config file (default: actionsync.yaml in the working folder, if any).
+    #[arg(long, value_name = "FILE", env = "ACTIONSYNC_CONFIG")]
+    config: Option<PathBuf>,
+    /// Database URL (overrides the config).
+    #[arg(long, value_name = "URL", env = "ACTIONSYNC_DATABASE_URL")]
+    database: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+/// `300ms`, `2s`, `1m`.
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let number: u64 = number
+        .parse()
+        .map_err(|_| format!("`{text}` is not a duration: write 300ms, 2s or 1m"))?;
+    Ok(match unit {
+        "ms" => Duration::from_millis(number),
+        "s" | "" => Duration::from_secs(number),
+        "m" => Duration::from_secs(number * 60),
+        other => return Err(format!("unknown unit `{other}`: use ms, s or m")),
+    })
+}
+
+fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("ACTIONSYNC_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let _ = match format {
+        LogFormat::Text => builder.try_init(),
+        LogFormat::Json => builder.json().flatten_event(true).try_init(),
+    };
+}
+
+/// Runs the daemon until SIGTERM or Ctrl-C.
+pub fn run(args: &ServeArgs) -> Result<ExitCode, String> {
+    init_logging(args.log_format);
+    let listen = match &args.listen {
+        Some(listen) => listen.clone(),
+        None => {
+            let cwd = std::env::current_dir().map_err(|e| e.to_string())?;
+            crate::config::Config::load(args.config.as_deref(), &cwd)
+                .map_err(|e| e.to_string())?
+                .listen
+                .unwrap_or_else(|| DEFAULT_LISTEN.to_string())
+        }
+    };
+    let options = ServeOptions {
+        config_path: args.config.clone(),
+        database: args.database.clone(),
+        paths: args.paths.clone(),
+        listen,
+        watch_mode: args.watch_mode,
+        debounce: args.debounce,
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the async runtime: {e}"))?;
+    runtime
+        .block_on(daemon::serve(options, CancellationToken::new()))
+        .map_err(|e| e.to_string())?;
+    Ok(ExitCode::SUCCESS)
+}

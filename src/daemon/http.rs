@@ -1,0 +1,55 @@
+//! The daemon's HTTP endpoints: liveness, readiness, Prometheus metrics.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::routing::get;
+use metrics_exporter_prometheus::PrometheusHandle;
+
+use super::Daemon;
+
+#[derive(Clone)]
+struct AppState {
+    daemon: Arc<Daemon>,
+    metrics: Option<PrometheusHandle>,
+}
+
+/// The routes: `/healthz` (the process is up), `/readyz` (migrations ran and
+/// every source was reconciled once), `/metrics`.
+pub fn router(daemon: Arc<Daemon>, metrics: Option<PrometheusHandle>) -> Router {
+    Router::new()
+        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/readyz", get(ready))
+        .route("/metrics", get(render_metrics))
+        .with_state(AppState { daemon, metrics })
+}
+
+async fn ready(State(state): State<AppState>) -> impl IntoResponse {
+    if state.daemon.ready.load(Ordering::SeqCst) {
+        (StatusCode::OK, "ready\n")
+    } else {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "starting: the first reconcile of every source is not done\n",
+        )
+    }
+}
+
+async fn render_metrics(State(state): State<AppState>) -> impl IntoResponse {
+    match &state.metrics {
+        Some(handle) => (
+            StatusCode::OK,
+            [("content-type", "text/plain; version=0.0.4")],
+            handle.render(),
+        ),
+        None => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            [("content-type", "text/plain; version=0.0.4")],
+            "metrics are not available in this process\n".to_string(),
+        ),
+    }
+}

@@ -1,0 +1,626 @@
+//! `actionsync serve`: the long-running service. It reconciles every source once,
+//! then keeps them in sync: file and folder sources through a debounced watcher
+//! ([`watch`]), URL sources through scheduled conditional GETs ([`poll`]). It
+//! serves health, readiness and Prometheus metrics over HTTP ([`http`]).
+//!
+//! Each source has one worker task fed by a channel of triggers; a burst of
+//! triggers coalesces into one reconcile, and a source's reconciles never overlap
+//! (across processes, the store's per-source lock serialises them). Every change
+//! goes through [`crate::sync::reconcile`], like the CLI's. A failed read or fetch
+//! never plans removals; a refused plan is logged and recorded on the source, and
+//! the catalogue keeps its last good state.
+//!
+//! Shutdown (SIGTERM, Ctrl-C): watchers, pollers and the HTTP server stop taking
+//! work; an apply in flight finishes; the process exits 0. SIGHUP reloads the
+//! config: sources are added and removed without a restart.
+
+pub mod http;
+pub mod poll;
+pub mod watch;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use metrics::{counter, gauge, histogram};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use tracing::{debug, info, warn};
+
+use crate::config::{self, Config};
+use crate::source::SpecLocation;
+use crate::store::{self, AnyStore, AppliedBy, Store};
+use crate::sync::{self, Outcome, ReconcileOptions, SourceSpec};
+
+/// How files are watched.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum WatchMode {
+    /// The operating system's notifications (inotify).
+    Native,
+    /// Polling the files, for network file systems and containers where
+    /// notifications never come.
+    Poll,
+}
+
+/// What `serve` was asked to do.
+#[derive(Debug, Clone)]
+pub struct ServeOptions {
+    /// The config file, if any (reloaded on SIGHUP).
+    pub config_path: Option<PathBuf>,
+    /// The database URL, overriding the config's.
+    pub database: Option<String>,
+    /// Spec files and folders given on the command line, watched like `file`/`dir` sources.
+    pub paths: Vec<PathBuf>,
+    /// Where HTTP is served.
+    pub listen: String,
+    /// Native notifications or polling.
+    pub watch_mode: WatchMode,
+    /// How long a burst of file events settles before it counts.
+    pub debounce: Duration,
+}
+
+/// Why the daemon could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum DaemonError {
+    /// The config is not usable.
+    #[error(transparent)]
+    Config(#[from] config::ConfigError),
+    /// The catalogue could not be opened.
+    #[error(transparent)]
+    Store(#[from] store::StoreError),
+    /// The HTTP listener could not bind.
+    #[error("cannot listen on {address}: {reason}")]
+    Listen {
+        /// The address.
+        address: String,
+        /// Why.
+        reason: String,
+    },
+    /// The file watcher could not start.
+    #[error("cannot watch the spec files: {0}")]
+    Watch(String),
+}
+
+/// What a worker is asked to do.
+#[derive(Debug, Clone)]
+pub enum Trigger {
+    /// Read the source and reconcile if it changed.
+    Check(AppliedBy),
+    /// A URL source's new body, with the validators to keep if it applies.
+    Fetched {
+        /// The document.
+        bytes: Vec<u8>,
+        /// `ETag`.
+        etag: Option<String>,
+        /// `Last-Modified`.
+        last_modified: Option<String>,
+    },
+    /// A file in a watched folder was deleted: plan the source's removal (the
+    /// guards decide).
+    Removed,
+}
+
+/// Where a source came from, for reloads and for files appearing in folders.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Origin {
+    /// Named in the config or on the command line.
+    Configured,
+    /// A spec file found in this watched folder.
+    Folder(PathBuf),
+}
+
+/// A running source.
+pub struct SourceHandle {
+    /// How to reconcile it.
+    pub spec: SourceSpec,
+    /// Where it came from.
+    pub origin: Origin,
+    /// For URL sources: the poll settings.
+    pub url: Option<poll::UrlSettings>,
+    trigger: mpsc::Sender<Trigger>,
+    stop: CancellationToken,
+}
+
+/// The daemon's shared state.
+pub struct Daemon {
+    /// The catalogue.
+    pub store: AnyStore,
+    /// Running sources by name.
+    pub sources: Mutex<HashMap<String, SourceHandle>>,
+    /// Folders whose new spec files become sources.
+    pub folders: Mutex<Vec<PathBuf>>,
+    /// True once migrations ran and every source was reconciled once.
+    pub ready: AtomicBool,
+    pending_initial: AtomicUsize,
+    initial: Mutex<std::collections::HashSet<String>>,
+    /// Stops everything.
+    pub shutdown: CancellationToken,
+    tracker: TaskTracker,
+    options: ServeOptions,
+    http: reqwest::Client,
+}
+
+impl Daemon {
+    /// The source's current spec, if it is still running.
+    pub fn source_spec(&self, name: &str) -> Option<SourceSpec> {
+        self.sources.lock().ok()?.get(name).map(|h| h.spec.clone())
+    }
+
+    /// Asks a source's worker to do something; a full queue already has work pending.
+    pub fn trigger(&self, name: &str, trigger: Trigger) {
+        let sender = self
+            .sources
+            .lock()
+            .ok()
+            .and_then(|s| s.get(name).map(|h| h.trigger.clone()));
+        if let Some(sender) = sender {
+            let _ = sender.try_send(trigger);
+        }
+    }
+
+    /// Starts a source: its worker, its poller if it has a URL, and a first reconcile.
+    fn start_source(
+        self: &Arc<Self>,
+        spec: SourceSpec,
+        origin: Origin,
+        url: Option<poll::UrlSettings>,
+    ) {
+        let name = spec.name.clone();
+        let (sender, receiver) = mpsc::channel(16);
+        let stop = self.shutdown.child_token();
+        let is_url = url.is_some();
+        {
+            let Ok(mut sources) = self.sources.lock() else {
+                return;
+            };
+            if sources.contains_key(&name) {
+                return;
+            }
+            sources.insert(
+                name.clone(),
+                SourceHandle {
+                    spec,
+                    origin,
+                    url: url.clone(),
+                    trigger: sender.clone(),
+                    stop: stop.clone(),
+                },
+            );
+        }
+        self.tracker
+            .spawn(worker(self.clone(), name.clone(), receiver, stop.clone()));
+        match url {
+            Some(settings) => {
+                self.tracker.spawn(poll::poller(
+                    self.clone(),
+                    name.clone(),
+                    settings,
+                    stop,
+                    self.http.clone(),
+                ));
+            }
+            None => {
+                let _ = sender.try_send(Trigger::Check(AppliedBy::Watch));
+            }
+        }
+        debug!(source = %name, url = is_url, "source started");
+    }
+
+    /// Stops a source's worker and poller; its actions stay in the catalogue.
+    fn stop_source(&self, name: &str) {
+        if let Some(handle) = self.sources.lock().ok().and_then(|mut s| s.remove(name)) {
+            handle.stop.cancel();
+            info!(source = %name, "source removed from the config; its actions stay in the catalogue");
+        }
+    }
+
+    /// Marks a source's first reconcile (or first fetch) done, once; the daemon is
+    /// ready after the last of the sources it started with.
+    pub fn initial_done_for(&self, name: &str) {
+        let first = self
+            .initial
+            .lock()
+            .map(|mut s| s.insert(name.to_string()))
+            .unwrap_or(false);
+        if !first {
+            return;
+        }
+        let before = self.pending_initial.load(Ordering::SeqCst);
+        if before > 0 && self.pending_initial.fetch_sub(1, Ordering::SeqCst) == 1 {
+            self.ready.store(true, Ordering::SeqCst);
+            info!("ready: every source was reconciled once");
+        }
+    }
+}
+
+/// A source to run: how to reconcile it, where it came from, how to poll it.
+type Desired = (SourceSpec, Origin, Option<poll::UrlSettings>);
+
+/// Reads the config and the command line into the config, the sources to run,
+/// and the folders whose new spec files become sources.
+fn desired_sources(
+    options: &ServeOptions,
+) -> Result<(Config, Vec<Desired>, Vec<PathBuf>), DaemonError> {
+    let cwd = std::env::current_dir().map_err(|e| config::ConfigError::Read {
+        path: ".".to_string(),
+        reason: e.to_string(),
+    })?;
+    let mut config = Config::load(options.config_path.as_deref(), &cwd)?;
+    if let Some(database) = &options.database {
+        config.database = Some(database.clone());
+    }
+    let mut out = Vec::new();
+    let mut folders = Vec::new();
+    let mut entries = config.sources.clone();
+    for path in &options.paths {
+        let absolute = cwd.join(path);
+        entries.push(if absolute.is_dir() {
+            config::SourceConfig {
+                dir: Some(absolute),
+                ..Default::default()
+            }
+        } else {
+            config::SourceConfig {
+                file: Some(absolute),
+                ..Default::default()
+            }
+        });
+    }
+    let all = Config {
+        sources: entries.clone(),
+        ..config.clone()
+    };
+    let specs = all.sources()?;
+    for entry in &entries {
+        if let Some(dir) = &entry.dir {
+            folders.push(canonical(&all.base_dir.join(dir)));
+        }
+    }
+    for spec in specs {
+        let folder = match &spec.location {
+            SpecLocation::File(path) if spec.kind == "dir" => path.parent().map(canonical),
+            _ => None,
+        };
+        let url = match &spec.location {
+            SpecLocation::Url(url) => {
+                let entry = entries
+                    .iter()
+                    .find(|e| e.name.as_deref() == Some(spec.name.as_str()));
+                Some(
+                    poll::UrlSettings::from_config(url.clone(), entry).map_err(|reason| {
+                        config::ConfigError::Invalid {
+                            path: all.path.as_ref().map_or_else(
+                                || "(command line)".to_string(),
+                                |p| p.display().to_string(),
+                            ),
+                            reason,
+                        }
+                    })?,
+                )
+            }
+            _ => None,
+        };
+        let origin = folder.map_or(Origin::Configured, Origin::Folder);
+        out.push((spec, origin, url));
+    }
+    Ok((all, out, folders))
+}
+
+/// A path with symbolic links resolved, or as given if it does not exist.
+pub fn canonical(path: &Path) -> PathBuf {
+    std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf())
+}
+
+/// Runs the daemon until `shutdown` is cancelled (or a signal arrives).
+pub async fn serve(options: ServeOptions, shutdown: CancellationToken) -> Result<(), DaemonError> {
+    let metrics = metrics_exporter_prometheus::PrometheusBuilder::new()
+        .install_recorder()
+        .ok();
+    let (config, sources, folders) = desired_sources(&options)?;
+    let listener = tokio::net::TcpListener::bind(&options.listen)
+        .await
+        .map_err(|e| DaemonError::Listen {
+            address: options.listen.clone(),
+            reason: e.to_string(),
+        })?;
+    let address = listener
+        .local_addr()
+        .map(|a| a.to_string())
+        .unwrap_or_else(|_| options.listen.clone());
+    let store = store::open(&config.database_url(), &config.base_dir).await?;
+    info!(database = %store::redact(&config.database_url()), "catalogue open");
+    let http_client =
+        crate::source::polling_client(Duration::from_secs(60)).map_err(DaemonError::Watch)?;
+    let daemon = Arc::new(Daemon {
+        store,
+        sources: Mutex::new(HashMap::new()),
+        folders: Mutex::new(folders),
+        ready: AtomicBool::new(false),
+        pending_initial: AtomicUsize::new(sources.len()),
+        initial: Mutex::new(std::collections::HashSet::new()),
+        shutdown: shutdown.clone(),
+        tracker: TaskTracker::new(),
+        options: options.clone(),
+        http: http_client,
+    });
+    if sources.is_empty() {
+        daemon.ready.store(true, Ordering::SeqCst);
+        warn!(
+            "no sources: give spec files or folders (actionsync serve specs/), or list them in actionsync.yaml"
+        );
+    }
+    for (spec, origin, url) in sources {
+        daemon.start_source(spec, origin, url);
+    }
+    let watcher = watch::start(daemon.clone()).map_err(DaemonError::Watch)?;
+    let router = http::router(daemon.clone(), metrics);
+    info!(address = %address, "listening");
+    let server = tokio::spawn({
+        let shutdown = shutdown.clone();
+        async move {
+            let _ = axum::serve(listener, router)
+                .with_graceful_shutdown(async move { shutdown.cancelled().await })
+                .await;
+        }
+    });
+
+    let mut watcher = Some(watcher);
+    signals(&daemon, &mut watcher).await;
+    shutdown.cancel();
+    drop(watcher);
+    info!("shutting down: finishing the work in flight");
+    daemon.tracker.close();
+    if tokio::time::timeout(Duration::from_secs(20), daemon.tracker.wait())
+        .await
+        .is_err()
+    {
+        warn!(
+            "work still in flight after 20 s; stopping anyway (applies are transactions: nothing partial is kept)"
+        );
+    }
+    let _ = tokio::time::timeout(Duration::from_secs(2), server).await;
+    info!("stopped");
+    Ok(())
+}
+
+/// Waits for SIGTERM or Ctrl-C (or the token); reloads on SIGHUP.
+async fn signals(daemon: &Arc<Daemon>, watcher: &mut Option<watch::Watcher>) {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let (Ok(mut term), Ok(mut hup)) = (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::hangup()),
+        ) else {
+            let _ = tokio::signal::ctrl_c().await;
+            return;
+        };
+        loop {
+            tokio::select! {
+                _ = term.recv() => { info!("SIGTERM"); return; }
+                _ = tokio::signal::ctrl_c() => { info!("interrupted"); return; }
+                _ = daemon.shutdown.cancelled() => return,
+                _ = hup.recv() => {
+                    info!("SIGHUP: reloading the config");
+                    match reload(daemon) {
+                        Ok(()) => {
+                            // The folders to watch may have changed.
+                            *watcher = None;
+                            match watch::start(daemon.clone()) {
+                                Ok(w) => *watcher = Some(w),
+                                Err(e) => warn!(error = %e, "cannot restart the file watcher"),
+                            }
+                        }
+                        Err(e) => warn!(error = %e, "the config was not reloaded; the running sources stay as they were"),
+                    }
+                }
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = daemon.shutdown.cancelled() => {}
+        }
+    }
+}
+
+/// Applies a changed config: new sources start, removed ones stop, changed ones
+/// are updated and checked.
+fn reload(daemon: &Arc<Daemon>) -> Result<(), DaemonError> {
+    let (_, desired, folders) = desired_sources(&daemon.options)?;
+    if let Ok(mut f) = daemon.folders.lock() {
+        *f = folders;
+    }
+    let running: Vec<String> = daemon
+        .sources
+        .lock()
+        .map(|s| s.keys().cloned().collect())
+        .unwrap_or_default();
+    let wanted: Vec<String> = desired.iter().map(|(s, _, _)| s.name.clone()).collect();
+    for name in running.iter().filter(|n| !wanted.contains(n)) {
+        daemon.stop_source(name);
+    }
+    for (spec, origin, url) in desired {
+        let changed = {
+            let Ok(mut sources) = daemon.sources.lock() else {
+                continue;
+            };
+            match sources.get_mut(&spec.name) {
+                Some(handle) => {
+                    let differs =
+                        format!("{:?}", handle.spec) != format!("{spec:?}") || handle.url != url;
+                    if differs && handle.url.is_none() && url.is_none() {
+                        handle.spec = spec.clone();
+                        Some(true)
+                    } else if differs {
+                        Some(false)
+                    } else {
+                        None
+                    }
+                }
+                None => {
+                    drop(sources);
+                    info!(source = %spec.name, "source added");
+                    daemon.start_source(spec, origin, url);
+                    continue;
+                }
+            }
+        };
+        match changed {
+            Some(true) => daemon.trigger(&spec.name, Trigger::Check(AppliedBy::Watch)),
+            // A URL source whose settings changed restarts with its new poller.
+            Some(false) => {
+                daemon.stop_source(&spec.name);
+                daemon.start_source(spec, origin, url);
+            }
+            None => {}
+        }
+    }
+    Ok(())
+}
+
+/// One source's worker: takes triggers, coalesces bursts, reconciles.
+async fn worker(
+    daemon: Arc<Daemon>,
+    name: String,
+    mut triggers: mpsc::Receiver<Trigger>,
+    stop: CancellationToken,
+) {
+    loop {
+        let mut trigger = tokio::select! {
+            t = triggers.recv() => match t { Some(t) => t, None => break },
+            _ = stop.cancelled() => break,
+        };
+        // A burst is one reconcile: a fetched body or a removal wins over a check.
+        while let Ok(next) = triggers.try_recv() {
+            trigger = match (&trigger, next) {
+                (_, t @ (Trigger::Fetched { .. } | Trigger::Removed)) => t,
+                (Trigger::Check(_), t) => t,
+                (_, Trigger::Check(_)) => trigger,
+            };
+        }
+        let Some(spec) = daemon.source_spec(&name) else {
+            break;
+        };
+        run_trigger(&daemon, &spec, trigger).await;
+        daemon.initial_done_for(&name);
+    }
+    daemon.initial_done_for(&name);
+}
+
+/// Does what a trigger asks, then logs and counts the outcome.
+pub async fn run_trigger(daemon: &Daemon, spec: &SourceSpec, trigger: Trigger) {
+    let started = Instant::now();
+    let (result, validators, applied_by) = match trigger {
+        Trigger::Check(applied_by) => (
+            sync::reconcile(
+                &daemon.store,
+                spec,
+                ReconcileOptions {
+                    applied_by,
+                    ..ReconcileOptions::default()
+                },
+            )
+            .await,
+            None,
+            applied_by,
+        ),
+        Trigger::Fetched {
+            bytes,
+            etag,
+            last_modified,
+        } => {
+            let url = match &spec.location {
+                SpecLocation::Url(url) => url.clone(),
+                _ => return,
+            };
+            let fetched = SourceSpec {
+                location: SpecLocation::BytesAt { url, bytes },
+                ..spec.clone()
+            };
+            (
+                sync::reconcile(
+                    &daemon.store,
+                    &fetched,
+                    ReconcileOptions {
+                        applied_by: AppliedBy::Poll,
+                        ..ReconcileOptions::default()
+                    },
+                )
+                .await,
+                Some((etag, last_modified)),
+                AppliedBy::Poll,
+            )
+        }
+        Trigger::Removed => (
+            sync::retire(&daemon.store, spec, AppliedBy::Watch).await,
+            None,
+            AppliedBy::Watch,
+        ),
+    };
+    let elapsed = started.elapsed();
+    let source = spec.name.clone();
+    histogram!("actionsync_reconcile_seconds", "source" => source.clone())
+        .record(elapsed.as_secs_f64());
+    let outcome = match &result {
+        Ok((Outcome::Unchanged { .. }, _)) => "unchanged",
+        Ok((Outcome::Planned { .. }, _)) => "no_changes",
+        Ok((Outcome::Applied { .. }, _)) => "applied",
+        Ok((Outcome::Refused { .. }, _)) => "refused",
+        Err(_) => "error",
+    };
+    counter!("actionsync_reconciles_total", "source" => source.clone(), "outcome" => outcome)
+        .increment(1);
+    match &result {
+        Ok((outcome, _)) => {
+            if !matches!(outcome, Outcome::Refused { .. }) {
+                gauge!("actionsync_last_success_timestamp_seconds", "source" => source.clone())
+                    .set(store::now_ms() as f64 / 1000.0);
+                if let Some((etag, last_modified)) = &validators
+                    && let Err(e) = daemon
+                        .store
+                        .record_validators(&source, etag.as_deref(), last_modified.as_deref())
+                        .await
+                {
+                    warn!(source = %source, error = %e, "cannot record the URL's validators");
+                }
+            }
+            match outcome {
+                Outcome::Applied { plan, revision } => {
+                    let c = &plan.counts;
+                    histogram!("actionsync_plan_changes", "source" => source.clone())
+                        .record(plan.changes.len() as f64);
+                    info!(
+                        source = %source, revision, by = applied_by.as_str(), created = c.created, updated = c.updated,
+                        archived = c.archived, deleted = c.deleted, restored = c.restored, drift = plan.drift.len(),
+                        orphans = plan.orphans.len(), ms = elapsed.as_millis() as u64, "applied"
+                    );
+                }
+                Outcome::Refused { plan } => {
+                    let mut reasons: Vec<&str> = plan
+                        .refusals
+                        .iter()
+                        .take(3)
+                        .map(|r| r.message.as_str())
+                        .collect();
+                    let more = plan.refusals.len().saturating_sub(3);
+                    let more_text = format!("and {more} more (actionsync plan --source {source})");
+                    if more > 0 {
+                        reasons.push(&more_text);
+                    }
+                    warn!(source = %source, reasons = %reasons.join("; "), "plan refused; the catalogue keeps its last good state");
+                }
+                Outcome::Planned { .. } => debug!(source = %source, "no changes"),
+                Outcome::Unchanged { .. } => debug!(source = %source, "unchanged"),
+            }
+        }
+        Err(e) => {
+            warn!(source = %source, error = %e, "reconcile failed; the catalogue keeps its last good state")
+        }
+    }
+}
