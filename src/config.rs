@@ -441,6 +441,34 @@ pub fn parse(text: &str) -> Result<Config, String> {
     serde_yaml::from_str(text).map_err(|e| e.to_string())
 }
 
+/// A duration as people write it in a config or a flag: `300ms`, `30s`, `5m`, `1h`, `1d`.
+pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    use std::time::Duration;
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let number: u64 = number.parse().map_err(|_| {
+        format!(
+            "{text:?} is not a duration: write a number and a unit, such as 300ms, 30s, 5m or 1h"
+        )
+    })?;
+    let seconds = |factor: u64| Duration::from_secs(number.saturating_mul(factor));
+    Ok(match unit.trim() {
+        "ms" => Duration::from_millis(number),
+        "s" => seconds(1),
+        "m" => seconds(60),
+        "h" => seconds(3600),
+        "d" => seconds(86_400),
+        other => {
+            return Err(format!(
+                "{text:?}: unknown unit {other:?}; use ms, s, m, h or d"
+            ));
+        }
+    })
+}
+
 /// `orders-v2` → `ORDERS_V2`.
 pub fn env_name(name: &str) -> String {
     name.chars()

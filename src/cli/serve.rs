@@ -26,7 +26,7 @@ pub struct ServeArgs {
     #[arg(long, value_enum, default_value_t = WatchMode::Native, env = "ACTIONSYNC_WATCH_MODE")]
     watch_mode: WatchMode,
     /// How long a burst of file changes settles before it is reconciled (`300ms`, `1s`).
-    #[arg(long, value_name = "DURATION", default_value = "300ms", value_parser = parse_duration)]
+    #[arg(long, value_name = "DURATION", default_value = "300ms", value_parser = crate::config::parse_duration)]
     debounce: Duration,
     /// Log lines as text or as JSON objects.
     #[arg(long, value_enum, default_value_t = LogFormat::Text, env = "ACTIONSYNC_LOG_FORMAT")]
@@ -43,24 +43,6 @@ pub struct ServeArgs {
 enum LogFormat {
     Text,
     Json,
-}
-
-/// `300ms`, `2s`, `1m`.
-fn parse_duration(text: &str) -> Result<Duration, String> {
-    let text = text.trim();
-    let split = text
-        .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(text.len());
-    let (number, unit) = text.split_at(split);
-    let number: u64 = number
-        .parse()
-        .map_err(|_| format!("`{text}` is not a duration: write 300ms, 2s or 1m"))?;
-    Ok(match unit {
-        "ms" => Duration::from_millis(number),
-        "s" | "" => Duration::from_secs(number),
-        "m" => Duration::from_secs(number * 60),
-        other => return Err(format!("unknown unit `{other}`: use ms, s or m")),
-    })
 }
 
 fn init_logging(format: LogFormat) {

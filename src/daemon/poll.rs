@@ -111,31 +111,13 @@ impl UrlSettings {
     }
 }
 
-/// `30s`, `5m`, `1h`, `1d` (at least one second).
+/// `30s`, `5m`, `1h`, `1d`: a poll interval, at least one second.
 pub fn parse_every(text: &str) -> Result<Duration, String> {
-    let text = text.trim();
-    let split = text
-        .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(text.len());
-    let (number, unit) = text.split_at(split);
-    let number: u64 = number
-        .parse()
-        .map_err(|_| format!("every {text:?}: write a number and a unit, such as 30s, 5m or 1h"))?;
-    let seconds = match unit.trim() {
-        "s" => number,
-        "m" => number * 60,
-        "h" => number * 3600,
-        "d" => number * 86_400,
-        other => {
-            return Err(format!(
-                "every {text:?}: unknown unit {other:?}; use s, m, h or d"
-            ));
-        }
-    };
-    if seconds == 0 {
+    let interval = crate::config::parse_duration(text).map_err(|e| format!("every: {e}"))?;
+    if interval < Duration::from_secs(1) {
         return Err(format!("every {text:?}: the interval must be at least 1s"));
     }
-    Ok(Duration::from_secs(seconds))
+    Ok(interval)
 }
 
 /// Polls one URL source until `stop`.
