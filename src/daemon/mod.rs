@@ -20,7 +20,7 @@ pub mod watch;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -134,8 +134,8 @@ pub struct Daemon {
     pub folders: Mutex<Vec<PathBuf>>,
     /// True once migrations ran and every source was reconciled once.
     pub ready: AtomicBool,
-    pending_initial: AtomicUsize,
-    initial: Mutex<std::collections::HashSet<String>>,
+    /// The sources the daemon started with whose first reconcile is not done.
+    starting: Mutex<std::collections::HashSet<String>>,
     /// Stops everything.
     pub shutdown: CancellationToken,
     tracker: TaskTracker,
@@ -217,19 +217,14 @@ impl Daemon {
         }
     }
 
-    /// Marks a source's first reconcile (or first fetch) done, once; the daemon is
-    /// ready after the last of the sources it started with.
+    /// Marks a source's first reconcile (or first fetch) done; the daemon is ready
+    /// once every source it started with has had one. Sources added later (new
+    /// files, reloads) do not count.
     pub fn initial_done_for(&self, name: &str) {
-        let first = self
-            .initial
-            .lock()
-            .map(|mut s| s.insert(name.to_string()))
-            .unwrap_or(false);
-        if !first {
+        let Ok(mut starting) = self.starting.lock() else {
             return;
-        }
-        let before = self.pending_initial.load(Ordering::SeqCst);
-        if before > 0 && self.pending_initial.fetch_sub(1, Ordering::SeqCst) == 1 {
+        };
+        if starting.remove(name) && starting.is_empty() {
             self.ready.store(true, Ordering::SeqCst);
             info!("ready: every source was reconciled once");
         }
@@ -339,8 +334,7 @@ pub async fn serve(options: ServeOptions, shutdown: CancellationToken) -> Result
         sources: Mutex::new(HashMap::new()),
         folders: Mutex::new(folders),
         ready: AtomicBool::new(false),
-        pending_initial: AtomicUsize::new(sources.len()),
-        initial: Mutex::new(std::collections::HashSet::new()),
+        starting: Mutex::new(sources.iter().map(|(s, _, _)| s.name.clone()).collect()),
         shutdown: shutdown.clone(),
         tracker: TaskTracker::new(),
         options: options.clone(),

@@ -129,8 +129,21 @@ pub async fn poller(
     client: reqwest::Client,
 ) {
     let mut failures: u32 = 0;
+    // The source is in the catalogue from the start, so a first fetch that fails
+    // is recorded on it.
+    if let Err(e) = daemon
+        .store
+        .ensure_source(&name, "url", settings.url.as_str())
+        .await
+    {
+        warn!(source = %name, error = %e, "cannot record the source");
+    }
     loop {
-        let ok = poll_once(&daemon, &name, &settings, &client).await;
+        // A fetch in flight (up to 60 s) must not hold up shutdown.
+        let ok = tokio::select! {
+            ok = poll_once(&daemon, &name, &settings, &client) => ok,
+            _ = stop.cancelled() => break,
+        };
         let delay = if ok {
             failures = 0;
             settings.schedule.next_delay()

@@ -2,8 +2,8 @@
 //! file, so editors that save by writing a temporary file and renaming it keep
 //! working; events are debounced (300 ms by default) into one check per burst.
 //! Temporary and hidden files are ignored (`.x.swp`, `x~`, `x.tmp`). A check that
-//! finds the same bytes costs a hash. `--watch-mode poll` polls the files instead,
-//! for file systems that send no notifications.
+//! finds the same bytes costs a hash. `--watch-mode poll` polls the files instead
+//! (once a second, comparing contents), for file systems that send no notifications.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -19,6 +19,9 @@ use super::{Daemon, Origin, Trigger, WatchMode, canonical};
 use crate::config::is_spec_file;
 use crate::source::SpecLocation;
 use crate::store::AppliedBy;
+
+/// How often `--watch-mode poll` looks at the files.
+pub const POLL_INTERVAL: Duration = Duration::from_secs(1);
 
 /// A running watcher; dropping it stops it.
 pub enum Watcher {
@@ -77,8 +80,12 @@ pub fn start(daemon: Arc<Daemon>) -> Result<Watcher, String> {
             Watcher::Native(new_debouncer(debounce, None, handler).map_err(|e| e.to_string())?)
         }
         WatchMode::Poll => {
-            let interval = (debounce / 2).max(Duration::from_millis(100));
-            let config = notify::Config::default().with_poll_interval(interval);
+            // notify's poller compares modification times in whole seconds, so a
+            // second save within the same second would be missed: compare contents
+            // too. Once a second keeps that cheap on a network file system.
+            let config = notify::Config::default()
+                .with_poll_interval(POLL_INTERVAL)
+                .with_compare_contents(true);
             Watcher::Poll(
                 new_debouncer_opt::<_, notify::PollWatcher, RecommendedCache>(
                     debounce,
