@@ -184,8 +184,11 @@ fn main() {
             .unwrap();
         let path = base.path().join("s0.yaml");
         std::fs::write(&path, spec(0, 0)).unwrap();
-        let sources =
-            actionsync::config::sources_from_paths(std::slice::from_ref(&path), &Default::default()).unwrap();
+        let sources = actionsync::config::sources_from_paths(
+            std::slice::from_ref(&path),
+            &Default::default(),
+        )
+        .unwrap();
         let source = &sources[0];
         actionsync::sync::reconcile(&store, source, Default::default())
             .await

@@ -311,6 +311,9 @@ pub fn canonical(path: &Path) -> PathBuf {
 
 /// Runs the daemon until `shutdown` is cancelled (or a signal arrives).
 pub async fn serve(options: ServeOptions, shutdown: CancellationToken) -> Result<(), DaemonError> {
+    // Signal handlers first: a SIGTERM that arrives while starting must still mean
+    // a clean stop, not the default action.
+    let handlers = Signals::install();
     let metrics = metrics_exporter_prometheus::PrometheusBuilder::new()
         .install_recorder()
         .ok();
@@ -362,7 +365,7 @@ pub async fn serve(options: ServeOptions, shutdown: CancellationToken) -> Result
     });
 
     let mut watcher = Some(watcher);
-    signals(&daemon, &mut watcher).await;
+    signals(&daemon, &mut watcher, handlers).await;
     shutdown.cancel();
     drop(watcher);
     info!("shutting down: finishing the work in flight");
@@ -380,16 +383,37 @@ pub async fn serve(options: ServeOptions, shutdown: CancellationToken) -> Result
     Ok(())
 }
 
+/// The signal streams, installed before anything else starts.
+struct Signals {
+    #[cfg(unix)]
+    streams: Option<(tokio::signal::unix::Signal, tokio::signal::unix::Signal)>,
+}
+
+impl Signals {
+    fn install() -> Signals {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            Signals {
+                streams: signal(SignalKind::terminate())
+                    .ok()
+                    .zip(signal(SignalKind::hangup()).ok()),
+            }
+        }
+        #[cfg(not(unix))]
+        Signals {}
+    }
+}
+
 /// Waits for SIGTERM or Ctrl-C (or the token); reloads on SIGHUP.
-async fn signals(daemon: &Arc<Daemon>, watcher: &mut Option<watch::Watcher>) {
+async fn signals(daemon: &Arc<Daemon>, watcher: &mut Option<watch::Watcher>, handlers: Signals) {
     #[cfg(unix)]
     {
-        use tokio::signal::unix::{SignalKind, signal};
-        let (Ok(mut term), Ok(mut hup)) = (
-            signal(SignalKind::terminate()),
-            signal(SignalKind::hangup()),
-        ) else {
-            let _ = tokio::signal::ctrl_c().await;
+        let Some((mut term, mut hup)) = handlers.streams else {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = daemon.shutdown.cancelled() => {}
+            }
             return;
         };
         loop {
@@ -416,6 +440,7 @@ async fn signals(daemon: &Arc<Daemon>, watcher: &mut Option<watch::Watcher>) {
     }
     #[cfg(not(unix))]
     {
+        let _ = handlers;
         tokio::select! {
             _ = tokio::signal::ctrl_c() => {}
             _ = daemon.shutdown.cancelled() => {}
