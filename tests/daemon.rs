@@ -1489,3 +1489,49 @@ async fn postgres_url() -> Option<String> {
         "{base}{separator}options=-c%20search_path%3D{schema}"
     ))
 }
+
+/// A spec file deleted from a watched folder plans its source's removal, and the
+/// guards refuse it: the actions stay active, and the refusal is recorded on the
+/// source. A file deleted by mistake costs nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deleted_spec_file_plans_its_removal_and_the_guards_refuse_it() {
+    let dir = tempdir();
+    let specs = dir.path().join("specs");
+    std::fs::create_dir(&specs).unwrap();
+    std::fs::write(specs.join("gone.yaml"), spec("gone", 3, "v0")).unwrap();
+    std::fs::write(specs.join("kept.yaml"), spec("kept", 2, "v0")).unwrap();
+    let _daemon = Daemon::start(dir.path(), &["specs"], &[]);
+    let store = open("sqlite://actionsync.db", dir.path()).await;
+    wait_for_markers(&store, "gone", 3, "v0", None).await;
+    wait_for_markers(&store, "kept", 2, "v0", None).await;
+
+    std::fs::remove_file(specs.join("gone.yaml")).unwrap();
+    let error = eventually("the deletion to be recorded on the source", async || {
+        let record = store.source("gone").await.map_err(|e| e.to_string())?;
+        match record.and_then(|r| r.last_error) {
+            Some(error) if error.contains("deleted") => Ok(error),
+            other => Err(format!("last_error: {other:?}")),
+        }
+    })
+    .await;
+    assert!(error.contains("refused"), "{error}");
+    let actions = store
+        .actions(&actionsync::store::ActionQuery {
+            source: Some("gone".to_string()),
+            state: None,
+        })
+        .await
+        .unwrap();
+    assert_eq!(actions.len(), 3);
+    assert!(
+        actions
+            .iter()
+            .all(|a| a.state == actionsync::action::ActionState::Active),
+        "the guards kept every action active"
+    );
+    assert_eq!(
+        revision_count(&store, "gone").await,
+        1,
+        "nothing was applied"
+    );
+}
