@@ -167,7 +167,8 @@ pub async fn reconcile<S: Store>(
     let root = match read {
         Ok(root) => root,
         Err(e) => {
-            record_attempt(None, Some(e.to_string())).await?;
+            // The read error is the one to report, even if recording it fails.
+            let _ = record_attempt(None, Some(e.to_string())).await;
             return Err(e.into());
         }
     };
@@ -190,7 +191,8 @@ pub async fn reconcile<S: Store>(
     let loaded = match blocking(move || source::load_root(root, &load)).await? {
         Ok(loaded) => loaded,
         Err(e) => {
-            record_attempt(None, Some(e.to_string())).await?;
+            // The read error is the one to report, even if recording it fails.
+            let _ = record_attempt(None, Some(e.to_string())).await;
             return Err(e.into());
         }
     };
@@ -269,7 +271,11 @@ pub async fn reconcile<S: Store>(
             }
             // Another apply got in first: plan again against what it left.
             Err(StoreError::Conflict { .. }) if attempt + 1 < RETRIES => continue,
-            Err(e) => return Err(e.into()),
+            Err(e) => {
+                // The source says why its change is not in the catalogue.
+                let _ = record_attempt(None, Some(format!("apply failed: {e}"))).await;
+                return Err(e.into());
+            }
         }
     }
     Err(SyncError::Internal("the plan loop ended".to_string()))
@@ -415,7 +421,22 @@ pub async fn retire<S: Store>(
         max_removed_share: source.max_removed_share,
     };
     let hash = "removed";
-    let plan = plan_against(store, &source.name, hash, &empty, options).await?;
+    let mut plan = plan_against(store, &source.name, hash, &empty, options).await?;
+    // An empty spec is the point here: only the removal guard decides, and its
+    // advice must fit a deleted file.
+    plan.refusals.retain(|r| r.code != "zero-operations");
+    for refusal in &mut plan.refusals {
+        if refusal.code == "removal-guard" {
+            refusal.message = format!(
+                "{}; the spec file was deleted: restore it, or allow the source's removal with max_removed_share: 1",
+                refusal
+                    .message
+                    .split(". Check the spec")
+                    .next()
+                    .unwrap_or(&refusal.message)
+            );
+        }
+    }
     timings.plan = started.elapsed();
     if plan.is_blocked() {
         let reasons: Vec<&str> = plan.refusals.iter().map(|r| r.message.as_str()).collect();

@@ -457,7 +457,7 @@ pub fn actions(args: &ActionsArgs) -> Result<ExitCode, Failure> {
                 }
                 let actor = std::env::var("USER").map(|u| format!("cli:{u}")).unwrap_or_else(|_| "cli".to_string());
                 // Read, then write at that version; if a reconcile got in between, read again.
-                let mut result = Err(String::new());
+                let mut result = Err("the action kept changing while it was being edited; try again".to_string());
                 for _ in 0..3 {
                     let found = find(&store, &set.action).await?;
                     match store.edit_hand(found.id, Some(found.version), &edit, &actor).await {
@@ -775,6 +775,15 @@ pub fn rollback(args: &RollbackArgs) -> Result<ExitCode, Failure> {
         // be rolled back: its stored record says what it is.
         let source = match select_sources(&config, &[], Some(&args.source)) {
             Ok(mut sources) => sources.remove(0),
+            // Any other config error is the user's to fix, not a reason to roll back
+            // without the source's options.
+            Err(e)
+                if !e.starts_with("no source named")
+                    && !e.starts_with("no sources")
+                    && !e.contains("names no sources") =>
+            {
+                return Err(e);
+            }
             Err(_) => {
                 let record = store
                     .source(&args.source)

@@ -26,7 +26,7 @@ pub struct ServeArgs {
     #[arg(long, value_enum, default_value_t = WatchMode::Native, env = "ACTIONSYNC_WATCH_MODE")]
     watch_mode: WatchMode,
     /// How long a burst of file changes settles before it is reconciled (`300ms`, `1s`).
-    #[arg(long, value_name = "DURATION", default_value = "300ms", value_parser = crate::config::parse_duration)]
+    #[arg(long, value_name = "DURATION", default_value = "300ms", value_parser = parse_debounce)]
     debounce: Duration,
     /// Log lines as text or as JSON objects.
     #[arg(long, value_enum, default_value_t = LogFormat::Text, env = "ACTIONSYNC_LOG_FORMAT")]
@@ -43,6 +43,17 @@ pub struct ServeArgs {
 enum LogFormat {
     Text,
     Json,
+}
+
+/// A debounce of at least 10 ms: shorter makes the watcher's timer spin.
+fn parse_debounce(text: &str) -> Result<Duration, String> {
+    let debounce = crate::config::parse_duration(text)?;
+    if debounce < Duration::from_millis(10) {
+        return Err(format!(
+            "{text:?} is too short: the debounce is at least 10ms"
+        ));
+    }
+    Ok(debounce)
 }
 
 fn init_logging(format: LogFormat) {

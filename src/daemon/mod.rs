@@ -122,6 +122,9 @@ pub struct SourceHandle {
     pub url: Option<poll::UrlSettings>,
     trigger: mpsc::Sender<Trigger>,
     stop: CancellationToken,
+    /// Which start of this source the handle is: a worker of an earlier start
+    /// (before a reload) stops instead of reconciling the new one's spec.
+    generation: u64,
 }
 
 /// The daemon's shared state.
@@ -134,6 +137,8 @@ pub struct Daemon {
     pub folders: Mutex<Vec<PathBuf>>,
     /// True once migrations ran and every source was reconciled once.
     pub ready: AtomicBool,
+    /// The next source generation.
+    generations: std::sync::atomic::AtomicU64,
     /// The sources the daemon started with whose first reconcile is not done.
     starting: Mutex<std::collections::HashSet<String>>,
     /// Stops everything.
@@ -144,9 +149,14 @@ pub struct Daemon {
 }
 
 impl Daemon {
-    /// The source's current spec, if it is still running.
-    pub fn source_spec(&self, name: &str) -> Option<SourceSpec> {
-        self.sources.lock().ok()?.get(name).map(|h| h.spec.clone())
+    /// The source's current spec, if it is still running as this `generation`.
+    fn source_spec(&self, name: &str, generation: u64) -> Option<SourceSpec> {
+        self.sources
+            .lock()
+            .ok()?
+            .get(name)
+            .filter(|h| h.generation == generation)
+            .map(|h| h.spec.clone())
     }
 
     /// Asks a source's worker to do something; a full queue already has work pending.
@@ -172,6 +182,7 @@ impl Daemon {
         let (sender, receiver) = mpsc::channel(16);
         let stop = self.shutdown.child_token();
         let is_url = url.is_some();
+        let generation = self.generations.fetch_add(1, Ordering::SeqCst);
         {
             let Ok(mut sources) = self.sources.lock() else {
                 return;
@@ -187,11 +198,17 @@ impl Daemon {
                     url: url.clone(),
                     trigger: sender.clone(),
                     stop: stop.clone(),
+                    generation,
                 },
             );
         }
-        self.tracker
-            .spawn(worker(self.clone(), name.clone(), receiver, stop.clone()));
+        self.tracker.spawn(worker(
+            self.clone(),
+            name.clone(),
+            generation,
+            receiver,
+            stop.clone(),
+        ));
         match url {
             Some(settings) => {
                 self.tracker.spawn(poll::poller(
@@ -330,13 +347,14 @@ pub async fn serve(options: ServeOptions, shutdown: CancellationToken) -> Result
         .unwrap_or_else(|_| options.listen.clone());
     let store = store::open(&config.database_url(), &config.base_dir).await?;
     info!(database = %store::redact(&config.database_url()), "catalogue open");
-    let http_client =
-        crate::source::polling_client(Duration::from_secs(60)).map_err(DaemonError::Watch)?;
+    let http_client = crate::source::polling_client(Duration::from_secs(60), false)
+        .map_err(DaemonError::Watch)?;
     let daemon = Arc::new(Daemon {
         store,
         sources: Mutex::new(HashMap::new()),
         folders: Mutex::new(folders),
         ready: AtomicBool::new(false),
+        generations: std::sync::atomic::AtomicU64::new(0),
         starting: Mutex::new(sources.iter().map(|(s, _, _)| s.name.clone()).collect()),
         shutdown: shutdown.clone(),
         tracker: TaskTracker::new(),
@@ -431,6 +449,14 @@ async fn signals(daemon: &Arc<Daemon>, watcher: &mut Option<watch::Watcher>, han
                                 Ok(w) => *watcher = Some(w),
                                 Err(e) => warn!(error = %e, "cannot restart the file watcher"),
                             }
+                            // Changes the old watcher had not yet reported: check every
+                            // file source (an unchanged one costs a hash).
+                            let files: Vec<String> = daemon.sources.lock().map(|s| {
+                                s.iter().filter(|(_, h)| h.url.is_none()).map(|(n, _)| n.clone()).collect()
+                            }).unwrap_or_default();
+                            for name in files {
+                                daemon.trigger(&name, Trigger::Check(AppliedBy::Watch));
+                            }
                         }
                         Err(e) => warn!(error = %e, "the config was not reloaded; the running sources stay as they were"),
                     }
@@ -507,23 +533,26 @@ fn reload(daemon: &Arc<Daemon>) -> Result<(), DaemonError> {
 async fn worker(
     daemon: Arc<Daemon>,
     name: String,
+    generation: u64,
     mut triggers: mpsc::Receiver<Trigger>,
     stop: CancellationToken,
 ) {
     loop {
+        // Stopping wins over work still queued.
         let mut trigger = tokio::select! {
-            t = triggers.recv() => match t { Some(t) => t, None => break },
+            biased;
             _ = stop.cancelled() => break,
+            t = triggers.recv() => match t { Some(t) => t, None => break },
         };
-        // A burst is one reconcile: a fetched body or a removal wins over a check.
+        // A burst is one reconcile: a fetched body wins over a check, and the later
+        // of a removal and a check wins (a file deleted, then written again, is a check).
         while let Ok(next) = triggers.try_recv() {
             trigger = match (&trigger, next) {
-                (_, t @ (Trigger::Fetched { .. } | Trigger::Removed)) => t,
-                (Trigger::Check(_), t) => t,
-                (_, Trigger::Check(_)) => trigger,
+                (Trigger::Fetched { .. }, Trigger::Check(_)) => trigger,
+                (_, next) => next,
             };
         }
-        let Some(spec) = daemon.source_spec(&name) else {
+        let Some(spec) = daemon.source_spec(&name, generation) else {
             break;
         };
         run_trigger(&daemon, &spec, trigger).await;

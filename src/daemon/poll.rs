@@ -167,7 +167,7 @@ async fn poll_once(
     client: &reqwest::Client,
 ) -> bool {
     let fail = |reason: String| async move {
-        warn!(source = %name, url = %settings.url, error = %reason, "fetch failed; the catalogue keeps the last good spec");
+        warn!(source = %name, url = %source::redact_url(&settings.url), error = %reason, "fetch failed; the catalogue keeps the last good spec");
         counter!("actionsync_fetches_total", "source" => name.to_string(), "outcome" => "error")
             .increment(1);
         if let Err(e) = daemon.store.record_attempt(name, None, Some(&reason)).await {

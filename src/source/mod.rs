@@ -57,9 +57,9 @@ impl SpecLocation {
     pub fn display(&self) -> String {
         match self {
             SpecLocation::File(p) => p.display().to_string(),
-            SpecLocation::Url(u) => u.to_string(),
+            SpecLocation::Url(u) => redact_url(u),
             SpecLocation::Bytes { name, .. } => name.clone(),
-            SpecLocation::BytesAt { url, .. } => url.to_string(),
+            SpecLocation::BytesAt { url, .. } => redact_url(url),
         }
     }
 
@@ -532,7 +532,7 @@ impl Loader<'_> {
         let response = client
             .get(url.clone())
             .send()
-            .map_err(|e| format!("fetch failed: {e}"))?;
+            .map_err(|e| format!("fetch failed: {}", e.without_url()))?;
         let status = response.status();
         if !status.is_success() {
             return Err(format!("the server answered {status}"));
@@ -551,7 +551,7 @@ impl Loader<'_> {
 fn read_limited(reader: impl Read, limit: usize) -> Result<Vec<u8>, String> {
     let mut bytes = Vec::new();
     reader
-        .take(limit as u64 + 1)
+        .take((limit as u64).saturating_add(1))
         .read_to_end(&mut bytes)
         .map_err(|e| io_reason(&e))?;
     if bytes.len() > limit {
@@ -592,7 +592,11 @@ pub async fn fetch_conditional(
 ) -> Result<Fetched, String> {
     let mut request = client.get(url.clone());
     for (name, value) in headers {
-        request = request.header(name.as_str(), value.as_str());
+        let mut value = reqwest::header::HeaderValue::from_str(value)
+            .map_err(|_| format!("the value of the header {name} is not a valid header value"))?;
+        // Kept out of debug output.
+        value.set_sensitive(true);
+        request = request.header(name.as_str(), value);
     }
     if let Some(etag) = etag {
         request = request.header(reqwest::header::IF_NONE_MATCH, etag);
@@ -600,7 +604,7 @@ pub async fn fetch_conditional(
     if let Some(last_modified) = last_modified {
         request = request.header(reqwest::header::IF_MODIFIED_SINCE, last_modified);
     }
-    let mut response = request.send().await.map_err(|e| describe_fetch_error(&e))?;
+    let mut response = request.send().await.map_err(describe_fetch_error)?;
     let status = response.status();
     if status == reqwest::StatusCode::NOT_MODIFIED {
         return Ok(Fetched::NotModified);
@@ -625,11 +629,7 @@ pub async fn fetch_conditional(
         ));
     }
     let mut bytes = Vec::new();
-    while let Some(chunk) = response
-        .chunk()
-        .await
-        .map_err(|e| describe_fetch_error(&e))?
-    {
+    while let Some(chunk) = response.chunk().await.map_err(describe_fetch_error)? {
         bytes.extend_from_slice(&chunk);
         if bytes.len() > max_bytes {
             return Err(format!(
@@ -644,7 +644,9 @@ pub async fn fetch_conditional(
     })
 }
 
-fn describe_fetch_error(e: &reqwest::Error) -> String {
+fn describe_fetch_error(e: reqwest::Error) -> String {
+    // reqwest names the URL in its errors; a URL may carry a token.
+    let e = e.without_url();
     if e.is_timeout() {
         "the fetch timed out".to_string()
     } else if e.is_connect() {
@@ -652,18 +654,54 @@ fn describe_fetch_error(e: &reqwest::Error) -> String {
     } else if e.is_body() || e.is_decode() {
         format!("the response was cut short or unreadable: {e}")
     } else if e.is_redirect() {
-        format!("too many redirects: {e}")
+        format!("redirect refused: {e}")
     } else {
         format!("fetch failed: {e}")
     }
 }
 
-/// The HTTP client for polling spec URLs: the platform's 60-second limit, at most
-/// 5 redirects, rustls.
-pub fn polling_client(timeout: Duration) -> Result<reqwest::Client, String> {
+/// A URL fit for logs and stored errors: no user or password, query values hidden.
+pub fn redact_url(url: &Url) -> String {
+    let mut shown = url.clone();
+    let _ = shown.set_username("");
+    let _ = shown.set_password(None);
+    if shown.query().is_some() {
+        let names: Vec<String> = shown
+            .query_pairs()
+            .map(|(k, _)| format!("{k}=***"))
+            .collect();
+        shown.set_query(Some(&names.join("&")));
+    }
+    shown.to_string()
+}
+
+/// The HTTP client for polling spec URLs: the platform's 60-second limit, at most 5
+/// redirects, rustls. With `private_headers`, a redirect to another site is refused:
+/// the source's headers (keys, tokens) would go with it.
+pub fn polling_client(timeout: Duration, private_headers: bool) -> Result<reqwest::Client, String> {
+    let policy = if private_headers {
+        reqwest::redirect::Policy::custom(|attempt| {
+            let same_site = attempt
+                .previous()
+                .first()
+                .is_some_and(|first| first.origin() == attempt.url().origin());
+            if attempt.previous().len() > 5 {
+                attempt.error("more than 5 redirects")
+            } else if !same_site {
+                let host = attempt.url().host_str().unwrap_or("?").to_string();
+                attempt.error(format!(
+                    "the server redirected to another site ({host}); the source's headers are not sent there: point the source at the final URL"
+                ))
+            } else {
+                attempt.follow()
+            }
+        })
+    } else {
+        reqwest::redirect::Policy::limited(5)
+    };
     reqwest::Client::builder()
         .timeout(timeout)
-        .redirect(reqwest::redirect::Policy::limited(5))
+        .redirect(policy)
         .user_agent(concat!("actionsync/", env!("CARGO_PKG_VERSION")))
         .build()
         .map_err(|e| format!("cannot start an HTTP client: {e}"))

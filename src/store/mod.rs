@@ -346,14 +346,40 @@ pub async fn open(url: &str, base_dir: &std::path::Path) -> Result<AnyStore> {
     })
 }
 
-/// A database URL without its password, for messages.
+/// A database URL without its password (in the user part or the query), for
+/// messages and logs.
 pub fn redact(url: &str) -> String {
     match url::Url::parse(url) {
-        Ok(mut parsed) if parsed.password().is_some() => {
-            let _ = parsed.set_password(Some("***"));
+        Ok(mut parsed) => {
+            if parsed.password().is_some() {
+                let _ = parsed.set_password(Some("***"));
+            }
+            if parsed.query().is_some() {
+                let pairs: Vec<(String, String)> = parsed
+                    .query_pairs()
+                    .map(|(k, v)| {
+                        let secret = k.to_ascii_lowercase().contains("password");
+                        (
+                            k.into_owned(),
+                            if secret {
+                                "***".to_string()
+                            } else {
+                                v.into_owned()
+                            },
+                        )
+                    })
+                    .collect();
+                parsed.query_pairs_mut().clear().extend_pairs(pairs);
+            }
             parsed.to_string()
         }
-        _ => url.to_string(),
+        // Unparseable: hide everything between the scheme and the host.
+        Err(_) => match (url.find("://"), url.rfind('@')) {
+            (Some(start), Some(at)) if at > start => {
+                format!("{}***{}", &url[..start + 3], &url[at..])
+            }
+            _ => url.to_string(),
+        },
     }
 }
 
@@ -442,4 +468,26 @@ pub fn now_ms() -> i64 {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis() as i64)
         .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact;
+
+    #[test]
+    fn passwords_never_show() {
+        assert_eq!(
+            redact("postgres://app:s3cret@db/cat"),
+            "postgres://app:***@db/cat"
+        );
+        assert!(
+            !redact("postgres://app@db/cat?password=s3cret&sslmode=require").contains("s3cret")
+        );
+        assert!(
+            redact("postgres://app@db/cat?password=s3cret&sslmode=require")
+                .contains("sslmode=require")
+        );
+        assert!(!redact("postgres://app:p/a#ss@db/cat").contains("p/a#ss"));
+        assert_eq!(redact("sqlite://actionsync.db"), "sqlite://actionsync.db");
+    }
 }
