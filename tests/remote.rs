@@ -178,3 +178,55 @@ fn a_document_over_the_size_limit_is_refused() {
     .unwrap_err();
     assert!(err.to_string().contains("4096"), "{err}");
 }
+
+/// A server that answers every request with a redirect to `to`.
+fn redirect_to(to: Url) -> Server {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1");
+    let base = Url::parse(&format!("http://{}/", listener.local_addr().unwrap())).unwrap();
+    let requests = Arc::new(AtomicUsize::new(0));
+    let counter = requests.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().take(16) {
+            let Ok(mut stream) = stream else { continue };
+            counter.fetch_add(1, Ordering::SeqCst);
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut line = String::new();
+            while reader.read_line(&mut line).map(|n| n > 2).unwrap_or(false) {
+                line.clear();
+            }
+            let _ = write!(
+                stream,
+                "HTTP/1.1 302 Found\r\nLocation: {to}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+            );
+        }
+    });
+    Server { base, requests }
+}
+
+#[tokio::test]
+async fn private_headers_never_follow_a_redirect_to_another_site() {
+    let elsewhere = serve(vec![("/openapi.yaml", spec_with_refs("#/x"))]);
+    let redirecting = redirect_to(elsewhere.base.join("openapi.yaml").unwrap());
+    let url = redirecting.base.join("openapi.yaml").unwrap();
+    let headers = vec![("X-Api-Key".to_string(), "s3cret".to_string())];
+
+    let private = source::polling_client(std::time::Duration::from_secs(10), true).unwrap();
+    let err = source::fetch_conditional(&private, &url, &headers, None, None, 1 << 20)
+        .await
+        .unwrap_err();
+    assert!(err.contains("another site"), "{err}");
+    assert!(!err.contains("s3cret"), "{err}");
+    assert_eq!(
+        elsewhere.requests.load(Ordering::SeqCst),
+        0,
+        "the other site got no request"
+    );
+
+    // Without private headers a redirect (to a CDN, say) is followed.
+    let open = source::polling_client(std::time::Duration::from_secs(10), false).unwrap();
+    let fetched = source::fetch_conditional(&open, &url, &[], None, None, 1 << 20)
+        .await
+        .unwrap();
+    assert!(matches!(fetched, source::Fetched::Body { .. }));
+    assert_eq!(elsewhere.requests.load(Ordering::SeqCst), 1);
+}

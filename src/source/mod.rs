@@ -647,17 +647,33 @@ pub async fn fetch_conditional(
 fn describe_fetch_error(e: reqwest::Error) -> String {
     // reqwest names the URL in its errors; a URL may carry a token.
     let e = e.without_url();
-    if e.is_timeout() {
-        "the fetch timed out".to_string()
+    let what = if e.is_timeout() {
+        "the fetch timed out"
     } else if e.is_connect() {
-        format!("cannot connect: {e}")
+        "cannot connect"
     } else if e.is_body() || e.is_decode() {
-        format!("the response was cut short or unreadable: {e}")
+        "the response was cut short or unreadable"
     } else if e.is_redirect() {
-        format!("redirect refused: {e}")
+        "redirect refused"
     } else {
-        format!("fetch failed: {e}")
+        "fetch failed"
+    };
+    format!("{what}: {}", with_causes(&e))
+}
+
+/// An error and its causes, `outer: inner: innermost`.
+fn with_causes(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(inner) = cause {
+        let line = inner.to_string();
+        if !text.contains(&line) {
+            text.push_str(": ");
+            text.push_str(&line);
+        }
+        cause = inner.source();
     }
+    text
 }
 
 /// A URL fit for logs and stored errors: no user or password, query values hidden.
