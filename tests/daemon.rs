@@ -9,12 +9,14 @@
 //! The SIGTERM-during-a-large-apply test also runs on PostgreSQL when
 //! `ACTIONSYNC_TEST_POSTGRES` is set.
 
+mod common;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -1345,7 +1347,7 @@ async fn sigterm_during_a_large_apply_sqlite() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_during_a_large_apply_postgres() {
-    let Some(url) = postgres_url().await else {
+    let Some(url) = common::postgres_url().await else {
         return;
     };
     sigterm_during_a_large_apply(&url).await;
@@ -1450,44 +1452,6 @@ async fn sighup_adds_and_removes_sources() {
     std::fs::write(&first, spec("first", 2, "v2")).unwrap();
     wait_for_markers(&store, "first", 2, "v2", None).await;
     assert_eq!(daemon.get("/healthz").0, 200);
-}
-
-// ---------------------------------------------------------------------------
-// PostgreSQL
-// ---------------------------------------------------------------------------
-
-/// The URL of a fresh schema in the test PostgreSQL (`ACTIONSYNC_TEST_POSTGRES`),
-/// or `None` (saying so) when the variable is unset. The schema is named like the
-/// other tests' (`t<pid>_<n>_<nanos>`), so their clean-up drops it later.
-async fn postgres_url() -> Option<String> {
-    let Ok(base) = std::env::var("ACTIONSYNC_TEST_POSTGRES") else {
-        eprintln!(
-            "SKIPPED: ACTIONSYNC_TEST_POSTGRES is unset; the PostgreSQL half of this test did not run"
-        );
-        return None;
-    };
-    static COUNTER: AtomicUsize = AtomicUsize::new(0);
-    let schema = format!(
-        "t{}_{}_{}",
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::SeqCst),
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.subsec_nanos())
-            .unwrap_or(0)
-    );
-    let admin = sqlx::PgPool::connect(&base)
-        .await
-        .expect("connect to the test PostgreSQL");
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
-        .execute(&admin)
-        .await
-        .expect("create a test schema");
-    admin.close().await;
-    let separator = if base.contains('?') { '&' } else { '?' };
-    Some(format!(
-        "{base}{separator}options=-c%20search_path%3D{schema}"
-    ))
 }
 
 /// A spec file deleted from a watched folder plans its source's removal, and the
