@@ -17,18 +17,6 @@ use crate::action::{
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::spec::{Spec, SpecVersion};
 
-/// Spec-owned fields a person (or `x-open-pinned`) may pin.
-pub const PINNABLE: &[&str] = &[
-    "name",
-    "description",
-    "url",
-    "method",
-    "parameters",
-    "headers",
-    "body",
-    "auth",
-];
-
 /// Why an operation could not become an action.
 pub(super) struct Failure {
     pub code: &'static str,
@@ -1190,31 +1178,13 @@ fn pins(
     };
     let mut out = BTreeMap::new();
     for (field, pinned) in entries {
-        if !PINNABLE.contains(&field.as_str()) {
+        // The same rule as a person's pin: the value replaces the spec's.
+        if let Err(why) = crate::lint::check_pin(&field, &pinned) {
             warn(
                 Severity::Warning,
                 "bad-pin",
                 pointer.to_string(),
-                format!(
-                    "`{field}` cannot be pinned (pinnable: {}); ignored",
-                    PINNABLE.join(", ")
-                ),
-            );
-            continue;
-        }
-        let valid = match field.as_str() {
-            "name" => pinned.as_str().is_some_and(naming::is_valid_name),
-            "description" => pinned
-                .as_str()
-                .is_some_and(|d| d.chars().count() >= MIN_DESCRIPTION),
-            _ => !pinned.is_null(),
-        };
-        if !valid {
-            warn(
-                Severity::Warning,
-                "bad-pin",
-                pointer.to_string(),
-                format!("the pinned {field} is not a valid value for it; ignored"),
+                format!("x-open-pinned: {why}; ignored"),
             );
             continue;
         }

@@ -394,21 +394,20 @@ pub fn plan(input: PlanInput<'_>) -> Plan {
             ChangeKind::Restore => counts.restored += 1,
         }
     }
-    let touched_active = changes
+    // Removals of actions that were active: the guard's numerator, and with the
+    // updates, what is not unchanged.
+    let active: HashSet<i64> = input
+        .current
         .iter()
-        .filter(|c| matches!(c.kind, ChangeKind::Update | ChangeKind::Archive))
-        .count()
-        + changes
-            .iter()
-            .filter(|c| c.kind == ChangeKind::Delete)
-            .filter(|c| {
-                input
-                    .current
-                    .iter()
-                    .any(|a| Some(a.id) == c.id && a.state == ActionState::Active)
-            })
-            .count();
-    counts.unchanged = active_before.saturating_sub(touched_active);
+        .filter(|a| a.state == ActionState::Active)
+        .map(|a| a.id)
+        .collect();
+    let removed_active = changes
+        .iter()
+        .filter(|c| matches!(c.kind, ChangeKind::Archive | ChangeKind::Delete))
+        .filter(|c| c.id.is_some_and(|id| active.contains(&id)))
+        .count();
+    counts.unchanged = active_before.saturating_sub(counts.updated + removed_active);
 
     // Magic fields without their parameter, over every action active afterwards.
     let new_specs: HashMap<i64, &SpecFields> = changes
@@ -445,7 +444,13 @@ pub fn plan(input: PlanInput<'_>) -> Plan {
         .collect();
     let mut refusals = Vec::new();
     lint_plan(&input, &changes, &mut diagnostics, &mut refusals);
-    guard_plan(&input, &changes, active_before, &mut refusals);
+    guard_plan(
+        &input,
+        &changes,
+        active_before,
+        removed_active,
+        &mut refusals,
+    );
 
     Plan {
         source: input.source.to_string(),
@@ -678,6 +683,7 @@ fn guard_plan(
     input: &PlanInput<'_>,
     changes: &[Change],
     active_before: usize,
+    removed: usize,
     refusals: &mut Vec<Refusal>,
 ) {
     if changes.is_empty() {
@@ -690,16 +696,6 @@ fn guard_plan(
             overridable: true,
         });
     }
-    let removed = changes
-        .iter()
-        .filter(|c| matches!(c.kind, ChangeKind::Archive | ChangeKind::Delete))
-        .filter(|c| {
-            input
-                .current
-                .iter()
-                .any(|a| Some(a.id) == c.id && a.state == ActionState::Active)
-        })
-        .count();
     if active_before > 0 {
         let share = removed as f64 / active_before as f64;
         if share > input.options.max_removed_share {

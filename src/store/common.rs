@@ -7,8 +7,7 @@ use std::collections::BTreeSet;
 use serde_json::Value;
 
 use super::{AuditEntry, HandEdit, Result, StoreError};
-use crate::action::{Method, SPEC_FIELDS, StoredAction};
-use crate::convert::naming;
+use crate::action::StoredAction;
 
 /// Columns of an action row, in the order `decode_action` reads them.
 pub const ACTION_COLUMNS: &str =
@@ -160,49 +159,9 @@ fn to_value<T: serde::Serialize>(value: &T) -> Value {
     serde_json::to_value(value).unwrap_or(Value::Null)
 }
 
-/// A pin must be a valid value of its field: a person's value replaces the spec's
-/// in everything the AI sees.
+/// A pin must be a valid value of its field: see [`crate::lint::check_pin`].
 fn check_pin(field: &str, value: &Value) -> Result<()> {
-    let invalid = |why: &str| Err(StoreError::Invalid(format!("cannot pin {field}: {why}")));
-    if !SPEC_FIELDS.contains(&field) {
-        return invalid(&format!(
-            "only these fields can be pinned: {}",
-            SPEC_FIELDS.join(", ")
-        ));
-    }
-    let ok = match field {
-        "name" => value.as_str().is_some_and(naming::is_valid_name),
-        "description" => value
-            .as_str()
-            .is_some_and(|d| d.trim().chars().count() >= crate::action::MIN_DESCRIPTION),
-        "url" => value.as_str().is_some_and(|u| {
-            url::Url::parse(u).is_ok_and(|p| p.scheme() == "https" && p.host_str().is_some())
-        }),
-        "method" => serde_json::from_value::<Method>(value.clone()).is_ok(),
-        "parameters" => {
-            serde_json::from_value::<Vec<crate::action::Parameter>>(value.clone()).is_ok()
-        }
-        "headers" => {
-            serde_json::from_value::<Vec<crate::action::StaticHeader>>(value.clone()).is_ok()
-        }
-        "body" => serde_json::from_value::<Option<crate::action::Body>>(value.clone()).is_ok(),
-        "auth" => {
-            serde_json::from_value::<Vec<crate::action::AuthRequirement>>(value.clone()).is_ok()
-        }
-        _ => false,
-    };
-    if ok {
-        return Ok(());
-    }
-    match field {
-        "name" => invalid("a name is 5 to 64 characters of a-z, 0-9 and _"),
-        "description" => invalid("a description has at least 20 characters"),
-        "url" => invalid("the URL must be an absolute https:// URL"),
-        "method" => invalid("the method is one of GET, POST, PUT, PATCH, DELETE"),
-        _ => {
-            invalid("the value does not have the field's shape (see `actions show --output json`)")
-        }
-    }
+    crate::lint::check_pin(field, value).map_err(StoreError::Invalid)
 }
 
 /// Implements [`super::Store`] for a backend type with a `pool` field and an
