@@ -21,6 +21,7 @@
 //! - [`cli`]: the command line (`convert`, `lint`); `main.rs` only calls it.
 
 pub mod action;
+pub mod api;
 pub mod cli;
 pub mod config;
 pub mod convert;
@@ -32,3 +33,4 @@ pub mod source;
 pub mod spec;
 pub mod store;
 pub mod sync;
+pub mod tools;

@@ -210,9 +210,9 @@ fn parse_pair(s: &str) -> Result<(String, String), String> {
 }
 
 /// A failure: the message is printed as `error: …` and the command exits 1.
-type Failure = String;
+pub(super) type Failure = String;
 
-fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
+pub(super) fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -220,7 +220,7 @@ fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
         .map_err(|e| format!("cannot start the async runtime: {e}"))
 }
 
-fn load_config(args: &CatalogueArgs) -> Result<Config, Failure> {
+pub(super) fn load_config(args: &CatalogueArgs) -> Result<Config, Failure> {
     let cwd =
         std::env::current_dir().map_err(|e| format!("cannot read the working folder: {e}"))?;
     let mut config = Config::load(args.config.as_deref(), &cwd).map_err(|e| e.to_string())?;
@@ -230,7 +230,7 @@ fn load_config(args: &CatalogueArgs) -> Result<Config, Failure> {
     Ok(config)
 }
 
-async fn open(config: &Config) -> Result<AnyStore, Failure> {
+pub(super) async fn open(config: &Config) -> Result<AnyStore, Failure> {
     store::open(&config.database_url(), &config.base_dir)
         .await
         .map_err(|e| e.to_string())
@@ -842,7 +842,7 @@ fn stored_source(record: &store::SourceRecord) -> SourceSpec {
     }
 }
 
-fn print_json(value: &Value) -> Result<(), Failure> {
+pub(super) fn print_json(value: &Value) -> Result<(), Failure> {
     let mut out = std::io::stdout().lock();
     match super::write_json(&mut out, value) {
         Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
@@ -852,7 +852,7 @@ fn print_json(value: &Value) -> Result<(), Failure> {
     }
 }
 
-fn print_text(text: &str) -> Result<(), Failure> {
+pub(super) fn print_text(text: &str) -> Result<(), Failure> {
     let mut out = std::io::stdout().lock();
     match out.write_all(text.as_bytes()) {
         Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {

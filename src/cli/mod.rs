@@ -5,9 +5,12 @@
 
 mod catalogue;
 mod convert;
+mod export;
 mod lint;
+mod push;
 mod serve;
 mod table;
+mod token;
 
 use std::process::ExitCode;
 use std::time::Duration;
@@ -46,6 +49,15 @@ enum Command {
     History(catalogue::HistoryArgs),
     /// Apply an earlier revision's spec again, as a new revision.
     Rollback(catalogue::RollbackArgs),
+    /// Send a spec to a running `actionsync serve` (CI on deploy): it plans and
+    /// applies it, or with --dry-run only plans, and answers the plan.
+    Push(push::PushArgs),
+    /// Write the catalogue as tool definitions an LLM takes (OpenAI, MCP, native),
+    /// filtered by channel and segments like the server's /v1/tools.
+    Export(export::ExportArgs),
+    /// Create, list and revoke the API's bearer tokens.
+    #[command(subcommand)]
+    Token(token::TokenCommand),
 }
 
 /// Methods a filter may name.
@@ -214,6 +226,9 @@ pub fn run() -> ExitCode {
         Command::Actions(args) => catalogue::actions(&args),
         Command::History(args) => catalogue::history(&args),
         Command::Rollback(args) => catalogue::rollback(&args),
+        Command::Push(args) => push::run(&args),
+        Command::Export(args) => export::run(&args),
+        Command::Token(command) => token::run(&command),
     };
     match result {
         Ok(code) => code,

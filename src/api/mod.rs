@@ -1,0 +1,3 @@
+//! The HTTP API served by `actionsync serve`.
+
+pub mod wire;
