@@ -14,6 +14,9 @@
 //!     url: https://petstore.example.com/openapi.json
 //!     headers:
 //!       Authorization: {env: PETSTORE_TOKEN}   # secrets only from the environment
+//!   - name: payments                    # specs pushed by CI (actionsync push)
+//!     push: true
+//!     max_removed_share: 0.2
 //! ```
 //!
 //! Every value can come from the environment: `ACTIONSYNC_DATABASE_URL`,
@@ -125,6 +128,9 @@ pub struct SourceConfig {
     pub every: Option<String>,
     /// Poll schedule for `url`, crontab syntax with five fields.
     pub cron: Option<String>,
+    /// A source whose specs arrive over HTTP (`PUT /v1/sources/{name}/spec`), with
+    /// these options. A push to a name not in the config takes the defaults.
+    pub push: Option<bool>,
     /// Options.
     #[serde(flatten)]
     pub options: SourceOptions,
@@ -258,6 +264,7 @@ impl Config {
                 source.file.is_some(),
                 source.dir.is_some(),
                 source.url.is_some(),
+                source.push == Some(true),
             ];
             let what = source
                 .name
@@ -265,10 +272,14 @@ impl Config {
                 .unwrap_or_else(|| format!("sources[{i}]"));
             match kinds.iter().filter(|k| **k).count() {
                 1 => {}
-                0 => return Err(self.invalid(format!("{what} needs one of file, dir or url"))),
+                0 => {
+                    return Err(
+                        self.invalid(format!("{what} needs one of file, dir, url or push: true"))
+                    );
+                }
                 _ => {
                     return Err(self.invalid(format!(
-                        "{what} has more than one of file, dir and url; give one"
+                        "{what} has more than one of file, dir, url and push; give one"
                     )));
                 }
             }
@@ -279,6 +290,9 @@ impl Config {
             }
             if source.dir.is_none() && source.name.is_none() && source.url.is_some() {
                 return Err(self.invalid(format!("{what}: a url source needs a name")));
+            }
+            if source.push == Some(true) && source.name.is_none() {
+                return Err(self.invalid(format!("{what}: a push source needs a name")));
             }
             if let Some(name) = &source.name
                 && !is_valid_source_name(name)
@@ -341,6 +355,27 @@ impl Config {
         Ok(out)
     }
 
+    /// How to reconcile a spec pushed to source `name`: a `push: true` entry's
+    /// options, else the defaults. `None` if the config reads the source from a
+    /// file, folder or URL: a push would fight the watcher.
+    pub fn push_source(&self, name: &str, bytes: Vec<u8>) -> Option<SourceSpec> {
+        let entry = self
+            .sources
+            .iter()
+            .find(|e| e.name.as_deref() == Some(name));
+        if entry.is_some_and(|e| e.push != Some(true)) {
+            return None;
+        }
+        let default_entry = SourceConfig::default();
+        let entry = entry.unwrap_or(&default_entry);
+        let options = merge(&self.defaults, &entry.options);
+        let location = SpecLocation::Bytes {
+            name: format!("the spec pushed to `{name}`"),
+            bytes,
+        };
+        Some(source_spec(name.to_string(), "push", location, &options, entry))
+    }
+
     /// The database URL: the file's, else the default (a SQLite file next to the config).
     pub fn database_url(&self) -> String {
         self.database
@@ -396,7 +431,9 @@ const OPTION_KEYS: &[&str] = &[
     "exclude_operations",
 ];
 /// Keys only a source has.
-const SOURCE_KEYS: &[&str] = &["name", "file", "dir", "url", "headers", "every", "cron"];
+const SOURCE_KEYS: &[&str] = &[
+    "name", "file", "dir", "url", "headers", "every", "cron", "push",
+];
 /// Top-level keys.
 const TOP_KEYS: &[&str] = &["database", "listen", "defaults", "sources"];
 

@@ -294,6 +294,7 @@ pub async fn plan_against<S: Store>(
         .actions(&ActionQuery {
             source: Some(source.to_string()),
             state: None,
+            ..Default::default()
         })
         .await?;
     let others = store.name_owners(source).await?;

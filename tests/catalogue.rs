@@ -27,6 +27,7 @@ async fn action(store: &AnyStore, source: &str, key: &str) -> actionsync::action
         .actions(&ActionQuery {
             source: Some(source.to_string()),
             state: None,
+            ..Default::default()
         })
         .await
         .expect("actions")

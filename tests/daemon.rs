@@ -370,6 +370,7 @@ async fn actions(store: &AnyStore, source: &str) -> Vec<StoredAction> {
         .actions(&ActionQuery {
             source: Some(source.to_string()),
             state: None,
+            ..Default::default()
         })
         .await
         .expect("read the actions")
@@ -1483,6 +1484,7 @@ async fn a_deleted_spec_file_plans_its_removal_and_the_guards_refuse_it() {
         .actions(&actionsync::store::ActionQuery {
             source: Some("gone".to_string()),
             state: None,
+            ..Default::default()
         })
         .await
         .unwrap();

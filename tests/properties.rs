@@ -486,6 +486,7 @@ impl Run<'_> {
             .actions(&ActionQuery {
                 source: Some(SOURCE.to_string()),
                 state: None,
+                ..Default::default()
             })
             .await
             .map_err(|e| self.fail(format!("actions: {e}")))

@@ -435,6 +435,7 @@ pub fn actions(args: &ActionsArgs) -> Result<ExitCode, Failure> {
                         StateArg::Active => ActionState::Active,
                         StateArg::Archived => ActionState::Archived,
                     }),
+                    ..Default::default()
                 };
                 let actions = store.actions(&query).await.map_err(|e| e.to_string())?;
                 match output {

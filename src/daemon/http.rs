@@ -1,4 +1,5 @@
-//! The daemon's HTTP endpoints: liveness, readiness, Prometheus metrics.
+//! The daemon's HTTP endpoints: liveness, readiness, Prometheus metrics, and the
+//! API ([`crate::api`]).
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -19,13 +20,16 @@ struct AppState {
 }
 
 /// The routes: `/healthz` (the process is up), `/readyz` (migrations ran and
-/// every source was reconciled once), `/metrics`.
+/// every source was reconciled once), `/metrics`, and the API's.
 pub fn router(daemon: Arc<Daemon>, metrics: Option<PrometheusHandle>) -> Router {
+    let api = crate::api::router(crate::api::ApiState::new(daemon.clone()));
     Router::new()
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(ready))
         .route("/metrics", get(render_metrics))
         .with_state(AppState { daemon, metrics })
+        .merge(api)
+        .fallback(not_found)
 }
 
 async fn ready(State(state): State<AppState>) -> impl IntoResponse {
@@ -52,4 +56,11 @@ async fn render_metrics(State(state): State<AppState>) -> impl IntoResponse {
             "metrics are not available in this process\n".to_string(),
         ),
     }
+}
+
+async fn not_found(uri: axum::http::Uri) -> crate::api::ApiError {
+    crate::api::ApiError::NotFound(format!(
+        "no route {}; the API is described at /openapi.json",
+        uri.path()
+    ))
 }

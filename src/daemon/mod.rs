@@ -141,6 +141,9 @@ pub struct Daemon {
     generations: std::sync::atomic::AtomicU64,
     /// The sources the daemon started with whose first reconcile is not done.
     starting: Mutex<std::collections::HashSet<String>>,
+    /// The config as last loaded (at start, and on each SIGHUP): the API reads push
+    /// sources' options from it.
+    pub config: Mutex<Config>,
     /// Stops everything.
     pub shutdown: CancellationToken,
     tracker: TaskTracker,
@@ -157,6 +160,53 @@ impl Daemon {
             .get(name)
             .filter(|h| h.generation == generation)
             .map(|h| h.spec.clone())
+    }
+
+    /// How to reconcile a spec pushed to `name`; `Err` names where the daemon
+    /// reads that source from instead (a push would fight the watcher or poller).
+    pub fn push_target(&self, name: &str, bytes: Vec<u8>) -> Result<SourceSpec, String> {
+        if let Some(location) = self
+            .sources
+            .lock()
+            .ok()
+            .and_then(|s| s.get(name).map(|h| h.spec.location.display()))
+        {
+            return Err(location);
+        }
+        let config = self.config.lock().map(|c| c.clone()).unwrap_or_default();
+        config
+            .push_source(name, bytes)
+            .ok_or_else(|| format!("the config's source `{name}`"))
+    }
+
+    /// How to reconcile source `name` again (for a rollback): the running source's
+    /// settings, else a push source's.
+    pub fn source_settings(&self, name: &str) -> SourceSpec {
+        if let Some(spec) = self
+            .sources
+            .lock()
+            .ok()
+            .and_then(|s| s.get(name).map(|h| h.spec.clone()))
+        {
+            return spec;
+        }
+        let config = self.config.lock().map(|c| c.clone()).unwrap_or_default();
+        match config.push_source(name, Vec::new()) {
+            Some(spec) => spec,
+            // Named in the config as a file or URL source that is not running:
+            // its own options, read from the stored spec.
+            None => config
+                .sources()
+                .ok()
+                .and_then(|all| all.into_iter().find(|s| s.name == name))
+                .unwrap_or_else(|| {
+                    let mut defaults = Config::default();
+                    defaults.defaults = config.defaults.clone();
+                    defaults
+                        .push_source(name, Vec::new())
+                        .unwrap_or_else(|| unreachable_source(name))
+                }),
+        }
     }
 
     /// Asks a source's worker to do something; a full queue already has work pending.
@@ -245,6 +295,24 @@ impl Daemon {
             self.ready.store(true, Ordering::SeqCst);
             info!("ready: every source was reconciled once");
         }
+    }
+}
+
+/// A source with default settings (only reached if the config changed underneath).
+fn unreachable_source(name: &str) -> SourceSpec {
+    SourceSpec {
+        name: name.to_string(),
+        kind: "push".to_string(),
+        location: SpecLocation::Bytes {
+            name: name.to_string(),
+            bytes: Vec::new(),
+        },
+        load: crate::source::LoadOptions::default(),
+        convert: crate::convert::ConvertOptions {
+            source: name.to_string(),
+            ..Default::default()
+        },
+        max_removed_share: crate::plan::DEFAULT_MAX_REMOVED_SHARE,
     }
 }
 
@@ -356,6 +424,7 @@ pub async fn serve(options: ServeOptions, shutdown: CancellationToken) -> Result
         ready: AtomicBool::new(false),
         generations: std::sync::atomic::AtomicU64::new(0),
         starting: Mutex::new(sources.iter().map(|(s, _, _)| s.name.clone()).collect()),
+        config: Mutex::new(config.clone()),
         shutdown: shutdown.clone(),
         tracker: TaskTracker::new(),
         options: options.clone(),
@@ -477,9 +546,12 @@ async fn signals(daemon: &Arc<Daemon>, watcher: &mut Option<watch::Watcher>, han
 /// Applies a changed config: new sources start, removed ones stop, changed ones
 /// are updated and checked.
 fn reload(daemon: &Arc<Daemon>) -> Result<(), DaemonError> {
-    let (_, desired, folders) = desired_sources(&daemon.options)?;
+    let (config, desired, folders) = desired_sources(&daemon.options)?;
     if let Ok(mut f) = daemon.folders.lock() {
         *f = folders;
+    }
+    if let Ok(mut c) = daemon.config.lock() {
+        *c = config;
     }
     let running: Vec<String> = daemon
         .sources

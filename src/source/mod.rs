@@ -303,6 +303,29 @@ pub fn load_root(root: RootDocument, options: &LoadOptions) -> Result<Loaded, Lo
     if spec::may_reference_other_documents(&bytes) {
         enqueue_refs(&root_value, &root_url, &mut documents, &mut queue);
     }
+    // Bytes handed over (a pushed spec, standard input) have no folder or site to
+    // resolve a reference against: such a spec must be one document, and saying so
+    // up front beats skipping every operation that uses the reference.
+    if root_url.scheme() == "memory"
+        && let Some(first) = queue.front()
+    {
+        return Err(LoadError::Read {
+            location: display,
+            reason: format!(
+                "it references another document (`{}`{}); a spec sent as bytes (pushed, or read from standard input) must be one document: bundle it first, e.g. `npx @redocly/cli bundle openapi.yaml -o bundled.yaml`",
+                if first.scheme() == "memory" {
+                    first.path().trim_start_matches('/').to_string()
+                } else {
+                    redact_url(first)
+                },
+                if queue.len() > 1 {
+                    format!(" and {} more", queue.len() - 1)
+                } else {
+                    String::new()
+                }
+            ),
+        });
+    }
     documents.insert(root_url.clone(), Document::Loaded(root_value));
     let policy = Policy::new(&root_url, options);
     while let Some(url) = queue.pop_front() {

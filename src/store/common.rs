@@ -173,8 +173,8 @@ macro_rules! store_impl {
         use $crate::plan::{ChangeKind, Counts, NameOwner, Plan};
         use $crate::store::common::{self, ACTION_COLUMNS, from_json, to_json};
         use $crate::store::{
-            ActionQuery, AppliedBy, AuditEntry, HandEdit, Result, Revision, SourceRecord, SpecBlob, Store,
-            StoreError, now_ms,
+            ActionQuery, AppliedBy, AuditEntry, HandEdit, NewToken, Result, Revision, SourceRecord, SpecBlob, Store,
+            StoreError, TokenRecord, TokenScope, now_ms,
         };
 
         type Row = <$db as sqlx::Database>::Row;
@@ -238,7 +238,77 @@ macro_rules! store_impl {
             }
         }
 
+        /// Every change to actions bumps the catalogue's generation, in its transaction.
+        async fn bump_generation(tx: &mut sqlx::Transaction<'static, $db>) -> Result<()> {
+            sqlx::query("UPDATE catalogue_generation SET generation = generation + 1 WHERE id = 1")
+                .execute(&mut **tx)
+                .await?;
+            Ok(())
+        }
+
+        fn decode_token(row: &Row) -> Result<TokenRecord> {
+            let scope: String = row.try_get("scope")?;
+            Ok(TokenRecord {
+                id: row.try_get("id")?,
+                name: row.try_get("name")?,
+                scope: TokenScope::parse(&scope).ok_or_else(|| StoreError::Corrupt(format!("token scope `{scope}`")))?,
+                sources: from_json("sources", &row.try_get::<String, _>("sources")?)?,
+                created_at: row.try_get("created_at")?,
+                revoked_at: row.try_get("revoked_at")?,
+            })
+        }
+
         impl Store for $backend {
+            async fn create_token(&self, token: &NewToken) -> Result<TokenRecord> {
+                let id: i64 = sqlx::query_scalar(
+                    "INSERT INTO tokens (name, hash, scope, sources, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id",
+                )
+                .bind(&token.name)
+                .bind(&token.hash)
+                .bind(token.scope.as_str())
+                .bind(to_json(&token.sources))
+                .bind(now_ms())
+                .fetch_one(&self.pool)
+                .await?;
+                let row = sqlx::query("SELECT id, name, scope, sources, created_at, revoked_at FROM tokens WHERE id = $1")
+                    .bind(id)
+                    .fetch_one(&self.pool)
+                    .await?;
+                decode_token(&row)
+            }
+
+            async fn token_by_hash(&self, hash: &str) -> Result<Option<TokenRecord>> {
+                let row = sqlx::query(
+                    "SELECT id, name, scope, sources, created_at, revoked_at FROM tokens WHERE hash = $1 AND revoked_at IS NULL",
+                )
+                .bind(hash)
+                .fetch_optional(&self.pool)
+                .await?;
+                row.as_ref().map(decode_token).transpose()
+            }
+
+            async fn tokens(&self) -> Result<Vec<TokenRecord>> {
+                let rows = sqlx::query("SELECT id, name, scope, sources, created_at, revoked_at FROM tokens ORDER BY id")
+                    .fetch_all(&self.pool)
+                    .await?;
+                rows.iter().map(decode_token).collect()
+            }
+
+            async fn revoke_token(&self, id: i64) -> Result<bool> {
+                let done = sqlx::query("UPDATE tokens SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL")
+                    .bind(id)
+                    .bind(now_ms())
+                    .execute(&self.pool)
+                    .await?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn generation(&self) -> Result<i64> {
+                Ok(sqlx::query_scalar("SELECT generation FROM catalogue_generation WHERE id = 1")
+                    .fetch_one(&self.pool)
+                    .await?)
+            }
+
             async fn sources(&self) -> Result<Vec<SourceRecord>> {
                 let rows = sqlx::query("SELECT * FROM sources ORDER BY name").fetch_all(&self.pool).await?;
                 rows.iter().map(decode_source).collect()
@@ -303,19 +373,31 @@ macro_rules! store_impl {
             }
 
             async fn actions(&self, query: &ActionQuery) -> Result<Vec<StoredAction>> {
-                let sql: &'static str = match (&query.source, &query.state) {
-                    (None, None) => "SELECT id, source, key, name, state, spec, hand, hand_set, version, created_at, updated_at FROM actions ORDER BY id",
-                    (Some(_), None) => "SELECT id, source, key, name, state, spec, hand, hand_set, version, created_at, updated_at FROM actions WHERE source = $1 ORDER BY id",
-                    (None, Some(_)) => "SELECT id, source, key, name, state, spec, hand, hand_set, version, created_at, updated_at FROM actions WHERE state = $1 ORDER BY id",
-                    (Some(_), Some(_)) => "SELECT id, source, key, name, state, spec, hand, hand_set, version, created_at, updated_at FROM actions WHERE source = $1 AND state = $2 ORDER BY id",
-                };
-                debug_assert!(sql.contains(ACTION_COLUMNS));
-                let mut q = sqlx::query(sql);
+                // One SQL text per combination of filters; the parameters keep their order.
+                let mut sql = format!("SELECT {ACTION_COLUMNS} FROM actions WHERE id > $1");
+                let mut n = 1;
+                if query.source.is_some() {
+                    n += 1;
+                    sql.push_str(&format!(" AND source = ${n}"));
+                }
+                if query.state.is_some() {
+                    n += 1;
+                    sql.push_str(&format!(" AND state = ${n}"));
+                }
+                sql.push_str(" ORDER BY id");
+                if query.limit.is_some() {
+                    n += 1;
+                    sql.push_str(&format!(" LIMIT ${n}"));
+                }
+                let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(query.after.unwrap_or(i64::MIN));
                 if let Some(source) = &query.source {
                     q = q.bind(source.clone());
                 }
                 if let Some(state) = query.state {
                     q = q.bind(state.as_str());
+                }
+                if let Some(limit) = query.limit {
+                    q = q.bind(limit.max(0));
                 }
                 let rows = q.fetch_all(&self.pool).await?;
                 rows.iter().map(decode_action).collect()
@@ -426,29 +508,43 @@ macro_rules! store_impl {
                     let id = change.id.unwrap_or_default();
                     let Some(new_spec) = &change.spec else { continue };
                     // The name in effect: a pin set since the plan was made still wins.
-                    let hand: Option<String> = sqlx::query_scalar("SELECT hand FROM actions WHERE id = $1")
+                    // The update names the version it read, so a hand edit committed in
+                    // between (Postgres reads do not lock) is read again, never overwritten.
+                    let mut name = String::new();
+                    for _ in 0..8 {
+                        let row = sqlx::query("SELECT hand, version FROM actions WHERE id = $1")
+                            .bind(id)
+                            .fetch_optional(&mut *tx)
+                            .await?;
+                        let Some(row) = row else {
+                            return Err(StoreError::Conflict { source_name: plan.source.clone(), current, planned: plan.base_revision });
+                        };
+                        let hand: $crate::action::HandFields = from_json("hand", &row.try_get::<String, _>("hand")?)?;
+                        let version: i64 = row.try_get("version")?;
+                        name = hand.pins.get("name").and_then(|v| v.as_str()).unwrap_or(&new_spec.name).to_string();
+                        let done = sqlx::query(
+                            "UPDATE actions SET key = $2, name = $3, state = 'active', method = $4, path = $5, spec = $6,
+                             version = version + 1, updated_at = $7 WHERE id = $1 AND version = $8",
+                        )
                         .bind(id)
-                        .fetch_optional(&mut *tx)
-                        .await?;
-                    let hand: $crate::action::HandFields = match hand {
-                        Some(text) => from_json("hand", &text)?,
-                        None => return Err(StoreError::Conflict { source_name: plan.source.clone(), current, planned: plan.base_revision }),
-                    };
-                    let name = hand.pins.get("name").and_then(|v| v.as_str()).unwrap_or(&new_spec.name).to_string();
-                    sqlx::query(
-                        "UPDATE actions SET key = $2, name = $3, state = 'active', method = $4, path = $5, spec = $6,
-                         version = version + 1, updated_at = $7 WHERE id = $1",
-                    )
-                    .bind(id)
-                    .bind(&change.key)
-                    .bind(&name)
-                    .bind(&new_spec.operation.method)
-                    .bind(&new_spec.operation.path)
-                    .bind(to_json(new_spec))
-                    .bind(now)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(|e| name_conflict(e, &name))?;
+                        .bind(&change.key)
+                        .bind(&name)
+                        .bind(&new_spec.operation.method)
+                        .bind(&new_spec.operation.path)
+                        .bind(to_json(new_spec))
+                        .bind(now)
+                        .bind(version)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(|e| name_conflict(e, &name))?;
+                        if done.rows_affected() == 1 {
+                            break;
+                        }
+                        name.clear();
+                    }
+                    if name.is_empty() {
+                        return Err(StoreError::Conflict { source_name: plan.source.clone(), current, planned: plan.base_revision });
+                    }
                     applied.changes[i].name = name;
                 }
                 for change in applied.changes.iter_mut().filter(|c| c.kind == ChangeKind::Create) {
@@ -472,6 +568,7 @@ macro_rules! store_impl {
                 }
 
                 let number = current + 1;
+                bump_generation(&mut tx).await?;
                 sqlx::query(
                     "INSERT INTO revisions (source, number, spec_hash, applied_by, applied_at, counts, plan)
                      VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -534,6 +631,7 @@ macro_rules! store_impl {
                 if done.rows_affected() != 1 {
                     return Err(StoreError::Stale { id, expected: action.version, current: action.version + 1 });
                 }
+                bump_generation(&mut tx).await?;
                 for entry in &audit {
                     sqlx::query(
                         "INSERT INTO audit (action_id, at, actor, field, old, new, version) VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -608,3 +706,22 @@ macro_rules! store_impl {
 }
 
 pub(crate) use store_impl;
+
+/// The migrations, numbered from 1 in the order given: `(description, SQL)`.
+pub fn migrator(scripts: &[(&'static str, &'static str)]) -> sqlx::migrate::Migrator {
+    sqlx::migrate::Migrator::with_migrations(
+        scripts
+            .iter()
+            .enumerate()
+            .map(|(i, (description, sql))| {
+                sqlx::migrate::Migration::new(
+                    i as i64 + 1,
+                    (*description).into(),
+                    sqlx::migrate::MigrationType::Simple,
+                    sqlx::SqlSafeStr::into_sql_str(*sql),
+                    false,
+                )
+            })
+            .collect(),
+    )
+}

@@ -218,6 +218,74 @@ pub struct ActionQuery {
     pub source: Option<String>,
     /// Only this state.
     pub state: Option<ActionState>,
+    /// Only ids greater than this (a page's cursor).
+    pub after: Option<i64>,
+    /// At most this many.
+    pub limit: Option<i64>,
+}
+
+/// What an API token may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TokenScope {
+    /// Everything: the curators' API (read, hand edits, rollback), pushes to any
+    /// source, the tool list.
+    Admin,
+    /// Pushing specs to its sources only.
+    Push,
+    /// Reading the tool list (the AI runtime).
+    Tools,
+}
+
+impl TokenScope {
+    /// Lowercase name, as stored.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TokenScope::Admin => "admin",
+            TokenScope::Push => "push",
+            TokenScope::Tools => "tools",
+        }
+    }
+
+    /// Parses the stored name.
+    pub fn parse(s: &str) -> Option<TokenScope> {
+        match s {
+            "admin" => Some(TokenScope::Admin),
+            "push" => Some(TokenScope::Push),
+            "tools" => Some(TokenScope::Tools),
+            _ => None,
+        }
+    }
+}
+
+/// A token to store: only its hash is kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewToken {
+    /// A label for people (`ci-billing`).
+    pub name: String,
+    /// SHA-256 of the token, hex.
+    pub hash: String,
+    /// What it may do.
+    pub scope: TokenScope,
+    /// For push tokens: the sources it may push to.
+    pub sources: Vec<String>,
+}
+
+/// A stored token (never the token itself).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenRecord {
+    /// Id, for revoking.
+    pub id: i64,
+    /// Label.
+    pub name: String,
+    /// What it may do.
+    pub scope: TokenScope,
+    /// For push tokens: its sources.
+    pub sources: Vec<String>,
+    /// When it was created, in milliseconds since the Unix epoch.
+    pub created_at: i64,
+    /// When it was revoked, if it was.
+    pub revoked_at: Option<i64>,
 }
 
 /// A spec as stored: its content hash and bytes.
@@ -317,6 +385,25 @@ pub trait Store: Send + Sync {
 
     /// The hand edits of an action, oldest first.
     fn audit(&self, action_id: i64) -> impl Future<Output = Result<Vec<AuditEntry>>> + Send;
+
+    /// Stores a new API token (its hash).
+    fn create_token(&self, token: &NewToken) -> impl Future<Output = Result<TokenRecord>> + Send;
+
+    /// The token with this hash, unless it was revoked.
+    fn token_by_hash(
+        &self,
+        hash: &str,
+    ) -> impl Future<Output = Result<Option<TokenRecord>>> + Send;
+
+    /// Every token, revoked ones included, by id.
+    fn tokens(&self) -> impl Future<Output = Result<Vec<TokenRecord>>> + Send;
+
+    /// Revokes a token; false if there is no such live token.
+    fn revoke_token(&self, id: i64) -> impl Future<Output = Result<bool>> + Send;
+
+    /// A number that every change to actions (apply, hand edit) increases: a
+    /// cache of the catalogue built at generation `g` is current while it is `g`.
+    fn generation(&self) -> impl Future<Output = Result<i64>> + Send;
 }
 
 /// Either backend, chosen at run time from the database URL.
@@ -459,6 +546,21 @@ impl Store for AnyStore {
     }
     async fn audit(&self, action_id: i64) -> Result<Vec<AuditEntry>> {
         delegate!(self, s => s.audit(action_id))
+    }
+    async fn create_token(&self, token: &NewToken) -> Result<TokenRecord> {
+        delegate!(self, s => s.create_token(token))
+    }
+    async fn token_by_hash(&self, hash: &str) -> Result<Option<TokenRecord>> {
+        delegate!(self, s => s.token_by_hash(hash))
+    }
+    async fn tokens(&self) -> Result<Vec<TokenRecord>> {
+        delegate!(self, s => s.tokens())
+    }
+    async fn revoke_token(&self, id: i64) -> Result<bool> {
+        delegate!(self, s => s.revoke_token(id))
+    }
+    async fn generation(&self) -> Result<i64> {
+        delegate!(self, s => s.generation())
     }
 }
 

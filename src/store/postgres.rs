@@ -25,16 +25,13 @@ impl PgStore {
                 url: super::redact(url),
                 reason: e.to_string(),
             })?;
-        let migrator =
-            sqlx::migrate::Migrator::with_migrations(vec![sqlx::migrate::Migration::new(
-                1,
-                "catalogue".into(),
-                sqlx::migrate::MigrationType::Simple,
-                sqlx::SqlSafeStr::into_sql_str(include_str!(
-                    "../../migrations/postgres/0001_catalogue.sql"
-                )),
-                false,
-            )]);
+        let migrator = super::common::migrator(&[
+            (
+                "catalogue",
+                include_str!("../../migrations/postgres/0001_catalogue.sql"),
+            ),
+            ("api", include_str!("../../migrations/postgres/0002_api.sql")),
+        ]);
         migrator
             .run(&pool)
             .await

@@ -69,16 +69,13 @@ impl SqliteStore {
             .connect_with(options)
             .await
             .map_err(|e| open_error(e.to_string()))?;
-        let migrator =
-            sqlx::migrate::Migrator::with_migrations(vec![sqlx::migrate::Migration::new(
-                1,
-                "catalogue".into(),
-                sqlx::migrate::MigrationType::Simple,
-                sqlx::SqlSafeStr::into_sql_str(include_str!(
-                    "../../migrations/sqlite/0001_catalogue.sql"
-                )),
-                false,
-            )]);
+        let migrator = super::common::migrator(&[
+            (
+                "catalogue",
+                include_str!("../../migrations/sqlite/0001_catalogue.sql"),
+            ),
+            ("api", include_str!("../../migrations/sqlite/0002_api.sql")),
+        ]);
         migrator
             .run(&pool)
             .await

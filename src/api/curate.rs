@@ -1,0 +1,324 @@
+//! The curators' API: read the catalogue, set hand-owned fields, roll back.
+//! Every route takes an admin token.
+
+use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, PathRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::Response;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use super::push::{answer, reply, valid_source_name};
+use super::{ApiError, ApiState, auth, etag, json};
+use crate::action::{ActionState, Channel, StoredAction};
+use crate::store::{ActionQuery, HandEdit, Store};
+use crate::sync::{self, ReconcileOptions};
+
+/// The most actions one page holds.
+pub const MAX_PAGE: usize = 1000;
+/// A page's size when the query does not say.
+pub const DEFAULT_PAGE: usize = 100;
+
+/// `GET /v1/sources`: every source the catalogue knows.
+pub async fn sources(
+    State(api): State<ApiState>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    api.authorize(&headers, auth::Need::Curate).await?;
+    let sources = api.daemon().store.sources().await?;
+    Ok(json(StatusCode::OK, &json!({ "sources": sources })))
+}
+
+/// `GET /v1/sources/{name}/revisions`: a source's revisions, newest first.
+pub async fn revisions(
+    State(api): State<ApiState>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    api.authorize(&headers, auth::Need::Curate).await?;
+    let store = &api.daemon().store;
+    if store.source(&name).await?.is_none() {
+        return Err(no_source(&name));
+    }
+    let revisions = store.revisions(&name).await?;
+    Ok(json(
+        StatusCode::OK,
+        &json!({ "source": name, "revisions": revisions }),
+    ))
+}
+
+/// `GET /v1/sources/{name}/revisions/{number}`: one revision with its plan (its diff).
+pub async fn revision(
+    State(api): State<ApiState>,
+    path: Result<Path<(String, i64)>, PathRejection>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let Path((name, number)) = path.map_err(|_| {
+        ApiError::InvalidRequest("a revision is a number: /v1/sources/{name}/revisions/3".into())
+    })?;
+    api.authorize(&headers, auth::Need::Curate).await?;
+    let revision = api
+        .daemon()
+        .store
+        .revision(&name, number)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("source `{name}` has no revision {number}")))?;
+    Ok(json(StatusCode::OK, &revision))
+}
+
+/// The body of a rollback.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RollbackRequest {
+    /// The revision whose spec to apply again.
+    pub revision: i64,
+    /// Pass the guards.
+    #[serde(default)]
+    pub force: bool,
+    /// Plan only.
+    #[serde(default)]
+    pub dry_run: bool,
+}
+
+/// `POST /v1/sources/{name}/rollback`: applies an earlier revision's spec again,
+/// as a new revision; hand-set fields are untouched, like any plan.
+pub async fn rollback(
+    State(api): State<ApiState>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    valid_source_name(&name)?;
+    let token = api.authorize(&headers, auth::Need::Curate).await?;
+    let request: RollbackRequest = parse_body(body, "{\"revision\": 3}")?;
+    let store = &api.daemon().store;
+    if store.source(&name).await?.is_none() {
+        return Err(no_source(&name));
+    }
+    let settings = api.daemon().source_settings(&name);
+    let options = ReconcileOptions {
+        dry_run: request.dry_run,
+        force: request.force,
+        ..ReconcileOptions::default()
+    };
+    let lock = api.source_lock(&name);
+    let guard = lock.lock().await;
+    let result = sync::rollback(store, &settings, request.revision, options).await;
+    let reply = reply(&api, &name, request.dry_run, result).await?;
+    drop(guard);
+    tracing::info!(source = %name, token = %token.name, to = request.revision, revision = reply.revision, "rollback");
+    Ok(answer(&headers, &reply))
+}
+
+/// The query of `GET /v1/actions`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ActionsQuery {
+    /// Only this source.
+    pub source: Option<String>,
+    /// `active` or `archived`.
+    pub state: Option<String>,
+    /// Only actions enabled on this channel.
+    pub channel: Option<String>,
+    /// Only actions restricted to this segment.
+    pub segment: Option<String>,
+    /// Page size (default 100, at most 1000).
+    pub limit: Option<usize>,
+    /// The cursor: ids greater than this (the previous page's `next_after`).
+    pub after: Option<i64>,
+}
+
+/// A page of actions.
+#[derive(Debug, Serialize)]
+struct ActionsPage {
+    actions: Vec<StoredAction>,
+    /// Pass as `after` for the next page; `null` on the last page.
+    next_after: Option<i64>,
+}
+
+/// `GET /v1/actions`: actions by id, filtered and paginated.
+pub async fn actions(
+    State(api): State<ApiState>,
+    query: Result<Query<ActionsQuery>, QueryRejection>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    api.authorize(&headers, auth::Need::Curate).await?;
+    let Query(query) = query.map_err(|e| {
+        ApiError::InvalidRequest(format!(
+            "{}; the filters are source, state, channel, segment, limit and after",
+            e.body_text()
+        ))
+    })?;
+    let state = match query.state.as_deref() {
+        None => None,
+        Some(s) => Some(ActionState::parse(s).ok_or_else(|| {
+            ApiError::InvalidRequest(format!("state `{s}`: use active or archived"))
+        })?),
+    };
+    let channel = query.channel.as_deref().map(parse_channel).transpose()?;
+    let limit = query.limit.unwrap_or(DEFAULT_PAGE);
+    if limit == 0 || limit > MAX_PAGE {
+        return Err(ApiError::InvalidRequest(format!(
+            "limit is 1 to {MAX_PAGE}"
+        )));
+    }
+    let wanted = |a: &StoredAction| {
+        channel.is_none_or(|c| a.hand.channels.contains(&c))
+            && query
+                .segment
+                .as_deref()
+                .is_none_or(|s| a.hand.segments.iter().any(|x| x == s))
+    };
+    // Filters on hand-owned fields are applied here, a batch at a time, so a page
+    // costs what it returns, not the whole catalogue.
+    let filtered = channel.is_some() || query.segment.is_some();
+    let batch = if filtered { (limit * 4).max(500) } else { limit + 1 };
+    let mut after = query.after;
+    let mut page: Vec<StoredAction> = Vec::new();
+    let mut more = false;
+    loop {
+        let rows = api
+            .daemon()
+            .store
+            .actions(&ActionQuery {
+                source: query.source.clone(),
+                state,
+                after,
+                limit: Some(batch as i64),
+            })
+            .await?;
+        let exhausted = rows.len() < batch;
+        after = rows.last().map(|a| a.id).or(after);
+        for action in rows.into_iter().filter(|a| wanted(a)) {
+            if page.len() == limit {
+                more = true;
+                break;
+            }
+            page.push(action);
+        }
+        if more || exhausted {
+            break;
+        }
+    }
+    let next_after = if more {
+        page.last().map(|a| a.id)
+    } else {
+        None
+    };
+    Ok(json(
+        StatusCode::OK,
+        &ActionsPage {
+            actions: page,
+            next_after,
+        },
+    ))
+}
+
+/// `GET /v1/actions/{id}`: one action; its `ETag` is its row version.
+pub async fn action(
+    State(api): State<ApiState>,
+    path: Result<Path<i64>, PathRejection>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let id = action_id(path)?;
+    api.authorize(&headers, auth::Need::Curate).await?;
+    let action = api
+        .daemon()
+        .store
+        .action(id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("no action with id {id}")))?;
+    Ok(with_etag(json(StatusCode::OK, &action), action.version))
+}
+
+/// `PATCH /v1/actions/{id}`: sets hand-owned fields. `If-Match` must name the
+/// version the editor saw, so two editors never overwrite each other silently.
+pub async fn edit_action(
+    State(api): State<ApiState>,
+    path: Result<Path<i64>, PathRejection>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let id = action_id(path)?;
+    let token = api.authorize(&headers, auth::Need::Curate).await?;
+    let expected = if_match(&headers)?;
+    let edit: HandEdit = parse_body(
+        body,
+        "{\"segments\": [\"vip\"], \"channels\": [\"widget\", \"sms\"]}",
+    )?;
+    if edit.is_empty() {
+        return Err(ApiError::InvalidRequest(
+            "the edit changes nothing: give segments, channels, magic_fields, remove_magic, require_confirmation, enabled, pins or unpin".to_string(),
+        ));
+    }
+    let actor = format!("token:{}", token.name);
+    let action = api
+        .daemon()
+        .store
+        .edit_hand(id, expected, &edit, &actor)
+        .await?;
+    tracing::info!(action = id, name = %action.name, by = %actor, version = action.version, "hand edit");
+    Ok(with_etag(json(StatusCode::OK, &action), action.version))
+}
+
+fn action_id(path: Result<Path<i64>, PathRejection>) -> Result<i64, ApiError> {
+    path.map(|Path(id)| id)
+        .map_err(|_| ApiError::InvalidRequest("an action id is a number: /v1/actions/42".into()))
+}
+
+/// The version in `If-Match` (`"3"`, `W/"3"` or `3`); `*` means any version.
+fn if_match(headers: &HeaderMap) -> Result<Option<i64>, ApiError> {
+    let Some(value) = headers.get(header::IF_MATCH) else {
+        return Err(ApiError::PreconditionRequired(
+            "send If-Match with the action's version (its ETag from GET /v1/actions/{id}), or If-Match: * to edit whatever version is current".to_string(),
+        ));
+    };
+    let text = value.to_str().unwrap_or("").trim();
+    if text == "*" {
+        return Ok(None);
+    }
+    let bare = text.trim_start_matches("W/").trim_matches('"');
+    bare.parse::<i64>().map(Some).map_err(|_| {
+        ApiError::InvalidRequest(format!(
+            "If-Match: {text:?} is not an action version; use the ETag of GET /v1/actions/{{id}}, such as \"3\""
+        ))
+    })
+}
+
+fn with_etag(mut response: Response, version: i64) -> Response {
+    if let Ok(value) = HeaderValue::from_str(&etag(version)) {
+        response.headers_mut().insert(header::ETAG, value);
+    }
+    response
+}
+
+fn parse_channel(s: &str) -> Result<Channel, ApiError> {
+    Channel::parse(s).ok_or_else(|| {
+        ApiError::InvalidRequest(format!(
+            "`{s}` is not a channel: widget, email, sms, whatsapp, phone, slack"
+        ))
+    })
+}
+
+/// A JSON body, or a 400 that quotes the parser and an example.
+fn parse_body<T: serde::de::DeserializeOwned>(
+    body: Result<Bytes, BytesRejection>,
+    example: &str,
+) -> Result<T, ApiError> {
+    let bytes = body.map_err(|e| match e.status() {
+        StatusCode::PAYLOAD_TOO_LARGE => ApiError::TooLarge(e.body_text()),
+        _ => ApiError::InvalidRequest(e.body_text()),
+    })?;
+    serde_json::from_slice(&bytes).map_err(|e| {
+        ApiError::InvalidRequest(format!(
+            "the body is not the JSON this route takes ({e}); for example {example}"
+        ))
+    })
+}
+
+fn no_source(name: &str) -> ApiError {
+    ApiError::NotFound(format!(
+        "no source `{name}` in the catalogue (GET /v1/sources lists them)"
+    ))
+}

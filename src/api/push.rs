@@ -1,0 +1,230 @@
+//! `PUT /v1/sources/{name}/spec`: CI pushes a spec on deploy.
+
+use axum::body::{Body, HttpBody};
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use metrics::counter;
+use serde::Deserialize;
+use tracing::info;
+
+use super::wire::{PushOutcome, PushReply};
+use super::{ApiError, ApiState, auth, json};
+use crate::plan::{self, Counts};
+use crate::store::{AppliedBy, Store};
+use crate::sync::{self, Outcome, ReconcileOptions};
+
+/// The query of a push.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PushQuery {
+    /// Plan only.
+    #[serde(default)]
+    pub dry_run: bool,
+    /// Pass the guards (lint errors still refuse).
+    #[serde(default)]
+    pub force: bool,
+}
+
+/// Plans and applies (or with `dry_run`, only plans) the spec in the body.
+pub async fn push(
+    State(api): State<ApiState>,
+    Path(name): Path<String>,
+    query: Result<Query<PushQuery>, axum::extract::rejection::QueryRejection>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let Query(query) = query.map_err(|e| {
+        ApiError::InvalidRequest(format!(
+            "{}; the query takes dry_run=true and force=true",
+            e.body_text()
+        ))
+    })?;
+    valid_source_name(&name)?;
+    let token = api.authorize(&headers, auth::Need::Push(&name)).await?;
+    // Where the source comes from, and its size limit, before reading the body.
+    let settings = api.daemon().push_target(&name, Vec::new()).map_err(|from| {
+        ApiError::Conflict(format!(
+            "source `{name}` is read from {from} by this server's config; push to another source, or make it `push: true` in the config"
+        ))
+    })?;
+    let limit = settings.load.max_bytes;
+    let bytes = read_limited(&headers, body, limit).await?;
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(ApiError::InvalidSpec(
+            "the body is empty: send the spec (JSON or YAML) as the request body".to_string(),
+        ));
+    }
+    let spec = match api.daemon().push_target(&name, bytes) {
+        Ok(spec) => spec,
+        Err(from) => {
+            return Err(ApiError::Conflict(format!(
+                "source `{name}` is read from {from} by this server's config"
+            )));
+        }
+    };
+    let options = ReconcileOptions {
+        dry_run: query.dry_run,
+        force: query.force,
+        applied_by: AppliedBy::Push,
+        ..ReconcileOptions::default()
+    };
+    let lock = api.source_lock(&name);
+    let guard = lock.lock().await;
+    let result = sync::reconcile(&api.daemon().store, &spec, options).await;
+    let reply = reply(&api, &name, options.dry_run, result).await?;
+    drop(guard);
+    counter!("actionsync_pushes_total", "source" => name.clone(), "outcome" => outcome_label(reply.outcome)).increment(1);
+    info!(
+        source = %name, token = %token.name, outcome = outcome_label(reply.outcome),
+        revision = reply.revision, dry_run = query.dry_run, "push"
+    );
+    Ok(answer(&headers, &reply))
+}
+
+/// The answer to a reconcile (a push or a rollback), with the source's revision.
+pub(super) async fn reply(
+    api: &ApiState,
+    source: &str,
+    dry_run: bool,
+    result: Result<(Outcome, crate::sync::Timings), crate::sync::SyncError>,
+) -> Result<PushReply, ApiError> {
+    let (outcome, _) = result?;
+    let current = api
+        .daemon()
+        .store
+        .source(source)
+        .await?
+        .map_or(0, |r| r.last_revision);
+    let source = source.to_string();
+    Ok(match outcome {
+        Outcome::Unchanged { .. } => PushReply {
+            source,
+            outcome: PushOutcome::Unchanged,
+            dry_run,
+            revision: current,
+            counts: Counts::default(),
+            plan: None,
+        },
+        Outcome::Planned { plan } => PushReply {
+            source: source.clone(),
+            outcome: if plan.is_empty() {
+                PushOutcome::NoChanges
+            } else {
+                PushOutcome::Planned
+            },
+            dry_run,
+            revision: current,
+            counts: plan.counts,
+            plan: Some(*plan),
+        },
+        Outcome::Refused { plan } => PushReply {
+            source: source.clone(),
+            outcome: PushOutcome::Refused,
+            dry_run,
+            revision: current,
+            counts: plan.counts,
+            plan: Some(*plan),
+        },
+        Outcome::Applied { plan, revision } => PushReply {
+            source: source.clone(),
+            outcome: PushOutcome::Applied,
+            dry_run: false,
+            revision,
+            counts: plan.counts,
+            plan: Some(*plan),
+        },
+    })
+}
+
+/// The reply as JSON (status 422 when refused), or as Markdown or text when the
+/// client asks for `text/markdown` or `text/plain` (curl in a CI job).
+pub(super) fn answer(headers: &HeaderMap, reply: &PushReply) -> Response {
+    let status = if reply.outcome == PushOutcome::Refused {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    let accept = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let rendered = |render: fn(&plan::Plan) -> String| match &reply.plan {
+        Some(plan) => render(plan),
+        None => format!(
+            "`{}` is unchanged since revision {}.\n",
+            reply.source, reply.revision
+        ),
+    };
+    if accept.contains("text/markdown") {
+        (
+            status,
+            [(header::CONTENT_TYPE, "text/markdown; charset=utf-8")],
+            rendered(plan::markdown),
+        )
+            .into_response()
+    } else if accept.starts_with("text/plain") {
+        (
+            status,
+            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+            rendered(plan::text),
+        )
+            .into_response()
+    } else {
+        json(status, reply)
+    }
+}
+
+/// Reads the body up to `limit` bytes; more is a 413, said before reading it all
+/// when the client announced its length.
+async fn read_limited(headers: &HeaderMap, body: Body, limit: usize) -> Result<Vec<u8>, ApiError> {
+    let too_large = || {
+        ApiError::TooLarge(format!(
+            "the spec is larger than this server's limit of {limit} bytes; raise max_size in the config (defaults or the source)"
+        ))
+    };
+    let announced = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if announced.is_some_and(|n| n > limit as u64) {
+        return Err(too_large());
+    }
+    // Read frame by frame, so a body without a length stops at the limit too.
+    let mut body = body;
+    let mut out = Vec::with_capacity(announced.map_or(0, |n| n as usize));
+    while let Some(frame) =
+        std::future::poll_fn(|cx| std::pin::Pin::new(&mut body).poll_frame(cx)).await
+    {
+        let frame =
+            frame.map_err(|e| ApiError::InvalidRequest(format!("cannot read the body: {e}")))?;
+        if let Ok(data) = frame.into_data() {
+            if out.len() + data.len() > limit {
+                return Err(too_large());
+            }
+            out.extend_from_slice(&data);
+        }
+    }
+    Ok(out)
+}
+
+/// A source name must be one the catalogue accepts.
+pub(super) fn valid_source_name(name: &str) -> Result<(), ApiError> {
+    if crate::convert::is_valid_source_name(name) {
+        Ok(())
+    } else {
+        Err(ApiError::InvalidRequest(format!(
+            "`{name}` is not a source name: 1 to 64 of A-Z a-z 0-9 _ . -, starting with a letter or digit"
+        )))
+    }
+}
+
+fn outcome_label(outcome: PushOutcome) -> &'static str {
+    match outcome {
+        PushOutcome::Applied => "applied",
+        PushOutcome::Unchanged => "unchanged",
+        PushOutcome::NoChanges => "no_changes",
+        PushOutcome::Planned => "planned",
+        PushOutcome::Refused => "refused",
+    }
+}

@@ -1,0 +1,212 @@
+//! `GET /v1/tools`: the tool definitions one contact may see on one channel.
+//!
+//! The filter runs here, on the server: a restricted action never reaches a
+//! contact outside its segments, and a disabled or archived one never appears.
+//! The AI runtime asks on every conversation turn, so the answer comes from a
+//! snapshot of the catalogue's active, enabled actions with each tool already
+//! rendered in every format; the snapshot is rebuilt when the catalogue's
+//! generation (bumped by every apply and hand edit, on any replica) moves.
+
+use std::sync::Arc;
+
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+
+use super::{ApiError, ApiState, auth};
+use crate::action::{ActionState, Channel, StoredAction};
+use crate::store::{ActionQuery, Store};
+use crate::tools::{self, Audience, ToolFormat};
+
+/// The catalogue's tools as of one generation.
+struct Snapshot {
+    generation: i64,
+    tools: Vec<RenderedTool>,
+}
+
+/// One action with its tool in each format, serialised once.
+struct RenderedTool {
+    action: StoredAction,
+    openai: String,
+    mcp: String,
+    native: String,
+}
+
+impl RenderedTool {
+    fn new(action: StoredAction) -> RenderedTool {
+        let render = |format| tools::tool(&action, format).to_string();
+        RenderedTool {
+            openai: render(ToolFormat::Openai),
+            mcp: render(ToolFormat::Mcp),
+            native: render(ToolFormat::Native),
+            action,
+        }
+    }
+
+    fn get(&self, format: ToolFormat) -> &str {
+        match format {
+            ToolFormat::Openai => &self.openai,
+            ToolFormat::Mcp => &self.mcp,
+            ToolFormat::Native => &self.native,
+        }
+    }
+}
+
+/// The snapshot the tool list is served from.
+#[derive(Default)]
+pub struct ToolCache {
+    snapshot: tokio::sync::RwLock<Option<Arc<Snapshot>>>,
+    /// One rebuild at a time: the requests that find the snapshot stale wait for it.
+    rebuilding: tokio::sync::Mutex<()>,
+}
+
+impl ToolCache {
+    /// The snapshot for the catalogue's current generation, rebuilt if it moved.
+    async fn current<S: Store>(&self, store: &S) -> Result<Arc<Snapshot>, ApiError> {
+        let generation = store.generation().await?;
+        if let Some(snapshot) = self.fresh(generation).await {
+            return Ok(snapshot);
+        }
+        let _rebuilding = self.rebuilding.lock().await;
+        // Another request may have rebuilt it while this one waited.
+        let generation = store.generation().await?;
+        if let Some(snapshot) = self.fresh(generation).await {
+            return Ok(snapshot);
+        }
+        // The generation is read before the actions: a change that lands in
+        // between makes the snapshot look older than it is, which only costs
+        // another rebuild, never a stale answer.
+        let actions = store
+            .actions(&ActionQuery {
+                state: Some(ActionState::Active),
+                ..ActionQuery::default()
+            })
+            .await?;
+        let rendered = tokio::task::spawn_blocking(move || {
+            let mut tools: Vec<RenderedTool> = actions
+                .into_iter()
+                .filter(|a| a.hand.enabled)
+                .map(RenderedTool::new)
+                .collect();
+            tools.sort_by(|a, b| a.action.name.cmp(&b.action.name));
+            tools
+        })
+        .await
+        .map_err(|e| ApiError::Internal(format!("rendering the tools failed: {e}")))?;
+        let snapshot = Arc::new(Snapshot {
+            generation,
+            tools: rendered,
+        });
+        *self.snapshot.write().await = Some(snapshot.clone());
+        Ok(snapshot)
+    }
+
+    async fn fresh(&self, generation: i64) -> Option<Arc<Snapshot>> {
+        self.snapshot
+            .read()
+            .await
+            .as_ref()
+            .filter(|s| s.generation == generation)
+            .cloned()
+    }
+}
+
+/// The query of `GET /v1/tools`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ToolsQuery {
+    /// The channel the conversation is on (required).
+    pub channel: Option<String>,
+    /// The contact's segments, comma-separated (none: a contact in no segment).
+    pub segments: Option<String>,
+    /// `openai`, `mcp` or `native` (the default).
+    pub format: Option<String>,
+}
+
+/// `GET /v1/tools?channel=sms&segments=vip,eu&format=openai`.
+pub async fn tools(
+    State(api): State<ApiState>,
+    query: Result<Query<ToolsQuery>, QueryRejection>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    api.authorize(&headers, auth::Need::Tools).await?;
+    let Query(query) = query.map_err(|e| {
+        ApiError::InvalidRequest(format!(
+            "{}; the query takes channel, segments and format",
+            e.body_text()
+        ))
+    })?;
+    // The channel is required: a tool list for "any channel" would show a contact
+    // actions enabled only elsewhere.
+    let channel = match query.channel.as_deref() {
+        None | Some("") => {
+            return Err(ApiError::InvalidRequest(
+                "give the conversation's channel: ?channel=widget (email, sms, whatsapp, phone, slack)".to_string(),
+            ));
+        }
+        Some(c) => Channel::parse(c).ok_or_else(|| {
+            ApiError::InvalidRequest(format!(
+                "`{c}` is not a channel: widget, email, sms, whatsapp, phone, slack"
+            ))
+        })?,
+    };
+    let format = match query.format.as_deref() {
+        None | Some("") => ToolFormat::Native,
+        Some(f) => ToolFormat::parse(f).ok_or_else(|| {
+            ApiError::InvalidRequest(format!("format `{f}`: use openai, mcp or native"))
+        })?,
+    };
+    let segments: Vec<String> = query
+        .segments
+        .as_deref()
+        .unwrap_or("")
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect();
+    let audience = Audience {
+        channel: Some(channel),
+        segments: Some(segments),
+    };
+    let snapshot = api.inner.tools.current(&api.daemon().store).await?;
+    let tag = format!("\"g{}\"", snapshot.generation);
+    if headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == tag))
+    {
+        return Ok(StatusCode::NOT_MODIFIED.into_response());
+    }
+    let (prefix, suffix) = tools::envelope(format);
+    let mut body = String::with_capacity(64 * 1024);
+    body.push_str(prefix);
+    let mut first = true;
+    for tool in snapshot
+        .tools
+        .iter()
+        .filter(|t| tools::visible(&t.action, &audience))
+    {
+        if !first {
+            body.push(',');
+        }
+        first = false;
+        body.push_str(tool.get(format));
+    }
+    body.push_str(suffix);
+    let mut response = (
+        StatusCode::OK,
+        [
+            (header::CONTENT_TYPE, "application/json"),
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
+        body,
+    )
+        .into_response();
+    if let Ok(value) = HeaderValue::from_str(&tag) {
+        response.headers_mut().insert(header::ETAG, value);
+    }
+    Ok(response)
+}
