@@ -651,7 +651,7 @@ mod tests {
             "{err}"
         );
         for (text, needle) in [
-            ("sources: [{name: x}]", "needs one of file, dir or url"),
+            ("sources: [{name: x}]", "needs one of file, dir, url or push"),
             (
                 "sources: [{name: x, file: a.yaml, url: 'https://a.example'}]",
                 "more than one",

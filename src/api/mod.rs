@@ -278,3 +278,55 @@ pub fn etag(version: i64) -> String {
 fn json<T: serde::Serialize>(status: StatusCode, value: &T) -> Response {
     (status, axum::Json(value)).into_response()
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::convert::{ConvertOptions, convert};
+    use crate::diagnostic::Severity;
+    use crate::source::{LoadOptions, SpecLocation, load};
+
+    /// The API's own description converts like any spec: every operation becomes
+    /// an action, with no error.
+    #[test]
+    fn the_openapi_document_converts_cleanly() {
+        let location = SpecLocation::Bytes {
+            name: "openapi.json".to_string(),
+            bytes: super::OPENAPI.as_bytes().to_vec(),
+        };
+        let spec = load(&location, &LoadOptions::default()).expect("the document loads");
+        let conversion = convert(
+            &spec,
+            &ConvertOptions {
+                source: "actionsync".to_string(),
+                ..ConvertOptions::default()
+            },
+        );
+        let errors: Vec<_> = conversion
+            .diagnostics
+            .iter()
+            .filter(|d| d.severity == Severity::Error)
+            .collect();
+        assert!(errors.is_empty(), "{errors:#?}");
+        assert!(conversion.skipped.is_empty(), "{:#?}", conversion.skipped);
+        let mut names: Vec<&str> = conversion.actions.iter().map(|a| a.name.as_str()).collect();
+        names.sort();
+        assert_eq!(
+            names,
+            [
+                "check_service_health",
+                "check_service_readiness",
+                "get_action",
+                "get_api_description",
+                "get_prometheus_metrics",
+                "get_source_revision",
+                "list_actions",
+                "list_source_revisions",
+                "list_sources",
+                "list_tools_for_contact",
+                "push_source_spec",
+                "rollback_source",
+                "update_action_hand_fields",
+            ]
+        );
+    }
+}
