@@ -1,12 +1,144 @@
-//! `actionsync export` (being written in this change).
+//! `actionsync export`: the catalogue as tool definitions an LLM takes, read offline.
+//! It writes the same document as the server's `GET /v1/tools` for the same format,
+//! channel and segments, so a deployment without the server can ship a file instead.
 
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::Args;
+use serde_json::Value;
 
+use super::catalogue::{CatalogueArgs, Failure, load_config, open, print_json, runtime};
+use crate::action::{ActionState, Channel};
+use crate::store::{ActionQuery, Store};
+use crate::tools::{self, Audience, ToolFormat};
+
+/// `export`.
 #[derive(Debug, Args)]
-pub struct ExportArgs {}
+pub struct ExportArgs {
+    /// The shape of the tools.
+    #[arg(long, value_enum)]
+    format: ToolFormat,
+    /// Only actions enabled on this channel: widget, email, sms, whatsapp, phone or
+    /// slack (default: any channel).
+    #[arg(long, value_name = "CHANNEL", value_parser = parse_channel)]
+    channel: Option<Channel>,
+    /// Only what a contact in these segments sees (comma-separated): actions open to
+    /// everyone and those restricted to one of these. Without this flag (or
+    /// --no-segments), the actions of every segment are included.
+    #[arg(
+        long,
+        value_name = "SEGMENT",
+        value_delimiter = ',',
+        conflicts_with = "no_segments"
+    )]
+    segments: Option<Vec<String>>,
+    /// Only what a contact in no segment sees: the actions open to everyone.
+    #[arg(long)]
+    no_segments: bool,
+    /// Only this source's actions.
+    #[arg(long, value_name = "NAME")]
+    source: Option<String>,
+    /// Write to FILE instead of standard output. The file is replaced whole, never
+    /// left half-written.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    output: Option<PathBuf>,
+    #[command(flatten)]
+    catalogue: CatalogueArgs,
+}
 
-pub fn run(_args: &ExportArgs) -> Result<ExitCode, String> {
-    Err("not yet".to_string())
+fn parse_channel(s: &str) -> Result<Channel, String> {
+    Channel::parse(s).ok_or_else(|| {
+        let names: Vec<&str> = Channel::ALL.iter().map(|c| c.as_str()).collect();
+        format!("`{s}` is not a channel: use one of {}", names.join(", "))
+    })
+}
+
+/// `actionsync export`.
+pub fn run(args: &ExportArgs) -> Result<ExitCode, Failure> {
+    let config = load_config(&args.catalogue)?;
+    let audience = Audience {
+        channel: args.channel,
+        segments: if args.no_segments {
+            Some(Vec::new())
+        } else {
+            args.segments.clone()
+        },
+    };
+    let actions = runtime()?.block_on(async {
+        let store = open(&config).await?;
+        // An unknown source would export an empty list that looks like a valid answer.
+        if let Some(source) = &args.source
+            && store
+                .source(source)
+                .await
+                .map_err(|e| e.to_string())?
+                .is_none()
+        {
+            return Err(format!(
+                "no source named `{source}` in the catalogue (see `actionsync history`)"
+            ));
+        }
+        let query = ActionQuery {
+            source: args.source.clone(),
+            state: Some(ActionState::Active),
+        };
+        store.actions(&query).await.map_err(|e| e.to_string())
+    })?;
+    let chosen = tools::select(&actions, &audience);
+    let count = chosen.len();
+    let document = tools::document(
+        args.format,
+        chosen
+            .into_iter()
+            .map(|a| tools::tool(a, args.format))
+            .collect(),
+    );
+    match &args.output {
+        None => print_json(&document)?,
+        Some(path) => {
+            write_replacing(path, &document)?;
+            eprintln!(
+                "wrote {count} {} tool{} to {}",
+                args.format,
+                if count == 1 { "" } else { "s" },
+                path.display()
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Writes `document` as pretty JSON to a temporary file beside `path`, then renames
+/// it over `path`: a reader (or a crash) never sees a half-written file, and the
+/// rename stays on one file system.
+fn write_replacing(path: &Path, document: &Value) -> Result<(), Failure> {
+    let mut bytes = Vec::new();
+    super::write_json(&mut bytes, document)
+        .map_err(|e| format!("cannot serialise the tools: {e}"))?;
+    let folder = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let file_name = path
+        .file_name()
+        .ok_or_else(|| format!("--output {}: name a file, not a folder", path.display()))?;
+    let mut temp_name = std::ffi::OsString::from(".");
+    temp_name.push(file_name);
+    temp_name.push(format!(".{}.tmp", std::process::id()));
+    let temp = folder.join(temp_name);
+
+    let written = std::fs::File::create(&temp).and_then(|mut file| {
+        file.write_all(&bytes)?;
+        // Durable before the rename, so the new name never points at lost data.
+        file.sync_all()
+    });
+    let result = written.and_then(|()| std::fs::rename(&temp, path));
+    if let Err(e) = result {
+        // The temporary file is ours alone (named after this process); leave nothing.
+        let _ = std::fs::remove_file(&temp);
+        return Err(format!("cannot write {}: {e}", path.display()));
+    }
+    Ok(())
 }

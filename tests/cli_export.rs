@@ -1,0 +1,519 @@
+//! End-to-end tests of `actionsync export`, run on the real binary. Each test works in
+//! a temporary folder of its own: it reconciles copies of the bundled specs (or a spec
+//! it writes) into a SQLite catalogue there, sets hand-owned fields with `actions
+//! set`, and reads the tools back in each format and for each audience.
+
+mod util;
+
+use std::path::Path;
+
+use serde_json::{Value, json};
+use util::{Run, actionsync};
+
+/// A temporary folder with a catalogue in it.
+struct Work {
+    dir: tempfile::TempDir,
+}
+
+impl Work {
+    /// Copies of both bundled specs in `specs/`, reconciled.
+    fn bundled() -> Work {
+        let work = Work {
+            dir: util::tempdir(),
+        };
+        for name in ["orders.yaml", "helpdesk.json"] {
+            let text = std::fs::read_to_string(util::crate_root().join("specs").join(name))
+                .expect("read bundled spec");
+            work.write(&format!("specs/{name}"), &text);
+        }
+        work.run(["reconcile", "specs"]).assert_exit(0);
+        work
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    fn write(&self, rel: &str, text: &str) {
+        let path = self.path().join(rel);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).expect("create folder");
+        }
+        std::fs::write(&path, text).expect("write file");
+    }
+
+    fn run<I, S>(&self, args: I) -> Run
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<std::ffi::OsStr>,
+    {
+        actionsync(args).current_dir(self.path()).run()
+    }
+
+    /// `actions set ARGS`, which must succeed.
+    fn set(&self, args: &[&str]) {
+        let mut all = vec!["actions", "set"];
+        all.extend_from_slice(args);
+        self.run(&all).assert_exit(0);
+    }
+
+    /// `export ARGS` → the document, after checking it succeeded.
+    fn export(&self, args: &[&str]) -> Value {
+        let mut all = vec!["export"];
+        all.extend_from_slice(args);
+        let run = self.run(&all);
+        run.assert_exit(0);
+        run.stdout_json()
+    }
+
+    /// The tool names of an OpenAI export with these filters, in output order.
+    fn openai_names(&self, filters: &[&str]) -> Vec<String> {
+        let mut args = vec!["--format", "openai"];
+        args.extend_from_slice(filters);
+        let doc = self.export(&args);
+        doc.as_array()
+            .unwrap_or_else(|| panic!("an OpenAI export is an array: {doc:#}"))
+            .iter()
+            .map(|t| t["function"]["name"].as_str().unwrap_or("?").to_string())
+            .collect()
+    }
+}
+
+/// The active actions of both bundled specs, sorted by name.
+const ALL_NAMES: [&str; 15] = [
+    "cancel_order",
+    "create_order",
+    "create_ticket",
+    "create_ticket_attachment",
+    "get_customer",
+    "get_loyalty_rewards",
+    "get_order",
+    "get_ticket_by_ticket_id",
+    "list_customers",
+    "list_order_shipments",
+    "list_orders",
+    "list_tickets",
+    "refund_order",
+    "update_shipping_address",
+    "update_ticket",
+];
+
+fn without(names: &[&str], left_out: &[&str]) -> Vec<String> {
+    names
+        .iter()
+        .filter(|n| !left_out.contains(n))
+        .map(|n| n.to_string())
+        .collect()
+}
+
+#[test]
+fn segments_restrict_and_disabled_actions_never_appear() {
+    let work = Work::bundled();
+    work.set(&["refund_order", "--segments", "vip,eu"]);
+    work.set(&["cancel_order", "--enabled", "false"]);
+
+    // No segment filter: every segment's actions, sorted by name; never a disabled one.
+    // (get_loyalty_rewards is restricted to vip by the spec's x-actionsync-segments.)
+    assert_eq!(
+        work.openai_names(&[]),
+        without(&ALL_NAMES, &["cancel_order"])
+    );
+
+    // A contact outside the segments never sees the restricted actions.
+    let outside = without(
+        &ALL_NAMES,
+        &["cancel_order", "refund_order", "get_loyalty_rewards"],
+    );
+    assert_eq!(work.openai_names(&["--segments", "other"]), outside);
+    assert_eq!(work.openai_names(&["--segments", "other,VIP"]), outside);
+    assert_eq!(work.openai_names(&["--no-segments"]), outside);
+
+    // A contact in one of them does.
+    assert_eq!(
+        work.openai_names(&["--segments", "eu"]),
+        without(&ALL_NAMES, &["cancel_order", "get_loyalty_rewards"])
+    );
+    assert_eq!(
+        work.openai_names(&["--segments", "other,vip"]),
+        without(&ALL_NAMES, &["cancel_order"])
+    );
+
+    // The disabled action stays out for every audience and format.
+    for format in ["openai", "mcp", "native"] {
+        for filters in [&[][..], &["--segments", "vip,eu"], &["--channel", "widget"]] {
+            let mut args = vec!["export", "--format", format];
+            args.extend_from_slice(filters);
+            let run = work.run(&args);
+            run.assert_exit(0).check(
+                !run.stdout().contains("cancel_order"),
+                "a disabled action was exported",
+            );
+        }
+    }
+
+    // Enabled again, it is back.
+    work.set(&["cancel_order", "--enabled", "true"]);
+    assert!(
+        work.openai_names(&["--no-segments"])
+            .contains(&"cancel_order".to_string())
+    );
+}
+
+#[test]
+fn archived_actions_never_appear() {
+    let work = Work::bundled();
+    assert!(
+        work.openai_names(&[])
+            .contains(&"list_customers".to_string())
+    );
+    let spec = work.path().join("specs/helpdesk.json");
+    let mut doc: Value =
+        serde_json::from_str(&std::fs::read_to_string(&spec).expect("read spec")).expect("JSON");
+    let removed = doc["paths"]
+        .as_object_mut()
+        .expect("paths")
+        .remove("/customers");
+    assert!(
+        removed.is_some(),
+        "the bundled helpdesk spec has no /customers"
+    );
+    work.write("specs/helpdesk.json", &doc.to_string());
+    work.run(["reconcile", "specs"])
+        .assert_exit(0)
+        .assert_stderr_contains("helpdesk: applied as revision 2 (1 archived)");
+    let run = work.run(["export", "--format", "native"]);
+    run.assert_exit(0).check(
+        !run.stdout().contains("list_customers"),
+        "an archived action was exported",
+    );
+}
+
+#[test]
+fn channel_filter_and_an_unknown_channel() {
+    let work = Work::bundled();
+    work.set(&["get_order", "--channels", "sms,widget"]);
+    // get_loyalty_rewards is on widget and email, from the spec.
+    assert_eq!(work.openai_names(&["--channel", "sms"]), ["get_order"]);
+    assert_eq!(
+        work.openai_names(&["--channel", "EMAIL"]),
+        ["get_loyalty_rewards"]
+    );
+    assert_eq!(
+        work.openai_names(&["--channel", "whatsapp"]),
+        Vec::<String>::new()
+    );
+    assert_eq!(work.openai_names(&["--channel", "widget"]).len(), 15);
+
+    work.run(["export", "--format", "openai", "--channel", "fax"])
+        .assert_exit(2)
+        .assert_stderr_contains("`fax` is not a channel")
+        .assert_stderr_contains("widget, email, sms, whatsapp, phone, slack")
+        .assert_stdout_empty();
+}
+
+#[test]
+fn openai_tools_have_the_values_in_effect_and_no_magic_arguments() {
+    let work = Work::bundled();
+    let pinned = "Look up a customer's order from the number on their receipt.";
+    work.set(&[
+        "get_order",
+        "--pin",
+        &format!("description={pinned}"),
+        "--magic",
+        "orderId=contact.last_order_id",
+    ]);
+    let doc = work.export(&["--format", "openai", "--source", "orders"]);
+    let tools = doc.as_array().expect("an array");
+    assert_eq!(tools.len(), 8, "orders has 8 actions: {doc:#}");
+    let get_order = tools
+        .iter()
+        .find(|t| t["function"]["name"] == "get_order")
+        .expect("get_order is exported");
+    assert_eq!(
+        get_order,
+        &json!({
+            "type": "function",
+            "function": {
+                "name": "get_order",
+                "description": pinned,
+                "parameters": {"type": "object", "properties": {}, "required": []},
+            },
+        })
+    );
+
+    // The spec's magic field (email → contact.email) is filled by the runtime too.
+    let rewards = tools
+        .iter()
+        .find(|t| t["function"]["name"] == "get_loyalty_rewards")
+        .expect("get_loyalty_rewards is exported");
+    let properties = &rewards["function"]["parameters"]["properties"];
+    assert!(properties.get("email").is_none(), "{rewards:#}");
+
+    // A body is one argument, required when the operation requires it.
+    let create = tools
+        .iter()
+        .find(|t| t["function"]["name"] == "create_order")
+        .expect("create_order is exported");
+    let parameters = &create["function"]["parameters"];
+    assert_eq!(parameters["type"], "object");
+    assert_eq!(parameters["properties"]["body"]["type"], "object");
+    assert_eq!(parameters["required"], json!(["body"]));
+}
+
+#[test]
+fn mcp_document_shape() {
+    let work = Work::bundled();
+    let doc = work.export(&["--format", "mcp", "--source", "orders"]);
+    let keys: Vec<&String> = doc.as_object().expect("an object").keys().collect();
+    assert_eq!(keys, ["tools"]);
+    let tools = doc["tools"].as_array().expect("tools is an array");
+    let names: Vec<&str> = tools.iter().filter_map(|t| t["name"].as_str()).collect();
+    let mut sorted = names.clone();
+    sorted.sort();
+    assert_eq!(names, sorted, "tools are sorted by name");
+    assert_eq!(names.len(), 8);
+    for t in tools {
+        let keys: Vec<&String> = t.as_object().expect("a tool object").keys().collect();
+        assert_eq!(keys, ["name", "description", "inputSchema", "annotations"]);
+        assert_eq!(t["inputSchema"]["type"], "object");
+        assert!(t["description"].as_str().is_some_and(|d| d.len() >= 20));
+    }
+    let cancel = tools
+        .iter()
+        .find(|t| t["name"] == "cancel_order")
+        .expect("cancel_order");
+    assert_eq!(
+        cancel["annotations"],
+        json!({"readOnlyHint": false, "destructiveHint": true})
+    );
+    let get = tools
+        .iter()
+        .find(|t| t["name"] == "get_order")
+        .expect("get_order");
+    assert_eq!(
+        get["annotations"],
+        json!({"readOnlyHint": true, "destructiveHint": false})
+    );
+    assert_eq!(get["inputSchema"]["required"], json!(["order_id"]));
+}
+
+#[test]
+fn native_document_shape() {
+    let work = Work::bundled();
+    work.set(&["get_order", "--segments", "vip", "--channels", "widget,sms"]);
+    let doc = work.export(&["--format", "native", "--segments", "vip"]);
+    let tools = doc.as_array().expect("an array");
+    let get_order = tools
+        .iter()
+        .find(|t| t["name"] == "get_order")
+        .expect("get_order");
+    let keys: Vec<&String> = get_order.as_object().expect("object").keys().collect();
+    assert_eq!(
+        keys,
+        [
+            "id",
+            "source",
+            "key",
+            "name",
+            "description",
+            "method",
+            "url",
+            "parameters",
+            "headers",
+            "body",
+            "auth",
+            "magic_fields",
+            "require_confirmation",
+            "channels",
+            "segments"
+        ]
+    );
+    assert_eq!(get_order["source"], "orders");
+    assert_eq!(get_order["key"], "getOrder");
+    assert_eq!(get_order["method"], "GET");
+    assert_eq!(
+        get_order["url"],
+        "https://api.acme.example/v1/orders/{orderId}"
+    );
+    assert_eq!(get_order["segments"], json!(["vip"]));
+    assert_eq!(get_order["channels"], json!(["widget", "sms"]));
+    assert!(get_order["id"].is_i64());
+    let rewards = tools
+        .iter()
+        .find(|t| t["name"] == "get_loyalty_rewards")
+        .expect("get_loyalty_rewards");
+    assert_eq!(rewards["magic_fields"], json!({"email": "contact.email"}));
+}
+
+#[test]
+fn source_filter_and_an_unknown_source() {
+    let work = Work::bundled();
+    let helpdesk = work.export(&["--format", "native", "--source", "helpdesk"]);
+    let sources: Vec<&str> = helpdesk
+        .as_array()
+        .expect("array")
+        .iter()
+        .filter_map(|t| t["source"].as_str())
+        .collect();
+    assert_eq!(sources, ["helpdesk"; 7]);
+
+    work.run(["export", "--format", "openai", "--source", "billing"])
+        .assert_exit(1)
+        .assert_stderr_contains("no source named `billing`")
+        .assert_stdout_empty();
+}
+
+#[test]
+fn segments_and_no_segments_conflict() {
+    let work = Work::bundled();
+    work.run([
+        "export",
+        "--format",
+        "openai",
+        "--segments",
+        "vip",
+        "--no-segments",
+    ])
+    .assert_exit(2)
+    .assert_stdout_empty();
+    work.run(["export", "--format", "anthropic"])
+        .assert_exit(2)
+        .assert_stderr_contains("openai");
+}
+
+#[test]
+fn output_file_is_the_same_document_and_replaced_whole() {
+    let work = Work::bundled();
+    let stdout = work.run(["export", "--format", "mcp"]);
+    stdout.assert_exit(0);
+
+    work.write("out/tools.json", "an older export");
+    work.run(["export", "--format", "mcp", "--output", "out/tools.json"])
+        .assert_exit(0)
+        .assert_stdout_empty()
+        .assert_stderr_contains("wrote 15 mcp tools to out/tools.json");
+    let written = std::fs::read_to_string(work.path().join("out/tools.json")).expect("read");
+    assert_eq!(written, stdout.stdout(), "the file differs from stdout");
+    let left: Vec<String> = std::fs::read_dir(work.path().join("out"))
+        .expect("list out/")
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(left, ["tools.json"], "a temporary file was left behind");
+
+    // The same input gives the same bytes.
+    work.run(["export", "--format", "mcp", "-o", "out/again.json"])
+        .assert_exit(0);
+    assert_eq!(
+        std::fs::read_to_string(work.path().join("out/again.json")).expect("read"),
+        written
+    );
+
+    work.run([
+        "export",
+        "--format",
+        "mcp",
+        "--output",
+        "missing/tools.json",
+    ])
+    .assert_exit(1)
+    .assert_stderr_contains("cannot write missing/tools.json");
+}
+
+/// A spec whose body and a query parameter each carry a different recursive schema
+/// named `Folder`: their `$defs` meet, and collide, at the root of the tool's input
+/// schema.
+const TREES_SPEC: &str = r##"
+openapi: 3.1.0
+info: {title: Trees, version: "1"}
+servers: [{url: "https://trees.example/api"}]
+paths:
+  /folders:
+    post:
+      operationId: createFolder
+      summary: Create a folder tree for a customer's documents
+      parameters:
+        - name: filter
+          in: query
+          description: Which folders to copy from the template.
+          schema: {$ref: "#/x-filters/Folder"}
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema: {$ref: "#/components/schemas/Folder"}
+      responses: {"201": {description: Created}}
+components:
+  schemas:
+    Folder:
+      type: object
+      properties:
+        name: {type: string}
+        children: {type: array, items: {$ref: "#/components/schemas/Folder"}}
+x-filters:
+  Folder:
+    type: object
+    properties:
+      pattern: {type: string}
+      not: {$ref: "#/x-filters/Folder"}
+"##;
+
+/// Follows a local `$ref` such as `#/$defs/Node` in `root`.
+fn resolve<'a>(root: &'a Value, reference: &str) -> Option<&'a Value> {
+    root.pointer(reference.strip_prefix('#')?)
+}
+
+/// Every `$ref` string in `value`.
+fn refs(value: &Value, out: &mut Vec<String>) {
+    match value {
+        Value::Object(map) => {
+            for (k, v) in map {
+                match (k.as_str(), v) {
+                    ("$ref", Value::String(r)) => out.push(r.clone()),
+                    _ => refs(v, out),
+                }
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|v| refs(v, out)),
+        _ => {}
+    }
+}
+
+#[test]
+fn recursive_schemas_keep_working_refs_in_every_format() {
+    let work = Work {
+        dir: util::tempdir(),
+    };
+    work.write("specs/trees.yaml", TREES_SPEC);
+    work.run(["reconcile", "specs"]).assert_exit(0);
+    let openai = work.export(&["--format", "openai"]);
+    let schema = &openai[0]["function"]["parameters"];
+    assert_eq!(openai[0]["function"]["name"], "create_folder");
+    let mut found = Vec::new();
+    refs(schema, &mut found);
+    assert!(!found.is_empty(), "no $ref in {schema:#}");
+    for r in &found {
+        assert!(
+            resolve(schema, r).is_some(),
+            "{r} does not resolve in {schema:#}"
+        );
+    }
+    // Only the root holds definitions.
+    assert!(schema["$defs"].is_object(), "{schema:#}");
+    assert!(!schema["properties"].to_string().contains("\"$defs\""));
+    assert_eq!(schema["required"], json!(["body"]));
+    // Each recursion still points at its own definition.
+    assert_eq!(
+        schema["properties"]["filter"]["properties"]["not"]["$ref"],
+        "#/$defs/Folder"
+    );
+    assert_eq!(
+        schema["properties"]["body"]["properties"]["children"]["items"]["$ref"],
+        "#/$defs/Folder_2"
+    );
+    assert!(schema["$defs"]["Folder"]["properties"]["pattern"].is_object());
+    assert!(schema["$defs"]["Folder_2"]["properties"]["children"].is_object());
+
+    let mcp = work.export(&["--format", "mcp"]);
+    assert_eq!(&mcp["tools"][0]["inputSchema"], schema);
+}
