@@ -83,6 +83,7 @@ pub fn run(args: &ExportArgs) -> Result<ExitCode, Failure> {
         let query = ActionQuery {
             source: args.source.clone(),
             state: Some(ActionState::Active),
+            ..ActionQuery::default()
         };
         store.actions(&query).await.map_err(|e| e.to_string())
     })?;
