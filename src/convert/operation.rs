@@ -1044,6 +1044,26 @@ fn string_list(value: Option<&Value>) -> Vec<String> {
     }
 }
 
+/// Segment names from `x-actionsync-segments`: a list (numbers and booleans read
+/// as their text) or one comma-separated string, trimmed. `None` when it cannot be
+/// read as names (a map, `null`, nested lists, only blank names).
+fn segment_list(value: &Value) -> Option<Vec<String>> {
+    let item = |v: &Value| match v {
+        Value::String(s) => Some(s.trim().to_string()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    };
+    let names: Vec<String> = match value {
+        Value::Array(items) if items.is_empty() => return Some(Vec::new()),
+        Value::Array(items) => items.iter().map(item).collect::<Option<Vec<_>>>()?,
+        Value::String(s) => s.split(',').map(|p| p.trim().to_string()).collect(),
+        other => vec![item(other)?],
+    };
+    let names: Vec<String> = names.into_iter().filter(|n| !n.is_empty()).collect();
+    (!names.is_empty()).then_some(names)
+}
+
 /// Initial hand-owned values: defaults, then the vendor extensions.
 fn hand_fields(
     action: &ActionDraft,
@@ -1088,7 +1108,20 @@ fn hand_fields(
         }
     }
     if let Some(value) = op.get("x-actionsync-segments") {
-        hand.segments = string_list(Some(value));
+        match segment_list(value) {
+            Some(segments) => hand.segments = segments,
+            // A restriction that cannot be read must not become "everyone": the
+            // action starts disabled, reaching no one until a person decides.
+            None => {
+                hand.enabled = false;
+                warn(
+                    Severity::Warning,
+                    "unreadable-segments",
+                    at("x-actionsync-segments"),
+                    "x-actionsync-segments is not a list of segment names; the action starts disabled so it reaches no one until a person sets its segments (actionsync actions set --segments …)".to_string(),
+                );
+            }
+        }
     }
     if let Some(value) = op.get("x-open-tags") {
         hand.tags = string_list(Some(value));
@@ -1232,5 +1265,59 @@ mod tests {
     #[test]
     fn template_variables_in_order() {
         assert_eq!(template_variables("/a/{x}/b/{y-z}"), vec!["x", "y-z"]);
+    }
+
+    #[test]
+    fn segment_restrictions_never_silently_become_everyone() {
+        use serde_json::json;
+        assert_eq!(
+            segment_list(&json!(["vip", " eu "])),
+            Some(vec!["vip".into(), "eu".into()])
+        );
+        assert_eq!(
+            segment_list(&json!([2024, true])),
+            Some(vec!["2024".into(), "true".into()])
+        );
+        assert_eq!(
+            segment_list(&json!("vip, eu")),
+            Some(vec!["vip".into(), "eu".into()])
+        );
+        assert_eq!(segment_list(&json!([])), Some(vec![]));
+        for unreadable in [
+            json!({"vip": true}),
+            json!(null),
+            json!([["vip"]]),
+            json!([" "]),
+            json!(""),
+        ] {
+            assert_eq!(segment_list(&unreadable), None, "{unreadable}");
+        }
+    }
+
+    #[test]
+    fn an_unreadable_segment_restriction_starts_the_action_disabled() {
+        let text = r#"{"openapi": "3.0.3", "info": {"title": "t", "version": "1"},
+            "servers": [{"url": "https://api.example.com"}],
+            "paths": {"/refunds": {"post": {"operationId": "createRefund",
+              "summary": "Refund a paid order to the customer's card",
+              "x-actionsync-segments": {"vip": true},
+              "responses": {"200": {"description": "ok"}}}}}}"#;
+        let location = crate::source::SpecLocation::Bytes {
+            name: "t.json".into(),
+            bytes: text.as_bytes().to_vec(),
+        };
+        let spec = crate::source::load(&location, &crate::source::LoadOptions::default()).unwrap();
+        let conversion = crate::convert::convert(&spec, &crate::convert::ConvertOptions::default());
+        let action = &conversion.actions[0];
+        assert!(!action.hand.enabled);
+        assert!(action.hand.segments.is_empty());
+        assert!(
+            conversion
+                .diagnostics
+                .iter()
+                .any(|d| d.code == "unreadable-segments"),
+            "{:#?}",
+            conversion.diagnostics
+        );
     }
 }
