@@ -4,7 +4,7 @@ use axum::body::{Body, HttpBody};
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use metrics::counter;
+use metrics::{counter, histogram};
 use serde::Deserialize;
 use tracing::info;
 
@@ -69,15 +69,17 @@ pub async fn push(
         applied_by: AppliedBy::Push,
         ..ReconcileOptions::default()
     };
+    let started = std::time::Instant::now();
     let lock = api.source_lock(&name);
     let guard = lock.lock().await;
     let result = sync::reconcile(&api.daemon().store, &spec, options).await;
     let reply = reply(&api, &name, options.dry_run, result).await?;
     drop(guard);
     counter!("actionsync_pushes_total", "source" => name.clone(), "outcome" => outcome_label(reply.outcome)).increment(1);
+    histogram!("actionsync_push_seconds", "source" => name.clone()).record(started.elapsed().as_secs_f64());
     info!(
         source = %name, token = %token.name, outcome = outcome_label(reply.outcome),
-        revision = reply.revision, dry_run = query.dry_run, "push"
+        revision = reply.revision, dry_run = query.dry_run, ms = started.elapsed().as_millis() as u64, "push"
     );
     Ok(answer(&headers, &reply))
 }
