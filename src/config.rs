@@ -373,7 +373,13 @@ impl Config {
             name: format!("the spec pushed to `{name}`"),
             bytes,
         };
-        Some(source_spec(name.to_string(), "push", location, &options, entry))
+        Some(source_spec(
+            name.to_string(),
+            "push",
+            location,
+            &options,
+            entry,
+        ))
     }
 
     /// The database URL: the file's, else the default (a SQLite file next to the config).
@@ -651,7 +657,10 @@ mod tests {
             "{err}"
         );
         for (text, needle) in [
-            ("sources: [{name: x}]", "needs one of file, dir, url or push"),
+            (
+                "sources: [{name: x}]",
+                "needs one of file, dir, url or push",
+            ),
             (
                 "sources: [{name: x, file: a.yaml, url: 'https://a.example'}]",
                 "more than one",

@@ -18,7 +18,13 @@
 //! - [`lint`]: pure. The catalogue checks (names, descriptions, duplicates across
 //!   specs, http URLs, missing servers) over one or more conversions.
 //! - [`action`], [`diagnostic`]: the plain data passed between the stages.
-//! - [`cli`]: the command line (`convert`, `lint`); `main.rs` only calls it.
+//! - [`plan`], [`store`], [`sync`]: the catalogue: pure plans, their storage
+//!   (SQLite or Postgres), and the one path from a spec to a revision.
+//! - [`daemon`]: `serve` (watchers, pollers, per-source workers); [`api`]: its HTTP
+//!   API (pushes, the curators' routes, the tool list); [`tools`]: actions as the
+//!   tool definitions an LLM takes.
+//! - [`config`]: `actionsync.yaml`.
+//! - [`cli`]: the command line; `main.rs` only calls it.
 
 pub mod action;
 pub mod api;

@@ -554,7 +554,7 @@ fn usage_errors_exit_2() {
     ];
     for args in cases {
         let run = actionsync(*args).run();
-        run.assert_exit(2).assert_stdout_empty();
+        run.assert_exit(64).assert_stdout_empty();
         run.check(!run.stderr().trim().is_empty(), "a usage error says why");
     }
     actionsync(["convert", "--format", "xml", "specs/orders.yaml"])

@@ -947,7 +947,7 @@ fn invalid_hand_edits_are_refused_with_a_clear_message() {
         .assert_exit(1)
         .assert_stderr_contains("cannot pin name: a name is 5 to 64 characters of a-z, 0-9 and _");
     work.run(["actions", "set", "get_order", "--channels", "fax"])
-        .assert_exit(2)
+        .assert_exit(64)
         .assert_stderr_contains(
             "`fax` is not a channel: widget, email, sms, whatsapp, phone, slack",
         );
@@ -990,7 +990,7 @@ fn invalid_hand_edits_are_refused_with_a_clear_message() {
         .assert_exit(1)
         .assert_stderr_contains("`get_order` has no pin on `url`");
     work.run(["actions", "set", "get_order", "--enabled", "maybe"])
-        .assert_exit(2)
+        .assert_exit(64)
         .assert_stderr_contains("invalid value 'maybe'");
     work.run(["actions", "set", "get_order"])
         .assert_exit(1)
@@ -1225,7 +1225,7 @@ fn history_lists_revisions_and_rollback_reverts_as_a_new_revision() {
         .assert_exit(1)
         .assert_stderr_contains("source `orders` has no revision 9");
     work.run(["history", "1"])
-        .assert_exit(2)
+        .assert_exit(64)
         .assert_stderr_contains("--source");
 
     // Roll back to revision 1: a new revision 3 that reverts the description.

@@ -205,7 +205,7 @@ fn channel_filter_and_an_unknown_channel() {
     assert_eq!(work.openai_names(&["--channel", "widget"]).len(), 15);
 
     work.run(["export", "--format", "openai", "--channel", "fax"])
-        .assert_exit(2)
+        .assert_exit(64)
         .assert_stderr_contains("`fax` is not a channel")
         .assert_stderr_contains("widget, email, sms, whatsapp, phone, slack")
         .assert_stdout_empty();
@@ -374,10 +374,10 @@ fn segments_and_no_segments_conflict() {
         "vip",
         "--no-segments",
     ])
-    .assert_exit(2)
+    .assert_exit(64)
     .assert_stdout_empty();
     work.run(["export", "--format", "anthropic"])
-        .assert_exit(2)
+        .assert_exit(64)
         .assert_stderr_contains("openai");
 }
 

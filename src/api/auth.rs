@@ -24,11 +24,7 @@ pub struct MintedToken {
 }
 
 /// Makes a token with the operating system's random source.
-pub fn mint(
-    name: &str,
-    scope: TokenScope,
-    sources: Vec<String>,
-) -> Result<MintedToken, String> {
+pub fn mint(name: &str, scope: TokenScope, sources: Vec<String>) -> Result<MintedToken, String> {
     let mut bytes = [0u8; 32];
     getrandom::fill(&mut bytes)
         .map_err(|e| format!("the operating system gave no random bytes: {e}"))?;
@@ -51,7 +47,10 @@ pub fn hash(token: &str) -> String {
 
 /// The token in an `Authorization: Bearer …` header, if there is one.
 pub fn bearer(headers: &HeaderMap) -> Option<&str> {
-    let value = headers.get(axum::http::header::AUTHORIZATION)?.to_str().ok()?;
+    let value = headers
+        .get(axum::http::header::AUTHORIZATION)?
+        .to_str()
+        .ok()?;
     let (scheme, token) = value.trim().split_once(' ')?;
     scheme
         .eq_ignore_ascii_case("bearer")

@@ -173,7 +173,11 @@ pub async fn actions(
     // Filters on hand-owned fields are applied here, a batch at a time, so a page
     // costs what it returns, not the whole catalogue.
     let filtered = channel.is_some() || query.segment.is_some();
-    let batch = if filtered { (limit * 4).max(500) } else { limit + 1 };
+    let batch = if filtered {
+        (limit * 4).max(500)
+    } else {
+        limit + 1
+    };
     let mut after = query.after;
     let mut page: Vec<StoredAction> = Vec::new();
     let mut more = false;

@@ -115,7 +115,10 @@ pub fn router(state: ApiState) -> Router {
         .route("/v1/sources/{name}/spec", put(push::push))
         .route("/v1/sources", get(curate::sources))
         .route("/v1/sources/{name}/revisions", get(curate::revisions))
-        .route("/v1/sources/{name}/revisions/{number}", get(curate::revision))
+        .route(
+            "/v1/sources/{name}/revisions/{number}",
+            get(curate::revision),
+        )
         .route("/v1/sources/{name}/rollback", post(curate::rollback))
         .route("/v1/actions", get(curate::actions))
         .route(

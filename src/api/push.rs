@@ -76,7 +76,8 @@ pub async fn push(
     let reply = reply(&api, &name, options.dry_run, result).await?;
     drop(guard);
     counter!("actionsync_pushes_total", "source" => name.clone(), "outcome" => outcome_label(reply.outcome)).increment(1);
-    histogram!("actionsync_push_seconds", "source" => name.clone()).record(started.elapsed().as_secs_f64());
+    histogram!("actionsync_push_seconds", "source" => name.clone())
+        .record(started.elapsed().as_secs_f64());
     info!(
         source = %name, token = %token.name, outcome = outcome_label(reply.outcome),
         revision = reply.revision, dry_run = query.dry_run, ms = started.elapsed().as_millis() as u64, "push"

@@ -331,16 +331,21 @@ fn describe(outcome: &Outcome) -> String {
     match outcome {
         Outcome::Unchanged { .. } => "unchanged since the last reconcile".to_string(),
         Outcome::Planned { plan } if plan.is_empty() => "no changes".to_string(),
-        Outcome::Planned { plan } => format!("planned, not applied ({})", short_counts(plan)),
+        Outcome::Planned { plan } => {
+            format!("planned, not applied ({})", short_counts(&plan.counts))
+        }
         Outcome::Refused { .. } => "refused; nothing applied".to_string(),
         Outcome::Applied { plan, revision } => {
-            format!("applied as revision {revision} ({})", short_counts(plan))
+            format!(
+                "applied as revision {revision} ({})",
+                short_counts(&plan.counts)
+            )
         }
     }
 }
 
-fn short_counts(plan: &plan::Plan) -> String {
-    let c = &plan.counts;
+/// `2 created, 1 updated`, or `nothing`.
+pub(super) fn short_counts(c: &plan::Counts) -> String {
     let parts: Vec<String> = [
         (c.created, "created"),
         (c.updated, "updated"),

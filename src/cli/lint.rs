@@ -57,7 +57,7 @@ struct Report {
 pub fn run(args: &LintArgs) -> Result<ExitCode, String> {
     if args.specs.iter().filter(|s| s.as_str() == "-").count() > 1 {
         eprintln!("error: standard input (-) can be given only once");
-        return Ok(ExitCode::from(2));
+        return Ok(ExitCode::from(super::USAGE_ERROR));
     }
     let load_options = args.spec_args.load_options();
     let mut reports: Vec<SpecReport> = Vec::new();

@@ -1,7 +1,9 @@
 //! The command line. `main.rs` calls [`run`]; each subcommand lives in its own file.
 //!
 //! Exit codes: 0 done (warnings allowed), 1 failed (unreadable spec, lint errors,
-//! or any error diagnostic under `--strict`), 2 usage error.
+//! a refused plan, or any error diagnostic under `--strict`), 2 changes planned
+//! (`push --dry-run`, `plan --detailed-exitcode`), 64 usage error (sysexits'
+//! `EX_USAGE`: a mistyped flag in CI must not read as "changes planned").
 
 mod catalogue;
 mod convert;
@@ -59,6 +61,9 @@ enum Command {
     #[command(subcommand)]
     Token(token::TokenCommand),
 }
+
+/// The exit code of a usage error (sysexits' `EX_USAGE`); 2 means "changes planned".
+pub const USAGE_ERROR: u8 = 64;
 
 /// Methods a filter may name.
 const METHODS: [&str; 8] = [
@@ -216,7 +221,18 @@ fn parse_size(text: &str) -> Result<usize, String> {
 
 /// Parses the command line and runs the command.
 pub fn run() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return match e.kind() {
+                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => {
+                    ExitCode::SUCCESS
+                }
+                _ => ExitCode::from(USAGE_ERROR),
+            };
+        }
+    };
     let result = match cli.command {
         Command::Serve(args) => serve::run(&args),
         Command::Convert(args) => convert::run(&args),

@@ -23,7 +23,7 @@ use url::Url;
 use super::catalogue::Output;
 use crate::api::wire::{ErrorBody, PushOutcome, PushReply};
 use crate::config::parse_duration;
-use crate::plan::{self, Counts};
+use crate::plan;
 use crate::source::redact_url;
 
 /// The longest wait between two attempts, however many there were.
@@ -555,7 +555,7 @@ fn text_report(reply: &PushReply) -> String {
 
 /// `billing: applied revision 4 (2 created, 1 updated)`.
 fn outcome_line(reply: &PushReply) -> String {
-    let counts = short_counts(&reply.counts);
+    let counts = super::catalogue::short_counts(&reply.counts);
     let source = &reply.source;
     let revision = reply.revision;
     match reply.outcome {
@@ -600,25 +600,6 @@ fn markdown_report(reply: &PushReply) -> String {
 }
 
 /// `2 created, 1 updated`, or `nothing`.
-fn short_counts(c: &Counts) -> String {
-    let parts: Vec<String> = [
-        (c.created, "created"),
-        (c.updated, "updated"),
-        (c.archived, "archived"),
-        (c.deleted, "deleted"),
-        (c.restored, "restored"),
-    ]
-    .iter()
-    .filter(|(n, _)| *n > 0)
-    .map(|(n, what)| format!("{n} {what}"))
-    .collect();
-    if parts.is_empty() {
-        "nothing".to_string()
-    } else {
-        parts.join(", ")
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

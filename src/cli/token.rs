@@ -117,19 +117,29 @@ fn list(args: &ListArgs) -> Result<ExitCode, Failure> {
         return print_json(&serde_json::json!({ "tokens": tokens })).map(|()| ExitCode::SUCCESS);
     }
     if tokens.is_empty() {
-        println!("no tokens; create one with actionsync token create --source NAME (or --admin, --tools)");
+        println!(
+            "no tokens; create one with actionsync token create --source NAME (or --admin, --tools)"
+        );
         return Ok(ExitCode::SUCCESS);
     }
-    println!("{:>4}  {:<24} {:<6} {:<24} {:<21} REVOKED", "ID", "NAME", "SCOPE", "SOURCES", "CREATED");
+    println!(
+        "{:>4}  {:<24} {:<6} {:<24} {:<21} REVOKED",
+        "ID", "NAME", "SCOPE", "SOURCES", "CREATED"
+    );
     for t in &tokens {
         println!(
             "{:>4}  {:<24} {:<6} {:<24} {:<21} {}",
             t.id,
             t.name,
             t.scope.as_str(),
-            if t.sources.is_empty() { "-".to_string() } else { t.sources.join(",") },
+            if t.sources.is_empty() {
+                "-".to_string()
+            } else {
+                t.sources.join(",")
+            },
             super::catalogue::format_time(t.created_at),
-            t.revoked_at.map_or_else(|| "-".to_string(), super::catalogue::format_time),
+            t.revoked_at
+                .map_or_else(|| "-".to_string(), super::catalogue::format_time),
         );
     }
     Ok(ExitCode::SUCCESS)

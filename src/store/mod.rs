@@ -390,10 +390,8 @@ pub trait Store: Send + Sync {
     fn create_token(&self, token: &NewToken) -> impl Future<Output = Result<TokenRecord>> + Send;
 
     /// The token with this hash, unless it was revoked.
-    fn token_by_hash(
-        &self,
-        hash: &str,
-    ) -> impl Future<Output = Result<Option<TokenRecord>>> + Send;
+    fn token_by_hash(&self, hash: &str)
+    -> impl Future<Output = Result<Option<TokenRecord>>> + Send;
 
     /// Every token, revoked ones included, by id.
     fn tokens(&self) -> impl Future<Output = Result<Vec<TokenRecord>>> + Send;

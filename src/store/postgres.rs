@@ -30,7 +30,10 @@ impl PgStore {
                 "catalogue",
                 include_str!("../../migrations/postgres/0001_catalogue.sql"),
             ),
-            ("api", include_str!("../../migrations/postgres/0002_api.sql")),
+            (
+                "api",
+                include_str!("../../migrations/postgres/0002_api.sql"),
+            ),
         ]);
         migrator
             .run(&pool)
