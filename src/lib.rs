@@ -23,7 +23,7 @@
 //! - [`daemon`]: `serve` (watchers, pollers, per-source workers); [`api`]: its HTTP
 //!   API (pushes, the curators' routes, the tool list); [`tools`]: actions as the
 //!   tool definitions an LLM takes.
-//! - [`config`]: `actionsync.yaml`.
+//! - [`config`]: reads `actionsync.yaml`.
 //! - [`cli`]: the command line; `main.rs` only calls it.
 
 pub mod action;

@@ -55,13 +55,12 @@ pub async fn push(
             "the body is empty: send the spec (JSON or YAML) as the request body".to_string(),
         ));
     }
-    let spec = match api.daemon().push_target(&name, bytes) {
-        Ok(spec) => spec,
-        Err(from) => {
-            return Err(ApiError::Conflict(format!(
-                "source `{name}` is read from {from} by this server's config"
-            )));
-        }
+    let spec = crate::sync::SourceSpec {
+        location: crate::source::SpecLocation::Bytes {
+            name: format!("the spec pushed to `{name}`"),
+            bytes,
+        },
+        ..settings
     };
     let options = ReconcileOptions {
         dry_run: query.dry_run,

@@ -180,7 +180,7 @@ impl Daemon {
     }
 
     /// How to reconcile source `name` again (for a rollback): the running source's
-    /// settings, else a push source's.
+    /// settings, else the config's for that name (a push source's, or the defaults).
     pub fn source_settings(&self, name: &str) -> SourceSpec {
         if let Some(spec) = self
             .sources
@@ -191,22 +191,21 @@ impl Daemon {
             return spec;
         }
         let config = self.config.lock().map(|c| c.clone()).unwrap_or_default();
-        match config.push_source(name, Vec::new()) {
-            Some(spec) => spec,
-            // Named in the config as a file or URL source that is not running:
-            // its own options, read from the stored spec.
-            None => config
-                .sources()
-                .ok()
-                .and_then(|all| all.into_iter().find(|s| s.name == name))
-                .unwrap_or_else(|| {
-                    let mut defaults = Config::default();
-                    defaults.defaults = config.defaults.clone();
-                    defaults
-                        .push_source(name, Vec::new())
-                        .unwrap_or_else(|| unreachable_source(name))
-                }),
-        }
+        config
+            .sources()
+            .ok()
+            .and_then(|all| all.into_iter().find(|s| s.name == name))
+            .or_else(|| config.push_source(name, Vec::new()))
+            .unwrap_or_else(|| {
+                // Named in the config but not startable (its folder is gone): its
+                // defaults, reading the stored spec.
+                Config {
+                    defaults: config.defaults.clone(),
+                    ..Config::default()
+                }
+                .push_source(name, Vec::new())
+                .unwrap_or_else(|| unreachable_source(name))
+            })
     }
 
     /// Asks a source's worker to do something; a full queue already has work pending.
