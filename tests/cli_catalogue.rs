@@ -1723,3 +1723,40 @@ fn output_into_a_closed_pipe_is_not_an_error() {
         );
     }
 }
+
+#[test]
+fn commands_that_read_never_create_a_catalogue_at_a_mistyped_path() {
+    let work = Work::with_bundled_specs();
+    work.run(["reconcile", "specs"]).assert_success();
+    for args in [
+        &[
+            "actions",
+            "list",
+            "--database",
+            "sqlite://actionsync-typo.db",
+        ][..],
+        &["history", "--database", "sqlite://actionsync-typo.db"],
+        &[
+            "export",
+            "--format",
+            "openai",
+            "--database",
+            "sqlite://actionsync-typo.db",
+        ],
+        &["token", "list", "--database", "sqlite://actionsync-typo.db"],
+    ] {
+        work.run(args)
+            .assert_exit(1)
+            .assert_stderr_contains("no catalogue at")
+            .assert_stderr_contains("actionsync-typo.db")
+            .assert_stdout_empty();
+        assert!(
+            !work.path().join("actionsync-typo.db").exists(),
+            "{args:?} created the catalogue"
+        );
+    }
+    // The real one still reads.
+    work.run(["actions", "list"])
+        .assert_success()
+        .assert_stdout_contains("get_order");
+}

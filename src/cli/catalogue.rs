@@ -230,6 +230,23 @@ pub(super) fn load_config(args: &CatalogueArgs) -> Result<Config, Failure> {
     Ok(config)
 }
 
+/// Opens a catalogue that must already exist: commands that only read (or edit
+/// what is there) must not create an empty one at a mistyped path and report
+/// "nothing".
+pub(super) async fn open_existing(config: &Config) -> Result<AnyStore, Failure> {
+    let url = config.database_url();
+    if url.starts_with("sqlite:")
+        && let Some(file) = store::sqlite::file_of(&url, &config.base_dir)
+        && !file.exists()
+    {
+        return Err(format!(
+            "no catalogue at {}: check --database (or ACTIONSYNC_DATABASE_URL, or the config's database), or fill it first with actionsync reconcile or serve",
+            file.display()
+        ));
+    }
+    open(config).await
+}
+
 pub(super) async fn open(config: &Config) -> Result<AnyStore, Failure> {
     store::open(&config.database_url(), &config.base_dir)
         .await
@@ -431,7 +448,7 @@ pub fn reconcile(args: &ReconcileArgs) -> Result<ExitCode, Failure> {
 pub fn actions(args: &ActionsArgs) -> Result<ExitCode, Failure> {
     let config = load_config(&args.catalogue)?;
     runtime()?.block_on(async {
-        let store = open(&config).await?;
+        let store = open_existing(&config).await?;
         match &args.command {
             ActionsCommand::List { source, state, output } => {
                 let query = ActionQuery {
@@ -689,7 +706,7 @@ fn show_action(a: &StoredAction, audit: &[store::AuditEntry]) -> String {
 pub fn history(args: &HistoryArgs) -> Result<ExitCode, Failure> {
     let config = load_config(&args.catalogue)?;
     runtime()?.block_on(async {
-        let store = open(&config).await?;
+        let store = open_existing(&config).await?;
         if let (Some(source), Some(number)) = (&args.source, args.revision) {
             let revision = store
                 .revision(source, number)

@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use clap::Args;
 use serde_json::Value;
 
-use super::catalogue::{CatalogueArgs, Failure, load_config, open, print_json, runtime};
+use super::catalogue::{CatalogueArgs, Failure, load_config, open_existing, print_json, runtime};
 use crate::action::{ActionState, Channel};
 use crate::store::{ActionQuery, Store};
 use crate::tools::{self, Audience, ToolFormat};
@@ -67,7 +67,7 @@ pub fn run(args: &ExportArgs) -> Result<ExitCode, Failure> {
         },
     };
     let actions = runtime()?.block_on(async {
-        let store = open(&config).await?;
+        let store = open_existing(&config).await?;
         // An unknown source would export an empty list that looks like a valid answer.
         if let Some(source) = &args.source
             && store

@@ -6,7 +6,9 @@ use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
 
-use super::catalogue::{CatalogueArgs, Failure, Output, load_config, open, print_json, runtime};
+use super::catalogue::{
+    CatalogueArgs, Failure, Output, load_config, open, open_existing, print_json, runtime,
+};
 use crate::api::auth;
 use crate::store::{Store, TokenScope};
 
@@ -110,7 +112,7 @@ fn create(args: &CreateArgs) -> Result<ExitCode, Failure> {
 fn list(args: &ListArgs) -> Result<ExitCode, Failure> {
     let config = load_config(&args.catalogue)?;
     let tokens = runtime()?.block_on(async {
-        let store = open(&config).await?;
+        let store = open_existing(&config).await?;
         store.tokens().await.map_err(|e| e.to_string())
     })?;
     if args.output == Output::Json {
@@ -148,7 +150,7 @@ fn list(args: &ListArgs) -> Result<ExitCode, Failure> {
 fn revoke(args: &RevokeArgs) -> Result<ExitCode, Failure> {
     let config = load_config(&args.catalogue)?;
     let revoked = runtime()?.block_on(async {
-        let store = open(&config).await?;
+        let store = open_existing(&config).await?;
         store.revoke_token(args.id).await.map_err(|e| e.to_string())
     })?;
     if revoked {

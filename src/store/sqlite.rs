@@ -26,32 +26,28 @@ impl SqliteStore {
             url: url.to_string(),
             reason,
         };
-        let path = url
-            .strip_prefix("sqlite://")
-            .or_else(|| url.strip_prefix("sqlite:"))
-            .unwrap_or(url);
-        let path = path.split('?').next().unwrap_or(path);
-        let memory = path == ":memory:" || path.is_empty();
-        let options = if memory {
-            SqliteConnectOptions::from_str("sqlite::memory:")
-                .map_err(|e| open_error(e.to_string()))?
-        } else {
-            let file = base_dir.join(path);
-            if let Some(parent) = file.parent()
-                && !parent.as_os_str().is_empty()
-                && !parent.exists()
-            {
-                return Err(open_error(format!(
-                    "the folder {} does not exist",
-                    parent.display()
-                )));
+        let file = file_of(url, base_dir);
+        let options = match &file {
+            None => SqliteConnectOptions::from_str("sqlite::memory:")
+                .map_err(|e| open_error(e.to_string()))?,
+            Some(file) => {
+                if let Some(parent) = file.parent()
+                    && !parent.as_os_str().is_empty()
+                    && !parent.exists()
+                {
+                    return Err(open_error(format!(
+                        "the folder {} does not exist",
+                        parent.display()
+                    )));
+                }
+                SqliteConnectOptions::new()
+                    .filename(file)
+                    .create_if_missing(true)
+                    .journal_mode(SqliteJournalMode::Wal)
+                    .synchronous(SqliteSynchronous::Normal)
             }
-            SqliteConnectOptions::new()
-                .filename(file)
-                .create_if_missing(true)
-                .journal_mode(SqliteJournalMode::Wal)
-                .synchronous(SqliteSynchronous::Normal)
         };
+        let memory = file.is_none();
         let options = options
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(30));
@@ -93,3 +89,18 @@ impl SqliteStore {
 }
 
 store_impl!(SqliteStore, Sqlite);
+
+/// The file a `sqlite:` URL names (relative paths under `base_dir`), or `None` for
+/// an in-memory database.
+pub fn file_of(url: &str, base_dir: &Path) -> Option<std::path::PathBuf> {
+    let path = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+        .unwrap_or(url);
+    let path = path.split('?').next().unwrap_or(path);
+    if path == ":memory:" || path.is_empty() {
+        None
+    } else {
+        Some(base_dir.join(path))
+    }
+}
