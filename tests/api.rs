@@ -7,8 +7,7 @@
 //! `ACTIONSYNC_TEST_POSTGRES` is set, on PostgreSQL (a fresh schema each time).
 //! Waits are bounded polls of a condition; no test asserts on how long anything
 //! took. A server is killed when its test ends, passed or failed, and its log is
-//! printed when the test failed. Tests marked `#[ignore = "BUG: …"]` show server
-//! bugs that are still open (`cargo test --test api -- --ignored`).
+//! printed when the test failed.
 
 mod common;
 mod util;
@@ -1280,7 +1279,6 @@ on_each_backend!(actions_page_through_the_catalogue);
 /// A method a route does not take is answered like every other error: 405 with
 /// `Allow` and a JSON error body a client can parse.
 #[test]
-#[ignore = "BUG: 405 answers an empty body, not the JSON error every other status has"]
 fn a_wrong_method_is_answered_in_json() {
     let server = Server::start(Backend::sqlite(), None);
     for (method, path) in [
@@ -1308,7 +1306,6 @@ fn a_wrong_method_is_answered_in_json() {
 /// or response body error", `SendError { kind: Disconnected }`). Expected: the
 /// 413 says `Connection: close`, or the connection stays usable.
 #[test]
-#[ignore = "BUG: after a 413 to a chunked push the server drops the connection without Connection: close"]
 fn a_streamed_push_over_the_limit_is_answered_cleanly() {
     let server = Server::start(Backend::sqlite(), Some("defaults: {max_size: 2048}\n"));
     let address = server.base.trim_start_matches("http://");

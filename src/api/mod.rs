@@ -151,6 +151,9 @@ pub enum ApiError {
     /// 404.
     #[error("{0}")]
     NotFound(String),
+    /// 405: the route exists, the method does not.
+    #[error("{0}")]
+    MethodNotAllowed(String),
     /// 409: the request conflicts with the catalogue or the config.
     #[error("{0}")]
     Conflict(String),
@@ -184,6 +187,7 @@ impl ApiError {
             ApiError::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "unauthorized"),
             ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
             ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
+            ApiError::MethodNotAllowed(_) => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
             ApiError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
             ApiError::Stale { .. } => (StatusCode::PRECONDITION_FAILED, "stale"),
             ApiError::TooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "too_large"),
@@ -220,6 +224,13 @@ impl IntoResponse for ApiError {
                     header::WWW_AUTHENTICATE,
                     HeaderValue::from_static("Bearer realm=\"actionsync\""),
                 );
+            }
+            // The rest of an oversized body is not read: the connection cannot
+            // carry another request, so say so instead of resetting it.
+            ApiError::TooLarge(_) => {
+                response
+                    .headers_mut()
+                    .insert(header::CONNECTION, HeaderValue::from_static("close"));
             }
             ApiError::Stale { current, .. } => {
                 if let Ok(value) = HeaderValue::from_str(&etag(*current)) {

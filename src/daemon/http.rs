@@ -29,6 +29,7 @@ pub fn router(daemon: Arc<Daemon>, metrics: Option<PrometheusHandle>) -> Router 
         .route("/metrics", get(render_metrics))
         .with_state(AppState { daemon, metrics })
         .merge(api)
+        .method_not_allowed_fallback(method_not_allowed)
         .fallback(not_found)
 }
 
@@ -61,6 +62,16 @@ async fn render_metrics(State(state): State<AppState>) -> impl IntoResponse {
 async fn not_found(uri: axum::http::Uri) -> crate::api::ApiError {
     crate::api::ApiError::NotFound(format!(
         "no route {}; the API is described at /openapi.json",
+        uri.path()
+    ))
+}
+
+async fn method_not_allowed(
+    method: axum::http::Method,
+    uri: axum::http::Uri,
+) -> crate::api::ApiError {
+    crate::api::ApiError::MethodNotAllowed(format!(
+        "{method} is not allowed on {}; the Allow header lists what is, and /openapi.json describes the API",
         uri.path()
     ))
 }
