@@ -1278,6 +1278,81 @@ on_each_backend!(actions_page_through_the_catalogue);
 
 /// A method a route does not take is answered like every other error: 405 with
 /// `Allow` and a JSON error body a client can parse.
+/// `actionsync push` against the real server: what CI sees, exit code by exit code.
+fn push_command_exit_codes(backend: Backend) {
+    let server = Server::start(backend, None);
+    let dir = server.backend.dir.path().to_path_buf();
+    let token = server.token(&["--source", "orders"]);
+    std::fs::write(dir.join("orders.yaml"), orders()).expect("write the spec");
+    std::fs::write(dir.join("orders-v2.yaml"), orders_marked("v2")).expect("write the spec");
+    std::fs::copy(
+        util::crate_root().join("tests/fixtures/server-missing.yaml"),
+        dir.join("no-server.yaml"),
+    )
+    .expect("copy the spec");
+    let push = |args: &[&str]| {
+        util::actionsync(["push", "--server", &server.base, "--source", "orders"])
+            .args(args)
+            .env("ACTIONSYNC_TOKEN", &token.secret)
+            .env("ACTIONSYNC_PUSH_RETRY_DELAY", "10ms")
+            .current_dir(&dir)
+            .run()
+    };
+
+    // First deploy: applied, exit 0, the plan and a summary printed.
+    push(&["orders.yaml"])
+        .assert_exit(0)
+        .assert_stdout_contains("+ get_order")
+        .assert_stdout_contains("orders: applied revision 1");
+    // The same spec again: nothing to do, exit 0.
+    push(&["orders.yaml"])
+        .assert_exit(0)
+        .assert_stdout_contains("unchanged");
+    // A pull request: a dry run that would change something exits 2 and prints
+    // the Markdown plan; nothing is applied.
+    let planned = push(&["--dry-run", "--output", "markdown", "orders-v2.yaml"]);
+    planned
+        .assert_exit(2)
+        .assert_stdout_contains("### actionsync plan for `orders`")
+        .assert_stdout_contains("get_order");
+    assert_eq!(server.revisions("orders"), vec![1]);
+    // The deploy: applied, the JSON answer is the server's.
+    let applied = push(&["--output", "json", "orders-v2.yaml"]);
+    applied.assert_exit(0);
+    let answer: Value = serde_json::from_str(applied.stdout()).expect("JSON output");
+    assert_eq!(answer["outcome"], "applied");
+    assert_eq!(answer["revision"], 2);
+    assert!(get_order_description(&server).contains("(v2)"));
+    // A spec lint refuses: exit 1, the reason on stderr, nothing applied.
+    push(&["no-server.yaml"])
+        .assert_exit(1)
+        .assert_stderr_contains("refused");
+    assert_eq!(server.revisions("orders"), vec![2, 1]);
+    // A token for another source: exit 1 at once (a 4xx is never retried).
+    let other = util::actionsync([
+        "push",
+        "--server",
+        &server.base,
+        "--source",
+        "billing",
+        "orders.yaml",
+    ])
+    .env("ACTIONSYNC_TOKEN", &token.secret)
+    .env("ACTIONSYNC_PUSH_RETRY_DELAY", "10ms")
+    .current_dir(&dir)
+    .run();
+    other.assert_exit(1).assert_stderr_contains("403");
+    other.check(
+        !other.stderr().contains("retrying"),
+        "a 403 must not be retried",
+    );
+    other.check(
+        !other.stderr().contains(&token.secret) && !other.stdout().contains(&token.secret),
+        "the token was printed",
+    );
+}
+on_each_backend!(push_command_exit_codes);
+
 #[test]
 fn a_wrong_method_is_answered_in_json() {
     let server = Server::start(Backend::sqlite(), None);
