@@ -431,8 +431,8 @@ pub async fn serve(options: ServeOptions, shutdown: CancellationToken) -> Result
     });
     if sources.is_empty() {
         daemon.ready.store(true, Ordering::SeqCst);
-        warn!(
-            "no sources: give spec files or folders (actionsync serve specs/), or list them in actionsync.yaml"
+        info!(
+            "no watched sources: specs arrive only by push (PUT /v1/sources/NAME/spec); to watch files give them (actionsync serve specs/) or list them in actionsync.yaml"
         );
     }
     for (spec, origin, url) in sources {
