@@ -87,25 +87,49 @@ impl ApiState {
         headers: &HeaderMap,
         need: auth::Need<'_>,
     ) -> Result<TokenRecord, ApiError> {
-        let Some(secret) = auth::bearer(headers) else {
-            return Err(ApiError::Unauthorized(
-                "send a token: Authorization: Bearer <token> (create one with actionsync token create)"
-                    .to_string(),
-            ));
-        };
+        let secret = bearer(headers)?;
         let token = self
             .daemon()
             .store
             .token_by_hash(&auth::hash(secret))
-            .await?
-            .ok_or_else(|| {
-                ApiError::Unauthorized(
-                    "the token is not valid: it was revoked, or never created here".to_string(),
-                )
-            })?;
-        auth::allows(&token, need).map_err(ApiError::Forbidden)?;
-        Ok(token)
+            .await?;
+        allowed(token, need)
     }
+
+    /// [`Self::authorize`], also reading the catalogue's generation in the same
+    /// round trip (the tool list needs both on every request).
+    async fn authorize_with_generation(
+        &self,
+        headers: &HeaderMap,
+        need: auth::Need<'_>,
+    ) -> Result<(TokenRecord, i64), ApiError> {
+        let secret = bearer(headers)?;
+        let (token, generation) = self
+            .daemon()
+            .store
+            .token_and_generation(&auth::hash(secret))
+            .await?;
+        Ok((allowed(token, need)?, generation))
+    }
+}
+
+fn bearer(headers: &HeaderMap) -> Result<&str, ApiError> {
+    auth::bearer(headers).ok_or_else(|| {
+        ApiError::Unauthorized(
+            "send a token: Authorization: Bearer <token> (create one with actionsync token create)"
+                .to_string(),
+        )
+    })
+}
+
+fn allowed(token: Option<TokenRecord>, need: auth::Need<'_>) -> Result<TokenRecord, ApiError> {
+    let token = token.ok_or_else(|| {
+        ApiError::Unauthorized(
+            "the token is not valid: it was revoked, or never created here".to_string(),
+        )
+    })?;
+    auth::allows(&token, need).map_err(ApiError::Forbidden)?;
+    Ok(token)
 }
 
 /// The API's routes.

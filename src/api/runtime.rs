@@ -24,6 +24,9 @@ use crate::tools::{self, Audience, ToolFormat};
 struct Snapshot {
     generation: i64,
     tools: Vec<RenderedTool>,
+    /// For each channel (in `Channel::ALL` order), the tools enabled on it, so a
+    /// request filters only those by segment.
+    by_channel: Vec<Vec<usize>>,
 }
 
 /// One action with its tool in each format, serialised once.
@@ -63,18 +66,22 @@ pub struct ToolCache {
 }
 
 impl ToolCache {
-    /// The snapshot for the catalogue's current generation, rebuilt if it moved.
-    async fn current<S: Store>(&self, store: &S) -> Result<Arc<Snapshot>, ApiError> {
-        let generation = store.generation().await?;
+    /// A snapshot at least as new as `generation` (read by the caller), rebuilt if
+    /// the cached one is older.
+    async fn current<S: Store>(
+        &self,
+        store: &S,
+        generation: i64,
+    ) -> Result<Arc<Snapshot>, ApiError> {
         if let Some(snapshot) = self.fresh(generation).await {
             return Ok(snapshot);
         }
         let _rebuilding = self.rebuilding.lock().await;
         // Another request may have rebuilt it while this one waited.
-        let generation = store.generation().await?;
         if let Some(snapshot) = self.fresh(generation).await {
             return Ok(snapshot);
         }
+        let generation = store.generation().await?;
         // The generation is read before the actions: a change that lands in
         // between makes the snapshot look older than it is, which only costs
         // another rebuild, never a stale answer.
@@ -95,9 +102,18 @@ impl ToolCache {
         })
         .await
         .map_err(|e| ApiError::Internal(format!("rendering the tools failed: {e}")))?;
+        let by_channel = Channel::ALL
+            .iter()
+            .map(|c| {
+                (0..rendered.len())
+                    .filter(|&i| rendered[i].action.hand.channels.contains(c))
+                    .collect()
+            })
+            .collect();
         let snapshot = Arc::new(Snapshot {
             generation,
             tools: rendered,
+            by_channel,
         });
         *self.snapshot.write().await = Some(snapshot.clone());
         Ok(snapshot)
@@ -108,7 +124,7 @@ impl ToolCache {
             .read()
             .await
             .as_ref()
-            .filter(|s| s.generation == generation)
+            .filter(|s| s.generation >= generation)
             .cloned()
     }
 }
@@ -131,7 +147,9 @@ pub async fn tools(
     query: Result<Query<ToolsQuery>, QueryRejection>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    api.authorize(&headers, auth::Need::Tools).await?;
+    let (_, generation) = api
+        .authorize_with_generation(&headers, auth::Need::Tools)
+        .await?;
     let Query(query) = query.map_err(|e| {
         ApiError::InvalidRequest(format!(
             "{}; the query takes channel, segments and format",
@@ -171,7 +189,11 @@ pub async fn tools(
         channel: Some(channel),
         segments: Some(segments),
     };
-    let snapshot = api.inner.tools.current(&api.daemon().store).await?;
+    let snapshot = api
+        .inner
+        .tools
+        .current(&api.daemon().store, generation)
+        .await?;
     let tag = format!("\"g{}\"", snapshot.generation);
     if headers
         .get(header::IF_NONE_MATCH)
@@ -181,19 +203,27 @@ pub async fn tools(
         return Ok(StatusCode::NOT_MODIFIED.into_response());
     }
     let (prefix, suffix) = tools::envelope(format);
-    let mut body = String::with_capacity(64 * 1024);
+    let on_channel = Channel::ALL
+        .iter()
+        .position(|c| *c == channel)
+        .and_then(|i| snapshot.by_channel.get(i))
+        .map_or(&[][..], Vec::as_slice);
+    let visible: Vec<&str> = on_channel
+        .iter()
+        .filter_map(|&i| snapshot.tools.get(i))
+        .filter(|t| tools::visible(&t.action, &audience))
+        .map(|t| t.get(format))
+        .collect();
+    let size = prefix.len() + suffix.len() + visible.iter().map(|t| t.len() + 1).sum::<usize>();
+    let mut body = String::with_capacity(size);
     body.push_str(prefix);
     let mut first = true;
-    for tool in snapshot
-        .tools
-        .iter()
-        .filter(|t| tools::visible(&t.action, &audience))
-    {
+    for tool in visible {
         if !first {
             body.push(',');
         }
         first = false;
-        body.push_str(tool.get(format));
+        body.push_str(tool);
     }
     body.push_str(suffix);
     let mut response = (

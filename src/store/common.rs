@@ -287,6 +287,23 @@ macro_rules! store_impl {
                 row.as_ref().map(decode_token).transpose()
             }
 
+            async fn token_and_generation(&self, hash: &str) -> Result<(Option<TokenRecord>, i64)> {
+                let row = sqlx::query(
+                    "SELECT g.generation, t.id, t.name, t.scope, t.sources, t.created_at, t.revoked_at
+                     FROM catalogue_generation g LEFT JOIN tokens t ON t.hash = $1 AND t.revoked_at IS NULL
+                     WHERE g.id = 1",
+                )
+                .bind(hash)
+                .fetch_one(&self.pool)
+                .await?;
+                let generation: i64 = row.try_get("generation")?;
+                let token = match row.try_get::<Option<i64>, _>("id")? {
+                    Some(_) => Some(decode_token(&row)?),
+                    None => None,
+                };
+                Ok((token, generation))
+            }
+
             async fn tokens(&self) -> Result<Vec<TokenRecord>> {
                 let rows = sqlx::query("SELECT id, name, scope, sources, created_at, revoked_at FROM tokens ORDER BY id")
                     .fetch_all(&self.pool)

@@ -393,6 +393,13 @@ pub trait Store: Send + Sync {
     fn token_by_hash(&self, hash: &str)
     -> impl Future<Output = Result<Option<TokenRecord>>> + Send;
 
+    /// The live token with this hash, and the catalogue's generation, in one
+    /// round trip: what every tool-list request needs.
+    fn token_and_generation(
+        &self,
+        hash: &str,
+    ) -> impl Future<Output = Result<(Option<TokenRecord>, i64)>> + Send;
+
     /// Every token, revoked ones included, by id.
     fn tokens(&self) -> impl Future<Output = Result<Vec<TokenRecord>>> + Send;
 
@@ -550,6 +557,9 @@ impl Store for AnyStore {
     }
     async fn token_by_hash(&self, hash: &str) -> Result<Option<TokenRecord>> {
         delegate!(self, s => s.token_by_hash(hash))
+    }
+    async fn token_and_generation(&self, hash: &str) -> Result<(Option<TokenRecord>, i64)> {
+        delegate!(self, s => s.token_and_generation(hash))
     }
     async fn tokens(&self) -> Result<Vec<TokenRecord>> {
         delegate!(self, s => s.tokens())
