@@ -230,12 +230,14 @@ pub(super) fn load_config(args: &CatalogueArgs) -> Result<Config, Failure> {
     Ok(config)
 }
 
-/// Opens a catalogue that must already exist: commands that only read (or edit
-/// what is there) must not create an empty one at a mistyped path and report
-/// "nothing".
+/// Opens a catalogue that must already exist when its URL was given (flag,
+/// environment or config): commands that only read (or edit what is there) must
+/// not create an empty one at a mistyped path and report "nothing". The default
+/// catalogue next to the config may be new.
 pub(super) async fn open_existing(config: &Config) -> Result<AnyStore, Failure> {
     let url = config.database_url();
-    if url.starts_with("sqlite:")
+    if config.database.is_some()
+        && url.starts_with("sqlite:")
         && let Some(file) = store::sqlite::file_of(&url, &config.base_dir)
         && !file.exists()
     {
