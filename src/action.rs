@@ -403,13 +403,17 @@ impl SpecFields {
         }
     }
 
-    /// Parameter keys and header names: what a magic field can fill.
-    pub fn fillable_keys(&self) -> Vec<&str> {
-        self.parameters
+    /// Whether a magic field keyed `key` fills something of this action: a path or
+    /// query parameter by its exact key, a header (parameter or static) by its
+    /// name in any case, as HTTP compares header names.
+    pub fn fills(&self, key: &str) -> bool {
+        self.parameters.iter().any(|p| match p.location {
+            ParameterLocation::Header => p.key.eq_ignore_ascii_case(key),
+            ParameterLocation::Path | ParameterLocation::Query => p.key == key,
+        }) || self
+            .headers
             .iter()
-            .map(|p| p.key.as_str())
-            .chain(self.headers.iter().map(|h| h.name.as_str()))
-            .collect()
+            .any(|h| h.name.eq_ignore_ascii_case(key))
     }
 }
 
@@ -501,5 +505,59 @@ impl StoredAction {
     /// The name in effect (a pinned name wins).
     pub fn name(&self) -> &str {
         &self.name
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parameter(key: &str, location: ParameterLocation) -> Parameter {
+        Parameter {
+            key: key.to_string(),
+            name: key.to_ascii_lowercase().replace('-', "_"),
+            location,
+            description: String::new(),
+            required: false,
+            schema: Value::Bool(true),
+            style: None,
+            explode: None,
+        }
+    }
+
+    #[test]
+    fn magic_fields_match_headers_in_any_case_and_parameters_exactly() {
+        let spec = SpecFields {
+            name: "get_order".into(),
+            description: "Look up one order by its id".into(),
+            method: Method::Get,
+            url: "https://api.example.com/orders/{orderId}".into(),
+            parameters: vec![
+                parameter("orderId", ParameterLocation::Path),
+                parameter("X-Request-Id", ParameterLocation::Header),
+            ],
+            headers: vec![StaticHeader {
+                name: "X-Tenant".into(),
+                value: "acme".into(),
+            }],
+            body: None,
+            auth: Vec::new(),
+            operation: Origin {
+                operation_id: None,
+                method: "get".into(),
+                path: "/orders/{orderId}".into(),
+                tags: Vec::new(),
+                pointer: String::new(),
+            },
+        };
+        assert!(spec.fills("orderId"));
+        assert!(
+            !spec.fills("orderid"),
+            "query and path keys are case-sensitive"
+        );
+        assert!(spec.fills("x-request-id"));
+        assert!(spec.fills("X-REQUEST-ID"));
+        assert!(spec.fills("x-tenant"));
+        assert!(!spec.fills("x-other"));
     }
 }

@@ -496,7 +496,7 @@ pub fn actions(args: &ActionsArgs) -> Result<ExitCode, Failure> {
                 let updated = result?;
                 // Allowed (a magic field outlives its parameter), but a typo is likelier.
                 for (field, _) in &set.magic {
-                    if !updated.spec.fillable_keys().contains(&field.as_str()) {
+                    if !updated.spec.fills(field) {
                         eprintln!(
                             "warning: `{}` has no parameter or header `{field}`; the magic field is kept and takes effect if one appears",
                             updated.name()
@@ -671,7 +671,7 @@ fn show_action(a: &StoredAction, audit: &[store::AuditEntry]) -> String {
         mark("segments")
     ));
     for (field, context) in &a.hand.magic_fields {
-        let orphan = if a.spec.fillable_keys().contains(&field.as_str()) {
+        let orphan = if a.spec.fills(field) {
             ""
         } else {
             " (orphaned: no such parameter)"

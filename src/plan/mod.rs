@@ -423,9 +423,8 @@ pub fn plan(input: PlanInput<'_>) -> Plan {
             continue;
         }
         let spec = new_specs.get(&stored.id).copied().unwrap_or(&stored.spec);
-        let fillable = spec.fillable_keys();
         for (field, context) in &stored.hand.magic_fields {
-            if !fillable.contains(&field.as_str()) {
+            if !spec.fills(field) {
                 orphans.push(Orphan {
                     id: stored.id,
                     name: stored.name().to_string(),
