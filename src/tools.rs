@@ -18,6 +18,7 @@ use serde_json::{Map, Value, json};
 use crate::action::{
     ActionState, Body, Channel, Method, Parameter, ParameterLocation, StoredAction,
 };
+use crate::convert::schema;
 
 /// A shape of tool definition.
 #[derive(
@@ -395,32 +396,17 @@ fn hoist(schema: Value, name: &str, defs: &mut Map<String, Value>) -> Value {
     rewrite(Value::Object(schema), &mapping, &prefix, &mut Vec::new())
 }
 
-/// Keywords whose value is a map of name → schema.
-const SCHEMA_MAPS: &[&str] = &[
-    "properties",
-    "patternProperties",
-    "dependentSchemas",
-    "dependencies",
-    "$defs",
-    "definitions",
-];
-/// Keywords whose value is one schema (or, for `items` in older drafts, a list).
-const SCHEMA_ONE: &[&str] = &[
-    "items",
-    "additionalProperties",
-    "unevaluatedProperties",
-    "not",
-    "contains",
-    "propertyNames",
-    "if",
-    "then",
-    "else",
-    "additionalItems",
-    "unevaluatedItems",
-    "contentSchema",
-];
-/// Keywords whose value is a list of schemas.
-const SCHEMA_LISTS: &[&str] = &["allOf", "anyOf", "oneOf", "prefixItems"];
+/// Keywords whose value is a map of name → schema: conversion's, and the
+/// definitions this module hoists.
+fn is_schema_map(key: &str) -> bool {
+    schema::SCHEMA_MAPS.contains(&key) || matches!(key, "dependencies" | "$defs" | "definitions")
+}
+
+/// Keywords whose value is one schema: conversion's, and `items` (a list in
+/// older drafts: see the list case).
+fn is_schema_one(key: &str) -> bool {
+    key == "items" || schema::SCHEMA_ONE.contains(&key)
+}
 
 /// Rewrites the local `$ref`s of `schema`, which moves to `prefix` (a JSON pointer)
 /// of the input schema and whose definitions now live at the root under the names in
@@ -442,19 +428,21 @@ fn rewrite(
             ("$ref", Value::String(reference)) => {
                 Value::String(rewrite_ref(&reference, mapping, prefix, refs))
             }
-            (k, Value::Object(entries)) if SCHEMA_MAPS.contains(&k) => Value::Object(
+            (k, Value::Object(entries)) if is_schema_map(k) => Value::Object(
                 entries
                     .into_iter()
                     .map(|(name, s)| (name, rewrite(s, mapping, prefix, refs)))
                     .collect(),
             ),
-            (k, Value::Array(items)) if SCHEMA_LISTS.contains(&k) || k == "items" => Value::Array(
-                items
-                    .into_iter()
-                    .map(|s| rewrite(s, mapping, prefix, refs))
-                    .collect(),
-            ),
-            (k, value) if SCHEMA_ONE.contains(&k) => rewrite(value, mapping, prefix, refs),
+            (k, Value::Array(items)) if schema::SCHEMA_LISTS.contains(&k) || k == "items" => {
+                Value::Array(
+                    items
+                        .into_iter()
+                        .map(|s| rewrite(s, mapping, prefix, refs))
+                        .collect(),
+                )
+            }
+            (k, value) if is_schema_one(k) => rewrite(value, mapping, prefix, refs),
             (_, value) => value,
         };
         out.insert(keyword, value);

@@ -112,9 +112,9 @@ struct Builder<'s> {
 }
 
 /// Keywords whose value is a map of name → schema.
-const SCHEMA_MAPS: &[&str] = &["properties", "patternProperties", "dependentSchemas"];
+pub(crate) const SCHEMA_MAPS: &[&str] = &["properties", "patternProperties", "dependentSchemas"];
 /// Keywords whose value is one schema.
-const SCHEMA_ONE: &[&str] = &[
+pub(crate) const SCHEMA_ONE: &[&str] = &[
     "additionalProperties",
     "unevaluatedProperties",
     "not",
@@ -128,7 +128,7 @@ const SCHEMA_ONE: &[&str] = &[
     "contentSchema",
 ];
 /// Keywords whose value is a list of schemas.
-const SCHEMA_LISTS: &[&str] = &["allOf", "anyOf", "oneOf", "prefixItems"];
+pub(crate) const SCHEMA_LISTS: &[&str] = &["allOf", "anyOf", "oneOf", "prefixItems"];
 /// Keywords dropped: OpenAPI-only, or identifiers that would change how `$ref`s resolve.
 const DROPPED: &[&str] = &[
     "discriminator",
