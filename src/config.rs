@@ -355,6 +355,18 @@ impl Config {
         Ok(out)
     }
 
+    /// The file, URL or folder source called `name`, with its options; a folder
+    /// that cannot be read (or another entry's problem) does not hide the others.
+    pub fn named_source(&self, name: &str) -> Option<SourceSpec> {
+        self.sources.iter().find_map(|entry| {
+            let single = Config {
+                sources: vec![entry.clone()],
+                ..self.clone()
+            };
+            single.sources().ok()?.into_iter().find(|s| s.name == name)
+        })
+    }
+
     /// How to reconcile a spec pushed to source `name`: a `push: true` entry's
     /// options, else the defaults. `None` if the config reads the source from a
     /// file, folder or URL: a push would fight the watcher.
@@ -676,5 +688,40 @@ mod tests {
             let err = parse(text).validate().unwrap_err().to_string();
             assert!(err.contains(needle), "{text}: {err}");
         }
+    }
+
+    #[test]
+    fn push_and_named_sources_keep_their_options() {
+        let config = parse(
+            "defaults: {base_url: 'https://a.example'}\nsources:\n  - {dir: missing-folder/}\n  - {name: billing, file: billing.yaml, base_url: 'https://billing.example', include_tags: [billing]}\n  - {name: payments, push: true, max_removed_share: 0.2}\n",
+        );
+        config.validate().unwrap();
+        // A folder that cannot be read does not hide the file source's options.
+        let billing = config.named_source("billing").unwrap();
+        assert_eq!(
+            billing.convert.base_url.as_ref().map(Url::as_str),
+            Some("https://billing.example/")
+        );
+        assert_eq!(billing.convert.selection.include_tags, vec!["billing"]);
+        // A push source takes its own options; a name not in the config the defaults.
+        let payments = config.push_source("payments", b"{}".to_vec()).unwrap();
+        assert_eq!(payments.kind, "push");
+        assert_eq!(payments.max_removed_share, 0.2);
+        let other = config.push_source("other", Vec::new()).unwrap();
+        assert_eq!(
+            other.convert.base_url.as_ref().map(Url::as_str),
+            Some("https://a.example/")
+        );
+        // A source the config reads from a file cannot be pushed to.
+        assert!(config.push_source("billing", Vec::new()).is_none());
+        let err = super::parse("sources: [{push: true}]")
+            .map(|mut c| {
+                c.base_dir = PathBuf::from("/srv");
+                c.validate()
+            })
+            .unwrap()
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("a push source needs a name"), "{err}");
     }
 }

@@ -625,7 +625,7 @@ fn push_answers(backend: Backend) {
     // 409: the config reads this source from a file.
     let message = server
         .push(admin, "watched", &orders())
-        .expect_error(409, "conflict");
+        .expect_error(409, "watched_source");
     assert_mentions(&message, "watched.yaml");
     assert_eq!(server.revisions("watched"), [1], "the file's revision only");
 
@@ -816,6 +816,14 @@ fn curation_answers(backend: Backend) {
     let now = server.get(admin, &format!("/v1/actions/{id}"));
     assert_eq!(now.etag(), current);
     assert_eq!(now.json()["hand"]["segments"], json!(["vip"]));
+    // A weak tag never matches (RFC 9110's strong comparison), even the current one.
+    let weak = server.patch(
+        admin,
+        id,
+        Some(&format!("W/{current}")),
+        &json!({"segments": ["eu"]}),
+    );
+    assert_mentions(&weak.expect_error(412, "stale"), "weak");
 
     // 422: a pin that does not fit its field.
     let message = server
@@ -839,7 +847,7 @@ fn curation_answers(backend: Backend) {
             Some(&current),
             &json!({"pins": {"name": "list_orders"}}),
         )
-        .expect_error(409, "conflict");
+        .expect_error(409, "name_taken");
     assert_eq!(server.action("get_order")["hand"]["pins"], json!({}));
 
     // 304: the tool list again, with the ETag it gave; after an edit, 200 again.
@@ -856,6 +864,24 @@ fn curation_answers(backend: Backend) {
     );
     if again.status != 304 || !again.body.is_empty() {
         again.fail("expected 304 with no body");
+    }
+    assert_eq!(again.etag(), tag, "the 304 names its tag");
+    // Another contact's list (other segments, another format) is not validated
+    // by this tag, even at the same generation.
+    for other in [
+        "/v1/tools?channel=widget&segments=vip",
+        "/v1/tools?channel=widget&format=openai",
+        "/v1/tools?channel=sms",
+    ] {
+        server
+            .send(
+                Method::GET,
+                other,
+                Some(&tools),
+                &[("if-none-match", &tag)],
+                None,
+            )
+            .expect_json(200);
     }
     server.edit(id, &json!({"enabled": false}));
     let changed = server.send(

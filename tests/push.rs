@@ -517,7 +517,7 @@ fn client_errors_are_not_retried() {
         (
             409,
             error(
-                "conflict",
+                "watched_source",
                 "source `billing` is read from specs/billing.yaml by the server's config",
             ),
             "by the server's config (server answered 409 Conflict; the server's config reads this source",

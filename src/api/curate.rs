@@ -257,11 +257,18 @@ pub async fn edit_action(
         ));
     }
     let actor = format!("token:{}", token.name);
-    let action = api
-        .daemon()
-        .store
-        .edit_hand(id, expected, &edit, &actor)
-        .await?;
+    let store = &api.daemon().store;
+    let mut attempt = 0;
+    let action = loop {
+        match store.edit_hand(id, expected, &edit, &actor).await {
+            // `If-Match: *` asked for whatever version is current: an apply that
+            // landed between the read and the write is no reason to refuse.
+            Err(crate::store::StoreError::Stale { .. }) if expected.is_none() && attempt < 3 => {
+                attempt += 1;
+            }
+            other => break other?,
+        }
+    };
     tracing::info!(action = id, name = %action.name, by = %actor, version = action.version, "hand edit");
     Ok(with_etag(json(StatusCode::OK, &action), action.version))
 }
@@ -271,7 +278,8 @@ fn action_id(path: Result<Path<i64>, PathRejection>) -> Result<i64, ApiError> {
         .map_err(|_| ApiError::InvalidRequest("an action id is a number: /v1/actions/42".into()))
 }
 
-/// The version in `If-Match` (`"3"`, `W/"3"` or `3`); `*` means any version.
+/// The version in `If-Match` (`"3"` or `3`); `*` means any version; a weak tag
+/// (`W/"3"`) never matches.
 fn if_match(headers: &HeaderMap) -> Result<Option<i64>, ApiError> {
     let Some(value) = headers.get(header::IF_MATCH) else {
         return Err(ApiError::PreconditionRequired(
@@ -282,7 +290,16 @@ fn if_match(headers: &HeaderMap) -> Result<Option<i64>, ApiError> {
     if text == "*" {
         return Ok(None);
     }
-    let bare = text.trim_start_matches("W/").trim_matches('"');
+    if text.starts_with("W/") {
+        // RFC 9110: If-Match compares strongly, and a weak tag never matches.
+        return Err(ApiError::Stale {
+            message: format!(
+                "If-Match: {text} is a weak tag, which never matches; send the ETag as GET /v1/actions/{{id}} gave it, such as \"3\""
+            ),
+            current: -1,
+        });
+    }
+    let bare = text.trim_matches('"');
     bare.parse::<i64>().map(Some).map_err(|_| {
         ApiError::InvalidRequest(format!(
             "If-Match: {text:?} is not an action version; use the ETag of GET /v1/actions/{{id}}, such as \"3\""

@@ -181,6 +181,15 @@ pub enum ApiError {
     /// 409: the request conflicts with the catalogue or the config.
     #[error("{0}")]
     Conflict(String),
+    /// 409: the source is read from a file, folder or URL by the server's config.
+    #[error("{0}")]
+    WatchedSource(String),
+    /// 409: the name is taken by another active action.
+    #[error("{0}")]
+    NameTaken(String),
+    /// 503: other applies to the source kept getting in first; retrying succeeds.
+    #[error("{0}")]
+    Busy(String),
     /// 412: `If-Match` names a version that is no longer current.
     #[error("{message}")]
     Stale {
@@ -213,6 +222,9 @@ impl ApiError {
             ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
             ApiError::MethodNotAllowed(_) => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
             ApiError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
+            ApiError::WatchedSource(_) => (StatusCode::CONFLICT, "watched_source"),
+            ApiError::NameTaken(_) => (StatusCode::CONFLICT, "name_taken"),
+            ApiError::Busy(_) => (StatusCode::SERVICE_UNAVAILABLE, "busy"),
             ApiError::Stale { .. } => (StatusCode::PRECONDITION_FAILED, "stale"),
             ApiError::TooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "too_large"),
             ApiError::Unprocessable(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_edit"),
@@ -256,7 +268,12 @@ impl IntoResponse for ApiError {
                     .headers_mut()
                     .insert(header::CONNECTION, HeaderValue::from_static("close"));
             }
-            ApiError::Stale { current, .. } => {
+            ApiError::Busy(_) => {
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            }
+            ApiError::Stale { current, .. } if *current >= 0 => {
                 if let Ok(value) = HeaderValue::from_str(&etag(*current)) {
                     response.headers_mut().insert(header::ETAG, value);
                 }
@@ -275,9 +292,10 @@ impl From<StoreError> for ApiError {
                 message: format!("{e}; send If-Match: \"{current}\" after reading it again"),
                 current,
             },
-            StoreError::NameTaken(_) | StoreError::Conflict { .. } => {
-                ApiError::Conflict(e.to_string())
-            }
+            StoreError::NameTaken(_) => ApiError::NameTaken(e.to_string()),
+            StoreError::Conflict { .. } => ApiError::Busy(format!(
+                "{e}; other changes to the source kept landing first: send the request again"
+            )),
             StoreError::Invalid(m) => ApiError::Unprocessable(m),
             other => ApiError::Internal(other.to_string()),
         }

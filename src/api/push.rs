@@ -44,7 +44,7 @@ pub async fn push(
     let token = api.authorize(&headers, auth::Need::Push(&name)).await?;
     // Where the source comes from, and its size limit, before reading the body.
     let settings = api.daemon().push_target(&name, Vec::new()).map_err(|from| {
-        ApiError::Conflict(format!(
+        ApiError::WatchedSource(format!(
             "source `{name}` is read from {from} by this server's config; push to another source, or make it `push: true` in the config"
         ))
     })?;
@@ -194,7 +194,8 @@ async fn read_limited(headers: &HeaderMap, body: Body, limit: usize) -> Result<V
     }
     // Read frame by frame, so a body without a length stops at the limit too.
     let mut body = body;
-    let mut out = Vec::with_capacity(announced.map_or(0, |n| n as usize));
+    // The announced length is a hint, not a promise: reserve at most 1 MiB up front.
+    let mut out = Vec::with_capacity(announced.map_or(0, |n| n as usize).min(1 << 20));
     while let Some(frame) =
         std::future::poll_fn(|cx| std::pin::Pin::new(&mut body).poll_frame(cx)).await
     {

@@ -14,6 +14,7 @@ use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
+use sha2::Digest;
 
 use super::{ApiError, ApiState, auth};
 use crate::action::{ActionState, Channel, StoredAction};
@@ -66,8 +67,9 @@ pub struct ToolCache {
 }
 
 impl ToolCache {
-    /// A snapshot at least as new as `generation` (read by the caller), rebuilt if
-    /// the cached one is older.
+    /// The snapshot of `generation` (read by the caller), or of the catalogue's
+    /// generation now if that moved since; rebuilt when the cached one differs
+    /// (older, or newer after a restore from a backup).
     async fn current<S: Store>(
         &self,
         store: &S,
@@ -78,10 +80,10 @@ impl ToolCache {
         }
         let _rebuilding = self.rebuilding.lock().await;
         // Another request may have rebuilt it while this one waited.
+        let generation = store.generation().await?;
         if let Some(snapshot) = self.fresh(generation).await {
             return Ok(snapshot);
         }
-        let generation = store.generation().await?;
         // The generation is read before the actions: a change that lands in
         // between makes the snapshot look older than it is, which only costs
         // another rebuild, never a stale answer.
@@ -124,7 +126,7 @@ impl ToolCache {
             .read()
             .await
             .as_ref()
-            .filter(|s| s.generation >= generation)
+            .filter(|s| s.generation == generation)
             .cloned()
     }
 }
@@ -194,13 +196,32 @@ pub async fn tools(
         .tools
         .current(&api.daemon().store, generation)
         .await?;
-    let tag = format!("\"g{}\"", snapshot.generation);
+    // The tag names the generation and the audience: one contact's tag never
+    // validates another's list, even for a client that keeps one tag per token.
+    let tag = {
+        let mut segments = audience.segments.clone().unwrap_or_default();
+        segments.sort();
+        segments.dedup();
+        let key = format!(
+            "{}\n{}\n{}",
+            channel.as_str(),
+            segments.join(","),
+            format.as_str()
+        );
+        let digest = crate::source::hex(&sha2::Sha256::digest(key.as_bytes()));
+        format!("\"g{}-{}\"", snapshot.generation, &digest[..16])
+    };
+    let tag_header = HeaderValue::from_str(&tag).ok();
     if headers
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.split(',').any(|t| t.trim() == tag))
     {
-        return Ok(StatusCode::NOT_MODIFIED.into_response());
+        let mut response = StatusCode::NOT_MODIFIED.into_response();
+        if let Some(value) = tag_header {
+            response.headers_mut().insert(header::ETAG, value);
+        }
+        return Ok(response);
     }
     let (prefix, suffix) = tools::envelope(format);
     let on_channel = Channel::ALL
@@ -235,7 +256,7 @@ pub async fn tools(
         body,
     )
         .into_response();
-    if let Ok(value) = HeaderValue::from_str(&tag) {
+    if let Some(value) = tag_header {
         response.headers_mut().insert(header::ETAG, value);
     }
     Ok(response)

@@ -41,9 +41,10 @@ pub struct PushReply {
 /// The body of every error answer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ErrorBody {
-    /// A stable code: `unauthorized`, `forbidden`, `not_found`, `too_large`,
-    /// `invalid_spec`, `invalid_request`, `stale`, `precondition_required`,
-    /// `conflict`, `internal`.
+    /// A stable code: `invalid_request`, `invalid_spec`, `unauthorized`,
+    /// `forbidden`, `not_found`, `method_not_allowed`, `conflict`,
+    /// `watched_source`, `name_taken`, `stale`, `too_large`, `invalid_edit`,
+    /// `precondition_required`, `busy` (503: send again), `internal`.
     pub error: String,
     /// What went wrong and what to do, for people.
     pub message: String,

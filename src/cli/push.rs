@@ -452,7 +452,8 @@ fn error_answer(args: &PushArgs, body: &Body, status: StatusCode, answer: &[u8])
         403 => format!(
             "; a token pushes to one source only: use one made with `actionsync token create --source {source}`"
         ),
-        409 => "; the server's config reads this source from a file or URL, so it cannot be pushed to: take it out of the config, or push to another source".to_string(),
+        409 if error.error == "watched_source" => "; the server's config reads this source from a file or URL, so it cannot be pushed to: take it out of the config, or push to another source".to_string(),
+        409 if error.error == "name_taken" => "; another source's action has that name: rename the operation (operationId), or have a curator pin another name".to_string(),
         _ => String::new(),
     };
     format!(

@@ -192,9 +192,7 @@ impl Daemon {
         }
         let config = self.config.lock().map(|c| c.clone()).unwrap_or_default();
         config
-            .sources()
-            .ok()
-            .and_then(|all| all.into_iter().find(|s| s.name == name))
+            .named_source(name)
             .or_else(|| config.push_source(name, Vec::new()))
             .unwrap_or_else(|| {
                 // Named in the config but not startable (its folder is gone): its
@@ -464,7 +462,8 @@ pub async fn serve(options: ServeOptions, shutdown: CancellationToken) -> Result
             "work still in flight after 20 s; stopping anyway (applies are transactions: nothing partial is kept)"
         );
     }
-    let _ = tokio::time::timeout(Duration::from_secs(2), server).await;
+    // Requests in flight (a push being applied) finish; idle connections close.
+    let _ = tokio::time::timeout(Duration::from_secs(20), server).await;
     info!("stopped");
     Ok(())
 }

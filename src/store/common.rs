@@ -646,7 +646,16 @@ macro_rules! store_impl {
                 .await
                 .map_err(|e| name_conflict(e, &name))?;
                 if done.rows_affected() != 1 {
-                    return Err(StoreError::Stale { id, expected: action.version, current: action.version + 1 });
+                    // Changed between the read and the write (Postgres reads do not
+                    // lock): say which version it is at now.
+                    let current: Option<i64> = sqlx::query_scalar("SELECT version FROM actions WHERE id = $1")
+                        .bind(id)
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                    let Some(current) = current else {
+                        return Err(StoreError::NotFound(format!("no action with id {id}")));
+                    };
+                    return Err(StoreError::Stale { id, expected: expected_version.unwrap_or(action.version), current });
                 }
                 bump_generation(&mut tx).await?;
                 for entry in &audit {
