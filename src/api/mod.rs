@@ -178,6 +178,9 @@ pub enum ApiError {
     /// 405: the route exists, the method does not.
     #[error("{0}")]
     MethodNotAllowed(String),
+    /// 408: the body did not arrive in time.
+    #[error("{0}")]
+    RequestTimeout(String),
     /// 409: the request conflicts with the catalogue or the config.
     #[error("{0}")]
     Conflict(String),
@@ -221,6 +224,7 @@ impl ApiError {
             ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
             ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
             ApiError::MethodNotAllowed(_) => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
+            ApiError::RequestTimeout(_) => (StatusCode::REQUEST_TIMEOUT, "timeout"),
             ApiError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
             ApiError::WatchedSource(_) => (StatusCode::CONFLICT, "watched_source"),
             ApiError::NameTaken(_) => (StatusCode::CONFLICT, "name_taken"),
@@ -263,7 +267,7 @@ impl IntoResponse for ApiError {
             }
             // The rest of an oversized body is not read: the connection cannot
             // carry another request, so say so instead of resetting it.
-            ApiError::TooLarge(_) => {
+            ApiError::TooLarge(_) | ApiError::RequestTimeout(_) => {
                 response
                     .headers_mut()
                     .insert(header::CONNECTION, HeaderValue::from_static("close"));

@@ -196,9 +196,18 @@ async fn read_limited(headers: &HeaderMap, body: Body, limit: usize) -> Result<V
     let mut body = body;
     // The announced length is a hint, not a promise: reserve at most 1 MiB up front.
     let mut out = Vec::with_capacity(announced.map_or(0, |n| n as usize).min(1 << 20));
-    while let Some(frame) =
-        std::future::poll_fn(|cx| std::pin::Pin::new(&mut body).poll_frame(cx)).await
-    {
+    // A client that stops sending must not hold the connection (and the memory
+    // read so far) for ever.
+    let deadline = tokio::time::Instant::now() + BODY_TIMEOUT;
+    loop {
+        let next = std::future::poll_fn(|cx| std::pin::Pin::new(&mut body).poll_frame(cx));
+        let Ok(frame) = tokio::time::timeout_at(deadline, next).await else {
+            return Err(ApiError::RequestTimeout(format!(
+                "the body did not arrive within {} s; send the spec in one request",
+                BODY_TIMEOUT.as_secs()
+            )));
+        };
+        let Some(frame) = frame else { break };
         let frame =
             frame.map_err(|e| ApiError::InvalidRequest(format!("cannot read the body: {e}")))?;
         if let Ok(data) = frame.into_data() {
@@ -210,6 +219,9 @@ async fn read_limited(headers: &HeaderMap, body: Body, limit: usize) -> Result<V
     }
     Ok(out)
 }
+
+/// How long a push's body may take to arrive.
+const BODY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(120);
 
 /// A source name must be one the catalogue accepts.
 pub(super) fn valid_source_name(name: &str) -> Result<(), ApiError> {

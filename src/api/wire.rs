@@ -44,7 +44,7 @@ pub struct ErrorBody {
     /// A stable code: `invalid_request`, `invalid_spec`, `unauthorized`,
     /// `forbidden`, `not_found`, `method_not_allowed`, `conflict`,
     /// `watched_source`, `name_taken`, `stale`, `too_large`, `invalid_edit`,
-    /// `precondition_required`, `busy` (503: send again), `internal`.
+    /// `precondition_required`, `timeout` (408), `busy` (503: send again), `internal`.
     pub error: String,
     /// What went wrong and what to do, for people.
     pub message: String,
