@@ -394,6 +394,18 @@ impl Config {
         ))
     }
 
+    /// Source `name` with the defaults' options only, reading pushed bytes: for a
+    /// source the config names but cannot start (its folder is gone).
+    pub fn default_source(&self, name: &str) -> SourceSpec {
+        let entry = SourceConfig::default();
+        let location = SpecLocation::Bytes {
+            name: format!("the spec pushed to `{name}`"),
+            bytes: Vec::new(),
+        };
+        let options = merge(&self.defaults, &entry.options);
+        source_spec(name.to_string(), "push", location, &options, &entry)
+    }
+
     /// The database URL: the file's, else the default (a SQLite file next to the config).
     pub fn database_url(&self) -> String {
         self.database

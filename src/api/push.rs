@@ -43,7 +43,7 @@ pub async fn push(
     valid_source_name(&name)?;
     let token = api.authorize(&headers, auth::Need::Push(&name)).await?;
     // Where the source comes from, and its size limit, before reading the body.
-    let settings = api.daemon().push_target(&name, Vec::new()).map_err(|from| {
+    let settings = api.daemon().push_target(&name).map_err(|from| {
         ApiError::WatchedSource(format!(
             "source `{name}` is read from {from} by this server's config; push to another source, or make it `push: true` in the config"
         ))

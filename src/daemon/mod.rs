@@ -164,7 +164,7 @@ impl Daemon {
 
     /// How to reconcile a spec pushed to `name`; `Err` names where the daemon
     /// reads that source from instead (a push would fight the watcher or poller).
-    pub fn push_target(&self, name: &str, bytes: Vec<u8>) -> Result<SourceSpec, String> {
+    pub fn push_target(&self, name: &str) -> Result<SourceSpec, String> {
         if let Some(location) = self
             .sources
             .lock()
@@ -175,7 +175,7 @@ impl Daemon {
         }
         let config = self.config.lock().map(|c| c.clone()).unwrap_or_default();
         config
-            .push_source(name, bytes)
+            .push_source(name, Vec::new())
             .ok_or_else(|| format!("the config's source `{name}`"))
     }
 
@@ -194,16 +194,7 @@ impl Daemon {
         config
             .named_source(name)
             .or_else(|| config.push_source(name, Vec::new()))
-            .unwrap_or_else(|| {
-                // Named in the config but not startable (its folder is gone): its
-                // defaults, reading the stored spec.
-                Config {
-                    defaults: config.defaults.clone(),
-                    ..Config::default()
-                }
-                .push_source(name, Vec::new())
-                .unwrap_or_else(|| unreachable_source(name))
-            })
+            .unwrap_or_else(|| config.default_source(name))
     }
 
     /// Asks a source's worker to do something; a full queue already has work pending.
@@ -292,24 +283,6 @@ impl Daemon {
             self.ready.store(true, Ordering::SeqCst);
             info!("ready: every source was reconciled once");
         }
-    }
-}
-
-/// A source with default settings (only reached if the config changed underneath).
-fn unreachable_source(name: &str) -> SourceSpec {
-    SourceSpec {
-        name: name.to_string(),
-        kind: "push".to_string(),
-        location: SpecLocation::Bytes {
-            name: name.to_string(),
-            bytes: Vec::new(),
-        },
-        load: crate::source::LoadOptions::default(),
-        convert: crate::convert::ConvertOptions {
-            source: name.to_string(),
-            ..Default::default()
-        },
-        max_removed_share: crate::plan::DEFAULT_MAX_REMOVED_SHARE,
     }
 }
 
