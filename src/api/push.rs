@@ -57,7 +57,7 @@ pub async fn push(
     }
     let spec = crate::sync::SourceSpec {
         location: crate::source::SpecLocation::Bytes {
-            name: format!("the spec pushed to `{name}`"),
+            name: settings.location.display(),
             bytes,
         },
         ..settings
