@@ -60,7 +60,7 @@ fn ms(d: Duration) -> String {
     format!("{:.2}", d.as_secs_f64() * 1000.0)
 }
 
-async fn reconcile(store: &AnyStore, s: &SourceSpec, options: ReconcileOptions) -> Outcome {
+async fn reconcile(store: &AnyStore, s: &SourceSpec, options: ReconcileOptions<'_>) -> Outcome {
     match sync::reconcile(store, s, options).await {
         Ok((outcome, _)) => outcome,
         Err(e) => panic!("{}: {e}", s.name),

@@ -33,7 +33,7 @@ pub struct SourceSpec {
 
 /// What the caller wants of this reconcile.
 #[derive(Debug, Clone, Copy)]
-pub struct ReconcileOptions {
+pub struct ReconcileOptions<'a> {
     /// Plan only.
     pub dry_run: bool,
     /// Delete removed actions instead of archiving them.
@@ -44,9 +44,11 @@ pub struct ReconcileOptions {
     pub even_if_unchanged: bool,
     /// What to record as having applied it.
     pub applied_by: AppliedBy,
+    /// Who, when known (`token:NAME`), recorded on the revision.
+    pub actor: Option<&'a str>,
 }
 
-impl Default for ReconcileOptions {
+impl Default for ReconcileOptions<'_> {
     fn default() -> Self {
         ReconcileOptions {
             dry_run: false,
@@ -54,6 +56,7 @@ impl Default for ReconcileOptions {
             force: false,
             even_if_unchanged: false,
             applied_by: AppliedBy::Cli,
+            actor: None,
         }
     }
 }
@@ -133,7 +136,7 @@ const RETRIES: usize = 3;
 pub async fn reconcile<S: Store>(
     store: &S,
     source: &SourceSpec,
-    options: ReconcileOptions,
+    options: ReconcileOptions<'_>,
 ) -> Result<(Outcome, Timings), SyncError> {
     let mut timings = Timings::default();
     // A dry run writes nothing, not even the source's row.
@@ -257,7 +260,9 @@ pub async fn reconcile<S: Store>(
             ));
         }
         let started = Instant::now();
-        let applied = store.apply(&plan, blob, &input, options.applied_by).await;
+        let applied = store
+            .apply(&plan, blob, &input, options.applied_by, options.actor)
+            .await;
         timings.apply += started.elapsed();
         match applied {
             Ok(revision) => {
@@ -315,7 +320,7 @@ pub async fn rollback<S: Store>(
     store: &S,
     source: &SourceSpec,
     number: i64,
-    options: ReconcileOptions,
+    options: ReconcileOptions<'_>,
 ) -> Result<(Outcome, Timings), SyncError> {
     let revision = store.revision(&source.name, number).await?.ok_or_else(|| {
         StoreError::NotFound(format!("source `{}` has no revision {number}", source.name))
@@ -467,7 +472,7 @@ pub async fn retire<S: Store>(
         ));
     }
     let revision = store
-        .apply(&plan, SpecBlob { hash, bytes: b"" }, hash, applied_by)
+        .apply(&plan, SpecBlob { hash, bytes: b"" }, hash, applied_by, None)
         .await?;
     Ok((
         Outcome::Applied {

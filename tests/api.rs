@@ -1304,6 +1304,91 @@ on_each_backend!(actions_page_through_the_catalogue);
 
 /// A method a route does not take is answered like every other error: 405 with
 /// `Allow` and a JSON error body a client can parse.
+/// `POST /v1/sources/{name}/rollback`: an earlier revision's spec applied again as
+/// a new revision, hand-set fields untouched, and who did it on every revision.
+fn rollback_restores_the_spec_and_keeps_hand_edits(backend: Backend) {
+    let server = Server::start(backend, None);
+    let admin = &server.admin;
+    let pusher = server.token(&["--source", "orders", "--name", "ci-orders"]);
+    server
+        .push(&pusher, "orders", &orders())
+        .expect_push(200, "applied");
+    server
+        .push(&pusher, "orders", &orders_marked("v2"))
+        .expect_push(200, "applied");
+    assert!(get_order_description(&server).contains("(v2)"));
+    let id = server.id("get_order");
+    server.edit(
+        id,
+        &json!({"segments": ["vip"], "channels": ["widget", "sms"]}),
+    );
+
+    let rollback = |token: &Token, body: Value| {
+        server.send(
+            Method::POST,
+            "/v1/sources/orders/rollback",
+            Some(token),
+            &[("content-type", "application/json")],
+            Some(body.to_string().into()),
+        )
+    };
+    // A dry run plans the way back and applies nothing.
+    let planned = rollback(admin, json!({"revision": 1, "dry_run": true}));
+    let planned = planned.expect_push(200, "planned");
+    assert_eq!(planned["plan"]["counts"]["updated"], 1);
+    assert_eq!(server.revisions("orders"), vec![2, 1]);
+    // Push tokens cannot roll back; an unknown revision is 404.
+    rollback(&pusher, json!({"revision": 1})).expect_error(403, "forbidden");
+    rollback(admin, json!({"revision": 9})).expect_error(404, "not_found");
+    rollback(admin, json!({"revison": 1})).expect_error(400, "invalid_request");
+
+    let applied = rollback(admin, json!({"revision": 1})).expect_push(200, "applied");
+    assert_eq!(applied["revision"], 3);
+    assert!(!get_order_description(&server).contains("(v2)"));
+    let action = server.action("get_order");
+    assert_eq!(action["id"], id);
+    assert_eq!(action["hand"]["segments"], json!(["vip"]));
+    assert_eq!(action["hand"]["channels"], json!(["widget", "sms"]));
+
+    // Every revision says what applied it and, over the API, which token.
+    let listed = server
+        .get(admin, "/v1/sources/orders/revisions")
+        .expect_json(200);
+    let who: Vec<(String, String)> = listed["revisions"]
+        .as_array()
+        .expect("revisions")
+        .iter()
+        .map(|r| {
+            (
+                r["applied_by"].as_str().unwrap_or_default().to_string(),
+                r["actor"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        who,
+        [
+            ("user".to_string(), "token:admin".to_string()),
+            ("push".to_string(), "token:ci-orders".to_string()),
+            ("push".to_string(), "token:ci-orders".to_string()),
+        ]
+    );
+    let history = util::actionsync([
+        "history",
+        "--source",
+        "orders",
+        "--database",
+        &server.backend.url,
+    ])
+    .current_dir(server.backend.dir.path())
+    .run();
+    history
+        .assert_success()
+        .assert_stdout_contains("by user (token:admin)")
+        .assert_stdout_contains("by push (token:ci-orders)");
+}
+on_each_backend!(rollback_restores_the_spec_and_keeps_hand_edits);
+
 /// `actionsync push` against the real server: what CI sees, exit code by exit code.
 fn push_command_exit_codes(backend: Backend) {
     let server = Server::start(backend, None);

@@ -14,7 +14,7 @@ use serde_json::json;
 async fn reconcile(
     store: &AnyStore,
     src: &actionsync::sync::SourceSpec,
-    options: ReconcileOptions,
+    options: ReconcileOptions<'_>,
 ) -> Outcome {
     sync::reconcile(store, src, options)
         .await
@@ -331,7 +331,7 @@ on_both_backends!(
             bytes: b"x",
         };
         let err = store
-            .apply(&plan, blob, "x", actionsync::store::AppliedBy::Cli)
+            .apply(&plan, blob, "x", actionsync::store::AppliedBy::Cli, None)
             .await
             .unwrap_err();
         assert!(

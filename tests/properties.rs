@@ -459,7 +459,7 @@ impl Run<'_> {
         TestCaseError::fail(format!("{what}\nsteps:\n{}", self.model.trace()))
     }
 
-    async fn reconcile(&self, options: ReconcileOptions) -> Result<Outcome, TestCaseError> {
+    async fn reconcile(&self, options: ReconcileOptions<'_>) -> Result<Outcome, TestCaseError> {
         match sync::reconcile(self.store, &self.src, options).await {
             Ok((outcome, _)) => Ok(outcome),
             Err(e) => Err(self.fail(format!("reconcile failed: {e}"))),

@@ -97,9 +97,11 @@ pub async fn rollback(
         return Err(no_source(&name));
     }
     let settings = api.daemon().source_settings(&name);
+    let actor = format!("token:{}", token.name);
     let options = ReconcileOptions {
         dry_run: request.dry_run,
         force: request.force,
+        actor: Some(&actor),
         ..ReconcileOptions::default()
     };
     let lock = api.source_lock(&name);

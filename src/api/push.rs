@@ -62,10 +62,12 @@ pub async fn push(
         },
         ..settings
     };
+    let actor = format!("token:{}", token.name);
     let options = ReconcileOptions {
         dry_run: query.dry_run,
         force: query.force,
         applied_by: AppliedBy::Push,
+        actor: Some(&actor),
         ..ReconcileOptions::default()
     };
     let started = std::time::Instant::now();

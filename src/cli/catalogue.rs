@@ -729,7 +729,7 @@ pub fn history(args: &HistoryArgs) -> Result<ExitCode, Failure> {
                         "revision {} of `{}`, applied by {} at {}\n",
                         revision.number,
                         revision.source,
-                        revision.applied_by,
+                        applied_by(&revision),
                         format_time(revision.applied_at)
                     );
                     print_text(
@@ -768,7 +768,7 @@ pub fn history(args: &HistoryArgs) -> Result<ExitCode, Failure> {
                         format_time(r.applied_at),
                         r.source,
                         r.number,
-                        r.applied_by,
+                        applied_by(r),
                         c.created,
                         c.updated,
                         c.archived,
@@ -839,6 +839,14 @@ pub fn rollback(args: &RollbackArgs) -> Result<ExitCode, Failure> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// `push`, or `push (token:ci-billing)` when the revision knows who.
+fn applied_by(revision: &store::Revision) -> String {
+    match &revision.actor {
+        Some(actor) => format!("{} ({actor})", revision.applied_by),
+        None => revision.applied_by.clone(),
+    }
 }
 
 /// A source as the catalogue recorded it, for commands that need one the config

@@ -223,6 +223,7 @@ macro_rules! store_impl {
                 number: row.try_get("number")?,
                 spec_hash: row.try_get("spec_hash")?,
                 applied_by: row.try_get("applied_by")?,
+                actor: row.try_get("actor")?,
                 applied_at: row.try_get("applied_at")?,
                 counts: from_json::<Counts>("counts", &row.try_get::<String, _>("counts")?)?,
                 plan,
@@ -459,7 +460,7 @@ macro_rules! store_impl {
                     .collect()
             }
 
-            async fn apply(&self, plan: &Plan, spec: SpecBlob<'_>, input_hash: &str, applied_by: AppliedBy) -> Result<i64> {
+            async fn apply(&self, plan: &Plan, spec: SpecBlob<'_>, input_hash: &str, applied_by: AppliedBy, actor: Option<&str>) -> Result<i64> {
                 if plan.is_blocked() {
                     let reasons: Vec<&str> = plan.refusals.iter().map(|r| r.message.as_str()).collect();
                     return Err(StoreError::Invalid(format!(
@@ -587,8 +588,8 @@ macro_rules! store_impl {
                 let number = current + 1;
                 bump_generation(&mut tx).await?;
                 sqlx::query(
-                    "INSERT INTO revisions (source, number, spec_hash, applied_by, applied_at, counts, plan)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                    "INSERT INTO revisions (source, number, spec_hash, applied_by, applied_at, counts, plan, actor)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
                 )
                 .bind(&plan.source)
                 .bind(number)
@@ -597,6 +598,7 @@ macro_rules! store_impl {
                 .bind(now)
                 .bind(to_json(&applied.counts))
                 .bind(to_json(&applied))
+                .bind(actor)
                 .execute(&mut *tx)
                 .await?;
                 sqlx::query(
@@ -680,7 +682,7 @@ macro_rules! store_impl {
 
             async fn revisions(&self, source: &str) -> Result<Vec<Revision>> {
                 let rows = sqlx::query(
-                    "SELECT source, number, spec_hash, applied_by, applied_at, counts FROM revisions WHERE source = $1 ORDER BY number DESC",
+                    "SELECT source, number, spec_hash, applied_by, actor, applied_at, counts FROM revisions WHERE source = $1 ORDER BY number DESC",
                 )
                 .bind(source)
                 .fetch_all(&self.pool)
@@ -690,7 +692,7 @@ macro_rules! store_impl {
 
             async fn revision(&self, source: &str, number: i64) -> Result<Option<Revision>> {
                 let row = sqlx::query(
-                    "SELECT source, number, spec_hash, applied_by, applied_at, counts, plan FROM revisions WHERE source = $1 AND number = $2",
+                    "SELECT source, number, spec_hash, applied_by, actor, applied_at, counts, plan FROM revisions WHERE source = $1 AND number = $2",
                 )
                 .bind(source)
                 .bind(number)

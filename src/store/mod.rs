@@ -154,6 +154,9 @@ pub struct Revision {
     pub spec_hash: String,
     /// What applied it.
     pub applied_by: String,
+    /// Who, when known: `token:NAME` for a push or a rollback over the API.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub actor: Option<String>,
     /// When, in milliseconds since the Unix epoch.
     pub applied_at: i64,
     /// How many actions each kind of change touched.
@@ -358,6 +361,7 @@ pub trait Store: Send + Sync {
         spec: SpecBlob<'_>,
         input_hash: &str,
         applied_by: AppliedBy,
+        actor: Option<&str>,
     ) -> impl Future<Output = Result<i64>> + Send;
 
     /// Edits hand-owned fields of an action whose version is `expected_version`
@@ -528,8 +532,9 @@ impl Store for AnyStore {
         spec: SpecBlob<'_>,
         input_hash: &str,
         applied_by: AppliedBy,
+        actor: Option<&str>,
     ) -> Result<i64> {
-        delegate!(self, s => s.apply(plan, spec, input_hash, applied_by))
+        delegate!(self, s => s.apply(plan, spec, input_hash, applied_by, actor))
     }
     async fn edit_hand(
         &self,

@@ -34,6 +34,10 @@ impl PgStore {
                 "api",
                 include_str!("../../migrations/postgres/0002_api.sql"),
             ),
+            (
+                "revision_actor",
+                include_str!("../../migrations/postgres/0003_revision_actor.sql"),
+            ),
         ]);
         migrator
             .run(&pool)

@@ -71,6 +71,10 @@ impl SqliteStore {
                 include_str!("../../migrations/sqlite/0001_catalogue.sql"),
             ),
             ("api", include_str!("../../migrations/sqlite/0002_api.sql")),
+            (
+                "revision_actor",
+                include_str!("../../migrations/sqlite/0003_revision_actor.sql"),
+            ),
         ]);
         migrator
             .run(&pool)
