@@ -222,6 +222,15 @@ impl Channel {
             .into_iter()
             .find(|c| c.as_str().eq_ignore_ascii_case(s.trim()))
     }
+
+    /// [`Channel::parse`] for what a person typed: an unknown name is an error
+    /// that lists the channels.
+    pub fn parse_or_explain(s: &str) -> Result<Channel, String> {
+        Channel::parse(s).ok_or_else(|| {
+            let names: Vec<&str> = Channel::ALL.iter().map(|c| c.as_str()).collect();
+            format!("`{s}` is not a channel: {}", names.join(", "))
+        })
+    }
 }
 
 /// The hand-owned fields. Conversion only proposes initial values (from vendor

@@ -158,7 +158,12 @@ pub async fn actions(
             ApiError::InvalidRequest(format!("state `{s}`: use active or archived"))
         })?),
     };
-    let channel = query.channel.as_deref().map(parse_channel).transpose()?;
+    let channel = query
+        .channel
+        .as_deref()
+        .map(Channel::parse_or_explain)
+        .transpose()
+        .map_err(ApiError::InvalidRequest)?;
     let limit = query.limit.unwrap_or(DEFAULT_PAGE);
     if limit == 0 || limit > MAX_PAGE {
         return Err(ApiError::InvalidRequest(format!(
@@ -314,14 +319,6 @@ fn with_etag(mut response: Response, version: i64) -> Response {
         response.headers_mut().insert(header::ETAG, value);
     }
     response
-}
-
-fn parse_channel(s: &str) -> Result<Channel, ApiError> {
-    Channel::parse(s).ok_or_else(|| {
-        ApiError::InvalidRequest(format!(
-            "`{s}` is not a channel: widget, email, sms, whatsapp, phone, slack"
-        ))
-    })
 }
 
 /// A JSON body, or a 400 that quotes the parser and an example.

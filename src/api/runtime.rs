@@ -166,11 +166,7 @@ pub async fn tools(
                 "give the conversation's channel: ?channel=widget (email, sms, whatsapp, phone, slack)".to_string(),
             ));
         }
-        Some(c) => Channel::parse(c).ok_or_else(|| {
-            ApiError::InvalidRequest(format!(
-                "`{c}` is not a channel: widget, email, sms, whatsapp, phone, slack"
-            ))
-        })?,
+        Some(c) => Channel::parse_or_explain(c).map_err(ApiError::InvalidRequest)?,
     };
     let format = match query.format.as_deref() {
         None | Some("") => ToolFormat::Native,

@@ -133,7 +133,7 @@ struct SetArgs {
     /// Name or id.
     action: String,
     /// Channels (replaces the list): widget, email, sms, whatsapp, phone, slack.
-    #[arg(long, value_delimiter = ',', value_parser = parse_channel)]
+    #[arg(long, value_delimiter = ',', value_parser = Channel::parse_or_explain)]
     channels: Option<Vec<Channel>>,
     /// Restricted-to segments (replaces the list; an empty value means everyone).
     #[arg(long, value_delimiter = ',', num_args = 0..)]
@@ -194,12 +194,6 @@ pub struct RollbackArgs {
     output: Output,
     #[command(flatten)]
     catalogue: CatalogueArgs,
-}
-
-fn parse_channel(s: &str) -> Result<Channel, String> {
-    Channel::parse(s).ok_or_else(|| {
-        format!("`{s}` is not a channel: widget, email, sms, whatsapp, phone, slack")
-    })
 }
 
 fn parse_pair(s: &str) -> Result<(String, String), String> {

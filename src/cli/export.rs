@@ -22,7 +22,7 @@ pub struct ExportArgs {
     format: ToolFormat,
     /// Only actions enabled on this channel: widget, email, sms, whatsapp, phone or
     /// slack (default: any channel).
-    #[arg(long, value_name = "CHANNEL", value_parser = parse_channel)]
+    #[arg(long, value_name = "CHANNEL", value_parser = Channel::parse_or_explain)]
     channel: Option<Channel>,
     /// Only what a contact in these segments sees (comma-separated): actions open to
     /// everyone and those restricted to one of these. Without this flag (or
@@ -46,13 +46,6 @@ pub struct ExportArgs {
     output: Option<PathBuf>,
     #[command(flatten)]
     catalogue: CatalogueArgs,
-}
-
-fn parse_channel(s: &str) -> Result<Channel, String> {
-    Channel::parse(s).ok_or_else(|| {
-        let names: Vec<&str> = Channel::ALL.iter().map(|c| c.as_str()).collect();
-        format!("`{s}` is not a channel: use one of {}", names.join(", "))
-    })
 }
 
 /// `actionsync export`.

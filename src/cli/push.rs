@@ -174,7 +174,7 @@ pub fn run(args: &PushArgs) -> Result<ExitCode, String> {
             Err(e) if e.is_builder() => {
                 return Err(format!(
                     "cannot build the request to {shown}: {}",
-                    causes(&e.without_url())
+                    crate::source::with_causes(&e.without_url())
                 ));
             }
             Err(e) if !last => transport_error(e, &shown),
@@ -344,21 +344,6 @@ fn root_cause(e: &dyn std::error::Error) -> String {
         innermost = inner;
     }
     innermost.to_string()
-}
-
-/// An error and its causes, `outer: inner: innermost`, without repeats.
-fn causes(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut cause = e.source();
-    while let Some(inner) = cause {
-        let line = inner.to_string();
-        if !text.contains(&line) {
-            text.push_str(": ");
-            text.push_str(&line);
-        }
-        cause = inner.source();
-    }
-    text
 }
 
 /// The wait before retry number `attempt` (1 for the first retry).

@@ -684,8 +684,8 @@ fn describe_fetch_error(e: reqwest::Error) -> String {
     format!("{what}: {}", with_causes(&e))
 }
 
-/// An error and its causes, `outer: inner: innermost`.
-fn with_causes(e: &dyn std::error::Error) -> String {
+/// An error and its causes, `outer: inner: innermost`, without repeats.
+pub fn with_causes(e: &dyn std::error::Error) -> String {
     let mut text = e.to_string();
     let mut cause = e.source();
     while let Some(inner) = cause {
