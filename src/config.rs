@@ -17,13 +17,16 @@
 //!   - name: payments                    # specs pushed by CI (actionsync push)
 //!     push: true
 //!     max_removed_share: 0.2
+//!     schema_budget: {max_depth: 8, max_bytes: 8192}   # tighter tool schemas
 //! ```
 //!
 //! Every value can come from the environment: `ACTIONSYNC_DATABASE_URL`,
 //! `ACTIONSYNC_BASE_URL` and `ACTIONSYNC_MAX_REMOVED_SHARE` override the file's
 //! `database` and defaults; `ACTIONSYNC_SOURCE_<NAME>_BASE_URL`,
 //! `…_MAX_REMOVED_SHARE`, `…_FILE` and `…_URL` override one source's (the name in
-//! capitals, other characters as `_`).
+//! capitals, other characters as `_`). The schema budget's defaults come from
+//! `ACTIONSYNC_SCHEMA_MAX_DEPTH`, `…_MAX_BYTES`, `…_MAX_PROPERTIES`, `…_MAX_ENUM`
+//! and `…_MAX_UNION`.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -31,6 +34,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use url::Url;
 
+use crate::convert::schema::SchemaBudget;
 use crate::convert::{ConvertOptions, Selection, is_valid_source_name};
 use crate::plan::DEFAULT_MAX_REMOVED_SHARE;
 use crate::source::{LoadOptions, SpecLocation};
@@ -97,9 +101,54 @@ pub struct SourceOptions {
     pub max_removed_share: Option<f64>,
     /// Largest document, in bytes.
     pub max_size: Option<usize>,
+    /// Limits on each action's tool schema.
+    #[serde(default)]
+    pub schema_budget: BudgetOptions,
     /// Which operations become actions.
     #[serde(flatten)]
     pub selection: Selection,
+}
+
+/// Limits on each action's tool schema ([`SchemaBudget`]); a limit a source does
+/// not set comes from `defaults`, then from the built-in defaults.
+#[derive(Debug, Clone, Copy, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BudgetOptions {
+    /// Deepest nesting level (the tool's input schema is level 1), 2 to 10.
+    pub max_depth: Option<usize>,
+    /// Bytes of one tool's parameter and body schemas together, 256 to 16384.
+    pub max_bytes: Option<usize>,
+    /// Properties one object may list.
+    pub max_properties: Option<usize>,
+    /// Values one `enum` may list.
+    pub max_enum: Option<usize>,
+    /// Branches one `oneOf`/`anyOf` may have.
+    pub max_union: Option<usize>,
+}
+
+impl BudgetOptions {
+    /// Each limit this sets, else `defaults`'.
+    fn or(self, defaults: BudgetOptions) -> BudgetOptions {
+        BudgetOptions {
+            max_depth: self.max_depth.or(defaults.max_depth),
+            max_bytes: self.max_bytes.or(defaults.max_bytes),
+            max_properties: self.max_properties.or(defaults.max_properties),
+            max_enum: self.max_enum.or(defaults.max_enum),
+            max_union: self.max_union.or(defaults.max_union),
+        }
+    }
+
+    /// The budget in force: these limits over the built-in defaults.
+    pub fn budget(self) -> SchemaBudget {
+        let default = SchemaBudget::default();
+        SchemaBudget {
+            max_depth: self.max_depth.unwrap_or(default.max_depth),
+            max_bytes: self.max_bytes.unwrap_or(default.max_bytes),
+            max_properties: self.max_properties.unwrap_or(default.max_properties),
+            max_enum: self.max_enum.unwrap_or(default.max_enum),
+            max_union: self.max_union.unwrap_or(default.max_union),
+        }
+    }
 }
 
 /// A header sent when fetching a URL source; its value comes from the environment.
@@ -225,6 +274,22 @@ impl Config {
         if let Some(v) = var("ACTIONSYNC_MAX_REMOVED_SHARE") {
             defaults.max_removed_share = Some(parse_share("ACTIONSYNC_MAX_REMOVED_SHARE", v)?);
         }
+        let budget = &mut defaults.schema_budget;
+        for (suffix, limit) in [
+            ("MAX_DEPTH", &mut budget.max_depth),
+            ("MAX_BYTES", &mut budget.max_bytes),
+            ("MAX_PROPERTIES", &mut budget.max_properties),
+            ("MAX_ENUM", &mut budget.max_enum),
+            ("MAX_UNION", &mut budget.max_union),
+        ] {
+            let name = format!("ACTIONSYNC_SCHEMA_{suffix}");
+            if let Some(v) = var(&name) {
+                *limit =
+                    Some(v.trim().parse::<usize>().map_err(|_| {
+                        self.invalid(format!("{name}={v:?} is not a whole number"))
+                    })?);
+            }
+        }
         let mut sources = self.sources.clone();
         for source in &mut sources {
             let Some(name) = &source.name else { continue };
@@ -250,6 +315,14 @@ impl Config {
 
     fn validate(&self) -> Result<(), ConfigError> {
         let shares = std::iter::once(&self.defaults).chain(self.sources.iter().map(|s| &s.options));
+        for options in shares.clone() {
+            options
+                .schema_budget
+                .or(self.defaults.schema_budget)
+                .budget()
+                .check()
+                .map_err(|e| self.invalid(format!("schema_budget: {e}")))?;
+        }
         for options in shares {
             if let Some(share) = options.max_removed_share
                 && !(0.0..=1.0).contains(&share)
@@ -557,6 +630,7 @@ fn merge(defaults: &SourceOptions, own: &SourceOptions) -> SourceOptions {
         allow_outside_refs: own.allow_outside_refs.or(defaults.allow_outside_refs),
         max_removed_share: own.max_removed_share.or(defaults.max_removed_share),
         max_size: own.max_size.or(defaults.max_size),
+        schema_budget: own.schema_budget.or(defaults.schema_budget),
         selection: if own.selection.is_empty() {
             defaults.selection.clone()
         } else {
@@ -578,6 +652,7 @@ fn source_spec(
             base_url: options.base_url.clone(),
             allow_http: options.allow_http.unwrap_or(false),
             selection: options.selection.clone(),
+            budget: options.schema_budget.budget(),
         },
         load: LoadOptions {
             max_bytes: options.max_size.unwrap_or(crate::spec::DEFAULT_MAX_BYTES),

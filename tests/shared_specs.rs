@@ -1,7 +1,9 @@
 //! Every real spec under `../shared/specs` (written by others) converts without a
 //! panic, accounts for every operation (`actions + skipped = operations`, checked
 //! against an independent count and the MANIFEST's), and yields only valid actions.
-//! Skips, saying so, where `../shared` is absent.
+//! Every schema they produce is finite, ref-free, within the default schema budget
+//! and valid JSON Schema 2020-12. The folder is `ACTIONSYNC_SHARED_SPECS`, else
+//! `../shared/specs`; the tests skip, saying so, where it is absent.
 
 use std::collections::{BTreeMap, HashSet};
 use std::io::Write;
@@ -13,7 +15,9 @@ use actionsync::source::{self, LoadOptions, SpecLocation};
 use serde_json::Value;
 
 fn shared_specs() -> Option<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/specs");
+    let dir = std::env::var_os("ACTIONSYNC_SHARED_SPECS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/specs"));
     if dir.is_dir() {
         Some(dir)
     } else {
@@ -21,7 +25,7 @@ fn shared_specs() -> Option<PathBuf> {
         // passing test, and a skip must be seen.
         let _ = writeln!(
             std::io::stderr(),
-            "SKIPPED: {} is absent; the tests over the shared specs did not run",
+            "SKIPPED: {} is absent (set ACTIONSYNC_SHARED_SPECS); the tests over the shared specs did not run",
             dir.display()
         );
         None
@@ -282,4 +286,121 @@ fn multi_file_specs_resolve_fully() {
             conversion.skipped.iter().take(5).collect::<Vec<_>>()
         );
     }
+}
+
+/// How deep a schema nests, `level` being its root's (the tool's input schema is 1).
+fn nesting(schema: &Value, level: usize) -> usize {
+    const ONE: [&str; 11] = [
+        "items",
+        "additionalProperties",
+        "unevaluatedProperties",
+        "not",
+        "contains",
+        "propertyNames",
+        "if",
+        "then",
+        "else",
+        "unevaluatedItems",
+        "contentSchema",
+    ];
+    let Value::Object(map) = schema else {
+        return level;
+    };
+    let mut deepest = level;
+    for (key, value) in map {
+        let children: Vec<&Value> = match (key.as_str(), value) {
+            ("properties" | "patternProperties" | "dependentSchemas", Value::Object(m)) => {
+                m.values().collect()
+            }
+            ("allOf" | "anyOf" | "oneOf" | "prefixItems", Value::Array(items)) => {
+                items.iter().collect()
+            }
+            (k, v) if ONE.contains(&k) => vec![v],
+            _ => continue,
+        };
+        for child in children {
+            deepest = deepest.max(nesting(child, level + 1));
+        }
+    }
+    deepest
+}
+
+/// Keys anywhere in a schema, data included (a property named `$ref` would show too,
+/// and no real spec has one).
+fn has_key(value: &Value, wanted: &[&str]) -> Option<String> {
+    match value {
+        Value::Object(map) => map.iter().find_map(|(k, v)| {
+            if wanted.contains(&k.as_str()) {
+                Some(k.clone())
+            } else {
+                has_key(v, wanted)
+            }
+        }),
+        Value::Array(items) => items.iter().find_map(|v| has_key(v, wanted)),
+        _ => None,
+    }
+}
+
+#[test]
+fn every_schema_is_bounded_ref_free_and_valid_json_schema_2020_12() {
+    let Some(dir) = shared_specs() else { return };
+    let mut all = Vec::new();
+    files(&dir, &mut all);
+    let roots: Vec<PathBuf> = all.into_iter().filter(|p| is_root_document(p)).collect();
+    let budget = actionsync::convert::schema::SchemaBudget::default();
+    let mut failures = Vec::new();
+    let mut schemas = 0;
+    for path in &roots {
+        let rel = path.strip_prefix(&dir).unwrap().display().to_string();
+        let load = LoadOptions {
+            allow_outside_refs: true,
+            ..LoadOptions::default()
+        };
+        let Ok(spec) = source::load(&SpecLocation::File(path.clone()), &load) else {
+            continue;
+        };
+        let options = ConvertOptions {
+            source: "shared".to_string(),
+            base_url: Some(url::Url::parse("https://api.example.com").unwrap()),
+            ..ConvertOptions::default()
+        };
+        let conversion = convert::convert(&spec, &options);
+        for action in &conversion.actions {
+            let mut each = |what: String, schema: &Value| {
+                schemas += 1;
+                if let Some(key) = has_key(schema, &["$ref", "$defs", "definitions"]) {
+                    failures.push(format!("{rel} {what}: has `{key}`"));
+                }
+                if nesting(schema, 2) > budget.max_depth {
+                    failures.push(format!("{rel} {what}: nests {} levels", nesting(schema, 2)));
+                }
+                if let Err(e) = jsonschema::draft202012::meta::validate(schema) {
+                    failures.push(format!("{rel} {what}: not valid 2020-12: {e}"));
+                }
+            };
+            let mut bytes = 0;
+            for p in &action.parameters {
+                bytes += serde_json::to_vec(&p.schema).unwrap().len();
+                each(format!("{} parameter {}", action.name, p.key), &p.schema);
+            }
+            if let Some(body) = &action.body {
+                bytes += serde_json::to_vec(&body.schema).unwrap().len();
+                each(format!("{} body", action.name), &body.schema);
+            }
+            if bytes > budget.max_bytes {
+                failures.push(format!(
+                    "{rel} {}: {bytes} bytes of schemas, over the {} budget",
+                    action.name, budget.max_bytes
+                ));
+            }
+        }
+    }
+    assert!(schemas > 10_000, "only {schemas} schemas checked");
+    let count = failures.len();
+    failures.truncate(40);
+    assert!(
+        failures.is_empty(),
+        "{count} problems, first ones:\n{}",
+        failures.join("\n")
+    );
 }

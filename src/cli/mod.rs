@@ -20,6 +20,7 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand};
 use url::Url;
 
+use crate::convert::schema::SchemaBudget;
 use crate::convert::{ConvertOptions, Selection};
 use crate::source::{LoadOptions, SpecLocation};
 
@@ -91,6 +92,61 @@ pub struct SpecArgs {
     max_size: usize,
     #[command(flatten)]
     filters: FilterArgs,
+    #[command(flatten)]
+    budget: BudgetArgs,
+}
+
+/// Limits on each action's tool schema; what does not fit is cut, with a warning.
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Schema budget (per action)")]
+pub struct BudgetArgs {
+    /// Deepest nesting level of a tool's schema, its root being level 1 (2 to 10)
+    /// [default: 10]
+    #[arg(long, value_name = "LEVELS", value_parser = clap::value_parser!(u64).range(2..=10))]
+    max_depth: Option<u64>,
+    /// Largest schema of one tool, parameters and body together (256 bytes to 16KiB)
+    /// [default: 16KiB]
+    #[arg(long, value_name = "SIZE", value_parser = parse_tool_bytes)]
+    max_tool_bytes: Option<usize>,
+    /// Properties one object may list; the required ones are kept first [default: 100]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    max_properties: Option<u64>,
+    /// Values one enum may list [default: 250]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    max_enum: Option<u64>,
+    /// Branches one oneOf/anyOf may have [default: 16]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    max_union: Option<u64>,
+}
+
+impl BudgetArgs {
+    /// The default budget with the flags given laid over it.
+    fn budget(&self) -> SchemaBudget {
+        let default = SchemaBudget::default();
+        let or = |flag: Option<u64>, default: usize| {
+            flag.map_or(default, |v| usize::try_from(v).unwrap_or(usize::MAX))
+        };
+        SchemaBudget {
+            max_depth: or(self.max_depth, default.max_depth),
+            max_bytes: self.max_tool_bytes.unwrap_or(default.max_bytes),
+            max_properties: or(self.max_properties, default.max_properties),
+            max_enum: or(self.max_enum, default.max_enum),
+            max_union: or(self.max_union, default.max_union),
+        }
+    }
+}
+
+/// Parses `--max-tool-bytes`: a size from 256 bytes to 16KiB.
+fn parse_tool_bytes(text: &str) -> Result<usize, String> {
+    let bytes = parse_size(text)?;
+    if (256..=SchemaBudget::MAX_BYTES).contains(&bytes) {
+        Ok(bytes)
+    } else {
+        Err(format!(
+            "{bytes} bytes is outside 256 to {} (16KiB)",
+            SchemaBudget::MAX_BYTES
+        ))
+    }
 }
 
 /// Which operations become actions. Each takes a comma-separated list and may repeat.
@@ -149,6 +205,7 @@ impl SpecArgs {
                 include_operations: f.include_operation.clone(),
                 exclude_operations: f.exclude_operation.clone(),
             },
+            budget: self.budget.budget(),
         }
     }
 }

@@ -51,6 +51,8 @@ pub struct ConvertOptions {
     pub allow_http: bool,
     /// Which operations to keep.
     pub selection: Selection,
+    /// Limits on each action's tool schema.
+    pub budget: schema::SchemaBudget,
 }
 
 /// What the spec says about itself.

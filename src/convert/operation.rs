@@ -8,7 +8,7 @@ use url::Url;
 
 use super::ConvertOptions;
 use super::naming;
-use super::schema::{self, Purpose};
+use super::schema::{self, Purpose, Schemas};
 use super::server::{self, Level, ServerPolicy};
 use crate::action::{
     ActionDraft, Body, Channel, HandFields, MIN_DESCRIPTION, Method, Origin, Parameter,
@@ -65,6 +65,8 @@ pub(super) struct OperationInput<'a, 's> {
 pub(super) struct SpecContext<'s> {
     spec: &'s Spec,
     options: &'s ConvertOptions,
+    /// Every component schema, normalised once for all operations.
+    schemas: Schemas<'s>,
     root_servers: Result<Vec<String>, server::ServerProblem>,
     schemes: Map<String, Value>,
     root_security: Option<&'s Value>,
@@ -122,6 +124,7 @@ impl<'s> SpecContext<'s> {
         SpecContext {
             spec,
             options,
+            schemas: Schemas::new(spec),
             root_servers,
             schemes,
             root_security: root.get("security"),
@@ -233,17 +236,32 @@ impl<'s> SpecContext<'s> {
                     continue;
                 }
             };
-            let parameter = self.parameter(&p, location, &mut warn)?;
+            let parameter =
+                self.parameter(&p, location, self.options.budget.max_bytes / 2, &mut warn)?;
             parameters.push(parameter);
         }
         reconcile_path_parameters(&path, input.pointer, &mut parameters, &mut warn);
         make_parameter_names_unique(&mut parameters);
+        // The body gets what the parameters leave of the tool's budget.
+        let parameter_bytes: usize = parameters
+            .iter()
+            .map(|p| serde_json::to_vec(&p.schema).map_or(0, |v| v.len()))
+            .sum();
+        let body_bytes = self
+            .options
+            .budget
+            .max_bytes
+            .saturating_sub(parameter_bytes);
 
         let body = match self.spec.version() {
-            SpecVersion::Swagger2 => {
-                self.swagger2_body(input, body_parameter, form_parameters, &mut warn)?
-            }
-            _ => self.oas3_body(input, &mut warn)?,
+            SpecVersion::Swagger2 => self.swagger2_body(
+                input,
+                body_parameter,
+                form_parameters,
+                body_bytes,
+                &mut warn,
+            )?,
+            _ => self.oas3_body(input, body_bytes, &mut warn)?,
         };
         // A multipart Content-Type needs the boundary of each request, so only the
         // body says multipart; a static header would carry no boundary.
@@ -348,6 +366,41 @@ impl<'s> SpecContext<'s> {
         };
         action.hand = hand_fields(&action, input, &mut warn);
         Ok(action)
+    }
+
+    /// Builds one schema within `max_bytes`, reporting its caveats and what was cut
+    /// to stay within the budget against `pointer`, as `what` ("request body").
+    #[allow(clippy::too_many_arguments)]
+    fn build_schema(
+        &self,
+        base: &'s Url,
+        schema: &Value,
+        purpose: Purpose,
+        max_bytes: usize,
+        what: &str,
+        pointer: &str,
+        warn: &mut impl FnMut(Severity, &str, String, String),
+    ) -> Result<Value, crate::spec::RefError> {
+        let built = self
+            .schemas
+            .build(base, schema, purpose, &self.options.budget, max_bytes)?;
+        for message in built.warnings {
+            warn(
+                Severity::Warning,
+                "schema",
+                pointer.to_string(),
+                format!("{what}: {message}"),
+            );
+        }
+        for message in schema::describe_cuts(&built.cuts) {
+            warn(
+                Severity::Warning,
+                "schema-cut",
+                pointer.to_string(),
+                format!("{what}: {message}"),
+            );
+        }
+        Ok(built.schema)
     }
 
     fn server_for(&self, input: &OperationInput<'_, 's>) -> Result<String, Failure> {
@@ -470,6 +523,7 @@ impl<'s> SpecContext<'s> {
         &self,
         p: &RawParameter<'s>,
         location: ParameterLocation,
+        max_bytes: usize,
         warn: &mut impl FnMut(Severity, &str, String, String),
     ) -> Result<Parameter, Failure> {
         let schema_source: Value;
@@ -491,7 +545,16 @@ impl<'s> SpecContext<'s> {
                 schema_source = json!({});
                 (&schema_source, p.base)
             };
-        let built = schema::build(self.spec, schema_base, schema_value, Purpose::Parameter)
+        let built = self
+            .build_schema(
+                schema_base,
+                schema_value,
+                Purpose::Parameter,
+                max_bytes,
+                &format!("parameter `{}`", p.name),
+                &p.pointer,
+                warn,
+            )
             .map_err(|e| {
                 Failure::new(
                     "unresolved-ref",
@@ -502,14 +565,6 @@ impl<'s> SpecContext<'s> {
                     ),
                 )
             })?;
-        for message in built.warnings {
-            warn(
-                Severity::Warning,
-                "schema",
-                p.pointer.clone(),
-                format!("parameter `{}`: {message}", p.name),
-            );
-        }
         let mut description = tidy(
             p.value
                 .get("description")
@@ -519,7 +574,6 @@ impl<'s> SpecContext<'s> {
         if description.is_empty() {
             description = tidy(
                 built
-                    .schema
                     .get("description")
                     .and_then(Value::as_str)
                     .unwrap_or(""),
@@ -537,7 +591,7 @@ impl<'s> SpecContext<'s> {
             location,
             description,
             required,
-            schema: built.schema,
+            schema: built,
             style,
             explode,
         })
@@ -546,6 +600,7 @@ impl<'s> SpecContext<'s> {
     fn oas3_body(
         &self,
         input: &OperationInput<'_, 's>,
+        max_bytes: usize,
         warn: &mut impl FnMut(Severity, &str, String, String),
     ) -> Result<Option<Body>, Failure> {
         let Some(request_body) = input.op.get("requestBody") else {
@@ -564,12 +619,12 @@ impl<'s> SpecContext<'s> {
             .get("required")
             .and_then(Value::as_bool)
             .unwrap_or(false);
-        let empty = Map::new();
+        static EMPTY: std::sync::LazyLock<Map<String, Value>> = std::sync::LazyLock::new(Map::new);
         let content = resolved
             .value
             .get("content")
             .and_then(Value::as_object)
-            .unwrap_or(&empty);
+            .unwrap_or(&EMPTY);
         let Some((media_type, content_type)) =
             choose_media_type(content.keys().map(String::as_str))
         else {
@@ -596,7 +651,16 @@ impl<'s> SpecContext<'s> {
         let media = content.get(media_type).unwrap_or(&Value::Null);
         let multipart = content_type == "multipart/form-data";
         let (schema, inferred) = if let Some(schema) = media.get("schema") {
-            let built = schema::build(self.spec, resolved.base, schema, Purpose::RequestBody)
+            let built = self
+                .build_schema(
+                    resolved.base,
+                    schema,
+                    Purpose::RequestBody,
+                    max_bytes,
+                    "request body",
+                    &pointer,
+                    warn,
+                )
                 .map_err(|e| {
                     Failure::new(
                         "unresolved-ref",
@@ -604,17 +668,21 @@ impl<'s> SpecContext<'s> {
                         format!("the request body schema could not be read: {e}"),
                     )
                 })?;
-            for message in built.warnings {
-                warn(
-                    Severity::Warning,
-                    "schema",
-                    pointer.clone(),
-                    format!("request body: {message}"),
-                );
-            }
-            (built.schema, false)
+            (built, false)
         } else if let Some(example) = self.media_example(media, resolved.base) {
-            (schema::infer_from_example(example), true)
+            let inferred = schema::infer_from_example(example);
+            let built = self
+                .build_schema(
+                    resolved.base,
+                    &inferred,
+                    Purpose::RequestBody,
+                    max_bytes,
+                    "request body",
+                    &pointer,
+                    warn,
+                )
+                .map_err(|e| Failure::new("unresolved-ref", pointer.clone(), e.to_string()))?;
+            (built, true)
         } else {
             warn(
                 Severity::Warning,
@@ -653,6 +721,7 @@ impl<'s> SpecContext<'s> {
         input: &OperationInput<'_, 's>,
         body: Option<RawParameter<'s>>,
         form: Vec<RawParameter<'s>>,
+        max_bytes: usize,
         warn: &mut impl FnMut(Severity, &str, String, String),
     ) -> Result<Option<Body>, Failure> {
         let consumes = match input.op.get("consumes") {
@@ -690,7 +759,16 @@ impl<'s> SpecContext<'s> {
                 return Ok(None);
             };
             let schema_value = p.value.get("schema").cloned().unwrap_or_else(|| json!({}));
-            let built = schema::build(self.spec, p.base, &schema_value, Purpose::RequestBody)
+            let built = self
+                .build_schema(
+                    p.base,
+                    &schema_value,
+                    Purpose::RequestBody,
+                    max_bytes,
+                    "request body",
+                    &p.pointer,
+                    warn,
+                )
                 .map_err(|e| {
                     Failure::new(
                         "unresolved-ref",
@@ -698,18 +776,10 @@ impl<'s> SpecContext<'s> {
                         format!("the body schema could not be read: {e}"),
                     )
                 })?;
-            for message in built.warnings {
-                warn(
-                    Severity::Warning,
-                    "schema",
-                    p.pointer.clone(),
-                    format!("request body: {message}"),
-                );
-            }
             return Ok(Some(Body {
                 content_type,
                 required,
-                schema: built.schema,
+                schema: built,
                 inferred: false,
             }));
         }
@@ -743,19 +813,11 @@ impl<'s> SpecContext<'s> {
             );
             return Ok(None);
         }
+        // The form is one object schema, built as one so the budget covers it whole.
         let mut properties = Map::new();
         let mut required = Vec::new();
         for p in &form {
-            let raw_schema = swagger2_parameter_schema(p.value);
-            let built = schema::build(self.spec, p.base, &raw_schema, Purpose::RequestBody)
-                .map_err(|e| {
-                    Failure::new(
-                        "unresolved-ref",
-                        p.pointer.clone(),
-                        format!("form field `{}` could not be read: {e}", p.name),
-                    )
-                })?;
-            let mut field = built.schema;
+            let mut field = swagger2_parameter_schema(p.value);
             if let (Value::Object(map), Some(d)) = (
                 &mut field,
                 p.value.get("description").and_then(Value::as_str),
@@ -771,10 +833,28 @@ impl<'s> SpecContext<'s> {
             }
             properties.insert(p.name.clone(), field);
         }
-        let mut schema = json!({"type": "object", "properties": properties});
+        let mut raw = json!({"type": "object", "properties": properties});
         if !required.is_empty() {
-            schema["required"] = Value::Array(required);
+            raw["required"] = Value::Array(required);
         }
+        let pointer = form[0].pointer.clone();
+        let schema = self
+            .build_schema(
+                form[0].base,
+                &raw,
+                Purpose::RequestBody,
+                max_bytes,
+                "form",
+                &pointer,
+                warn,
+            )
+            .map_err(|e| {
+                Failure::new(
+                    "unresolved-ref",
+                    pointer.clone(),
+                    format!("the form fields could not be read: {e}"),
+                )
+            })?;
         Ok(Some(Body {
             content_type: "multipart/form-data".to_string(),
             required: any_required,

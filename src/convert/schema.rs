@@ -1,28 +1,120 @@
-//! Schemas → self-contained JSON Schema 2020-12.
+//! Schemas → bounded, self-contained JSON Schema 2020-12: what a model reads.
 //!
-//! `$ref`s are inlined, so the AI sees one schema per body or parameter. A cycle is
-//! cut: the inner occurrence becomes `{"$ref": "#/$defs/Name"}` and `Name` is kept
-//! under the root's `$defs`, so the result is finite and still valid JSON Schema.
-//! A body that would inline to more than [`NODE_BUDGET`] schema nodes keeps the rest
-//! of its references as `$defs` entries too, so output stays linear in the spec.
+//! Two steps, so the work grows with the spec and not with the expansion:
 //!
-//! OpenAPI 3.0 and Swagger 2.0 dialects are normalised: `nullable`/`x-nullable`
-//! become a `"null"` type, boolean `exclusiveMinimum`/`exclusiveMaximum` become
-//! numbers, `example` becomes `examples`, `type: file` becomes a binary string, and
-//! keywords that mean nothing to JSON Schema (`discriminator`, `xml`, `x-…`) go.
+//! 1. **Normalise** each schema once ([`Schemas`] keeps every component it has
+//!    normalised, keyed by the `$ref`'s identity). Whatever the dialect the spec or
+//!    the schema declares (Swagger 2.0, OpenAPI 3.0, 3.1, draft-04/06/07 keywords),
+//!    the result uses 2020-12 keywords only: `nullable`/`x-nullable` become a
+//!    `"null"` type, boolean `exclusiveMinimum`/`exclusiveMaximum` become numbers,
+//!    `example` becomes `examples`, `type: file` a binary string, tuple `items` become
+//!    `prefixItems`, `dependencies` become `dependentRequired`/`dependentSchemas`.
+//!    Keywords that are not JSON Schema (`discriminator`, `xml`, `x-…`, `$id`,
+//!    `definitions`, …) go, and so do keyword values the 2020-12 meta-schema would
+//!    refuse (`minimum: "5"`), each with a warning. `$ref`s stay references.
+//! 2. **Build** one root (a parameter's schema or a request body) from those within
+//!    a [`SchemaBudget`]. The result has no `$ref` and no `$defs`. What does not fit
+//!    is cut deterministically, and the cut node keeps its type while its
+//!    description says what was left out and why ("A Team (not expanded:
+//!    recursive)"); every cut is reported as a [`Cut`]. The rules, in order:
+//!    - a reference met again inside itself is cut (*recursive*);
+//!    - a node at the deepest level the budget allows keeps its own keywords but
+//!      not its subschemas (*depth limit*); the tool's input schema is level 1,
+//!      each parameter and the body level 2, and a `$ref` or an `allOf` branch adds
+//!      no level (its branches usually merge into the node);
+//!    - an object with more properties than the budget keeps the required ones
+//!      first, then the others in spec order (*property limit*);
+//!    - an `enum` longer than the budget is dropped; the description lists its
+//!      first values (*enum limit*);
+//!    - a `oneOf`/`anyOf` with more branches than the budget collapses to the
+//!      branches' common type, its description naming them (*union limit*);
+//!    - if the result is larger than the bytes left for it, object-valued examples
+//!      go first, then the deepest level, level by level, then properties of the
+//!      root are halved (*size limit*); a root that still does not fit is cut whole.
+//!
+//!    Trivial `allOf` wrappers merge into the node that holds them: empty branches
+//!    go, annotation-only branches give their annotations, and a branch whose
+//!    keywords do not clash with the node's merges into it (properties and
+//!    `required` are joined). Request bodies drop `readOnly` properties.
 
-use std::collections::{HashMap, HashSet};
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
 
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 use url::Url;
 
-use crate::spec::{RefError, Spec, SpecVersion, pointer};
+use crate::spec::{RefError, Spec, pointer};
 
-/// How many schema nodes one root may inline before references become `$defs`.
-pub const NODE_BUDGET: usize = 20_000;
+/// Limits on one action's tool schema. The defaults were chosen by measurement
+/// over a corpus of real specs (BENCHMARKS.md, "Tool schemas"), so that nearly
+/// every operation is left whole.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SchemaBudget {
+    /// The deepest nesting level (the tool's input schema is level 1, each
+    /// parameter and the body level 2). At most [`SchemaBudget::MAX_DEPTH`].
+    pub max_depth: usize,
+    /// Bytes of the serialised schemas of the parameters and the body together.
+    /// At most [`SchemaBudget::MAX_BYTES`].
+    pub max_bytes: usize,
+    /// Properties one object may list.
+    pub max_properties: usize,
+    /// Values one `enum` may list.
+    pub max_enum: usize,
+    /// Branches one `oneOf` or `anyOf` may have.
+    pub max_union: usize,
+}
 
-/// How deep schema nesting may go (counting inlined references) before it is cut.
-const MAX_DEPTH: usize = 96;
+impl SchemaBudget {
+    /// The loosest depth allowed: OpenAI's strict mode takes at most 10 levels.
+    pub const MAX_DEPTH: usize = 10;
+    /// The loosest size allowed for one tool's schemas.
+    pub const MAX_BYTES: usize = 16 * 1024;
+
+    /// Whether every limit is within what the models accept; the message names
+    /// the limit that is not.
+    pub fn check(&self) -> Result<(), String> {
+        if !(2..=Self::MAX_DEPTH).contains(&self.max_depth) {
+            return Err(format!(
+                "max_depth is {}; it must be 2 to {} (OpenAI's strict mode takes at most {} levels)",
+                self.max_depth,
+                Self::MAX_DEPTH,
+                Self::MAX_DEPTH
+            ));
+        }
+        if !(256..=Self::MAX_BYTES).contains(&self.max_bytes) {
+            return Err(format!(
+                "max_bytes is {}; it must be 256 to {} (16 KiB)",
+                self.max_bytes,
+                Self::MAX_BYTES
+            ));
+        }
+        for (name, value) in [
+            ("max_properties", self.max_properties),
+            ("max_enum", self.max_enum),
+            ("max_union", self.max_union),
+        ] {
+            if value == 0 {
+                return Err(format!("{name} must be at least 1"));
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Default for SchemaBudget {
+    fn default() -> Self {
+        SchemaBudget {
+            max_depth: Self::MAX_DEPTH,
+            max_bytes: Self::MAX_BYTES,
+            max_properties: 100,
+            max_enum: 250,
+            max_union: 16,
+        }
+    }
+}
 
 /// What the schema describes; request bodies drop `readOnly` properties.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,48 +125,1167 @@ pub enum Purpose {
     Parameter,
 }
 
+/// Why part of a schema was left out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum CutReason {
+    /// A reference met again inside itself.
+    Recursive,
+    /// Nested deeper than the budget's depth.
+    DepthLimit,
+    /// The tool would be larger than the budget's bytes.
+    SizeLimit,
+    /// An object with more properties than the budget.
+    PropertyLimit,
+    /// An `enum` with more values than the budget.
+    EnumLimit,
+    /// A `oneOf`/`anyOf` with more branches than the budget.
+    UnionLimit,
+}
+
+impl CutReason {
+    /// The words a cut node's description ends with: "(not expanded: …)".
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CutReason::Recursive => "recursive",
+            CutReason::DepthLimit => "depth limit",
+            CutReason::SizeLimit => "size limit",
+            CutReason::PropertyLimit => "property limit",
+            CutReason::EnumLimit => "enum limit",
+            CutReason::UnionLimit => "union limit",
+        }
+    }
+}
+
+/// One place where a built schema left something out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cut {
+    /// Why.
+    pub reason: CutReason,
+    /// JSON pointer to the cut node in the built schema (`""` for its root).
+    pub at: String,
+    /// The component the node comes from, when it is one (`Team`).
+    pub component: Option<String>,
+}
+
 /// A schema built for one root, and what happened on the way.
 #[derive(Debug)]
 pub struct Built {
-    /// The JSON Schema.
+    /// The JSON Schema: finite, no `$ref`, no `$defs`.
     pub schema: Value,
-    /// Caveats worth a warning (truncated depth, a schema that was not an object).
+    /// Caveats worth a warning (a keyword value that was not valid, a schema that
+    /// was not an object).
     pub warnings: Vec<String>,
+    /// What was left out to stay within the budget.
+    pub cuts: Vec<Cut>,
 }
 
-/// Builds a self-contained JSON Schema from `schema`, which lives in document `base`.
-/// Fails only on a `$ref` that cannot be followed: the schema would be wrong.
-pub fn build(spec: &Spec, base: &Url, schema: &Value, purpose: Purpose) -> Result<Built, RefError> {
-    let mut builder = Builder {
-        spec,
-        version: spec.version(),
-        purpose,
-        stack: Vec::new(),
-        recursive: HashSet::new(),
-        defs: Map::new(),
-        def_names: HashMap::new(),
-        nodes: 0,
-        over_budget: false,
-        warnings: Vec::new(),
-    };
-    let mut schema = builder.expand(schema, base, 0)?;
-    if !builder.defs.is_empty() {
-        if let Value::Object(map) = &mut schema {
-            map.insert(
-                "$defs".to_string(),
-                Value::Object(std::mem::take(&mut builder.defs)),
-            );
-        } else {
-            schema = json!({"allOf": [schema], "$defs": Value::Object(std::mem::take(&mut builder.defs))});
+/// The schemas of one spec: each component normalised once, on first use, and
+/// built into bounded schemas as often as operations need them.
+pub struct Schemas<'s> {
+    spec: &'s Spec,
+    components: RefCell<HashMap<String, Rc<Component>>>,
+    /// Where each reference met while normalising points, or why it cannot be
+    /// followed (reported only if a build reaches it).
+    targets: RefCell<HashMap<String, Result<(&'s Value, &'s Url), RefError>>>,
+}
+
+/// A component schema, normalised.
+struct Component {
+    schema: Value,
+    /// The component's name (the last token of its pointer), for cut descriptions.
+    name: String,
+    /// What normalising it found; reported by the first build that uses it.
+    warnings: RefCell<Vec<String>>,
+}
+
+/// The key that marks a normalised reference: the identity of its target, so no
+/// later step needs the document the reference was written in.
+const REF: &str = "$ref";
+
+impl<'s> Schemas<'s> {
+    /// Schemas of `spec`; nothing is normalised until a build needs it.
+    pub fn new(spec: &'s Spec) -> Self {
+        Schemas {
+            spec,
+            components: RefCell::new(HashMap::new()),
+            targets: RefCell::new(HashMap::new()),
         }
     }
-    Ok(Built {
-        schema,
-        warnings: builder.warnings,
+
+    /// Builds the bounded schema of `schema` (which lives in document `base`),
+    /// whose serialised form may take at most `max_bytes`. Fails only on a `$ref`
+    /// that cannot be followed, where the build reaches one: the schema would be
+    /// wrong.
+    pub fn build(
+        &self,
+        base: &'s Url,
+        schema: &Value,
+        purpose: Purpose,
+        budget: &SchemaBudget,
+        max_bytes: usize,
+    ) -> Result<Built, RefError> {
+        let mut warnings = Vec::new();
+        let root = self.normalise(schema, base, &mut warnings);
+        let mut built = self.fit(&root, purpose, budget, max_bytes)?;
+        warnings.append(&mut built.warnings);
+        built.warnings = warnings;
+        Ok(built)
+    }
+
+    /// Tries the full budget, then ever smaller ones, until the schema fits.
+    fn fit(
+        &self,
+        root: &Value,
+        purpose: Purpose,
+        budget: &SchemaBudget,
+        max_bytes: usize,
+    ) -> Result<Built, RefError> {
+        /// The level of a parameter's or the body's schema in the tool's input schema.
+        const ROOT_LEVEL: usize = 2;
+        let attempt = |depth: usize, properties: usize, examples: bool| {
+            // Below the budget's own limits, what forced the cut is the size.
+            let reason = |own: CutReason, limited: bool| {
+                if limited { CutReason::SizeLimit } else { own }
+            };
+            let mut expansion = Expansion {
+                schemas: self,
+                purpose,
+                depth_limit: depth,
+                max_properties: properties,
+                max_enum: budget.max_enum,
+                max_union: budget.max_union,
+                object_examples: examples,
+                depth_reason: reason(CutReason::DepthLimit, depth < budget.max_depth),
+                property_reason: reason(
+                    CutReason::PropertyLimit,
+                    properties < budget.max_properties,
+                ),
+                stack: Vec::new(),
+                path: String::new(),
+                cuts: Vec::new(),
+                warnings: Vec::new(),
+                estimate: 0,
+                abort_above: max_bytes,
+            };
+            let schema = expansion.expand(root, ROOT_LEVEL, None)?;
+            let fits = !expansion.aborted()
+                && nesting(&schema, ROOT_LEVEL) <= budget.max_depth
+                && serialized_len(&schema) <= max_bytes;
+            Ok::<_, RefError>((
+                fits,
+                Built {
+                    schema,
+                    warnings: expansion.warnings,
+                    cuts: expansion.cuts,
+                },
+            ))
+        };
+
+        let (fits, built) = attempt(budget.max_depth, budget.max_properties, true)?;
+        if fits {
+            return Ok(built);
+        }
+        let (fits, built) = attempt(budget.max_depth, budget.max_properties, false)?;
+        if fits {
+            return Ok(built);
+        }
+        // The deepest level that fits, by bisection: more depth, more bytes.
+        let (mut low, mut high) = (ROOT_LEVEL + 1, budget.max_depth.saturating_sub(1));
+        let mut best = None;
+        while low <= high {
+            let depth = low + (high - low) / 2;
+            let (fits, built) = attempt(depth, budget.max_properties, false)?;
+            if fits {
+                best = Some(built);
+                low = depth + 1;
+            } else {
+                high = depth - 1;
+            }
+        }
+        if let Some(built) = best {
+            return Ok(built);
+        }
+        let mut properties = budget.max_properties / 2;
+        while properties >= 1 {
+            let (fits, built) = attempt(ROOT_LEVEL + 1, properties, false)?;
+            if fits {
+                return Ok(built);
+            }
+            properties /= 2;
+        }
+        let (fits, mut built) = attempt(ROOT_LEVEL, 1, false)?;
+        if !fits {
+            // Even its own keywords are too large (a huge description or enum).
+            built.schema = cut_node(&built.schema, None, CutReason::SizeLimit);
+            built.cuts = vec![Cut {
+                reason: CutReason::SizeLimit,
+                at: String::new(),
+                component: None,
+            }];
+        }
+        Ok(built)
+    }
+
+    /// The normalised component a reference identity names, normalising it on
+    /// first use.
+    fn component(&self, identity: &str) -> Result<Rc<Component>, RefError> {
+        if let Some(found) = self.components.borrow().get(identity) {
+            return Ok(found.clone());
+        }
+        let target = self.targets.borrow().get(identity).cloned();
+        let (value, base) = match target {
+            Some(Ok(target)) => target,
+            Some(Err(e)) => return Err(e),
+            None => {
+                return Err(RefError::Loop(identity.to_string()));
+            }
+        };
+        let mut warnings = Vec::new();
+        let schema = self.normalise(value, base, &mut warnings);
+        let component = Rc::new(Component {
+            schema,
+            name: component_name(identity),
+            warnings: RefCell::new(warnings),
+        });
+        self.components
+            .borrow_mut()
+            .insert(identity.to_string(), component.clone());
+        Ok(component)
+    }
+
+    /// One schema in 2020-12 keywords, references left as references (by identity).
+    fn normalise(&self, value: &Value, base: &'s Url, warnings: &mut Vec<String>) -> Value {
+        let map = match value {
+            Value::Object(map) => map,
+            Value::Bool(b) => return Value::Bool(*b),
+            other => {
+                warnings.push(format!(
+                    "a schema is {} instead of an object; it accepts any value",
+                    kind_of(other)
+                ));
+                return json!({});
+            }
+        };
+        if let Some(Value::String(reference)) = map.get(REF) {
+            return self.normalise_ref(reference, map, base, warnings);
+        }
+
+        let mut out = Map::with_capacity(map.len());
+        let mut nullable = false;
+        let mut exclusive = [false, false];
+        let mut example = None;
+        for (key, child) in map {
+            let key = key.as_str();
+            match key {
+                "nullable" | "x-nullable" => nullable |= child == &Value::Bool(true),
+                "example" => example = Some(child),
+                "exclusiveMinimum" if child.is_boolean() => exclusive[0] = child == true,
+                "exclusiveMaximum" if child.is_boolean() => exclusive[1] = child == true,
+                "properties" | "patternProperties" | "dependentSchemas" => {
+                    if let Value::Object(children) = child {
+                        let converted = children
+                            .iter()
+                            .map(|(name, sub)| (name.clone(), self.normalise(sub, base, warnings)))
+                            .collect();
+                        out.insert(key.to_string(), Value::Object(converted));
+                    }
+                }
+                "items" => match child {
+                    // Draft-04 tuples (seen in Swagger 2.0 specs).
+                    Value::Array(items) => {
+                        let converted = items
+                            .iter()
+                            .map(|item| self.normalise(item, base, warnings))
+                            .collect();
+                        out.insert("prefixItems".to_string(), Value::Array(converted));
+                        if let Some(extra @ (Value::Object(_) | Value::Bool(_))) =
+                            map.get("additionalItems")
+                        {
+                            out.insert("items".to_string(), self.normalise(extra, base, warnings));
+                        }
+                    }
+                    Value::Object(_) | Value::Bool(_) => {
+                        out.insert("items".to_string(), self.normalise(child, base, warnings));
+                    }
+                    _ => {}
+                },
+                "dependencies" => {
+                    // Draft-04..07: a list means required names, a schema a schema.
+                    let Value::Object(entries) = child else {
+                        continue;
+                    };
+                    for (name, entry) in entries {
+                        let (keyword, converted) = match entry {
+                            Value::Array(_) => ("dependentRequired", string_set(entry)),
+                            _ => ("dependentSchemas", self.normalise(entry, base, warnings)),
+                        };
+                        if let Value::Object(target) = out
+                            .entry(keyword.to_string())
+                            .or_insert_with(|| Value::Object(Map::new()))
+                        {
+                            target.insert(name.clone(), converted);
+                        }
+                    }
+                }
+                "allOf" | "anyOf" | "oneOf" | "prefixItems" => {
+                    if let Value::Array(items) = child
+                        && !items.is_empty()
+                    {
+                        let converted = items
+                            .iter()
+                            .map(|item| self.normalise(item, base, warnings))
+                            .collect();
+                        out.insert(key.to_string(), Value::Array(converted));
+                    }
+                }
+                _ if SCHEMA_ONE.contains(&key) => {
+                    if matches!(child, Value::Object(_) | Value::Bool(_)) {
+                        out.insert(key.to_string(), self.normalise(child, base, warnings));
+                    }
+                }
+                "type" if child == "file" => {
+                    out.insert("type".to_string(), json!("string"));
+                    out.insert("format".to_string(), json!("binary"));
+                }
+                "required" => {
+                    // Swagger 1.x style `required: true` on a schema means nothing here.
+                    if child.is_array() {
+                        out.insert(key.to_string(), string_set(child));
+                    }
+                }
+                _ if KEYWORDS.contains(&key) => match valid_value(key, child) {
+                    Some(value) => {
+                        out.insert(key.to_string(), value);
+                    }
+                    None => warnings.push(format!(
+                        "`{key}: {}` is not valid JSON Schema 2020-12; it is left out",
+                        short(child)
+                    )),
+                },
+                // OpenAPI-only keywords (discriminator, xml, externalDocs), `x-`
+                // extensions, identifiers that would change how references resolve
+                // (`$id`, `$anchor`, `$schema`), `definitions`/`$defs` (reached through
+                // references, never where they stand).
+                _ => {}
+            }
+        }
+        let bounds = [
+            ("exclusiveMinimum", "minimum"),
+            ("exclusiveMaximum", "maximum"),
+        ];
+        for (on, (flag, bound)) in exclusive.into_iter().zip(bounds) {
+            if on && let Some(limit) = out.remove(bound) {
+                out.insert(flag.to_string(), limit);
+            }
+        }
+        if let Some(example) = example
+            && !out.contains_key("examples")
+        {
+            out.insert("examples".to_string(), Value::Array(vec![example.clone()]));
+        }
+        if nullable {
+            return make_nullable(out);
+        }
+        Value::Object(out)
+    }
+
+    /// A `$ref` with the keywords beside it. OpenAPI 3.1 (JSON Schema 2020-12)
+    /// applies them all; 3.0 and 2.0 say to ignore them, but specs put
+    /// `description` there expecting it to show, so annotations are kept in every
+    /// dialect.
+    fn normalise_ref(
+        &self,
+        reference: &str,
+        map: &Map<String, Value>,
+        base: &'s Url,
+        warnings: &mut Vec<String>,
+    ) -> Value {
+        let identity = self.spec.ref_identity(base, reference);
+        if !self.targets.borrow().contains_key(&identity) {
+            let target = self
+                .spec
+                .resolve_ref(base, reference)
+                .map(|resolved| (resolved.value, resolved.base));
+            self.targets.borrow_mut().insert(identity.clone(), target);
+        }
+        let mut node = Map::new();
+        node.insert(REF.to_string(), Value::String(identity));
+        let mut constraints = Map::new();
+        for (key, value) in map {
+            let key = key.as_str();
+            if key == REF || key.starts_with("x-") {
+                continue;
+            }
+            if ANNOTATIONS.contains(&key) {
+                if let Some(value) = valid_value(key, value) {
+                    node.insert(key.to_string(), value);
+                }
+            } else if self.spec.version() == crate::spec::SpecVersion::OpenApi31 {
+                constraints.insert(key.to_string(), value.clone());
+            }
+        }
+        if constraints.is_empty() {
+            return Value::Object(node);
+        }
+        let mut rest = match self.normalise(&Value::Object(constraints), base, warnings) {
+            Value::Object(rest) => rest,
+            _ => Map::new(),
+        };
+        let mut all_of = vec![Value::Object(node)];
+        if let Some(Value::Array(more)) = rest.remove("allOf") {
+            all_of.extend(more);
+        }
+        rest.insert("allOf".to_string(), Value::Array(all_of));
+        Value::Object(rest)
+    }
+}
+
+/// One build of one root under fixed limits.
+struct Expansion<'a, 's> {
+    schemas: &'a Schemas<'s>,
+    purpose: Purpose,
+    /// The deepest level a node may keep subschemas above.
+    depth_limit: usize,
+    max_properties: usize,
+    max_enum: usize,
+    max_union: usize,
+    /// Whether object- and list-valued `examples` are kept.
+    object_examples: bool,
+    /// What a node cut at the depth limit says: the depth, or the size that forced it.
+    depth_reason: CutReason,
+    /// What an object cut at the property limit says, likewise.
+    property_reason: CutReason,
+    /// Identities of the references being expanded, outermost first.
+    stack: Vec<String>,
+    /// JSON pointer of the node being built.
+    path: String,
+    cuts: Vec<Cut>,
+    warnings: Vec<String>,
+    /// A lower bound of the serialised size so far.
+    estimate: usize,
+    /// Past this estimate the build gives up: it cannot fit.
+    abort_above: usize,
+}
+
+impl Expansion<'_, '_> {
+    fn aborted(&self) -> bool {
+        self.estimate > self.abort_above
+    }
+
+    /// Expands a normalised node at `level`. `component` names the component the
+    /// node is the root of, for descriptions of cuts.
+    fn expand(
+        &mut self,
+        node: &Value,
+        level: usize,
+        component: Option<&str>,
+    ) -> Result<Value, RefError> {
+        if self.aborted() {
+            return Ok(Value::Bool(true));
+        }
+        let map = match node {
+            Value::Object(map) => map,
+            other => {
+                self.estimate += 5;
+                return Ok(other.clone());
+            }
+        };
+        if let Some(Value::String(identity)) = map.get(REF) {
+            return self.expand_ref(identity, map, level);
+        }
+        if level >= self.depth_limit && has_subschemas(map) {
+            let reason = self.depth_reason;
+            return Ok(self.cut(node, component, reason));
+        }
+
+        let mut out = Map::with_capacity(map.len());
+        let mut notes: Vec<String> = Vec::new();
+        let mut dropped: Vec<String> = Vec::new();
+        for (key, child) in map {
+            let key = key.as_str();
+            match key {
+                "properties" => {
+                    let Value::Object(children) = child else {
+                        continue;
+                    };
+                    let kept = self.kept_properties(map, children, component, &mut notes);
+                    let mut converted = Map::with_capacity(kept.len());
+                    for (name, sub) in children {
+                        if !kept.contains(&name.as_str()) {
+                            dropped.push(name.clone());
+                            continue;
+                        }
+                        let sub = self.child(sub, level + 1, &["properties", name])?;
+                        if self.purpose == Purpose::RequestBody
+                            && sub.get("readOnly") == Some(&Value::Bool(true))
+                        {
+                            dropped.push(name.clone());
+                            continue;
+                        }
+                        self.estimate += name.len() + 4;
+                        converted.insert(name.clone(), sub);
+                    }
+                    out.insert(key.to_string(), Value::Object(converted));
+                }
+                "patternProperties" | "dependentSchemas" => {
+                    let Value::Object(children) = child else {
+                        continue;
+                    };
+                    let mut converted = Map::with_capacity(children.len());
+                    for (name, sub) in children {
+                        let sub = self.child(sub, level + 1, &[key, name])?;
+                        converted.insert(name.clone(), sub);
+                    }
+                    out.insert(key.to_string(), Value::Object(converted));
+                }
+                "allOf" => {
+                    let Value::Array(items) = child else { continue };
+                    let mut converted = Vec::with_capacity(items.len());
+                    for (i, item) in items.iter().enumerate() {
+                        // Branches usually merge into this node: no level of their own.
+                        converted.push(self.child(item, level, &[key, &i.to_string()])?);
+                    }
+                    out.insert(key.to_string(), Value::Array(converted));
+                }
+                "anyOf" | "oneOf" => {
+                    let Value::Array(items) = child else { continue };
+                    if items.len() > self.max_union {
+                        self.collapse_union(key, items, component, &mut out, &mut notes)?;
+                        continue;
+                    }
+                    let mut converted = Vec::with_capacity(items.len());
+                    for (i, item) in items.iter().enumerate() {
+                        converted.push(self.child(item, level + 1, &[key, &i.to_string()])?);
+                    }
+                    out.insert(key.to_string(), Value::Array(converted));
+                }
+                "prefixItems" => {
+                    let Value::Array(items) = child else { continue };
+                    let mut converted = Vec::with_capacity(items.len());
+                    for (i, item) in items.iter().enumerate() {
+                        converted.push(self.child(item, level + 1, &[key, &i.to_string()])?);
+                    }
+                    out.insert(key.to_string(), Value::Array(converted));
+                }
+                _ if SCHEMA_ONE.contains(&key) || key == "items" => {
+                    let sub = self.child(child, level + 1, &[key])?;
+                    out.insert(key.to_string(), sub);
+                }
+                "enum" => {
+                    let Value::Array(values) = child else {
+                        continue;
+                    };
+                    if values.len() > self.max_enum {
+                        notes.push(enum_note(values));
+                        self.record(CutReason::EnumLimit, component);
+                        continue;
+                    }
+                    self.estimate += key.len() + approx_len(child);
+                    out.insert(key.to_string(), child.clone());
+                }
+                "examples" | "default"
+                    if !self.object_examples
+                        && matches!(child, Value::Object(_) | Value::Array(_)) =>
+                {
+                    if key == "examples"
+                        && let Value::Array(values) = child
+                    {
+                        let scalars: Vec<Value> = values
+                            .iter()
+                            .filter(|v| !matches!(v, Value::Object(_) | Value::Array(_)))
+                            .cloned()
+                            .collect();
+                        if !scalars.is_empty() {
+                            out.insert(key.to_string(), Value::Array(scalars));
+                        }
+                    }
+                }
+                _ => {
+                    self.estimate += key.len() + 3 + approx_len(child);
+                    out.insert(key.to_string(), child.clone());
+                }
+            }
+        }
+        if !dropped.is_empty() {
+            drop_required(&mut out, &dropped);
+        }
+        if !notes.is_empty() {
+            append_description(&mut out, &notes.join(" "));
+        }
+        merge_all_of(&mut out);
+        Ok(Value::Object(out))
+    }
+
+    /// A subschema, with its pointer tokens pushed onto the path while it is built.
+    fn child(&mut self, node: &Value, level: usize, tokens: &[&str]) -> Result<Value, RefError> {
+        let mark = self.path.len();
+        for token in tokens {
+            self.path.push('/');
+            self.path.push_str(&pointer::escape(token));
+        }
+        let result = self.expand(node, level, None);
+        self.path.truncate(mark);
+        result
+    }
+
+    fn expand_ref(
+        &mut self,
+        identity: &str,
+        node: &Map<String, Value>,
+        level: usize,
+    ) -> Result<Value, RefError> {
+        let component = self.schemas.component(identity)?;
+        let mut fresh = component.warnings.take();
+        self.warnings.append(&mut fresh);
+        let mut expanded = if self.stack.iter().any(|s| s == identity) {
+            self.cut(
+                &component.schema,
+                Some(&component.name),
+                CutReason::Recursive,
+            )
+        } else {
+            self.stack.push(identity.to_string());
+            let expanded = self.expand(&component.schema, level, Some(&component.name));
+            self.stack.pop();
+            expanded?
+        };
+        // Annotations beside the reference describe this use of it: they win.
+        if let Value::Object(target) = &mut expanded {
+            for (key, value) in node {
+                if key != REF {
+                    if key == "description"
+                        && let Some(Value::String(existing)) = target.get("description")
+                        && let Some(note) = existing.rfind(" (not expanded: ")
+                        && let Value::String(text) = value
+                    {
+                        let note = existing[note..].to_string();
+                        target.insert(key.clone(), Value::String(format!("{text}{note}")));
+                        continue;
+                    }
+                    self.estimate += key.len() + 3 + approx_len(value);
+                    target.insert(key.clone(), value.clone());
+                }
+            }
+        }
+        Ok(expanded)
+    }
+
+    /// The node without its subschemas: its type, what it is, and why it stops here.
+    fn cut(&mut self, node: &Value, component: Option<&str>, reason: CutReason) -> Value {
+        self.record(reason, component);
+        let out = cut_node(node, component, reason);
+        self.estimate += approx_len(&out);
+        out
+    }
+
+    fn record(&mut self, reason: CutReason, component: Option<&str>) {
+        self.cuts.push(Cut {
+            reason,
+            at: self.path.clone(),
+            component: component.map(str::to_string),
+        });
+    }
+
+    /// The names of the properties kept: all when within the budget, else the
+    /// required ones first, then the others in spec order.
+    fn kept_properties<'m>(
+        &mut self,
+        map: &Map<String, Value>,
+        children: &'m Map<String, Value>,
+        component: Option<&str>,
+        notes: &mut Vec<String>,
+    ) -> Vec<&'m str> {
+        if children.len() <= self.max_properties {
+            return children.keys().map(String::as_str).collect();
+        }
+        let required: Vec<&str> = map
+            .get("required")
+            .and_then(Value::as_array)
+            .map(|r| r.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default();
+        let mut kept: Vec<&str> = children
+            .keys()
+            .map(String::as_str)
+            .filter(|name| required.contains(name))
+            .take(self.max_properties)
+            .collect();
+        for name in children.keys() {
+            if kept.len() >= self.max_properties {
+                break;
+            }
+            if !kept.contains(&name.as_str()) {
+                kept.push(name);
+            }
+        }
+        let left = children.len() - kept.len();
+        let reason = self.property_reason;
+        notes.push(format!(
+            "({left} more properties not listed: {})",
+            reason.as_str()
+        ));
+        self.record(reason, component);
+        kept
+    }
+
+    /// A union of more branches than the budget: the branches' common type, and a
+    /// description that names them.
+    fn collapse_union(
+        &mut self,
+        key: &str,
+        branches: &[Value],
+        component: Option<&str>,
+        out: &mut Map<String, Value>,
+        notes: &mut Vec<String>,
+    ) -> Result<(), RefError> {
+        let mut types: Vec<String> = Vec::new();
+        let mut names: Vec<String> = Vec::new();
+        for branch in branches {
+            let target = match branch.get(REF).and_then(Value::as_str) {
+                Some(identity) => Some(self.schemas.component(identity)?),
+                None => None,
+            };
+            let node = target.as_ref().map_or(branch, |t| &t.schema);
+            let name = target.as_ref().map(|t| t.name.clone());
+            let kind = type_of(node);
+            if let Some(kind) = &kind
+                && !types.contains(kind)
+            {
+                types.push(kind.clone());
+            }
+            if kind.is_none() && !types.iter().any(|t| t == "?") {
+                types.push("?".to_string());
+            }
+            let title = node
+                .get("title")
+                .and_then(Value::as_str)
+                .map(str::to_string);
+            names.push(title.or(name).or(kind).unwrap_or_else(|| "any".to_string()));
+        }
+        if let [only] = types.as_slice()
+            && only != "?"
+            && !out.contains_key("type")
+        {
+            out.insert("type".to_string(), Value::String(only.clone()));
+        }
+        let listed: Vec<&str> = names.iter().take(10).map(String::as_str).collect();
+        let more = if names.len() > listed.len() {
+            ", …"
+        } else {
+            ""
+        };
+        let word = if key == "oneOf" { "One of" } else { "Any of" };
+        notes.push(format!(
+            "{word}: {}{more} (not expanded: {})",
+            listed.join(", "),
+            CutReason::UnionLimit.as_str()
+        ));
+        self.record(CutReason::UnionLimit, component);
+        Ok(())
+    }
+}
+
+/// A node cut short: its type and flags, and a description that says what it was
+/// and why it stops here.
+fn cut_node(node: &Value, component: Option<&str>, reason: CutReason) -> Value {
+    let mut out = Map::new();
+    if let Some(kind) = type_of(node) {
+        out.insert(
+            "type".to_string(),
+            node.get("type").cloned().unwrap_or(json!(kind)),
+        );
+    }
+    for key in ["format", "readOnly", "writeOnly", "deprecated"] {
+        if let Some(value) = node.get(key) {
+            out.insert(key.to_string(), value.clone());
+        }
+    }
+    let what = node
+        .get("description")
+        .and_then(Value::as_str)
+        .map(str::trim)
+        .filter(|d| !d.is_empty())
+        .map(|d| d.split(" (not expanded: ").next().unwrap_or(d).to_string())
+        .or_else(|| {
+            node.get("title")
+                .and_then(Value::as_str)
+                .map(str::to_string)
+        })
+        .or_else(|| component.map(str::to_string))
+        .unwrap_or_else(|| match type_of(node).as_deref() {
+            Some("object") => "An object".to_string(),
+            Some("array") => "A list".to_string(),
+            _ => "A value".to_string(),
+        });
+    out.insert(
+        "description".to_string(),
+        Value::String(format!("{what} (not expanded: {})", reason.as_str())),
+    );
+    Value::Object(out)
+}
+
+/// The JSON type a normalised node stands for, when it says or its keywords show.
+fn type_of(node: &Value) -> Option<String> {
+    match node.get("type") {
+        Some(Value::String(t)) => return Some(t.clone()),
+        Some(Value::Array(types)) => {
+            let real: Vec<&str> = types
+                .iter()
+                .filter_map(Value::as_str)
+                .filter(|t| *t != "null")
+                .collect();
+            if let [only] = real.as_slice() {
+                return Some(only.to_string());
+            }
+            return None;
+        }
+        _ => {}
+    }
+    if node.get("properties").is_some() || node.get("additionalProperties").is_some() {
+        Some("object".to_string())
+    } else if node.get("items").is_some() || node.get("prefixItems").is_some() {
+        Some("array".to_string())
+    } else {
+        None
+    }
+}
+
+/// The last token of a reference's pointer (the component's name).
+fn component_name(identity: &str) -> String {
+    let fragment = identity.split_once('#').map_or("", |(_, f)| f);
+    pointer::parse_fragment(fragment)
+        .and_then(|tokens| tokens.last().cloned())
+        .filter(|t| !t.is_empty())
+        .unwrap_or_else(|| {
+            identity
+                .split('#')
+                .next()
+                .and_then(|doc| doc.rsplit('/').next())
+                .map(|f| f.split('.').next().unwrap_or(f).to_string())
+                .unwrap_or_default()
+        })
+}
+
+/// Whether a normalised node has subschemas (that a depth cut would drop).
+fn has_subschemas(map: &Map<String, Value>) -> bool {
+    map.iter().any(|(key, value)| match key.as_str() {
+        "properties" | "patternProperties" | "dependentSchemas" => {
+            value.as_object().is_some_and(|m| !m.is_empty())
+        }
+        "allOf" | "anyOf" | "oneOf" | "prefixItems" => true,
+        k => SCHEMA_ONE.contains(&k) || k == "items",
     })
 }
 
-/// A JSON Schema inferred from an example value, for bodies that give only an example.
+/// How deep a built schema nests, `level` being its root's level. `allOf`
+/// branches that did not merge count as a level, like every other subschema.
+fn nesting(schema: &Value, level: usize) -> usize {
+    let Value::Object(map) = schema else {
+        return level;
+    };
+    let mut deepest = level;
+    for (key, value) in map {
+        let key = key.as_str();
+        let children: Box<dyn Iterator<Item = &Value>> = match value {
+            Value::Object(m) if SCHEMA_MAPS.contains(&key) => Box::new(m.values()),
+            Value::Array(items) if SCHEMA_LISTS.contains(&key) => Box::new(items.iter()),
+            v if SCHEMA_ONE.contains(&key) || key == "items" => Box::new(std::iter::once(v)),
+            _ => continue,
+        };
+        for child in children {
+            deepest = deepest.max(nesting(child, level + 1));
+        }
+    }
+    deepest
+}
+
+fn serialized_len(value: &Value) -> usize {
+    serde_json::to_vec(value)
+        .map(|v| v.len())
+        .unwrap_or(usize::MAX)
+}
+
+/// A lower bound of a value's serialised length, cheap to compute.
+fn approx_len(value: &Value) -> usize {
+    match value {
+        Value::Null => 4,
+        Value::Bool(_) => 4,
+        Value::Number(_) => 1,
+        Value::String(s) => s.len() + 2,
+        Value::Array(items) => 2 + items.iter().map(approx_len).sum::<usize>(),
+        Value::Object(map) => {
+            2 + map
+                .iter()
+                .map(|(k, v)| k.len() + 3 + approx_len(v))
+                .sum::<usize>()
+        }
+    }
+}
+
+/// Removes `names` from `required`, and `required` itself when it ends up empty.
+fn drop_required(out: &mut Map<String, Value>, names: &[String]) {
+    if let Some(Value::Array(required)) = out.get_mut("required") {
+        required.retain(|r| !r.as_str().is_some_and(|r| names.iter().any(|d| d == r)));
+        if required.is_empty() {
+            out.remove("required");
+        }
+    }
+}
+
+fn append_description(out: &mut Map<String, Value>, note: &str) {
+    let text = match out.get("description").and_then(Value::as_str) {
+        Some(existing) if !existing.trim().is_empty() => format!("{} {note}", existing.trim_end()),
+        _ => note.to_string(),
+    };
+    out.insert("description".to_string(), Value::String(text));
+}
+
+/// What an `enum` too long to list becomes: its first values in the description.
+fn enum_note(values: &[Value]) -> String {
+    let shown: Vec<String> = values
+        .iter()
+        .take(10)
+        .map(|v| match v {
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        })
+        .collect();
+    format!(
+        "One of {} values, such as {}, … (not listed: {})",
+        values.len(),
+        shown.join(", "),
+        CutReason::EnumLimit.as_str()
+    )
+}
+
+/// Annotation keywords: they describe, never constrain.
+const ANNOTATIONS: &[&str] = &[
+    "description",
+    "title",
+    "deprecated",
+    "readOnly",
+    "writeOnly",
+    "default",
+    "examples",
+];
+
+/// Merges what an `allOf` holds into the node where that changes nothing a
+/// validator would decide: empty branches go, annotation-only branches lend their
+/// annotations (the node's own win), and a branch whose keywords do not clash
+/// with the node's joins it. Branches that cannot merge stay in a smaller `allOf`.
+fn merge_all_of(out: &mut Map<String, Value>) {
+    let Some(Value::Array(branches)) = out.remove("allOf") else {
+        return;
+    };
+    let mut rest = Vec::new();
+    for branch in branches {
+        match branch {
+            Value::Bool(true) => {}
+            Value::Object(map) if map.keys().all(|k| ANNOTATIONS.contains(&k.as_str())) => {
+                for (key, value) in map {
+                    out.entry(key).or_insert(value);
+                }
+            }
+            other => rest.push(other),
+        }
+    }
+    let mut unmerged = Vec::new();
+    for branch in rest {
+        match branch {
+            Value::Object(map) if can_merge(out, &map) => merge_into(out, map),
+            other => unmerged.push(other),
+        }
+    }
+    if !unmerged.is_empty() {
+        out.insert("allOf".to_string(), Value::Array(unmerged));
+    }
+}
+
+/// Whether `branch` may join `node` without changing what validates.
+fn can_merge(node: &Map<String, Value>, branch: &Map<String, Value>) -> bool {
+    const OPEN: [&str; 3] = [
+        "additionalProperties",
+        "unevaluatedProperties",
+        "patternProperties",
+    ];
+    let adds_properties = branch.get("properties").is_some();
+    let node_closes = OPEN.iter().any(|k| node.contains_key(*k));
+    let branch_closes = OPEN.iter().any(|k| branch.contains_key(*k));
+    if (adds_properties && node_closes)
+        || (branch_closes && node.get("properties").is_some())
+        || branch.contains_key("allOf")
+    {
+        return false;
+    }
+    branch.iter().all(|(key, value)| {
+        let key = key.as_str();
+        if ANNOTATIONS.contains(&key) || key == "required" {
+            return true;
+        }
+        match (key, node.get(key)) {
+            (_, None) => true,
+            ("properties", Some(Value::Object(existing))) => match value {
+                Value::Object(added) => added
+                    .iter()
+                    .all(|(name, schema)| existing.get(name).is_none_or(|e| e == schema)),
+                _ => false,
+            },
+            (_, Some(existing)) => existing == value,
+        }
+    })
+}
+
+fn merge_into(node: &mut Map<String, Value>, branch: Map<String, Value>) {
+    for (key, value) in branch {
+        match (key.as_str(), node.get_mut(&key), value) {
+            ("properties", Some(Value::Object(existing)), Value::Object(added)) => {
+                for (name, schema) in added {
+                    existing.entry(name).or_insert(schema);
+                }
+            }
+            ("required", Some(Value::Array(existing)), Value::Array(added)) => {
+                for name in added {
+                    if !existing.contains(&name) {
+                        existing.push(name);
+                    }
+                }
+            }
+            (_, Some(_), _) => {}
+            (_, None, value) => {
+                node.insert(key, value);
+            }
+        }
+    }
+}
+
+/// Keywords whose value is a map of name → schema.
+pub(crate) const SCHEMA_MAPS: &[&str] = &["properties", "patternProperties", "dependentSchemas"];
+/// Keywords whose value is one schema (`items` aside: older drafts allow a list).
+pub(crate) const SCHEMA_ONE: &[&str] = &[
+    "additionalProperties",
+    "unevaluatedProperties",
+    "not",
+    "contains",
+    "propertyNames",
+    "if",
+    "then",
+    "else",
+    "unevaluatedItems",
+    "contentSchema",
+];
+/// Keywords whose value is a list of schemas.
+pub(crate) const SCHEMA_LISTS: &[&str] = &["allOf", "anyOf", "oneOf", "prefixItems"];
+
+/// The JSON Schema 2020-12 keywords kept besides the subschema ones above; the
+/// rest (OpenAPI's own, extensions, unknown words) mean nothing to a model.
+const KEYWORDS: &[&str] = &[
+    "type",
+    "enum",
+    "const",
+    "multipleOf",
+    "maximum",
+    "exclusiveMaximum",
+    "minimum",
+    "exclusiveMinimum",
+    "maxLength",
+    "minLength",
+    "pattern",
+    "maxItems",
+    "minItems",
+    "uniqueItems",
+    "maxContains",
+    "minContains",
+    "maxProperties",
+    "minProperties",
+    "dependentRequired",
+    "format",
+    "contentEncoding",
+    "contentMediaType",
+    "title",
+    "description",
+    "default",
+    "deprecated",
+    "readOnly",
+    "writeOnly",
+    "examples",
+];
+
+/// The JSON types JSON Schema names.
+const TYPES: [&str; 7] = [
+    "null", "boolean", "object", "array", "number", "string", "integer",
+];
+
+/// `value` as the 2020-12 meta-schema accepts it for `key`, or `None` when it
+/// cannot be. Small repairs are made where the intent is plain (a list of types
+/// with repeats, `required` names that are not strings).
+fn valid_value(key: &str, value: &Value) -> Option<Value> {
+    let non_negative_integer = |v: &Value| {
+        v.as_u64().is_some() || v.as_f64().is_some_and(|f| f >= 0.0 && f.fract() == 0.0)
+    };
+    let ok = match key {
+        "type" => {
+            return match value {
+                Value::String(t) if TYPES.contains(&t.as_str()) => Some(value.clone()),
+                Value::Array(types) => {
+                    let mut seen: Vec<Value> = Vec::new();
+                    for t in types {
+                        if t.as_str().is_some_and(|t| TYPES.contains(&t)) && !seen.contains(t) {
+                            seen.push(t.clone());
+                        }
+                    }
+                    (!seen.is_empty()).then_some(Value::Array(seen))
+                }
+                _ => None,
+            };
+        }
+        "enum" | "examples" => value.is_array(),
+        "multipleOf" => value.as_f64().is_some_and(|f| f > 0.0),
+        "maximum" | "exclusiveMaximum" | "minimum" | "exclusiveMinimum" => value.is_number(),
+        "maxLength" | "minLength" | "maxItems" | "minItems" | "maxContains" | "minContains"
+        | "maxProperties" | "minProperties" => non_negative_integer(value),
+        "uniqueItems" | "deprecated" | "readOnly" | "writeOnly" => value.is_boolean(),
+        "pattern" | "format" | "title" | "description" | "contentEncoding" | "contentMediaType" => {
+            value.is_string()
+        }
+        "dependentRequired" => {
+            return value.as_object().map(|entries| {
+                Value::Object(
+                    entries
+                        .iter()
+                        .filter(|(_, v)| v.is_array())
+                        .map(|(k, v)| (k.clone(), string_set(v)))
+                        .collect(),
+                )
+            });
+        }
+        _ => true,
+    };
+    ok.then(|| value.clone())
+}
+
+/// The strings of a list, each once, in order.
+fn string_set(value: &Value) -> Value {
+    let mut out: Vec<Value> = Vec::new();
+    for item in value.as_array().into_iter().flatten() {
+        if item.is_string() && !out.contains(item) {
+            out.push(item.clone());
+        }
+    }
+    Value::Array(out)
+}
+
+/// A value, shortened for a message.
+fn short(value: &Value) -> String {
+    let text = value.to_string();
+    if text.chars().count() > 40 {
+        let cut: String = text.chars().take(40).collect();
+        format!("{cut}…")
+    } else {
+        text
+    }
+}
+
+/// A JSON Schema inferred from an example value, for bodies that give only an
+/// example. Build it like any other schema so it, too, keeps to the budget.
 pub fn infer_from_example(example: &Value) -> Value {
     match example {
         Value::Null => json!({}),
@@ -96,332 +1307,7 @@ pub fn infer_from_example(example: &Value) -> Value {
     }
 }
 
-struct Builder<'s> {
-    spec: &'s Spec,
-    version: SpecVersion,
-    purpose: Purpose,
-    /// Identities of the references being inlined, outermost first.
-    stack: Vec<String>,
-    /// References that were met again inside themselves.
-    recursive: HashSet<String>,
-    defs: Map<String, Value>,
-    def_names: HashMap<String, String>,
-    nodes: usize,
-    over_budget: bool,
-    warnings: Vec<String>,
-}
-
-/// Keywords whose value is a map of name → schema.
-pub(crate) const SCHEMA_MAPS: &[&str] = &["properties", "patternProperties", "dependentSchemas"];
-/// Keywords whose value is one schema.
-pub(crate) const SCHEMA_ONE: &[&str] = &[
-    "additionalProperties",
-    "unevaluatedProperties",
-    "not",
-    "contains",
-    "propertyNames",
-    "if",
-    "then",
-    "else",
-    "additionalItems",
-    "unevaluatedItems",
-    "contentSchema",
-];
-/// Keywords whose value is a list of schemas.
-pub(crate) const SCHEMA_LISTS: &[&str] = &["allOf", "anyOf", "oneOf", "prefixItems"];
-/// Keywords dropped: OpenAPI-only, or identifiers that would change how `$ref`s resolve.
-const DROPPED: &[&str] = &[
-    "discriminator",
-    "xml",
-    "externalDocs",
-    "$schema",
-    "$id",
-    "$anchor",
-    "$dynamicAnchor",
-    "$dynamicRef",
-    "$comment",
-    "$defs",
-    "definitions",
-    "nullable",
-    "example",
-];
-
-impl<'s> Builder<'s> {
-    fn expand(&mut self, value: &Value, base: &'s Url, depth: usize) -> Result<Value, RefError> {
-        self.nodes += 1;
-        if !self.over_budget && self.nodes > NODE_BUDGET {
-            self.over_budget = true;
-            self.warnings.push(format!(
-                "the schema inlines to more than {NODE_BUDGET} nodes; the rest of its references are kept under $defs"
-            ));
-        }
-        if depth > MAX_DEPTH {
-            self.warnings.push(format!(
-                "the schema nests deeper than {MAX_DEPTH} levels; deeper parts accept any value"
-            ));
-            return Ok(json!({}));
-        }
-        let map = match value {
-            Value::Object(map) => map,
-            Value::Bool(b) => return Ok(Value::Bool(*b)),
-            other => {
-                self.warnings.push(format!(
-                    "a schema is {} instead of an object; it accepts any value",
-                    kind_of(other)
-                ));
-                return Ok(json!({}));
-            }
-        };
-        if let Some(Value::String(reference)) = map.get("$ref") {
-            return self.expand_ref(reference, map, base, depth);
-        }
-
-        let legacy = self.version != SpecVersion::OpenApi31;
-        let mut out = Map::with_capacity(map.len());
-        let mut dropped_read_only: Vec<String> = Vec::new();
-        // Keywords acted on after the loop, noted as it passes them.
-        let mut example = None;
-        let mut nullable = false;
-        let mut exclusive = [false, false];
-        for (key, child) in map {
-            let key = key.as_str();
-            match key {
-                "example" => example = Some(child),
-                "nullable" | "x-nullable" => nullable |= child == &Value::Bool(true),
-                "exclusiveMinimum" if legacy => exclusive[0] = child == &Value::Bool(true),
-                "exclusiveMaximum" if legacy => exclusive[1] = child == &Value::Bool(true),
-                _ => {}
-            }
-            if key.starts_with("x-") || DROPPED.contains(&key) {
-                continue;
-            }
-            if SCHEMA_MAPS.contains(&key) {
-                let Value::Object(children) = child else {
-                    continue;
-                };
-                let mut converted = Map::with_capacity(children.len());
-                for (name, sub) in children {
-                    let sub = self.expand(sub, base, depth + 1)?;
-                    if key == "properties"
-                        && self.purpose == Purpose::RequestBody
-                        && sub.get("readOnly") == Some(&Value::Bool(true))
-                    {
-                        dropped_read_only.push(name.clone());
-                        continue;
-                    }
-                    converted.insert(name.clone(), sub);
-                }
-                out.insert(key.to_string(), Value::Object(converted));
-            } else if SCHEMA_ONE.contains(&key) {
-                match child {
-                    Value::Object(_) | Value::Bool(_) => {
-                        let sub = self.expand(child, base, depth + 1)?;
-                        out.insert(key.to_string(), sub);
-                    }
-                    _ => {}
-                }
-            } else if SCHEMA_LISTS.contains(&key) {
-                let Value::Array(items) = child else { continue };
-                let mut converted = Vec::with_capacity(items.len());
-                for item in items {
-                    converted.push(self.expand(item, base, depth + 1)?);
-                }
-                out.insert(key.to_string(), Value::Array(converted));
-            } else if key == "items" {
-                match child {
-                    // Draft-4 style tuples (seen in Swagger 2.0 specs).
-                    Value::Array(items) => {
-                        let mut converted = Vec::with_capacity(items.len());
-                        for item in items {
-                            converted.push(self.expand(item, base, depth + 1)?);
-                        }
-                        out.insert("prefixItems".to_string(), Value::Array(converted));
-                    }
-                    _ => {
-                        let sub = self.expand(child, base, depth + 1)?;
-                        out.insert("items".to_string(), sub);
-                    }
-                }
-            } else if key == "type" && child == "file" {
-                out.insert("type".to_string(), json!("string"));
-                out.insert("format".to_string(), json!("binary"));
-            } else if key == "required" && !child.is_array() {
-                // Swagger 1.x style `required: true` on a schema: meaningless here.
-            } else if legacy
-                && (key == "exclusiveMinimum" || key == "exclusiveMaximum")
-                && child.is_boolean()
-            {
-                // Handled below, once `minimum`/`maximum` are known.
-            } else {
-                out.insert(key.to_string(), child.clone());
-            }
-        }
-
-        let bounds = [
-            ("exclusiveMinimum", "minimum"),
-            ("exclusiveMaximum", "maximum"),
-        ];
-        for (on, (flag, bound)) in exclusive.into_iter().zip(bounds) {
-            if on && let Some(limit) = out.remove(bound) {
-                out.insert(flag.to_string(), limit);
-            }
-        }
-        if !dropped_read_only.is_empty()
-            && let Some(Value::Array(required)) = out.get_mut("required")
-        {
-            required.retain(|r| {
-                !r.as_str()
-                    .is_some_and(|r| dropped_read_only.iter().any(|d| d == r))
-            });
-            if required.is_empty() {
-                out.remove("required");
-            }
-        }
-        if let Some(example) = example
-            && !out.contains_key("examples")
-        {
-            out.insert("examples".to_string(), Value::Array(vec![example.clone()]));
-        }
-        if nullable && legacy {
-            return Ok(make_nullable(out));
-        }
-        Ok(Value::Object(out))
-    }
-
-    fn expand_ref(
-        &mut self,
-        reference: &str,
-        map: &Map<String, Value>,
-        base: &'s Url,
-        depth: usize,
-    ) -> Result<Value, RefError> {
-        let identity = self.spec.ref_identity(base, reference);
-        let expanded = if self.stack.contains(&identity) {
-            self.recursive.insert(identity.clone());
-            json!({"$ref": format!("#/$defs/{}", self.def_name(&identity))})
-        } else if self.over_budget {
-            let name = self.def_name(&identity);
-            if !self.defs.contains_key(&name) {
-                // Reserve the name first: the definition may refer to itself.
-                self.defs.insert(name.clone(), json!({}));
-                let target = self.spec.resolve_ref(base, reference)?;
-                self.stack.push(identity.clone());
-                let def = self.expand(target.value, target.base, depth + 1);
-                self.stack.pop();
-                self.defs.insert(name.clone(), def?);
-            }
-            json!({"$ref": format!("#/$defs/{name}")})
-        } else {
-            let target = self.spec.resolve_ref(base, reference)?;
-            self.stack.push(identity.clone());
-            let expanded = self.expand(target.value, target.base, depth + 1);
-            self.stack.pop();
-            let expanded = expanded?;
-            if self.recursive.contains(&identity) {
-                let name = self.def_name(&identity);
-                if !self.defs.contains_key(&name) {
-                    self.defs.insert(name, expanded.clone());
-                }
-            }
-            expanded
-        };
-        self.apply_ref_siblings(expanded, map, base, depth)
-    }
-
-    /// Keywords beside a `$ref`. OpenAPI 3.1 (JSON Schema 2020-12) applies them all;
-    /// 3.0 and 2.0 say to ignore them, but specs put `description` there expecting it
-    /// to show, so annotations are kept in every dialect.
-    fn apply_ref_siblings(
-        &mut self,
-        mut expanded: Value,
-        map: &Map<String, Value>,
-        base: &'s Url,
-        depth: usize,
-    ) -> Result<Value, RefError> {
-        const ANNOTATIONS: &[&str] = &[
-            "description",
-            "title",
-            "deprecated",
-            "readOnly",
-            "writeOnly",
-            "default",
-            "summary",
-        ];
-        let mut constraints = Map::new();
-        for (key, value) in map {
-            let key = key.as_str();
-            if key == "$ref" || key.starts_with("x-") {
-                continue;
-            }
-            if ANNOTATIONS.contains(&key) {
-                if key == "summary" {
-                    continue;
-                }
-                if let Value::Object(target) = &mut expanded {
-                    target.insert(key.to_string(), value.clone());
-                }
-            } else if self.version == SpecVersion::OpenApi31 {
-                constraints.insert(key.to_string(), value.clone());
-            }
-        }
-        if constraints.is_empty() {
-            return Ok(expanded);
-        }
-        let mut rest = match self.expand(&Value::Object(constraints), base, depth + 1) {
-            Ok(Value::Object(rest)) => rest,
-            Ok(_) => Map::new(),
-            Err(e) => return Err(e),
-        };
-        let mut all_of = vec![expanded];
-        if let Some(Value::Array(more)) = rest.remove("allOf") {
-            all_of.extend(more);
-        }
-        rest.insert("allOf".to_string(), Value::Array(all_of));
-        Ok(Value::Object(rest))
-    }
-
-    /// A `$defs` name for a reference: the last pointer token (the component's
-    /// name), made unique.
-    fn def_name(&mut self, identity: &str) -> String {
-        if let Some(name) = self.def_names.get(identity) {
-            return name.clone();
-        }
-        let (doc, fragment) = identity.split_once('#').unwrap_or((identity, ""));
-        let raw = pointer::parse_fragment(fragment)
-            .and_then(|tokens| tokens.last().cloned())
-            .filter(|t| !t.is_empty())
-            .unwrap_or_else(|| {
-                doc.rsplit('/')
-                    .next()
-                    .map(|f| f.split('.').next().unwrap_or(f).to_string())
-                    .unwrap_or_default()
-            });
-        let mut base: String = raw
-            .chars()
-            .map(|c| {
-                if c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-') {
-                    c
-                } else {
-                    '_'
-                }
-            })
-            .collect();
-        if base.is_empty() {
-            base = "schema".to_string();
-        }
-        let taken: HashSet<&String> = self.def_names.values().collect();
-        let mut name = base.clone();
-        let mut n = 2;
-        while taken.contains(&name) {
-            name = format!("{base}_{n}");
-            n += 1;
-        }
-        self.def_names.insert(identity.to_string(), name.clone());
-        name
-    }
-}
-
-/// Adds `null` to a 3.0 `nullable: true` schema's type (and enum); a schema with
+/// Adds `null` to a `nullable: true` schema's type (and enum); a schema with
 /// constraints but no type becomes `anyOf: [schema, {type: null}]`.
 fn make_nullable(mut out: Map<String, Value>) -> Value {
     if let Some(Value::Array(values)) = out.get_mut("enum")
@@ -431,15 +1317,6 @@ fn make_nullable(mut out: Map<String, Value>) -> Value {
     }
     if !out.contains_key("type") {
         // Without constraints a schema already accepts null.
-        const ANNOTATIONS: &[&str] = &[
-            "description",
-            "title",
-            "default",
-            "examples",
-            "deprecated",
-            "readOnly",
-            "writeOnly",
-        ];
         return if out.keys().all(|k| ANNOTATIONS.contains(&k.as_str())) {
             Value::Object(out)
         } else {
@@ -470,6 +1347,47 @@ fn kind_of(value: &Value) -> &'static str {
     }
 }
 
+/// What the cuts of one root left out, one sentence per reason, naming at most
+/// five places each (JSON pointers into the built schema).
+pub fn describe_cuts(cuts: &[Cut]) -> Vec<String> {
+    let mut by_reason: std::collections::BTreeMap<CutReason, Vec<String>> = Default::default();
+    for cut in cuts {
+        let at = if cut.at.is_empty() {
+            "the root"
+        } else {
+            cut.at.as_str()
+        };
+        let place = match &cut.component {
+            Some(name) => format!("{at} ({name})"),
+            None => at.to_string(),
+        };
+        let places = by_reason.entry(cut.reason).or_default();
+        if !places.contains(&place) {
+            places.push(place);
+        }
+    }
+    by_reason
+        .into_iter()
+        .map(|(reason, places)| {
+            let shown = places
+                .iter()
+                .take(5)
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(", ");
+            let more = match places.len() {
+                n if n > 5 => format!(" and {} more", n - 5),
+                _ => String::new(),
+            };
+            let what = match places.len() {
+                1 => "1 part".to_string(),
+                n => format!("{n} parts"),
+            };
+            format!("{what} not expanded ({}): {shown}{more}", reason.as_str())
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -486,30 +1404,62 @@ mod tests {
         .unwrap()
     }
 
-    fn build_ref(spec: &Spec, name: &str, purpose: Purpose) -> Value {
+    fn build_with(spec: &Spec, name: &str, purpose: Purpose, budget: &SchemaBudget) -> Built {
         let r = json!({"$ref": format!("#/components/schemas/{name}")});
-        build(spec, spec.root_url(), &r, purpose).unwrap().schema
+        Schemas::new(spec)
+            .build(spec.root_url(), &r, purpose, budget, budget.max_bytes)
+            .unwrap()
+    }
+
+    fn build_ref(spec: &Spec, name: &str, purpose: Purpose) -> Value {
+        build_with(spec, name, purpose, &SchemaBudget::default()).schema
+    }
+
+    /// Every node of a built schema, for checks that must hold everywhere.
+    fn all_keys(value: &Value, out: &mut Vec<String>) {
+        match value {
+            Value::Object(map) => {
+                for (k, v) in map {
+                    out.push(k.clone());
+                    all_keys(v, out);
+                }
+            }
+            Value::Array(items) => items.iter().for_each(|v| all_keys(v, out)),
+            _ => {}
+        }
     }
 
     #[test]
-    fn self_recursion_is_cut_into_defs() {
+    fn self_recursion_is_cut_with_its_type_and_a_reason() {
         let s = spec(
             "3.0.3",
-            json!({"Tree": {"type": "object", "properties": {"children": {"type": "array", "items": {"$ref": "#/components/schemas/Tree"}}}}}),
+            json!({"Tree": {"type": "object", "description": "A tree", "properties": {
+                "name": {"type": "string"},
+                "children": {"type": "array", "items": {"$ref": "#/components/schemas/Tree"}}}}}),
         );
-        let out = build_ref(&s, "Tree", Purpose::RequestBody);
+        let built = build_with(&s, "Tree", Purpose::RequestBody, &SchemaBudget::default());
         assert_eq!(
-            out["properties"]["children"]["items"],
-            json!({"$ref": "#/$defs/Tree"})
+            built.schema["properties"]["children"]["items"],
+            json!({"type": "object", "description": "A tree (not expanded: recursive)"})
         );
         assert_eq!(
-            out["$defs"]["Tree"]["properties"]["children"]["items"],
-            json!({"$ref": "#/$defs/Tree"})
+            built.cuts,
+            vec![Cut {
+                reason: CutReason::Recursive,
+                at: "/properties/children/items".into(),
+                component: Some("Tree".into())
+            }]
+        );
+        let mut keys = Vec::new();
+        all_keys(&built.schema, &mut keys);
+        assert!(
+            !keys.iter().any(|k| k == "$ref" || k == "$defs"),
+            "{keys:?}"
         );
     }
 
     #[test]
-    fn mutual_recursion_is_finite_and_every_ref_has_a_def() {
+    fn mutual_recursion_is_finite_and_ref_free() {
         let s = spec(
             "3.0.3",
             json!({
@@ -518,13 +1468,203 @@ mod tests {
             }),
         );
         let out = build_ref(&s, "Person", Purpose::RequestBody);
-        let text = out.to_string();
-        assert!(text.len() < 2000);
-        let defs = out["$defs"].as_object().unwrap();
-        assert!(defs.contains_key("Person"), "{out:#}");
         assert_eq!(
             out["properties"]["employer"]["properties"]["ceo"],
-            json!({"$ref": "#/$defs/Person"})
+            json!({"type": "object", "description": "Person (not expanded: recursive)"})
+        );
+    }
+
+    #[test]
+    fn depth_is_bounded_and_the_cut_says_so() {
+        // A chain eleven objects deep.
+        let mut components = Map::new();
+        for i in 0..12 {
+            let next = if i == 11 {
+                json!({"type": "string"})
+            } else {
+                json!({"$ref": format!("#/components/schemas/L{}", i + 1)})
+            };
+            components.insert(
+                format!("L{i}"),
+                json!({"type": "object", "properties": {"next": next}}),
+            );
+        }
+        let s = spec("3.0.3", Value::Object(components));
+        let built = build_with(&s, "L0", Purpose::RequestBody, &SchemaBudget::default());
+        assert_eq!(nesting(&built.schema, 2), SchemaBudget::MAX_DEPTH);
+        // L0 is level 2, so L8 is level 10: the last, which keeps no subschemas.
+        let cut = built.schema.pointer(&"/properties/next".repeat(8)).unwrap();
+        assert_eq!(
+            cut,
+            &json!({"type": "object", "description": "L8 (not expanded: depth limit)"})
+        );
+        assert_eq!(built.cuts.len(), 1);
+        assert_eq!(built.cuts[0].reason, CutReason::DepthLimit);
+    }
+
+    #[test]
+    fn required_properties_are_kept_before_optional_ones() {
+        let mut properties = Map::new();
+        for i in 0..10 {
+            properties.insert(format!("p{i}"), json!({"type": "integer"}));
+        }
+        let s = spec(
+            "3.1.0",
+            json!({"Wide": {"type": "object", "required": ["p8", "p9"], "properties": properties}}),
+        );
+        let budget = SchemaBudget {
+            max_properties: 4,
+            ..SchemaBudget::default()
+        };
+        let built = build_with(&s, "Wide", Purpose::Parameter, &budget);
+        let kept: Vec<&String> = built.schema["properties"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .collect();
+        assert_eq!(kept, ["p0", "p1", "p8", "p9"]);
+        assert_eq!(built.schema["required"], json!(["p8", "p9"]));
+        assert_eq!(
+            built.schema["description"],
+            json!("(6 more properties not listed: property limit)")
+        );
+    }
+
+    #[test]
+    fn long_enums_and_wide_unions_are_collapsed_by_rule() {
+        let values: Vec<Value> = (0..300).map(|i| json!(format!("v{i}"))).collect();
+        let branches: Vec<Value> = (0..20)
+            .map(|i| json!({"type": "object", "title": format!("B{i}"), "properties": {"x": {"type": "string"}}}))
+            .collect();
+        let s = spec(
+            "3.0.3",
+            json!({"E": {"type": "object", "properties": {
+                "code": {"type": "string", "enum": values},
+                "shape": {"oneOf": branches}
+            }}}),
+        );
+        let built = build_with(&s, "E", Purpose::Parameter, &SchemaBudget::default());
+        let code = &built.schema["properties"]["code"];
+        assert!(code.get("enum").is_none());
+        assert_eq!(code["type"], "string");
+        assert!(
+            code["description"]
+                .as_str()
+                .unwrap()
+                .starts_with("One of 300 values, such as v0, v1,")
+        );
+        let shape = &built.schema["properties"]["shape"];
+        assert_eq!(shape["type"], "object");
+        assert!(shape.get("oneOf").is_none());
+        assert!(
+            shape["description"]
+                .as_str()
+                .unwrap()
+                .starts_with("One of: B0, B1,"),
+            "{shape}"
+        );
+        let reasons: Vec<CutReason> = built.cuts.iter().map(|c| c.reason).collect();
+        assert_eq!(reasons, [CutReason::EnumLimit, CutReason::UnionLimit]);
+    }
+
+    #[test]
+    fn a_body_over_the_byte_budget_loses_depth_until_it_fits() {
+        // Forty objects of forty described properties: about 100 KB inlined.
+        let mut leaf = Map::new();
+        for i in 0..40 {
+            leaf.insert(
+                format!("field_{i}"),
+                json!({"type": "string", "description": "A field that is described at some length here"}),
+            );
+        }
+        let mut root = Map::new();
+        for i in 0..40 {
+            root.insert(
+                format!("group_{i}"),
+                json!({"$ref": "#/components/schemas/Leaf"}),
+            );
+        }
+        let s = spec(
+            "3.0.3",
+            json!({"Leaf": {"type": "object", "properties": leaf},
+                   "Big": {"type": "object", "properties": root}}),
+        );
+        let built = build_with(&s, "Big", Purpose::RequestBody, &SchemaBudget::default());
+        assert!(serialized_len(&built.schema) <= SchemaBudget::MAX_BYTES);
+        assert_eq!(
+            built.schema["properties"]["group_0"],
+            json!({"type": "object", "description": "Leaf (not expanded: size limit)"})
+        );
+        assert!(built.cuts.iter().all(|c| c.reason == CutReason::SizeLimit));
+        assert_eq!(built.cuts.len(), 40);
+    }
+
+    #[test]
+    fn trivial_all_of_wrappers_merge_and_real_ones_stay() {
+        let s = spec(
+            "3.0.3",
+            json!({
+                "Base": {"type": "object", "required": ["id"], "properties": {"id": {"type": "string"}}},
+                "Wrapped": {"allOf": [{"$ref": "#/components/schemas/Base"}, {}]},
+                "Described": {"allOf": [{"$ref": "#/components/schemas/Base"}, {"description": "The thing"}]},
+                "Extended": {"allOf": [{"$ref": "#/components/schemas/Base"},
+                    {"type": "object", "required": ["n"], "properties": {"n": {"type": "integer"}}}]},
+                "Clash": {"allOf": [{"$ref": "#/components/schemas/Base"},
+                    {"properties": {"id": {"type": "integer"}}}]}
+            }),
+        );
+        let base =
+            json!({"type": "object", "required": ["id"], "properties": {"id": {"type": "string"}}});
+        assert_eq!(build_ref(&s, "Wrapped", Purpose::Parameter), base);
+        let described = build_ref(&s, "Described", Purpose::Parameter);
+        assert_eq!(described["description"], "The thing");
+        assert!(described.get("allOf").is_none());
+        assert_eq!(
+            build_ref(&s, "Extended", Purpose::Parameter),
+            json!({"type": "object", "required": ["id", "n"],
+                   "properties": {"id": {"type": "string"}, "n": {"type": "integer"}}})
+        );
+        let clash = build_ref(&s, "Clash", Purpose::Parameter);
+        assert_eq!(
+            clash["allOf"],
+            json!([{"properties": {"id": {"type": "integer"}}}])
+        );
+    }
+
+    #[test]
+    fn draft_04_keywords_are_normalised_in_a_31_spec() {
+        let s = spec(
+            "3.1.0",
+            json!({"Old": {"$schema": "http://json-schema.org/draft-04/schema#", "type": "object",
+                "properties": {
+                    "n": {"type": "number", "maximum": 10, "exclusiveMaximum": true},
+                    "t": {"type": "array", "items": [{"type": "string"}, {"type": "integer"}]},
+                    "x": {"type": "string", "nullable": true, "minLength": "3"}
+                },
+                "dependencies": {"a": ["b"], "c": {"required": ["d"]}},
+                "definitions": {"unused": {}}}}),
+        );
+        let built = build_with(&s, "Old", Purpose::Parameter, &SchemaBudget::default());
+        let out = &built.schema;
+        assert_eq!(
+            out["properties"]["n"],
+            json!({"type": "number", "exclusiveMaximum": 10})
+        );
+        assert_eq!(
+            out["properties"]["t"],
+            json!({"type": "array", "prefixItems": [{"type": "string"}, {"type": "integer"}]})
+        );
+        assert_eq!(out["properties"]["x"], json!({"type": ["string", "null"]}));
+        assert_eq!(out["dependentRequired"], json!({"a": ["b"]}));
+        assert_eq!(out["dependentSchemas"], json!({"c": {"required": ["d"]}}));
+        assert!(out.get("$schema").is_none() && out.get("definitions").is_none());
+        assert!(
+            built
+                .warnings
+                .iter()
+                .any(|w| w.contains("`minLength: \"3\"`")),
+            "{:?}",
+            built.warnings
         );
     }
 
@@ -550,7 +1690,7 @@ mod tests {
         assert_eq!(out["properties"]["e"]["enum"], json!(["a", null]));
         assert_eq!(
             out["properties"]["any"],
-            json!({"anyOf": [{"allOf": [{"type": "string"}]}, {"type": "null"}]})
+            json!({"anyOf": [{"type": "string"}, {"type": "null"}]})
         );
         assert_eq!(out["properties"]["x"], json!({"type": "string"}));
         let as_param = build_ref(&s, "N", Purpose::Parameter);
@@ -566,7 +1706,7 @@ mod tests {
         let out = build_ref(&s, "T", Purpose::Parameter);
         assert_eq!(
             out,
-            json!({"maxLength": 3, "allOf": [{"type": "string", "description": "why"}]})
+            json!({"maxLength": 3, "type": "string", "description": "why"})
         );
     }
 
@@ -577,7 +1717,51 @@ mod tests {
             json!({"A": {"properties": {"b": {"$ref": "#/components/schemas/Nope"}}}}),
         );
         let r = json!({"$ref": "#/components/schemas/A"});
-        assert!(build(&s, s.root_url(), &r, Purpose::RequestBody).is_err());
+        assert!(
+            Schemas::new(&s)
+                .build(
+                    s.root_url(),
+                    &r,
+                    Purpose::RequestBody,
+                    &SchemaBudget::default(),
+                    16384
+                )
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn a_component_is_normalised_once_for_every_build() {
+        let s = spec("3.0.3", json!({"Bad": {"type": "string", "minLength": -1}}));
+        let schemas = Schemas::new(&s);
+        let r = json!({"$ref": "#/components/schemas/Bad"});
+        let budget = SchemaBudget::default();
+        let first = schemas
+            .build(s.root_url(), &r, Purpose::Parameter, &budget, 16384)
+            .unwrap();
+        let second = schemas
+            .build(s.root_url(), &r, Purpose::Parameter, &budget, 16384)
+            .unwrap();
+        assert_eq!(first.schema, json!({"type": "string"}));
+        assert_eq!(first.schema, second.schema);
+        assert_eq!(first.warnings.len(), 1, "{:?}", first.warnings);
+        assert!(second.warnings.is_empty(), "said once per spec");
+        assert_eq!(schemas.components.borrow().len(), 1);
+    }
+
+    #[test]
+    fn budgets_looser_than_the_models_take_are_refused() {
+        assert!(SchemaBudget::default().check().is_ok());
+        let deep = SchemaBudget {
+            max_depth: 11,
+            ..SchemaBudget::default()
+        };
+        assert!(deep.check().unwrap_err().contains("max_depth"));
+        let big = SchemaBudget {
+            max_bytes: 20_000,
+            ..SchemaBudget::default()
+        };
+        assert!(big.check().unwrap_err().contains("16 KiB"));
     }
 
     #[test]
