@@ -182,7 +182,7 @@ fn every_shared_spec_converts_and_accounts_for_every_operation() {
             }
         }
         let mut names = HashSet::new();
-        for action in &conversion.actions {
+        for action in conversion.actions.iter().map(|a| &a.spec) {
             if !actionsync::convert::naming::is_valid_name(&action.name) {
                 failures.push(format!("{rel}: invalid name {:?}", action.name));
             }

@@ -354,15 +354,15 @@ pub fn convert(spec: &Spec, options: &ConvertOptions) -> Conversion {
 fn make_names_unique(actions: &mut [ActionDraft], diagnostics: &mut Vec<Diagnostic>) {
     let mut claims: HashMap<String, usize> = HashMap::new();
     for action in actions.iter() {
-        *claims.entry(action.name.clone()).or_default() += 1;
+        *claims.entry(action.spec.name.clone()).or_default() += 1;
     }
     let mut taken: HashSet<String> = claims.keys().cloned().collect();
     let mut seen: HashSet<String> = HashSet::new();
     for action in actions.iter_mut() {
-        if seen.insert(action.name.clone()) {
+        if seen.insert(action.spec.name.clone()) {
             continue;
         }
-        let original = action.name.clone();
+        let original = action.spec.name.clone();
         let mut n = 2;
         let renamed = loop {
             let suffix = format!("_{n}");
@@ -379,11 +379,11 @@ fn make_names_unique(actions: &mut [ActionDraft], diagnostics: &mut Vec<Diagnost
             Severity::Warning,
             "name-collision",
             Some(&action.key),
-            action.operation.pointer.clone(),
+            action.spec.operation.pointer.clone(),
             format!(
                 "the name `{original}` is already taken by another operation in this spec; this one is named `{renamed}`. Give the operations distinct operationIds to choose the names yourself"
             ),
         ));
-        action.name = renamed;
+        action.spec.name = renamed;
     }
 }

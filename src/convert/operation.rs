@@ -12,7 +12,7 @@ use super::schema::{self, Purpose};
 use super::server::{self, Level, ServerPolicy};
 use crate::action::{
     ActionDraft, Body, Channel, HandFields, MIN_DESCRIPTION, Method, Origin, Parameter,
-    ParameterLocation, StaticHeader,
+    ParameterLocation, SpecFields, StaticHeader,
 };
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::spec::{Spec, SpecVersion};
@@ -326,9 +326,7 @@ impl<'s> SpecContext<'s> {
             description = generated;
         }
 
-        let mut action = ActionDraft {
-            source: self.options.source.clone(),
-            key: key.to_string(),
+        let spec = SpecFields {
             name,
             description,
             method: input.method,
@@ -337,7 +335,6 @@ impl<'s> SpecContext<'s> {
             headers,
             body,
             auth,
-            hand: HandFields::default(),
             operation: Origin {
                 operation_id: input.operation_id.map(str::to_string),
                 method: input.method_key.to_string(),
@@ -346,8 +343,13 @@ impl<'s> SpecContext<'s> {
                 pointer: input.pointer.to_string(),
             },
         };
-        action.hand = hand_fields(&action, input, &mut warn);
-        Ok(action)
+        let hand = hand_fields(&spec, input, &mut warn);
+        Ok(ActionDraft {
+            source: self.options.source.clone(),
+            key: key.to_string(),
+            spec,
+            hand,
+        })
     }
 
     fn server_for(&self, input: &OperationInput<'_, 's>) -> Result<String, Failure> {
@@ -1066,14 +1068,14 @@ fn segment_list(value: &Value) -> Option<Vec<String>> {
 
 /// Initial hand-owned values: defaults, then the vendor extensions.
 fn hand_fields(
-    action: &ActionDraft,
+    spec: &SpecFields,
     input: &OperationInput<'_, '_>,
     warn: &mut impl FnMut(Severity, &str, String, String),
 ) -> HandFields {
     let op = input.op;
     let at = |ext: &str| format!("{}/{ext}", input.pointer);
     let mut hand = HandFields {
-        require_confirmation: action.method == Method::Delete,
+        require_confirmation: spec.method == Method::Delete,
         ..HandFields::default()
     };
     if let Some(value) = op.get("x-open-require-form-submission") {
@@ -1129,11 +1131,11 @@ fn hand_fields(
     if let Some(value) = op.get("x-actionsync-magic") {
         match value.as_object() {
             Some(map) => {
-                let known: Vec<&str> = action
+                let known: Vec<&str> = spec
                     .parameters
                     .iter()
                     .map(|p| p.key.as_str())
-                    .chain(action.headers.iter().map(|h| h.name.as_str()))
+                    .chain(spec.headers.iter().map(|h| h.name.as_str()))
                     .collect();
                 let mut magic = BTreeMap::new();
                 for (field, path) in map {
@@ -1172,7 +1174,7 @@ fn hand_fields(
         }
     }
     if let Some(value) = op.get("x-open-pinned") {
-        hand.pins = pins(action, value, &at("x-open-pinned"), warn);
+        hand.pins = pins(spec, value, &at("x-open-pinned"), warn);
     }
     hand
 }
@@ -1180,23 +1182,17 @@ fn hand_fields(
 /// `x-open-pinned`: a map of field → value, or a list of fields pinned to the value
 /// the spec gives them now.
 fn pins(
-    action: &ActionDraft,
+    spec: &SpecFields,
     value: &Value,
     pointer: &str,
     warn: &mut impl FnMut(Severity, &str, String, String),
 ) -> BTreeMap<String, Value> {
-    let current = serde_json::to_value(action).unwrap_or(Value::Null);
     let entries: Vec<(String, Value)> = match value {
         Value::Object(map) => map.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
         Value::Array(fields) => fields
             .iter()
             .filter_map(Value::as_str)
-            .map(|f| {
-                (
-                    f.to_string(),
-                    current.get(f).cloned().unwrap_or(Value::Null),
-                )
-            })
+            .map(|f| (f.to_string(), spec.field(f)))
             .collect(),
         _ => {
             warn(

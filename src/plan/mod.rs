@@ -290,7 +290,7 @@ pub fn plan(input: PlanInput<'_>) -> Plan {
                 matched.insert(stored.id);
                 changes.push((
                     index,
-                    stored_change(stored, draft.spec_fields(), &draft.key, &mut drift),
+                    stored_change(stored, &draft.spec, &draft.key, &mut drift),
                 ));
             }
             None => unmatched_drafts.push(index),
@@ -310,7 +310,7 @@ pub fn plan(input: PlanInput<'_>) -> Plan {
     }
     for index in unmatched_drafts {
         let draft = &conversion.actions[index];
-        let op = &draft.operation;
+        let op = &draft.spec.operation;
         let renamed = by_operation
             .get_mut(&(op.method.to_ascii_lowercase(), op.path.clone()))
             .and_then(|c| {
@@ -324,7 +324,7 @@ pub fn plan(input: PlanInput<'_>) -> Plan {
             Some(stored) => {
                 matched.insert(stored.id);
                 by_key.remove(stored.key.as_str());
-                stored_change(stored, draft.spec_fields(), &draft.key, &mut drift)
+                stored_change(stored, &draft.spec, &draft.key, &mut drift)
             }
             None => Some(create(draft)),
         };
@@ -469,7 +469,7 @@ pub fn plan(input: PlanInput<'_>) -> Plan {
 /// The change (if any) that brings `stored` to `spec` under `key`.
 fn stored_change(
     stored: &StoredAction,
-    spec: SpecFields,
+    spec: &SpecFields,
     key: &str,
     drift: &mut Vec<Drift>,
 ) -> Option<Change> {
@@ -483,7 +483,7 @@ fn stored_change(
         });
     }
     for field in SPEC_FIELDS {
-        if stored.spec.same_field(&spec, field) {
+        if stored.spec.same_field(spec, field) {
             continue;
         }
         let (old, new) = (stored.spec.field(field), spec.field(field));
@@ -525,13 +525,13 @@ fn stored_change(
         previous_key: (stored.key != key).then(|| stored.key.clone()),
         name,
         fields,
-        spec: Some(spec),
+        spec: Some(spec.clone()),
         hand: None,
     })
 }
 
 fn create(draft: &crate::action::ActionDraft) -> Change {
-    let spec = draft.spec_fields();
+    let spec = &draft.spec;
     let fields = SPEC_FIELDS
         .iter()
         .map(|field| FieldChange {
@@ -546,7 +546,7 @@ fn create(draft: &crate::action::ActionDraft) -> Change {
         .pins
         .get("name")
         .and_then(Value::as_str)
-        .unwrap_or(&draft.name)
+        .unwrap_or(&spec.name)
         .to_string();
     Change {
         kind: ChangeKind::Create,
@@ -555,7 +555,7 @@ fn create(draft: &crate::action::ActionDraft) -> Change {
         previous_key: None,
         name,
         fields,
-        spec: Some(spec),
+        spec: Some(spec.clone()),
         hand: Some(draft.hand.clone()),
     }
 }
