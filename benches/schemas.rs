@@ -79,9 +79,9 @@ fn stored(draft: &actionsync::action::ActionDraft) -> StoredAction {
         id: 1,
         source: draft.source.clone(),
         key: draft.key.clone(),
-        name: draft.name.clone(),
+        name: draft.spec.name.clone(),
         state: ActionState::Active,
-        spec: draft.spec_fields(),
+        spec: draft.spec.clone(),
         hand: HandFields {
             magic_fields: Default::default(),
             pins: Default::default(),

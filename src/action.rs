@@ -284,33 +284,61 @@ pub struct Origin {
 }
 
 /// One operation converted into an action, before it meets the catalogue.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+///
+/// It prints as one flat mapping: `source`, `key`, the spec-owned fields, the
+/// hand-owned ones, then `operation` (see the `Serialize` impl).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct ActionDraft {
     /// The source (spec) this action belongs to.
     pub source: String,
     /// Identity within the source: the operationId, else `METHOD /path/template`.
     pub key: String,
-    /// Tool name: `^[a-z0-9_]{5,64}$`, unique within the spec.
-    pub name: String,
-    /// What the action does, for the AI: at least 20 characters.
-    pub description: String,
-    /// HTTP method.
-    pub method: Method,
-    /// Absolute https URL with `{path_params}`.
-    pub url: String,
-    /// Path, query and header parameters.
-    pub parameters: Vec<Parameter>,
-    /// Static headers.
-    pub headers: Vec<StaticHeader>,
-    /// Request body, if the operation takes one the platform can send.
-    pub body: Option<Body>,
-    /// Alternatives, any one of which authenticates the call; empty means none.
-    pub auth: Vec<AuthRequirement>,
+    /// The spec-owned fields: what a plan compares with the catalogue.
+    #[serde(flatten)]
+    pub spec: SpecFields,
     /// Initial values of the hand-owned fields.
     #[serde(flatten)]
     pub hand: HandFields,
-    /// Where in the spec it came from.
-    pub operation: Origin,
+}
+
+impl Serialize for ActionDraft {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        // `operation` is spec-owned, but `actionsync convert` has always printed it
+        // last, after the hand-owned fields, and scripts and snapshots read that
+        // order; flattening `spec` whole would move it up before them.
+        #[derive(Serialize)]
+        struct Printed<'a> {
+            source: &'a str,
+            key: &'a str,
+            name: &'a str,
+            description: &'a str,
+            method: Method,
+            url: &'a str,
+            parameters: &'a [Parameter],
+            headers: &'a [StaticHeader],
+            body: &'a Option<Body>,
+            auth: &'a [AuthRequirement],
+            #[serde(flatten)]
+            hand: &'a HandFields,
+            operation: &'a Origin,
+        }
+        let spec = &self.spec;
+        Printed {
+            source: &self.source,
+            key: &self.key,
+            name: &spec.name,
+            description: &spec.description,
+            method: spec.method,
+            url: &spec.url,
+            parameters: &spec.parameters,
+            headers: &spec.headers,
+            body: &spec.body,
+            auth: &spec.auth,
+            hand: &self.hand,
+            operation: &spec.operation,
+        }
+        .serialize(serializer)
+    }
 }
 
 /// An operation that did not become an action, and why.
@@ -348,9 +376,9 @@ pub enum SkipKind {
 /// a plan compares field by field.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SpecFields {
-    /// Tool name.
+    /// Tool name: `^[a-z0-9_]{5,64}$`, unique within the spec.
     pub name: String,
-    /// What the action does, for the AI.
+    /// What the action does, for the AI: at least 20 characters.
     pub description: String,
     /// HTTP method.
     pub method: Method,
@@ -360,9 +388,9 @@ pub struct SpecFields {
     pub parameters: Vec<Parameter>,
     /// Static headers.
     pub headers: Vec<StaticHeader>,
-    /// Request body.
+    /// Request body, if the operation takes one the platform can send.
     pub body: Option<Body>,
-    /// Security requirements.
+    /// Alternatives, any one of which authenticates the call; empty means none.
     pub auth: Vec<AuthRequirement>,
     /// Where in the spec it came from (not compared: it follows the other fields).
     pub operation: Origin,
@@ -423,23 +451,6 @@ impl SpecFields {
             .headers
             .iter()
             .any(|h| h.name.eq_ignore_ascii_case(key))
-    }
-}
-
-impl ActionDraft {
-    /// The spec-owned fields of the draft.
-    pub fn spec_fields(&self) -> SpecFields {
-        SpecFields {
-            name: self.name.clone(),
-            description: self.description.clone(),
-            method: self.method,
-            url: self.url.clone(),
-            parameters: self.parameters.clone(),
-            headers: self.headers.clone(),
-            body: self.body.clone(),
-            auth: self.auth.clone(),
-            operation: self.operation.clone(),
-        }
     }
 }
 
@@ -534,9 +545,9 @@ mod tests {
         }
     }
 
-    #[test]
-    fn magic_fields_match_headers_in_any_case_and_parameters_exactly() {
-        let spec = SpecFields {
+    /// `GET /orders/{orderId}` with a path and a header parameter and a static header.
+    fn get_order() -> SpecFields {
+        SpecFields {
             name: "get_order".into(),
             description: "Look up one order by its id".into(),
             method: Method::Get,
@@ -558,7 +569,12 @@ mod tests {
                 tags: Vec::new(),
                 pointer: String::new(),
             },
-        };
+        }
+    }
+
+    #[test]
+    fn magic_fields_match_headers_in_any_case_and_parameters_exactly() {
+        let spec = get_order();
         assert!(spec.fills("orderId"));
         assert!(
             !spec.fills("orderid"),
@@ -568,5 +584,49 @@ mod tests {
         assert!(spec.fills("X-REQUEST-ID"));
         assert!(spec.fills("x-tenant"));
         assert!(!spec.fills("x-other"));
+    }
+
+    #[test]
+    fn a_draft_prints_flat_with_its_operation_last_and_reads_back() {
+        let draft = ActionDraft {
+            source: "orders".into(),
+            key: "getOrder".into(),
+            spec: get_order(),
+            hand: HandFields::default(),
+        };
+        let printed = serde_json::to_value(&draft).unwrap();
+        let fields: Vec<&str> = printed
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        assert_eq!(
+            fields,
+            [
+                "source",
+                "key",
+                "name",
+                "description",
+                "method",
+                "url",
+                "parameters",
+                "headers",
+                "body",
+                "auth",
+                "segments",
+                "channels",
+                "magic_fields",
+                "require_confirmation",
+                "enabled",
+                "pins",
+                "tags",
+                "operation",
+            ]
+        );
+        assert_eq!(
+            serde_json::from_value::<ActionDraft>(printed).unwrap(),
+            draft
+        );
     }
 }

@@ -34,9 +34,9 @@ impl<'a> Subject<'a> {
         Subject {
             source: &draft.source,
             key: &draft.key,
-            name: pinned("name").unwrap_or(&draft.name),
-            description: pinned("description").unwrap_or(&draft.description),
-            pointer: &draft.operation.pointer,
+            name: pinned("name").unwrap_or(&draft.spec.name),
+            description: pinned("description").unwrap_or(&draft.spec.description),
+            pointer: &draft.spec.operation.pointer,
         }
     }
 }

@@ -112,7 +112,11 @@ fn base_url_resolves_a_relative_server() {
         LoadOptions::default(),
     );
     assert!(conversion.skipped.is_empty(), "{:?}", conversion.skipped);
-    let urls: Vec<&str> = conversion.actions.iter().map(|a| a.url.as_str()).collect();
+    let urls: Vec<&str> = conversion
+        .actions
+        .iter()
+        .map(|a| a.spec.url.as_str())
+        .collect();
     assert!(
         urls.iter()
             .all(|u| u.starts_with("https://pets.example.com/api/v3/")),
@@ -136,7 +140,7 @@ fn allow_http_keeps_http_servers() {
         conversion
             .actions
             .iter()
-            .all(|a| a.url.starts_with("http://api.example.com/"))
+            .all(|a| a.spec.url.starts_with("http://api.example.com/"))
     );
 }
 

@@ -720,7 +720,7 @@ async fn serves_health_readiness_metrics_and_fills_the_catalogue() {
             conversion
                 .actions
                 .iter()
-                .map(|a| (a.key.clone(), a.description.clone()))
+                .map(|a| (a.key.clone(), a.spec.description.clone()))
                 .collect(),
         );
     }

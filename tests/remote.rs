@@ -100,7 +100,7 @@ fn a_spec_fetched_from_a_url_resolves_sibling_refs_and_relative_servers() {
         },
     );
     assert_eq!(conversion.actions.len(), 1, "{:?}", conversion.diagnostics);
-    let action = &conversion.actions[0];
+    let action = &conversion.actions[0].spec;
     // The relative server `/v1` resolves against the URL the spec came from.
     assert_eq!(action.url, format!("{}v1/notes", server.base));
     let body = action.body.as_ref().unwrap();

@@ -186,7 +186,7 @@ fn every_shared_spec_converts_and_accounts_for_every_operation() {
             }
         }
         let mut names = HashSet::new();
-        for action in &conversion.actions {
+        for action in conversion.actions.iter().map(|a| &a.spec) {
             if !actionsync::convert::naming::is_valid_name(&action.name) {
                 failures.push(format!("{rel}: invalid name {:?}", action.name));
             }
@@ -379,18 +379,18 @@ fn every_schema_is_bounded_ref_free_and_valid_json_schema_2020_12() {
                 }
             };
             let mut bytes = 0;
-            for p in &action.parameters {
+            for p in &action.spec.parameters {
                 bytes += serde_json::to_vec(&p.schema).unwrap().len();
-                each(format!("{} parameter {}", action.name, p.key), &p.schema);
+                each(format!("{} parameter {}", action.spec.name, p.key), &p.schema);
             }
-            if let Some(body) = &action.body {
+            if let Some(body) = &action.spec.body {
                 bytes += serde_json::to_vec(&body.schema).unwrap().len();
-                each(format!("{} body", action.name), &body.schema);
+                each(format!("{} body", action.spec.name), &body.schema);
             }
             if bytes > budget.max_bytes {
                 failures.push(format!(
                     "{rel} {}: {bytes} bytes of schemas, over the {} budget",
-                    action.name, budget.max_bytes
+                    action.spec.name, budget.max_bytes
                 ));
             }
         }

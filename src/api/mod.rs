@@ -368,7 +368,11 @@ mod tests {
             .collect();
         assert!(errors.is_empty(), "{errors:#?}");
         assert!(conversion.skipped.is_empty(), "{:#?}", conversion.skipped);
-        let mut names: Vec<&str> = conversion.actions.iter().map(|a| a.name.as_str()).collect();
+        let mut names: Vec<&str> = conversion
+            .actions
+            .iter()
+            .map(|a| a.spec.name.as_str())
+            .collect();
         names.sort();
         assert_eq!(
             names,

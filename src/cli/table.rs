@@ -25,6 +25,7 @@ pub fn conversion(out: &mut impl Write, c: &Conversion) -> std::io::Result<()> {
         let rows: Vec<[String; 5]> = c
             .actions
             .iter()
+            .map(|a| &a.spec)
             .map(|a| {
                 [
                     a.name.clone(),

@@ -17,7 +17,7 @@ pub mod server;
 use std::collections::{HashMap, HashSet};
 
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde_json::{Map, Value};
 use url::Url;
 
 use crate::action::{ActionDraft, Method, SkipKind, Skipped};
@@ -95,46 +95,83 @@ impl Conversion {
 
 /// Converts every operation of `spec`.
 pub fn convert(spec: &Spec, options: &ConvertOptions) -> Conversion {
-    let root = spec.root();
-    let text = |v: Option<&Value>| match v {
-        Some(Value::String(s)) => s.clone(),
-        Some(Value::Null) | None => String::new(),
-        Some(other) => other.to_string(),
-    };
-    let info = root.get("info");
     let mut conversion = Conversion {
         source: options.source.clone(),
-        spec: SpecInfo {
-            title: text(info.and_then(|i| i.get("title"))),
-            version: text(info.and_then(|i| i.get("version"))),
-            openapi: spec.version_string().to_string(),
-        },
+        spec: spec_info(spec),
         actions: Vec::new(),
         skipped: Vec::new(),
         diagnostics: Vec::new(),
     };
+    // Read before `paths`: an unreadable security scheme is worth saying even when
+    // the spec has no operations.
     let context = operation::SpecContext::new(spec, options, &mut conversion.diagnostics);
-    let mut keys: HashSet<String> = HashSet::new();
-    let root_url = spec.root_url();
-    // Failures that come from the root (its servers), said once for all operations.
-    let mut root_failures: Vec<(operation::Failure, usize)> = Vec::new();
-    let mut filter_use = select::FilterUse::default();
+    let Some(paths) = read_paths(spec, &mut conversion.diagnostics) else {
+        return conversion;
+    };
+    let mut driver = Driver {
+        spec,
+        options,
+        context,
+        conversion,
+        keys: HashSet::new(),
+        root_failures: Vec::new(),
+        filter_use: select::FilterUse::default(),
+    };
+    for (path, item) in paths {
+        // `x-` keys are extensions, not paths.
+        if !path.starts_with("x-") {
+            driver.path_item(path, item);
+        }
+    }
+    let Driver {
+        mut conversion,
+        filter_use,
+        root_failures,
+        ..
+    } = driver;
+    report_unmatched_filters(&filter_use, &options.selection, &mut conversion.diagnostics);
+    report_root_failures(root_failures, &mut conversion.diagnostics);
+    make_names_unique(&mut conversion.actions, &mut conversion.diagnostics);
+    conversion
+}
 
+/// Title and version as `info` gives them (empty when missing), and the dialect.
+fn spec_info(spec: &Spec) -> SpecInfo {
+    let info = spec.root().get("info");
+    let text = |field: &str| match info.and_then(|i| i.get(field)) {
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Null) | None => String::new(),
+        Some(other) => other.to_string(),
+    };
+    SpecInfo {
+        title: text("title"),
+        version: text("version"),
+        openapi: spec.version_string().to_string(),
+    }
+}
+
+/// The `paths` mapping, or `None` (with a diagnostic saying why) when there is
+/// none to read operations from.
+fn read_paths<'s>(
+    spec: &'s Spec,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Option<&'s Map<String, Value>> {
+    let root = spec.root();
     let paths = match root.get("paths") {
         Some(Value::Object(paths)) => paths,
         Some(_) => {
-            conversion.diagnostics.push(Diagnostic::new(
+            diagnostics.push(Diagnostic::new(
                 Severity::Error,
                 "bad-paths",
                 None,
                 "#/paths",
                 "`paths` is not a mapping of path → path item, so no operation could be read",
             ));
-            return conversion;
+            return None;
         }
         None => {
             if spec.version() == SpecVersion::OpenApi31 && root.get("webhooks").is_some() {
-                conversion.diagnostics.push(Diagnostic::new(
+                diagnostics.push(Diagnostic::new(
                     Severity::Info,
                     "webhooks-only",
                     None,
@@ -142,7 +179,7 @@ pub fn convert(spec: &Spec, options: &ConvertOptions) -> Conversion {
                     "the spec describes only webhooks (calls the API makes), so it has no operations to turn into actions",
                 ));
             } else {
-                conversion.diagnostics.push(Diagnostic::new(
+                diagnostics.push(Diagnostic::new(
                     Severity::Warning,
                     "no-paths",
                     None,
@@ -150,12 +187,11 @@ pub fn convert(spec: &Spec, options: &ConvertOptions) -> Conversion {
                     "the spec has no `paths`, so it has no operations",
                 ));
             }
-            return conversion;
+            return None;
         }
     };
-
     if paths.keys().all(|p| p.starts_with("x-")) {
-        conversion.diagnostics.push(Diagnostic::new(
+        diagnostics.push(Diagnostic::new(
             Severity::Warning,
             "no-operations",
             None,
@@ -163,169 +199,281 @@ pub fn convert(spec: &Spec, options: &ConvertOptions) -> Conversion {
             "the spec has no operations, so it makes no actions",
         ));
     }
-    for (path, item) in paths {
-        if path.starts_with("x-") {
-            continue;
+    Some(paths)
+}
+
+/// One conversion under way: what it has produced so far, and what it must
+/// remember from one operation to the next.
+struct Driver<'s> {
+    spec: &'s Spec,
+    options: &'s ConvertOptions,
+    context: operation::SpecContext<'s>,
+    conversion: Conversion,
+    /// Keys handed out so far, so a shared operationId keys only its first operation.
+    keys: HashSet<String>,
+    /// Failures that come from the root (its servers), said once for all operations.
+    root_failures: Vec<(operation::Failure, usize)>,
+    /// Which filter values matched an operation, to point out those that never did.
+    filter_use: select::FilterUse,
+}
+
+/// A path item that could be read.
+struct PathItem<'s> {
+    /// The path template, as `paths` spells it.
+    path: &'s str,
+    /// JSON pointer to the path item in the root document.
+    pointer: String,
+    /// The path item, `$ref` followed.
+    map: &'s Map<String, Value>,
+    /// The document it lives in; references inside it resolve against it.
+    base: &'s Url,
+}
+
+/// What identifies an operation in the conversion's output.
+struct OperationSite<'s> {
+    key: String,
+    method_key: &'s str,
+    path: &'s str,
+    pointer: String,
+}
+
+impl OperationSite<'_> {
+    /// The skipped entry for this operation.
+    fn skipped(&self, kind: SkipKind, reason: String) -> Skipped {
+        Skipped {
+            key: self.key.clone(),
+            method: self.method_key.to_ascii_uppercase(),
+            path: self.path.to_string(),
+            kind,
+            reason,
         }
-        let item_pointer = pointer::fragment(["paths", path.as_str()]);
-        let item = match spec.deref(root_url, item) {
+    }
+}
+
+impl<'s> Driver<'s> {
+    /// Converts the operations of one path item.
+    fn path_item(&mut self, path: &'s str, item: &'s Value) {
+        let Some(item) = self.read_path_item(path, item) else {
+            return;
+        };
+        for (method_key, op) in item.map {
+            if HTTP_METHODS.contains(&method_key.as_str()) {
+                self.operation(&item, method_key, op);
+            }
+        }
+    }
+
+    /// The path item behind its `$ref`s, or `None` (with an error) when it cannot be
+    /// read: then its operations cannot even be counted.
+    fn read_path_item(&mut self, path: &'s str, item: &'s Value) -> Option<PathItem<'s>> {
+        let pointer = pointer::fragment(["paths", path]);
+        let resolved = match self.spec.deref(self.spec.root_url(), item) {
             Ok(resolved) => resolved,
             Err(e) => {
-                conversion.diagnostics.push(Diagnostic::new(
+                self.conversion.diagnostics.push(Diagnostic::new(
                     Severity::Error,
                     "unresolved-path-item",
                     None,
-                    item_pointer,
+                    pointer,
                     format!("the operations of {path} could not be read: {e}"),
                 ));
-                continue;
+                return None;
             }
         };
-        let Some(item_map) = item.value.as_object() else {
-            conversion.diagnostics.push(Diagnostic::new(
+        let Some(map) = resolved.value.as_object() else {
+            self.conversion.diagnostics.push(Diagnostic::new(
                 Severity::Error,
                 "bad-path-item",
                 None,
-                item_pointer,
+                pointer,
                 format!(
                     "the path item for {path} is not a mapping, so its operations could not be read"
                 ),
             ));
-            continue;
+            return None;
         };
-        for (method_key, op) in item_map {
-            if !HTTP_METHODS.contains(&method_key.as_str()) {
-                continue;
-            }
-            let op_pointer = format!("{item_pointer}/{method_key}");
-            let operation_id = op
-                .get("operationId")
-                .and_then(Value::as_str)
-                .map(str::trim)
-                .filter(|s| !s.is_empty());
-            let fallback_key = format!("{} {path}", method_key.to_ascii_uppercase());
-            // A duplicated operationId names neither the key nor the action: a
-            // DELETE must not be named after the GET that owns the id.
-            let mut naming_id = operation_id;
-            let key = match operation_id {
-                Some(id) if !keys.contains(id) => id.to_string(),
-                Some(id) => {
-                    naming_id = None;
-                    conversion.diagnostics.push(Diagnostic::new(
-                        Severity::Warning,
-                        "duplicate-operation-id",
-                        Some(&fallback_key),
-                        format!("{op_pointer}/operationId"),
-                        format!(
-                            "operationId `{id}` is used by more than one operation; this one is keyed `{fallback_key}` instead. Give each operation its own operationId"
-                        ),
-                    ));
-                    fallback_key.clone()
-                }
-                None => fallback_key.clone(),
-            };
-            keys.insert(key.clone());
-            let skip = |kind: SkipKind, reason: String| Skipped {
-                key: key.clone(),
-                method: method_key.to_ascii_uppercase(),
-                path: path.clone(),
-                kind,
-                reason,
-            };
-            let Some(method) = Method::from_openapi(method_key) else {
-                conversion.skipped.push(skip(
-                    SkipKind::Unsupported,
-                    format!(
-                        "{} is not a method actions support (GET, POST, PUT, PATCH, DELETE)",
-                        method_key.to_ascii_uppercase()
-                    ),
-                ));
-                continue;
-            };
-            let Some(op_map) = op.as_object() else {
-                let reason = "the operation is not a mapping".to_string();
-                conversion.diagnostics.push(Diagnostic::new(
-                    Severity::Error,
-                    "bad-operation",
-                    Some(&key),
-                    op_pointer,
-                    reason.clone(),
-                ));
-                conversion.skipped.push(skip(SkipKind::Failed, reason));
-                continue;
-            };
-            if op_map.get("x-actionsync-ignore") == Some(&Value::Bool(true)) {
-                conversion.skipped.push(skip(
-                    SkipKind::Ignored,
-                    "x-actionsync-ignore: true".to_string(),
-                ));
-                continue;
-            }
-            let tags: Vec<String> = op_map
-                .get("tags")
-                .and_then(Value::as_array)
-                .map(|t| {
-                    t.iter()
-                        .filter_map(Value::as_str)
-                        .map(str::to_string)
-                        .collect()
-                })
-                .unwrap_or_default();
-            let candidate = select::Candidate {
-                tags: &tags,
-                method: method_key,
-                path,
-                operation_id,
-            };
-            if !options.selection.is_empty() {
-                filter_use.record(&options.selection, candidate);
-            }
-            if let Some(reason) = options.selection.rejects(candidate) {
-                conversion.skipped.push(skip(SkipKind::Excluded, reason));
-                continue;
-            }
-            let input = operation::OperationInput {
-                key: &key,
-                operation_id,
-                naming_id,
-                method,
-                method_key,
-                path,
-                pointer: &op_pointer,
-                op: op_map,
-                item: item_map,
-                base: item.base,
-                tags,
-            };
-            match context.convert(&input, &mut conversion.diagnostics) {
-                Ok(action) => conversion.actions.push(action),
-                Err(reason) => {
-                    conversion
-                        .skipped
-                        .push(skip(SkipKind::Failed, reason.message.clone()));
-                    if reason.is_root_level() {
-                        match root_failures
-                            .iter_mut()
-                            .find(|(f, _)| f.message == reason.message)
-                        {
-                            Some((_, n)) => *n += 1,
-                            None => root_failures.push((reason, 1)),
-                        }
-                        continue;
-                    }
-                    conversion.diagnostics.push(Diagnostic::new(
-                        Severity::Error,
-                        reason.code,
-                        Some(&key),
-                        reason.pointer.unwrap_or(op_pointer),
-                        format!("skipped: {}", reason.message),
-                    ));
-                }
-            }
+        Some(PathItem {
+            path,
+            pointer,
+            map,
+            base: resolved.base,
+        })
+    }
+
+    /// Converts one operation, or records it as skipped with the reason.
+    fn operation(&mut self, item: &PathItem<'s>, method_key: &'s str, op: &'s Value) {
+        let pointer = format!("{}/{method_key}", item.pointer);
+        let operation_id = operation_id(op);
+        let (key, naming_id) = self.operation_key(operation_id, method_key, item.path, &pointer);
+        let site = OperationSite {
+            key,
+            method_key,
+            path: item.path,
+            pointer,
+        };
+        let Some(method) = Method::from_openapi(method_key) else {
+            let reason = format!(
+                "{} is not a method actions support (GET, POST, PUT, PATCH, DELETE)",
+                method_key.to_ascii_uppercase()
+            );
+            self.skip(&site, SkipKind::Unsupported, reason);
+            return;
+        };
+        let Some(op) = op.as_object() else {
+            self.not_a_mapping(&site);
+            return;
+        };
+        if op.get("x-actionsync-ignore") == Some(&Value::Bool(true)) {
+            let reason = "x-actionsync-ignore: true".to_string();
+            self.skip(&site, SkipKind::Ignored, reason);
+            return;
+        }
+        let tags = tags(op);
+        let candidate = select::Candidate {
+            tags: &tags,
+            method: method_key,
+            path: item.path,
+            operation_id,
+        };
+        if let Some(reason) = self.selection_rejects(candidate) {
+            self.skip(&site, SkipKind::Excluded, reason);
+            return;
+        }
+        let input = operation::OperationInput {
+            key: &site.key,
+            operation_id,
+            naming_id,
+            method,
+            method_key,
+            path: item.path,
+            pointer: &site.pointer,
+            op,
+            item: item.map,
+            base: item.base,
+            tags,
+        };
+        match self
+            .context
+            .convert(&input, &mut self.conversion.diagnostics)
+        {
+            Ok(action) => self.conversion.actions.push(action),
+            Err(failure) => self.failed(site, failure),
         }
     }
-    for filter in filter_use.unmatched(&options.selection) {
-        conversion.diagnostics.push(Diagnostic::new(
+
+    /// The operation's key, its operationId unless an earlier operation has it (then
+    /// `METHOD /path`), and the operationId to name the action from.
+    fn operation_key(
+        &mut self,
+        operation_id: Option<&'s str>,
+        method_key: &str,
+        path: &str,
+        pointer: &str,
+    ) -> (String, Option<&'s str>) {
+        let fallback_key = format!("{} {path}", method_key.to_ascii_uppercase());
+        let (key, naming_id) = match operation_id {
+            Some(id) if !self.keys.contains(id) => (id.to_string(), Some(id)),
+            // A duplicated operationId names neither the key nor the action: a
+            // DELETE must not be named after the GET that owns the id.
+            Some(id) => {
+                self.conversion.diagnostics.push(Diagnostic::new(
+                    Severity::Warning,
+                    "duplicate-operation-id",
+                    Some(&fallback_key),
+                    format!("{pointer}/operationId"),
+                    format!(
+                        "operationId `{id}` is used by more than one operation; this one is keyed `{fallback_key}` instead. Give each operation its own operationId"
+                    ),
+                ));
+                (fallback_key, None)
+            }
+            None => (fallback_key, None),
+        };
+        self.keys.insert(key.clone());
+        (key, naming_id)
+    }
+
+    /// Whether the include/exclude filters leave the operation out, and why.
+    fn selection_rejects(&mut self, candidate: select::Candidate<'_>) -> Option<String> {
+        let selection = &self.options.selection;
+        if !selection.is_empty() {
+            self.filter_use.record(selection, candidate);
+        }
+        selection.rejects(candidate)
+    }
+
+    /// Records an operation left out, on purpose or not.
+    fn skip(&mut self, site: &OperationSite<'_>, kind: SkipKind, reason: String) {
+        self.conversion.skipped.push(site.skipped(kind, reason));
+    }
+
+    /// Records an operation that is not a mapping: skipped, with an error.
+    fn not_a_mapping(&mut self, site: &OperationSite<'_>) {
+        let reason = "the operation is not a mapping".to_string();
+        self.conversion.diagnostics.push(Diagnostic::new(
+            Severity::Error,
+            "bad-operation",
+            Some(&site.key),
+            site.pointer.clone(),
+            reason.clone(),
+        ));
+        self.skip(site, SkipKind::Failed, reason);
+    }
+
+    /// Records an operation that failed to convert: skipped, with an error of its
+    /// own, or counted towards one error for the spec when the root is to blame.
+    fn failed(&mut self, site: OperationSite<'_>, failure: operation::Failure) {
+        self.skip(&site, SkipKind::Failed, failure.message.clone());
+        if failure.is_root_level() {
+            match self
+                .root_failures
+                .iter_mut()
+                .find(|(f, _)| f.message == failure.message)
+            {
+                Some((_, n)) => *n += 1,
+                None => self.root_failures.push((failure, 1)),
+            }
+            return;
+        }
+        self.conversion.diagnostics.push(Diagnostic::new(
+            Severity::Error,
+            failure.code,
+            Some(&site.key),
+            failure.pointer.unwrap_or(site.pointer),
+            format!("skipped: {}", failure.message),
+        ));
+    }
+}
+
+/// The operationId, trimmed; `None` when missing or blank.
+fn operation_id(op: &Value) -> Option<&str> {
+    op.get("operationId")
+        .and_then(Value::as_str)
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+}
+
+/// The operation's OpenAPI tags; those that are not strings are left out.
+fn tags(op: &Map<String, Value>) -> Vec<String> {
+    op.get("tags")
+        .and_then(Value::as_array)
+        .map(|t| {
+            t.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Warns about each filter value that matched no operation: likely a typo.
+fn report_unmatched_filters(
+    filter_use: &select::FilterUse,
+    selection: &Selection,
+    diagnostics: &mut Vec<Diagnostic>,
+) {
+    for filter in filter_use.unmatched(selection) {
+        diagnostics.push(Diagnostic::new(
             Severity::Warning,
             "unmatched-filter",
             None,
@@ -333,13 +481,20 @@ pub fn convert(spec: &Spec, options: &ConvertOptions) -> Conversion {
             format!("{filter} matched no operation of this spec; is it spelled right?"),
         ));
     }
+}
+
+/// One error per root-level failure, with how many operations it skipped.
+fn report_root_failures(
+    root_failures: Vec<(operation::Failure, usize)>,
+    diagnostics: &mut Vec<Diagnostic>,
+) {
     for (failure, n) in root_failures {
         let what = if n == 1 {
             "1 operation".to_string()
         } else {
             format!("{n} operations")
         };
-        conversion.diagnostics.push(Diagnostic::new(
+        diagnostics.push(Diagnostic::new(
             Severity::Error,
             failure.code,
             None,
@@ -347,8 +502,6 @@ pub fn convert(spec: &Spec, options: &ConvertOptions) -> Conversion {
             format!("{what} skipped: {}", failure.message),
         ));
     }
-    make_names_unique(&mut conversion.actions, &mut conversion.diagnostics);
-    conversion
 }
 
 /// Gives every action a distinct name: the first in spec order keeps it, the
@@ -356,15 +509,15 @@ pub fn convert(spec: &Spec, options: &ConvertOptions) -> Conversion {
 fn make_names_unique(actions: &mut [ActionDraft], diagnostics: &mut Vec<Diagnostic>) {
     let mut claims: HashMap<String, usize> = HashMap::new();
     for action in actions.iter() {
-        *claims.entry(action.name.clone()).or_default() += 1;
+        *claims.entry(action.spec.name.clone()).or_default() += 1;
     }
     let mut taken: HashSet<String> = claims.keys().cloned().collect();
     let mut seen: HashSet<String> = HashSet::new();
     for action in actions.iter_mut() {
-        if seen.insert(action.name.clone()) {
+        if seen.insert(action.spec.name.clone()) {
             continue;
         }
-        let original = action.name.clone();
+        let original = action.spec.name.clone();
         let mut n = 2;
         let renamed = loop {
             let suffix = format!("_{n}");
@@ -381,11 +534,11 @@ fn make_names_unique(actions: &mut [ActionDraft], diagnostics: &mut Vec<Diagnost
             Severity::Warning,
             "name-collision",
             Some(&action.key),
-            action.operation.pointer.clone(),
+            action.spec.operation.pointer.clone(),
             format!(
                 "the name `{original}` is already taken by another operation in this spec; this one is named `{renamed}`. Give the operations distinct operationIds to choose the names yourself"
             ),
         ));
-        action.name = renamed;
+        action.spec.name = renamed;
     }
 }

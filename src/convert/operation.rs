@@ -11,8 +11,8 @@ use super::naming;
 use super::schema::{self, Purpose, Schemas};
 use super::server::{self, Level, ServerPolicy};
 use crate::action::{
-    ActionDraft, Body, Channel, HandFields, MIN_DESCRIPTION, Method, Origin, Parameter,
-    ParameterLocation, StaticHeader,
+    ActionDraft, AuthRequirement, Body, Channel, HandFields, MIN_DESCRIPTION, Method, Origin,
+    Parameter, ParameterLocation, SpecFields, StaticHeader,
 };
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::spec::{Spec, SpecVersion};
@@ -83,6 +83,7 @@ struct RawParameter<'s> {
 }
 
 impl<'s> SpecContext<'s> {
+    /// Reads what the operations share once: root servers, security schemes, `consumes`.
     pub fn new(
         spec: &'s Spec,
         options: &'s ConvertOptions,
@@ -132,6 +133,7 @@ impl<'s> SpecContext<'s> {
         }
     }
 
+    /// Converts one operation into an action, or says why it cannot be one.
     pub fn convert(
         &self,
         input: &OperationInput<'_, 's>,
@@ -142,211 +144,16 @@ impl<'s> SpecContext<'s> {
             diagnostics.push(Diagnostic::new(severity, code, Some(key), pointer, message));
         };
 
-        let base_url = self.server_for(input)?;
-        let path = if input.path.starts_with('/') {
-            input.path.to_string()
-        } else {
-            format!("/{}", input.path)
-        };
-        let url = format!("{base_url}{path}");
-
-        // Parameters, path-item level first; an operation's parameter with the same
-        // name and location replaces the path item's.
-        let mut raw: Vec<RawParameter<'s>> = Vec::new();
-        let item_pointer = input.pointer.rsplit_once('/').map_or("", |(p, _)| p);
-        self.collect_parameters(
-            input.item.get("parameters"),
-            input.base,
-            &format!("{item_pointer}/parameters"),
-            &mut raw,
-            &mut warn,
-        )?;
-        self.collect_parameters(
-            input.op.get("parameters"),
-            input.base,
-            &format!("{}/parameters", input.pointer),
-            &mut raw,
-            &mut warn,
-        )?;
-
-        let mut parameters: Vec<Parameter> = Vec::new();
-        let mut body_parameter: Option<RawParameter<'s>> = None;
-        let mut form_parameters: Vec<RawParameter<'s>> = Vec::new();
-        for p in raw {
-            let location = match p.location.as_str() {
-                "path" => ParameterLocation::Path,
-                "query" => ParameterLocation::Query,
-                "header" => {
-                    if ["accept", "content-type", "authorization"]
-                        .contains(&p.name.to_ascii_lowercase().as_str())
-                    {
-                        warn(
-                            Severity::Info,
-                            "ignored-header",
-                            p.pointer,
-                            format!(
-                                "the header parameter `{}` is left out: OpenAPI ignores it (the body sets Content-Type, security schemes set Authorization)",
-                                p.name
-                            ),
-                        );
-                        continue;
-                    }
-                    ParameterLocation::Header
-                }
-                "cookie" if p.value.get("required").and_then(Value::as_bool) == Some(true) => {
-                    return Err(Failure::new(
-                        "cookie-parameter",
-                        p.pointer,
-                        format!(
-                            "the required cookie parameter `{}` cannot be sent: actions send path, query and header parameters only",
-                            p.name
-                        ),
-                    ));
-                }
-                "cookie" => {
-                    warn(
-                        Severity::Warning,
-                        "cookie-parameter",
-                        p.pointer,
-                        format!(
-                            "the cookie parameter `{}` is left out: actions send path, query and header parameters only",
-                            p.name
-                        ),
-                    );
-                    continue;
-                }
-                "body" if self.spec.version() == SpecVersion::Swagger2 => {
-                    body_parameter = Some(p);
-                    continue;
-                }
-                "formData" if self.spec.version() == SpecVersion::Swagger2 => {
-                    form_parameters.push(p);
-                    continue;
-                }
-                other => {
-                    warn(
-                        Severity::Warning,
-                        "bad-parameter",
-                        p.pointer,
-                        format!(
-                            "the parameter `{}` is `in: {other}`, which is not a parameter location; it is left out",
-                            p.name
-                        ),
-                    );
-                    continue;
-                }
-            };
-            let parameter =
-                self.parameter(&p, location, self.options.budget.max_bytes / 2, &mut warn)?;
-            parameters.push(parameter);
-        }
-        reconcile_path_parameters(&path, input.pointer, &mut parameters, &mut warn);
-        make_parameter_names_unique(&mut parameters);
-        // The body gets what the parameters leave of the tool's budget.
-        let parameter_bytes: usize = parameters
-            .iter()
-            .map(|p| serde_json::to_vec(&p.schema).map_or(0, |v| v.len()))
-            .sum();
-        let body_bytes = self
-            .options
-            .budget
-            .max_bytes
-            .saturating_sub(parameter_bytes);
-
-        let body = match self.spec.version() {
-            SpecVersion::Swagger2 => self.swagger2_body(
-                input,
-                body_parameter,
-                form_parameters,
-                body_bytes,
-                &mut warn,
-            )?,
-            _ => self.oas3_body(input, body_bytes, &mut warn)?,
-        };
-        // A multipart Content-Type needs the boundary of each request, so only the
-        // body says multipart; a static header would carry no boundary.
-        let headers = body
-            .iter()
-            .filter(|b| b.content_type != "multipart/form-data")
-            .map(|b| StaticHeader {
-                name: "Content-Type".to_string(),
-                value: b.content_type.clone(),
-            })
-            .collect();
-
-        let security = input.op.get("security").or(self.root_security);
-        let (auth, undefined) = match security {
-            Some(security) => super::auth::requirements(security, &self.schemes),
-            None => (Vec::new(), Vec::new()),
-        };
-        if !undefined.is_empty() {
-            let names = undefined
-                .iter()
-                .map(|n| format!("`{n}`"))
-                .collect::<Vec<_>>()
-                .join(", ");
-            let requirements_given = security
-                .and_then(Value::as_array)
-                .is_some_and(|r| !r.is_empty());
-            if requirements_given && auth.is_empty() {
-                // Every way to authenticate names an undefined scheme: an empty `auth`
-                // would mean "no credentials needed", which the spec never said.
-                return Err(Failure::new(
-                    "unknown-security-scheme",
-                    format!("{}/security", input.pointer),
-                    format!(
-                        "the operation's security names {names}, which is not a defined security scheme, so the credentials it needs are unknown; define it under components.securitySchemes (securityDefinitions in Swagger 2.0)"
-                    ),
-                ));
-            }
-            warn(
-                Severity::Warning,
-                "unknown-security-scheme",
-                format!("{}/security", input.pointer),
-                format!(
-                    "the security requirements naming {names}, which is not a defined security scheme, are left out; the others apply"
-                ),
-            );
-        }
-
-        let name = match input.naming_id {
-            Some(id) => match naming::from_operation_id(id) {
-                Some(name) => name,
-                None => {
-                    let name = naming::from_path(input.method, &path);
-                    warn(
-                        Severity::Info,
-                        "name-from-path",
-                        format!("{}/operationId", input.pointer),
-                        format!(
-                            "operationId `{id}` does not make a valid tool name (5 to 64 of a-z, 0-9, _); named `{name}` from the method and path"
-                        ),
-                    );
-                    name
-                }
-            },
-            None => naming::from_path(input.method, &path),
-        };
-
-        let text = |k: &str| input.op.get(k).and_then(Value::as_str).unwrap_or("");
-        let mut description = describe(text("summary"), text("description"));
-        if description.chars().count() < MIN_DESCRIPTION {
-            let generated =
-                generated_description(&description, &name, input.method, &path, &parameters);
-            warn(
-                Severity::Warning,
-                "generated-description",
-                input.pointer.to_string(),
-                format!(
-                    "the summary and description together are under {MIN_DESCRIPTION} characters; generated: \"{generated}\". Write a description that names the noun and the verb"
-                ),
-            );
-            description = generated;
-        }
-
-        let mut action = ActionDraft {
-            source: self.options.source.clone(),
-            key: key.to_string(),
+        let path = rooted(input.path);
+        let url = format!("{}{path}", self.server_for(input)?);
+        let (parameters, swagger2_body) = self.parameters(input, &path, &mut warn)?;
+        let body_bytes = self.bytes_left_for_body(&parameters);
+        let body = self.body(input, swagger2_body, body_bytes, &mut warn)?;
+        let headers = content_type_header(body.as_ref());
+        let auth = self.auth(input, &mut warn)?;
+        let name = action_name(input, &path, &mut warn);
+        let description = action_description(input, &name, &path, &parameters, &mut warn);
+        let spec = SpecFields {
             name,
             description,
             method: input.method,
@@ -355,17 +162,15 @@ impl<'s> SpecContext<'s> {
             headers,
             body,
             auth,
-            hand: HandFields::default(),
-            operation: Origin {
-                operation_id: input.operation_id.map(str::to_string),
-                method: input.method_key.to_string(),
-                path: input.path.to_string(),
-                tags: input.tags.clone(),
-                pointer: input.pointer.to_string(),
-            },
+            operation: input.origin(),
         };
-        action.hand = hand_fields(&action, input, &mut warn);
-        Ok(action)
+        let hand = hand_fields(&spec, input, &mut warn);
+        Ok(ActionDraft {
+            source: self.options.source.clone(),
+            key: key.to_string(),
+            spec,
+            hand,
+        })
     }
 
     /// Builds one schema within `max_bytes`, reporting its caveats and what was cut
@@ -403,6 +208,150 @@ impl<'s> SpecContext<'s> {
         Ok(built.schema)
     }
 
+    /// The action's parameters, and what in Swagger 2.0 makes its body instead.
+    fn parameters(
+        &self,
+        input: &OperationInput<'_, 's>,
+        path: &str,
+        warn: &mut impl FnMut(Severity, &str, String, String),
+    ) -> Result<(Vec<Parameter>, Swagger2Body<'s>), Failure> {
+        let raw = self.raw_parameters(input, warn)?;
+        let (mut parameters, swagger2_body) = self.classify_parameters(raw, warn)?;
+        reconcile_path_parameters(path, input.pointer, &mut parameters, warn);
+        make_parameter_names_unique(&mut parameters);
+        Ok((parameters, swagger2_body))
+    }
+
+    /// The parameters as declared, the path item's first; an operation's parameter
+    /// with the same name and location replaces the path item's.
+    fn raw_parameters(
+        &self,
+        input: &OperationInput<'_, 's>,
+        warn: &mut impl FnMut(Severity, &str, String, String),
+    ) -> Result<Vec<RawParameter<'s>>, Failure> {
+        let mut raw: Vec<RawParameter<'s>> = Vec::new();
+        self.collect_parameters(
+            input.item.get("parameters"),
+            input.base,
+            &format!("{}/parameters", input.item_pointer()),
+            &mut raw,
+            warn,
+        )?;
+        self.collect_parameters(
+            input.op.get("parameters"),
+            input.base,
+            &format!("{}/parameters", input.pointer),
+            &mut raw,
+            warn,
+        )?;
+        Ok(raw)
+    }
+
+    /// Converts the parameters the action sends, sets aside Swagger 2.0's body and
+    /// form parameters, and leaves out (saying why) what it cannot send.
+    fn classify_parameters(
+        &self,
+        raw: Vec<RawParameter<'s>>,
+        warn: &mut impl FnMut(Severity, &str, String, String),
+    ) -> Result<(Vec<Parameter>, Swagger2Body<'s>), Failure> {
+        let mut parameters: Vec<Parameter> = Vec::new();
+        let mut swagger2_body = Swagger2Body::default();
+        for p in raw {
+            match placement(&p, self.spec.version())? {
+                // Each parameter may take half the tool's budget; the body gets the rest.
+                Placement::Sent(location) => parameters.push(self.parameter(
+                    &p,
+                    location,
+                    self.options.budget.max_bytes / 2,
+                    warn,
+                )?),
+                Placement::Body => swagger2_body.body = Some(p),
+                Placement::FormField => swagger2_body.form.push(p),
+                Placement::LeftOut(severity, code, message) => {
+                    warn(severity, code, p.pointer, message)
+                }
+            }
+        }
+        Ok((parameters, swagger2_body))
+    }
+
+    /// The request body: OpenAPI 3's `requestBody`, or Swagger 2.0's body or form
+    /// parameters.
+    fn body(
+        &self,
+        input: &OperationInput<'_, 's>,
+        swagger2_body: Swagger2Body<'s>,
+        max_bytes: usize,
+        warn: &mut impl FnMut(Severity, &str, String, String),
+    ) -> Result<Option<Body>, Failure> {
+        match self.spec.version() {
+            SpecVersion::Swagger2 => self.swagger2_body(
+                input,
+                swagger2_body.body,
+                swagger2_body.form,
+                max_bytes,
+                warn,
+            ),
+            _ => self.oas3_body(input, max_bytes, warn),
+        }
+    }
+
+    /// What the parameters' schemas leave of the tool's byte budget.
+    fn bytes_left_for_body(&self, parameters: &[Parameter]) -> usize {
+        let used: usize = parameters
+            .iter()
+            .map(|p| serde_json::to_vec(&p.schema).map_or(0, |v| v.len()))
+            .sum();
+        self.options.budget.max_bytes.saturating_sub(used)
+    }
+
+    /// The security requirements in effect: the operation's, else the spec's. Those
+    /// naming an undefined scheme are left out with a warning.
+    fn auth(
+        &self,
+        input: &OperationInput<'_, 's>,
+        warn: &mut impl FnMut(Severity, &str, String, String),
+    ) -> Result<Vec<AuthRequirement>, Failure> {
+        let security = input.op.get("security").or(self.root_security);
+        let (auth, undefined) = match security {
+            Some(security) => super::auth::requirements(security, &self.schemes),
+            None => (Vec::new(), Vec::new()),
+        };
+        if undefined.is_empty() {
+            return Ok(auth);
+        }
+        let names = undefined
+            .iter()
+            .map(|n| format!("`{n}`"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let requirements_given = security
+            .and_then(Value::as_array)
+            .is_some_and(|r| !r.is_empty());
+        if requirements_given && auth.is_empty() {
+            // Every way to authenticate names an undefined scheme: an empty `auth`
+            // would mean "no credentials needed", which the spec never said.
+            return Err(Failure::new(
+                "unknown-security-scheme",
+                format!("{}/security", input.pointer),
+                format!(
+                    "the operation's security names {names}, which is not a defined security scheme, so the credentials it needs are unknown; define it under components.securitySchemes (securityDefinitions in Swagger 2.0)"
+                ),
+            ));
+        }
+        warn(
+            Severity::Warning,
+            "unknown-security-scheme",
+            format!("{}/security", input.pointer),
+            format!(
+                "the security requirements naming {names}, which is not a defined security scheme, are left out; the others apply"
+            ),
+        );
+        Ok(auth)
+    }
+
+    /// The base URL the operation is called at: its own servers, its path item's, else
+    /// the spec's (Swagger 2.0: `schemes`, `host`, `basePath`).
     fn server_for(&self, input: &OperationInput<'_, 's>) -> Result<String, Failure> {
         let policy = ServerPolicy {
             base_url: self.options.base_url.as_ref(),
@@ -436,11 +385,10 @@ impl<'s> SpecContext<'s> {
                         format!("{}/servers", input.pointer),
                     )
                 } else if let Some(servers) = local(input.item.get("servers")) {
-                    let item_pointer = input.pointer.rsplit_once('/').map_or("", |(p, _)| p);
                     (
                         server::oas3_candidates(&Value::Array(servers.clone())),
                         Level::Local,
-                        format!("{item_pointer}/servers"),
+                        format!("{}/servers", input.item_pointer()),
                     )
                 } else {
                     (
@@ -455,6 +403,8 @@ impl<'s> SpecContext<'s> {
         server::choose(&candidates, level, policy).map_err(|p| failure(p, pointer))
     }
 
+    /// Adds the parameters of one `parameters` list to `out`, replacing any with the
+    /// same name and location.
     fn collect_parameters(
         &self,
         list: Option<&'s Value>,
@@ -519,6 +469,7 @@ impl<'s> SpecContext<'s> {
         Ok(())
     }
 
+    /// One parameter the action sends: its schema, description and serialisation.
     fn parameter(
         &self,
         p: &RawParameter<'s>,
@@ -597,6 +548,7 @@ impl<'s> SpecContext<'s> {
         })
     }
 
+    /// The request body of an OpenAPI 3 operation, from `requestBody`.
     fn oas3_body(
         &self,
         input: &OperationInput<'_, 's>,
@@ -707,6 +659,7 @@ impl<'s> SpecContext<'s> {
         }))
     }
 
+    /// The example a media type gives, to infer a schema from when it has none.
     fn media_example(&self, media: &'s Value, base: &'s Url) -> Option<&'s Value> {
         if let Some(example) = media.get("example") {
             return Some(example);
@@ -716,6 +669,8 @@ impl<'s> SpecContext<'s> {
         resolved.value.get("value")
     }
 
+    /// The request body of a Swagger 2.0 operation: its body parameter, else its
+    /// form fields as one object.
     fn swagger2_body(
         &self,
         input: &OperationInput<'_, 's>,
@@ -862,6 +817,168 @@ impl<'s> SpecContext<'s> {
             inferred: false,
         }))
     }
+}
+
+impl OperationInput<'_, '_> {
+    /// JSON pointer to the operation's path item.
+    fn item_pointer(&self) -> &str {
+        self.pointer.rsplit_once('/').map_or("", |(p, _)| p)
+    }
+
+    /// Where the operation is in the spec.
+    fn origin(&self) -> Origin {
+        Origin {
+            operation_id: self.operation_id.map(str::to_string),
+            method: self.method_key.to_string(),
+            path: self.path.to_string(),
+            tags: self.tags.clone(),
+            pointer: self.pointer.to_string(),
+        }
+    }
+}
+
+/// Swagger 2.0's request body, which it declares as parameters: one `in: body`,
+/// or `in: formData` fields.
+#[derive(Default)]
+struct Swagger2Body<'s> {
+    body: Option<RawParameter<'s>>,
+    form: Vec<RawParameter<'s>>,
+}
+
+/// What becomes of a declared parameter.
+enum Placement {
+    /// The action sends it, there.
+    Sent(ParameterLocation),
+    /// Swagger 2.0's `in: body`.
+    Body,
+    /// Swagger 2.0's `in: formData`.
+    FormField,
+    /// Left out, with a diagnostic (severity, code, message).
+    LeftOut(Severity, &'static str, String),
+}
+
+/// Where a declared parameter goes, by its `in`. A required one the action cannot
+/// send fails the operation: the call could not succeed without it.
+fn placement(p: &RawParameter<'_>, version: SpecVersion) -> Result<Placement, Failure> {
+    Ok(match p.location.as_str() {
+        "path" => Placement::Sent(ParameterLocation::Path),
+        "query" => Placement::Sent(ParameterLocation::Query),
+        "header"
+            if ["accept", "content-type", "authorization"]
+                .contains(&p.name.to_ascii_lowercase().as_str()) =>
+        {
+            Placement::LeftOut(
+                Severity::Info,
+                "ignored-header",
+                format!(
+                    "the header parameter `{}` is left out: OpenAPI ignores it (the body sets Content-Type, security schemes set Authorization)",
+                    p.name
+                ),
+            )
+        }
+        "header" => Placement::Sent(ParameterLocation::Header),
+        "cookie" if p.value.get("required").and_then(Value::as_bool) == Some(true) => {
+            return Err(Failure::new(
+                "cookie-parameter",
+                p.pointer.clone(),
+                format!(
+                    "the required cookie parameter `{}` cannot be sent: actions send path, query and header parameters only",
+                    p.name
+                ),
+            ));
+        }
+        "cookie" => Placement::LeftOut(
+            Severity::Warning,
+            "cookie-parameter",
+            format!(
+                "the cookie parameter `{}` is left out: actions send path, query and header parameters only",
+                p.name
+            ),
+        ),
+        "body" if version == SpecVersion::Swagger2 => Placement::Body,
+        "formData" if version == SpecVersion::Swagger2 => Placement::FormField,
+        other => Placement::LeftOut(
+            Severity::Warning,
+            "bad-parameter",
+            format!(
+                "the parameter `{}` is `in: {other}`, which is not a parameter location; it is left out",
+                p.name
+            ),
+        ),
+    })
+}
+
+/// The path template with the leading `/` some specs leave out.
+fn rooted(path: &str) -> String {
+    if path.starts_with('/') {
+        path.to_string()
+    } else {
+        format!("/{path}")
+    }
+}
+
+/// The static `Content-Type` header the body needs. A multipart Content-Type needs
+/// the boundary of each request, so only the body says multipart; a static header
+/// would carry no boundary.
+fn content_type_header(body: Option<&Body>) -> Vec<StaticHeader> {
+    body.iter()
+        .filter(|b| b.content_type != "multipart/form-data")
+        .map(|b| StaticHeader {
+            name: "Content-Type".to_string(),
+            value: b.content_type.clone(),
+        })
+        .collect()
+}
+
+/// The tool name: from the operationId when it makes a valid one, else from the
+/// method and path.
+fn action_name(
+    input: &OperationInput<'_, '_>,
+    path: &str,
+    warn: &mut impl FnMut(Severity, &str, String, String),
+) -> String {
+    let Some(id) = input.naming_id else {
+        return naming::from_path(input.method, path);
+    };
+    if let Some(name) = naming::from_operation_id(id) {
+        return name;
+    }
+    let name = naming::from_path(input.method, path);
+    warn(
+        Severity::Info,
+        "name-from-path",
+        format!("{}/operationId", input.pointer),
+        format!(
+            "operationId `{id}` does not make a valid tool name (5 to 64 of a-z, 0-9, _); named `{name}` from the method and path"
+        ),
+    );
+    name
+}
+
+/// The summary and description together; when they are too short for the AI to
+/// go on, a generated description and a warning.
+fn action_description(
+    input: &OperationInput<'_, '_>,
+    name: &str,
+    path: &str,
+    parameters: &[Parameter],
+    warn: &mut impl FnMut(Severity, &str, String, String),
+) -> String {
+    let text = |k: &str| input.op.get(k).and_then(Value::as_str).unwrap_or("");
+    let description = describe(text("summary"), text("description"));
+    if description.chars().count() >= MIN_DESCRIPTION {
+        return description;
+    }
+    let generated = generated_description(&description, name, input.method, path, parameters);
+    warn(
+        Severity::Warning,
+        "generated-description",
+        input.pointer.to_string(),
+        format!(
+            "the summary and description together are under {MIN_DESCRIPTION} characters; generated: \"{generated}\". Write a description that names the noun and the verb"
+        ),
+    );
+    generated
 }
 
 /// Picks the content type actions can send: `application/json`, then a `+json`
@@ -1104,6 +1221,7 @@ fn generated_description(
     out
 }
 
+/// `s` with its first letter upper-case.
 fn capitalise(s: &str) -> String {
     let mut chars = s.chars();
     match chars.next() {
@@ -1112,6 +1230,7 @@ fn capitalise(s: &str) -> String {
     }
 }
 
+/// A list of strings, or one string as a list of one.
 fn string_list(value: Option<&Value>) -> Vec<String> {
     match value {
         Some(Value::Array(items)) => items
@@ -1146,14 +1265,14 @@ fn segment_list(value: &Value) -> Option<Vec<String>> {
 
 /// Initial hand-owned values: defaults, then the vendor extensions.
 fn hand_fields(
-    action: &ActionDraft,
+    spec: &SpecFields,
     input: &OperationInput<'_, '_>,
     warn: &mut impl FnMut(Severity, &str, String, String),
 ) -> HandFields {
     let op = input.op;
     let at = |ext: &str| format!("{}/{ext}", input.pointer);
     let mut hand = HandFields {
-        require_confirmation: action.method == Method::Delete,
+        require_confirmation: spec.method == Method::Delete,
         ..HandFields::default()
     };
     if let Some(value) = op.get("x-open-require-form-submission") {
@@ -1209,11 +1328,11 @@ fn hand_fields(
     if let Some(value) = op.get("x-actionsync-magic") {
         match value.as_object() {
             Some(map) => {
-                let known: Vec<&str> = action
+                let known: Vec<&str> = spec
                     .parameters
                     .iter()
                     .map(|p| p.key.as_str())
-                    .chain(action.headers.iter().map(|h| h.name.as_str()))
+                    .chain(spec.headers.iter().map(|h| h.name.as_str()))
                     .collect();
                 let mut magic = BTreeMap::new();
                 for (field, path) in map {
@@ -1252,7 +1371,7 @@ fn hand_fields(
         }
     }
     if let Some(value) = op.get("x-open-pinned") {
-        hand.pins = pins(action, value, &at("x-open-pinned"), warn);
+        hand.pins = pins(spec, value, &at("x-open-pinned"), warn);
     }
     hand
 }
@@ -1260,23 +1379,17 @@ fn hand_fields(
 /// `x-open-pinned`: a map of field → value, or a list of fields pinned to the value
 /// the spec gives them now.
 fn pins(
-    action: &ActionDraft,
+    spec: &SpecFields,
     value: &Value,
     pointer: &str,
     warn: &mut impl FnMut(Severity, &str, String, String),
 ) -> BTreeMap<String, Value> {
-    let current = serde_json::to_value(action).unwrap_or(Value::Null);
     let entries: Vec<(String, Value)> = match value {
         Value::Object(map) => map.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
         Value::Array(fields) => fields
             .iter()
             .filter_map(Value::as_str)
-            .map(|f| {
-                (
-                    f.to_string(),
-                    current.get(f).cloned().unwrap_or(Value::Null),
-                )
-            })
+            .map(|f| (f.to_string(), spec.field(f)))
             .collect(),
         _ => {
             warn(

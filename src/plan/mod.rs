@@ -25,7 +25,9 @@ use std::collections::{HashMap, HashSet};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::action::{ActionState, HandFields, SPEC_FIELDS, SkipKind, SpecFields, StoredAction};
+use crate::action::{
+    ActionDraft, ActionState, HandFields, Origin, SPEC_FIELDS, SkipKind, SpecFields, StoredAction,
+};
 use crate::convert::Conversion;
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::lint::{self, Subject};
@@ -259,125 +261,10 @@ const BLOCKING_CODES: &[&str] = &["http-url", "no-server", "relative-server", "b
 
 /// Makes the plan. See the module docs for the rules.
 pub fn plan(input: PlanInput<'_>) -> Plan {
-    let conversion = input.conversion;
-    let mut by_key: HashMap<&str, &StoredAction> =
-        input.current.iter().map(|a| (a.key.as_str(), a)).collect();
     let mut matched: HashSet<i64> = HashSet::new();
-    let mut changes = Vec::new();
-    let mut counts = Counts::default();
     let mut drift = Vec::new();
-    let mut orphans = Vec::new();
-
-    // Operations still in the spec that failed to convert: their actions are kept.
-    let failed: HashMap<&str, &str> = conversion
-        .skipped
-        .iter()
-        .filter(|s| s.kind == SkipKind::Failed)
-        .map(|s| (s.key.as_str(), s.reason.as_str()))
-        .collect();
-    let failed_paths: HashSet<(String, &str)> = conversion
-        .skipped
-        .iter()
-        .filter(|s| s.kind == SkipKind::Failed)
-        .map(|s| (s.method.to_ascii_lowercase(), s.path.as_str()))
-        .collect();
-
-    // First pass: same key. Second: renames among what is left.
-    let mut unmatched_drafts = Vec::new();
-    for (index, draft) in conversion.actions.iter().enumerate() {
-        match by_key.remove(draft.key.as_str()) {
-            Some(stored) => {
-                matched.insert(stored.id);
-                changes.push((
-                    index,
-                    stored_change(stored, draft.spec_fields(), &draft.key, &mut drift),
-                ));
-            }
-            None => unmatched_drafts.push(index),
-        }
-    }
-    let mut by_operation: HashMap<(String, String), Vec<&StoredAction>> = HashMap::new();
-    for stored in by_key.values() {
-        let op = &stored.spec.operation;
-        by_operation
-            .entry((op.method.to_ascii_lowercase(), op.path.clone()))
-            .or_default()
-            .push(stored);
-    }
-    for candidates in by_operation.values_mut() {
-        // Prefer an active action, then the newest.
-        candidates.sort_by_key(|a| (a.state != ActionState::Active, -a.id));
-    }
-    for index in unmatched_drafts {
-        let draft = &conversion.actions[index];
-        let op = &draft.operation;
-        let renamed = by_operation
-            .get_mut(&(op.method.to_ascii_lowercase(), op.path.clone()))
-            .and_then(|c| {
-                if c.is_empty() {
-                    None
-                } else {
-                    Some(c.remove(0))
-                }
-            });
-        let change = match renamed {
-            Some(stored) => {
-                matched.insert(stored.id);
-                by_key.remove(stored.key.as_str());
-                stored_change(stored, draft.spec_fields(), &draft.key, &mut drift)
-            }
-            None => Some(create(draft)),
-        };
-        changes.push((index, change));
-    }
-    let mut changes: Vec<Change> = {
-        changes.sort_by_key(|(index, _)| *index);
-        changes.into_iter().filter_map(|(_, c)| c).collect()
-    };
-
-    // What is left of the catalogue: operations gone, left out, or failed.
-    let mut kept = Vec::new();
-    let mut removals = Vec::new();
-    let mut leftovers: Vec<&StoredAction> = input
-        .current
-        .iter()
-        .filter(|a| !matched.contains(&a.id))
-        .collect();
-    leftovers.sort_by_key(|a| a.id);
-    for stored in leftovers {
-        let op = &stored.spec.operation;
-        let failed_reason = failed.get(stored.key.as_str()).copied().or_else(|| {
-            failed_paths
-                .contains(&(op.method.to_ascii_lowercase(), op.path.as_str()))
-                .then_some("the operation failed to convert")
-        });
-        if let Some(reason) = failed_reason {
-            if stored.state == ActionState::Active {
-                kept.push(Kept {
-                    id: stored.id,
-                    name: stored.name().to_string(),
-                    key: stored.key.clone(),
-                    reason: reason.to_string(),
-                });
-            }
-            continue;
-        }
-        let kind = match (input.options.prune, stored.state) {
-            (true, _) => ChangeKind::Delete,
-            (false, ActionState::Active) => ChangeKind::Archive,
-            (false, ActionState::Archived) => continue,
-        };
-        removals.push(Change {
-            kind,
-            id: Some(stored.id),
-            key: stored.key.clone(),
-            previous_key: None,
-            name: stored.name().to_string(),
-            fields: Vec::new(),
-            spec: None,
-            hand: None,
-        });
-    }
+    let mut changes = draft_changes(&input, &mut matched, &mut drift);
+    let (kept, removals) = leftover_changes(&input, &matched);
     changes.extend(removals);
 
     let active_before = input
@@ -385,57 +272,13 @@ pub fn plan(input: PlanInput<'_>) -> Plan {
         .iter()
         .filter(|a| a.state == ActionState::Active)
         .count();
-    for change in &changes {
-        match change.kind {
-            ChangeKind::Create => counts.created += 1,
-            ChangeKind::Update => counts.updated += 1,
-            ChangeKind::Archive => counts.archived += 1,
-            ChangeKind::Delete => counts.deleted += 1,
-            ChangeKind::Restore => counts.restored += 1,
-        }
-    }
-    // Removals of actions that were active: the guard's numerator, and with the
-    // updates, what is not unchanged.
-    let active: HashSet<i64> = input
-        .current
-        .iter()
-        .filter(|a| a.state == ActionState::Active)
-        .map(|a| a.id)
-        .collect();
-    let removed_active = changes
-        .iter()
-        .filter(|c| matches!(c.kind, ChangeKind::Archive | ChangeKind::Delete))
-        .filter(|c| c.id.is_some_and(|id| active.contains(&id)))
-        .count();
-    counts.unchanged = active_before.saturating_sub(counts.updated + removed_active);
+    let removed_active = removed_active(input.current, &changes);
+    let counts = counts(&changes, active_before, removed_active);
+    let orphans = orphans(input.current, &changes);
 
-    // Magic fields without their parameter, over every action active afterwards.
-    let new_specs: HashMap<i64, &SpecFields> = changes
-        .iter()
-        .filter_map(|c| Some((c.id?, c.spec.as_ref()?)))
-        .collect();
-    for stored in input.current {
-        let active_after = match changes.iter().find(|c| c.id == Some(stored.id)) {
-            Some(c) => matches!(c.kind, ChangeKind::Update | ChangeKind::Restore),
-            None => stored.state == ActionState::Active,
-        };
-        if !active_after {
-            continue;
-        }
-        let spec = new_specs.get(&stored.id).copied().unwrap_or(&stored.spec);
-        for (field, context) in &stored.hand.magic_fields {
-            if !spec.fills(field) {
-                orphans.push(Orphan {
-                    id: stored.id,
-                    name: stored.name().to_string(),
-                    field: field.clone(),
-                    context: context.clone(),
-                });
-            }
-        }
-    }
-
-    let mut diagnostics: Vec<Diagnostic> = conversion
+    // Info findings stay with `convert`: a plan shows what a person may need to act on.
+    let mut diagnostics: Vec<Diagnostic> = input
+        .conversion
         .diagnostics
         .iter()
         .filter(|d| d.severity != Severity::Info)
@@ -466,10 +309,227 @@ pub fn plan(input: PlanInput<'_>) -> Plan {
     }
 }
 
+/// What each draft changes, in spec order: the stored action with its key, else
+/// one it was renamed from, else a new action. Drafts that change nothing are
+/// left out; every stored action they match goes into `matched`.
+fn draft_changes(
+    input: &PlanInput<'_>,
+    matched: &mut HashSet<i64>,
+    drift: &mut Vec<Drift>,
+) -> Vec<Change> {
+    let drafts = &input.conversion.actions;
+    let mut by_key: HashMap<&str, &StoredAction> =
+        input.current.iter().map(|a| (a.key.as_str(), a)).collect();
+    let mut changes = Vec::new();
+
+    // First pass: same key. Second: renames among what is left.
+    let mut unmatched_drafts = Vec::new();
+    for (index, draft) in drafts.iter().enumerate() {
+        match by_key.remove(draft.key.as_str()) {
+            Some(stored) => {
+                matched.insert(stored.id);
+                changes.push((index, stored_change(stored, &draft.spec, &draft.key, drift)));
+            }
+            None => unmatched_drafts.push(index),
+        }
+    }
+    let mut renamable = rename_candidates(by_key.into_values());
+    for index in unmatched_drafts {
+        let draft = &drafts[index];
+        let renamed = renamable
+            .get_mut(&operation_of(&draft.spec.operation))
+            .and_then(|c| {
+                if c.is_empty() {
+                    None
+                } else {
+                    Some(c.remove(0))
+                }
+            });
+        let change = match renamed {
+            Some(stored) => {
+                matched.insert(stored.id);
+                stored_change(stored, &draft.spec, &draft.key, drift)
+            }
+            None => Some(create(draft)),
+        };
+        changes.push((index, change));
+    }
+    changes.sort_by_key(|(index, _)| *index);
+    changes.into_iter().filter_map(|(_, c)| c).collect()
+}
+
+/// An operation's method (lower-case) and path: what a rename keeps.
+fn operation_of(origin: &Origin) -> (String, String) {
+    (origin.method.to_ascii_lowercase(), origin.path.clone())
+}
+
+/// Stored actions no draft has by key, by their operation: the actions a draft
+/// may have been renamed from, the one to prefer first.
+fn rename_candidates<'a>(
+    unmatched: impl Iterator<Item = &'a StoredAction>,
+) -> HashMap<(String, String), Vec<&'a StoredAction>> {
+    let mut by_operation: HashMap<(String, String), Vec<&StoredAction>> = HashMap::new();
+    for stored in unmatched {
+        by_operation
+            .entry(operation_of(&stored.spec.operation))
+            .or_default()
+            .push(stored);
+    }
+    for candidates in by_operation.values_mut() {
+        // Prefer an active action, then the newest.
+        candidates.sort_by_key(|a| (a.state != ActionState::Active, -a.id));
+    }
+    by_operation
+}
+
+/// Operations still in the spec that failed to convert: their actions are kept.
+struct Failed<'a> {
+    /// Failed operations' keys, with the reason.
+    by_key: HashMap<&'a str, &'a str>,
+    /// Failed operations' method (lower-case) and path, for an action keyed by an
+    /// operationId the spec no longer gives.
+    by_operation: HashSet<(String, &'a str)>,
+}
+
+impl<'a> Failed<'a> {
+    /// The failed operations of a conversion.
+    fn of(conversion: &'a Conversion) -> Failed<'a> {
+        let failed = || {
+            conversion
+                .skipped
+                .iter()
+                .filter(|s| s.kind == SkipKind::Failed)
+        };
+        Failed {
+            by_key: failed()
+                .map(|s| (s.key.as_str(), s.reason.as_str()))
+                .collect(),
+            by_operation: failed()
+                .map(|s| (s.method.to_ascii_lowercase(), s.path.as_str()))
+                .collect(),
+        }
+    }
+
+    /// Why `stored`'s operation failed to convert, if it did.
+    fn reason(&self, stored: &StoredAction) -> Option<&'a str> {
+        let op = &stored.spec.operation;
+        self.by_key.get(stored.key.as_str()).copied().or_else(|| {
+            self.by_operation
+                .contains(&(op.method.to_ascii_lowercase(), op.path.as_str()))
+                .then_some("the operation failed to convert")
+        })
+    }
+}
+
+/// What becomes of the stored actions no draft matched: operations gone, left out,
+/// or failed. Active ones whose operation failed are kept; the others are archived
+/// (deleted with `prune`), in id order.
+fn leftover_changes(input: &PlanInput<'_>, matched: &HashSet<i64>) -> (Vec<Kept>, Vec<Change>) {
+    let failed = Failed::of(input.conversion);
+    let mut kept = Vec::new();
+    let mut removals = Vec::new();
+    let mut leftovers: Vec<&StoredAction> = input
+        .current
+        .iter()
+        .filter(|a| !matched.contains(&a.id))
+        .collect();
+    leftovers.sort_by_key(|a| a.id);
+    for stored in leftovers {
+        if let Some(reason) = failed.reason(stored) {
+            if stored.state == ActionState::Active {
+                kept.push(Kept {
+                    id: stored.id,
+                    name: stored.name().to_string(),
+                    key: stored.key.clone(),
+                    reason: reason.to_string(),
+                });
+            }
+            continue;
+        }
+        let kind = match (input.options.prune, stored.state) {
+            (true, _) => ChangeKind::Delete,
+            (false, ActionState::Active) => ChangeKind::Archive,
+            (false, ActionState::Archived) => continue,
+        };
+        removals.push(Change {
+            kind,
+            id: Some(stored.id),
+            key: stored.key.clone(),
+            previous_key: None,
+            name: stored.name().to_string(),
+            fields: Vec::new(),
+            spec: None,
+            hand: None,
+        });
+    }
+    (kept, removals)
+}
+
+/// Removals of actions that were active: the guard's numerator, and with the
+/// updates, what is not unchanged.
+fn removed_active(current: &[StoredAction], changes: &[Change]) -> usize {
+    let active: HashSet<i64> = current
+        .iter()
+        .filter(|a| a.state == ActionState::Active)
+        .map(|a| a.id)
+        .collect();
+    changes
+        .iter()
+        .filter(|c| matches!(c.kind, ChangeKind::Archive | ChangeKind::Delete))
+        .filter(|c| c.id.is_some_and(|id| active.contains(&id)))
+        .count()
+}
+
+/// How many actions each kind of change touches, and how many active ones none does.
+fn counts(changes: &[Change], active_before: usize, removed_active: usize) -> Counts {
+    let mut counts = Counts::default();
+    for change in changes {
+        match change.kind {
+            ChangeKind::Create => counts.created += 1,
+            ChangeKind::Update => counts.updated += 1,
+            ChangeKind::Archive => counts.archived += 1,
+            ChangeKind::Delete => counts.deleted += 1,
+            ChangeKind::Restore => counts.restored += 1,
+        }
+    }
+    counts.unchanged = active_before.saturating_sub(counts.updated + removed_active);
+    counts
+}
+
+/// Magic fields without their parameter, over every action active afterwards.
+fn orphans(current: &[StoredAction], changes: &[Change]) -> Vec<Orphan> {
+    let new_specs: HashMap<i64, &SpecFields> = changes
+        .iter()
+        .filter_map(|c| Some((c.id?, c.spec.as_ref()?)))
+        .collect();
+    let mut orphans = Vec::new();
+    for stored in current {
+        let active_after = match changes.iter().find(|c| c.id == Some(stored.id)) {
+            Some(c) => matches!(c.kind, ChangeKind::Update | ChangeKind::Restore),
+            None => stored.state == ActionState::Active,
+        };
+        if !active_after {
+            continue;
+        }
+        let spec = new_specs.get(&stored.id).copied().unwrap_or(&stored.spec);
+        for (field, context) in &stored.hand.magic_fields {
+            if !spec.fills(field) {
+                orphans.push(Orphan {
+                    id: stored.id,
+                    name: stored.name().to_string(),
+                    field: field.clone(),
+                    context: context.clone(),
+                });
+            }
+        }
+    }
+    orphans
+}
+
 /// The change (if any) that brings `stored` to `spec` under `key`.
 fn stored_change(
     stored: &StoredAction,
-    spec: SpecFields,
+    spec: &SpecFields,
     key: &str,
     drift: &mut Vec<Drift>,
 ) -> Option<Change> {
@@ -483,7 +543,7 @@ fn stored_change(
         });
     }
     for field in SPEC_FIELDS {
-        if stored.spec.same_field(&spec, field) {
+        if stored.spec.same_field(spec, field) {
             continue;
         }
         let (old, new) = (stored.spec.field(field), spec.field(field));
@@ -525,13 +585,14 @@ fn stored_change(
         previous_key: (stored.key != key).then(|| stored.key.clone()),
         name,
         fields,
-        spec: Some(spec),
+        spec: Some(spec.clone()),
         hand: None,
     })
 }
 
-fn create(draft: &crate::action::ActionDraft) -> Change {
-    let spec = draft.spec_fields();
+/// The change that creates a draft's action, every field new.
+fn create(draft: &ActionDraft) -> Change {
+    let spec = &draft.spec;
     let fields = SPEC_FIELDS
         .iter()
         .map(|field| FieldChange {
@@ -546,7 +607,7 @@ fn create(draft: &crate::action::ActionDraft) -> Change {
         .pins
         .get("name")
         .and_then(Value::as_str)
-        .unwrap_or(&draft.name)
+        .unwrap_or(&spec.name)
         .to_string();
     Change {
         kind: ChangeKind::Create,
@@ -555,7 +616,7 @@ fn create(draft: &crate::action::ActionDraft) -> Change {
         previous_key: None,
         name,
         fields,
-        spec: Some(spec),
+        spec: Some(spec.clone()),
         hand: Some(draft.hand.clone()),
     }
 }
@@ -678,6 +739,8 @@ fn lint_plan(
     }
 }
 
+/// Refusals that `force` overrides: a spec with zero operations, or one that
+/// removes too large a share of the source's active actions.
 fn guard_plan(
     input: &PlanInput<'_>,
     changes: &[Change],
