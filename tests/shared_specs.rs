@@ -325,20 +325,28 @@ fn nesting(schema: &Value, level: usize) -> usize {
     deepest
 }
 
-/// Keys anywhere in a schema, data included (a property named `$ref` would show too,
-/// and no real spec has one).
-fn has_key(value: &Value, wanted: &[&str]) -> Option<String> {
-    match value {
-        Value::Object(map) => map.iter().find_map(|(k, v)| {
-            if wanted.contains(&k.as_str()) {
-                Some(k.clone())
-            } else {
-                has_key(v, wanted)
+/// The first of `wanted` used as a keyword anywhere in a schema (property names and
+/// literal data such as `enum` or `examples` are not keywords).
+fn has_key(schema: &Value, wanted: &[&str]) -> Option<String> {
+    let Value::Object(map) = schema else {
+        return None;
+    };
+    map.iter().find_map(|(k, v)| {
+        if wanted.contains(&k.as_str()) {
+            return Some(k.clone());
+        }
+        match (k.as_str(), v) {
+            ("properties" | "patternProperties" | "dependentSchemas", Value::Object(m)) => {
+                m.values().find_map(|child| has_key(child, wanted))
             }
-        }),
-        Value::Array(items) => items.iter().find_map(|v| has_key(v, wanted)),
-        _ => None,
-    }
+            ("allOf" | "anyOf" | "oneOf" | "prefixItems", Value::Array(items)) => {
+                items.iter().find_map(|child| has_key(child, wanted))
+            }
+            ("enum" | "const" | "examples" | "default", _) => None,
+            (_, Value::Object(_)) => has_key(v, wanted),
+            _ => None,
+        }
+    })
 }
 
 #[test]
