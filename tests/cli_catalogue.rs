@@ -690,6 +690,56 @@ fn actions_list_and_show() {
         .assert_stderr_contains("no action named `999999`");
 }
 
+/// An action's token cost is the same number wherever it is shown: `convert`'s
+/// table before it is stored, `actions show` (text and JSON), and `export`.
+#[test]
+fn one_token_count_everywhere() {
+    let work = Work::with_bundled_specs();
+    work.run(["reconcile", "specs"]).assert_exit(0);
+    let tokens = show_json(&work, "get_order")["action"]["tokens"]
+        .as_u64()
+        .expect("the action's tokens");
+    assert!(tokens > 20, "{tokens}");
+    work.run(["actions", "show", "get_order"])
+        .assert_exit(0)
+        .assert_stdout_contains(&format!("tokens: {tokens} "));
+    let export = work.run(["export", "--format", "native", "--source", "orders"]);
+    export.assert_exit(0);
+    let exported = export
+        .stdout_json()
+        .as_array()
+        .and_then(|tools| tools.iter().find(|t| t["name"] == "get_order").cloned())
+        .expect("get_order is exported");
+    assert_eq!(exported["tokens"], tokens);
+    let table = work.run(["convert", "--format", "table", "specs/orders.yaml"]);
+    table.assert_exit(0);
+    let row = table
+        .stdout()
+        .lines()
+        .find(|l| l.starts_with("get_order "))
+        .unwrap_or_else(|| table.fail("no get_order row"));
+    assert_eq!(
+        row.split_whitespace().last(),
+        Some(tokens.to_string().as_str()),
+        "{row}"
+    );
+
+    // A pin changes what the model is sent, and so the count.
+    let longer = format!(
+        "description={}",
+        "Look up a customer's order by the number printed on their receipt. ".repeat(20)
+    );
+    work.run(["actions", "set", "get_order", "--pin", &longer])
+        .assert_exit(0);
+    let pinned = show_json(&work, "get_order")["action"]["tokens"]
+        .as_u64()
+        .expect("tokens");
+    assert!(
+        pinned > tokens,
+        "{pinned} after a longer description, {tokens} before"
+    );
+}
+
 /// The JSON of an action says its name in effect (what `actions list` shows under
 /// NAME), not only the spec's name: a pinned name is the action's name.
 #[test]
