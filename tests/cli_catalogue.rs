@@ -740,6 +740,33 @@ fn one_token_count_everywhere() {
     );
 }
 
+/// `plan` warns about each tool it would write over the config's per-tool budget
+/// (a warning: the plan still applies).
+#[test]
+fn plan_warns_about_tools_over_the_token_budget() {
+    let work = Work::with_bundled_specs();
+    work.write("actionsync.yaml", "budget:\n  tool_tokens: 250\n");
+    let run = work.run(["plan", "specs/orders.yaml"]);
+    run.assert_exit(0)
+        .assert_stdout_contains("the tool `create_order` costs ")
+        .assert_stdout_contains("over the budget of 250 per tool");
+    run.check(
+        !run.stdout().contains("the tool `get_order` costs"),
+        "get_order is under the budget",
+    );
+    // The environment overrides the file; the apply is not held back.
+    let run = work.run_env(
+        ["reconcile", "specs/orders.yaml"],
+        "ACTIONSYNC_TOOL_TOKENS",
+        "5000",
+    );
+    run.assert_exit(0);
+    run.check(
+        !run.stdout().contains("over the budget"),
+        "a budget of 5,000 warns about nothing",
+    );
+}
+
 /// The JSON of an action says its name in effect (what `actions list` shows under
 /// NAME), not only the spec's name: a pinned name is the action's name.
 #[test]

@@ -103,6 +103,7 @@ pub async fn rollback(
         dry_run: request.dry_run,
         force: request.force,
         actor: Some(&actor),
+        tool_tokens: api.daemon().tool_tokens(),
         ..ReconcileOptions::default()
     };
     let lock = api.source_lock(&name);
