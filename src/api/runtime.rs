@@ -9,9 +9,11 @@
 //!
 //! The body is exactly the format's document; what the list costs goes in headers:
 //! `X-Tool-Count` (the tools served) and `X-Tool-Tokens` (their token cost in all,
-//! see [`tools::tokens`]). Each tool's count is computed once per snapshot, so a
-//! request only adds up the counts of the tools it serves anyway.
+//! see [`tools::tokens`]). Each tool's count is computed once per snapshot (and an
+//! action unchanged since the previous snapshot keeps its rendering and count), so
+//! a request only adds up the counts of the tools it serves anyway.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::extract::rejection::QueryRejection;
@@ -34,7 +36,7 @@ pub const TOOL_TOKENS_HEADER: &str = "x-tool-tokens";
 /// The catalogue's tools as of one generation.
 struct Snapshot {
     generation: i64,
-    tools: Vec<RenderedTool>,
+    tools: Vec<Arc<RenderedTool>>,
     /// For each channel (in `Channel::ALL` order), the tools enabled on it, so a
     /// request filters only those by segment.
     by_channel: Vec<Vec<usize>>,
@@ -120,11 +122,25 @@ impl ToolCache {
                 ..ActionQuery::default()
             })
             .await?;
+        // An action that has not changed since the last snapshot keeps its rendered
+        // tools and count: rendering every format, strict mode and the tokens again
+        // is the cost of a rebuild, and an apply usually changes a few actions.
+        let previous: HashMap<i64, Arc<RenderedTool>> = self
+            .snapshot
+            .read()
+            .await
+            .iter()
+            .flat_map(|s| s.tools.iter())
+            .map(|t| (t.action.id, t.clone()))
+            .collect();
         let rendered = tokio::task::spawn_blocking(move || {
-            let mut tools: Vec<RenderedTool> = actions
+            let mut tools: Vec<Arc<RenderedTool>> = actions
                 .into_iter()
                 .filter(|a| a.hand.enabled)
-                .map(RenderedTool::new)
+                .map(|a| match previous.get(&a.id) {
+                    Some(kept) if kept.action == a => kept.clone(),
+                    _ => Arc::new(RenderedTool::new(a)),
+                })
                 .collect();
             tools.sort_by(|a, b| a.action.name.cmp(&b.action.name));
             tools
@@ -273,7 +289,7 @@ pub async fn tools(
         .map_or(&[][..], Vec::as_slice);
     let visible: Vec<&RenderedTool> = on_channel
         .iter()
-        .filter_map(|&i| snapshot.tools.get(i))
+        .filter_map(|&i| snapshot.tools.get(i).map(Arc::as_ref))
         .filter(|t| tools::visible(&t.action, &audience))
         .collect();
     if strict {
