@@ -11,6 +11,8 @@
 //!   it;
 //! - `oneOf` becomes `anyOf` (the exclusivity is lost: the API still checks it);
 //!   `allOf` is merged into one schema (properties, required, the other keywords);
+//!   a `$ref` with siblings (a description) has its definition inlined, as OpenAI
+//!   takes no siblings beside a `$ref`;
 //! - keywords strict mode does not take are dropped. They only narrow what is valid
 //!   (`minLength`, `maxLength`, `uniqueItems`, `not`, `if`/`then`/`else`, `dependent…`,
 //!   `patternProperties`, `propertyNames`, `min/maxProperties`, `contains`), or are
@@ -153,6 +155,26 @@ impl Walk<'_> {
             _ => return Err(format!("{at}: accepts any value; strict mode needs a type")),
         };
         let mut merges = 0;
+        // A `$ref` with siblings (a parameter's description) is not taken by strict
+        // mode: the definition is inlined under them (its own references stay).
+        while let Some(Value::String(reference)) = map.get("$ref")
+            && map
+                .keys()
+                .any(|k| k != "$ref" && KEPT.contains(&k.as_str()))
+            && let Some(Value::Object(def)) = reference
+                .strip_prefix("#/$defs/")
+                .map(|n| n.replace("~1", "/").replace("~0", "~"))
+                .and_then(|n| self.defs.get(&n))
+        {
+            merges += 1;
+            if merges > MAX_MERGES {
+                return Err(format!("{at}: $ref refers to itself"));
+            }
+            map.remove("$ref");
+            for (k, v) in def {
+                map.entry(k.clone()).or_insert_with(|| v.clone());
+            }
+        }
         while let Some(all_of) = map.remove("allOf") {
             merges += 1;
             if merges > MAX_MERGES {
@@ -177,8 +199,9 @@ impl Walk<'_> {
                     "{at}: $ref to {reference}; strict mode follows only # and #/$defs/…"
                 ));
             }
-            // Siblings of a $ref other than its description are not for strict mode.
-            map.retain(|k, _| k == "$ref" || k == "description");
+            // Siblings of a `$ref` are not for strict mode (a definition's were
+            // inlined above; `#` cannot be).
+            map.retain(|k, _| k == "$ref");
             return Ok(Value::Object(map));
         }
         if let Some(Value::Array(members)) = map.remove("anyOf") {
@@ -450,6 +473,7 @@ mod tests {
                 "status": {"type": "string", "enum": ["open", "shipped"]},
                 "address": {"type": "object", "properties": {"city": {"type": "string"}}},
                 "kind": {"$ref": "#/$defs/Kind", "description": "Which kind."},
+                "tree": {"$ref": "#/$defs/Kind", "title": "Dropped"},
             }),
             json!(["order_id"]),
         );
@@ -469,9 +493,10 @@ mod tests {
                         "required": ["city"],
                         "additionalProperties": false,
                     },
-                    "kind": {"anyOf": [{"$ref": "#/$defs/Kind"}, {"type": "null"}], "description": "Which kind."},
+                    "kind": {"type": ["string", "null"], "enum": ["a", "b", null], "description": "Which kind."},
+                    "tree": {"anyOf": [{"$ref": "#/$defs/Kind"}, {"type": "null"}]},
                 },
-                "required": ["order_id", "status", "address", "kind"],
+                "required": ["order_id", "status", "address", "kind", "tree"],
                 "additionalProperties": false,
                 "$defs": {"Kind": {"type": "string", "enum": ["a", "b"]}},
             })
