@@ -98,7 +98,8 @@ pub fn run(args: &ExportArgs) -> Result<ExitCode, Failure> {
     })?;
     let chosen = tools::select(&actions, &audience);
     let count = chosen.len();
-    let tokens: usize = chosen.iter().map(|a| tools::tokens(a)).sum();
+    let costs: Vec<usize> = chosen.iter().map(|a| tools::tokens(a)).collect();
+    let tokens: usize = costs.iter().sum();
     let rendered: Vec<Value> = if args.strict {
         let (strict, refused): (Vec<_>, Vec<_>) = chosen
             .iter()
@@ -115,6 +116,13 @@ pub fn run(args: &ExportArgs) -> Result<ExitCode, Failure> {
             return Err(message);
         }
         strict.into_iter().filter_map(Result::ok).collect()
+    } else if args.format == ToolFormat::Native {
+        // Counted once, above.
+        chosen
+            .iter()
+            .zip(&costs)
+            .map(|(a, t)| tools::native(a, *t))
+            .collect()
     } else {
         chosen.iter().map(|a| tools::tool(a, args.format)).collect()
     };
