@@ -18,11 +18,15 @@
 //!     push: true
 //!     max_removed_share: 0.2
 //!     schema_budget: {max_depth: 8, max_bytes: 8192}   # tighter tool schemas
+//! budget:                               # what lint and export warn past, in tokens
+//!   tool_tokens: 1500                   # one tool's definition
+//!   audience_tokens: 20000              # every tool one audience is sent, in all
 //! ```
 //!
 //! Every value can come from the environment: `ACTIONSYNC_DATABASE_URL`,
 //! `ACTIONSYNC_BASE_URL` and `ACTIONSYNC_MAX_REMOVED_SHARE` override the file's
-//! `database` and defaults; `ACTIONSYNC_SOURCE_<NAME>_BASE_URL`,
+//! `database` and defaults; `ACTIONSYNC_TOOL_TOKENS` and
+//! `ACTIONSYNC_AUDIENCE_TOKENS` its `budget`; `ACTIONSYNC_SOURCE_<NAME>_BASE_URL`,
 //! `…_MAX_REMOVED_SHARE`, `…_FILE` and `…_URL` override one source's (the name in
 //! capitals, other characters as `_`). The schema budget's defaults come from
 //! `ACTIONSYNC_SCHEMA_MAX_DEPTH`, `…_MAX_BYTES`, `…_MAX_PROPERTIES`, `…_MAX_ENUM`
@@ -36,6 +40,7 @@ use url::Url;
 
 use crate::convert::schema::SchemaBudget;
 use crate::convert::{ConvertOptions, Selection, is_valid_source_name};
+use crate::lint::Budget;
 use crate::plan::DEFAULT_MAX_REMOVED_SHARE;
 use crate::source::{LoadOptions, SpecLocation};
 use crate::sync::SourceSpec;
@@ -78,6 +83,9 @@ pub struct Config {
     /// The sources.
     #[serde(default)]
     pub sources: Vec<SourceConfig>,
+    /// What the tool list may cost before lint and export warn.
+    #[serde(default)]
+    pub budget: Budget,
     /// The folder relative paths are taken from (the file's folder).
     #[serde(skip)]
     pub base_dir: PathBuf,
@@ -258,6 +266,26 @@ impl Config {
         if let Some(listen) = var("ACTIONSYNC_LISTEN") {
             self.listen = Some(listen);
         }
+        for (name, field) in [
+            ("ACTIONSYNC_TOOL_TOKENS", &mut self.budget.tool_tokens),
+            (
+                "ACTIONSYNC_AUDIENCE_TOKENS",
+                &mut self.budget.audience_tokens,
+            ),
+        ] {
+            if let Some(v) = var(name) {
+                *field = v
+                    .trim()
+                    .parse::<usize>()
+                    .map_err(|_| ConfigError::Invalid {
+                        path: self.path.as_ref().map_or_else(
+                            || "(environment)".to_string(),
+                            |p| p.display().to_string(),
+                        ),
+                        reason: format!("{name}={v:?} is not a number of tokens"),
+                    })?;
+            }
+        }
         let parse_url = |name: &str, value: String| {
             Url::parse(&value)
                 .map_err(|e| self.invalid(format!("{name}={value:?} is not a URL: {e}")))
@@ -314,6 +342,11 @@ impl Config {
     }
 
     fn validate(&self) -> Result<(), ConfigError> {
+        if self.budget.tool_tokens == 0 || self.budget.audience_tokens == 0 {
+            return Err(self.invalid(
+                "budget: tool_tokens and audience_tokens are numbers of tokens above 0".to_string(),
+            ));
+        }
         let shares = std::iter::once(&self.defaults).chain(self.sources.iter().map(|s| &s.options));
         for options in shares.clone() {
             options
@@ -538,7 +571,7 @@ const SOURCE_KEYS: &[&str] = &[
     "name", "file", "dir", "url", "headers", "every", "cron", "push",
 ];
 /// Top-level keys.
-const TOP_KEYS: &[&str] = &["database", "listen", "defaults", "sources"];
+const TOP_KEYS: &[&str] = &["database", "listen", "defaults", "sources", "budget"];
 
 /// Parses the config's text, naming any key it does not know (serde cannot refuse
 /// unknown keys in flattened structs, and a misspelt key must not pass silently).
@@ -744,6 +777,34 @@ mod tests {
         assert!(
             matches!(&sources[0].location, SpecLocation::File(p) if p == Path::new("/srv/app/billing.yaml"))
         );
+    }
+
+    #[test]
+    fn the_budget_has_defaults_a_file_and_environment_overrides() {
+        assert_eq!(parse("sources: []").budget, Budget::default());
+        let mut config = parse("budget: {tool_tokens: 800}");
+        assert_eq!(config.budget.tool_tokens, 800);
+        assert_eq!(
+            config.budget.audience_tokens,
+            Budget::default().audience_tokens
+        );
+        config
+            .apply_environment(|k| (k == "ACTIONSYNC_AUDIENCE_TOKENS").then(|| "9000".into()))
+            .unwrap();
+        assert_eq!(config.budget.audience_tokens, 9000);
+        assert_eq!(config.budget.tool_tokens, 800);
+        let err = config
+            .apply_environment(|k| (k == "ACTIONSYNC_TOOL_TOKENS").then(|| "lots".into()))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("ACTIONSYNC_TOOL_TOKENS"), "{err}");
+        let err = super::parse("budget: {tool_token: 5}").unwrap_err();
+        assert!(err.contains("tool_token"), "{err}");
+        let err = parse("budget: {tool_tokens: 0}")
+            .validate()
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("above 0"), "{err}");
     }
 
     #[test]

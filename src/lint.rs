@@ -2,12 +2,20 @@
 //! name and description rules, generic names, names shared across sources, and
 //! near-duplicate descriptions. Pure; works on [`Subject`]s so it serves both
 //! freshly converted drafts and a stored catalogue.
+//!
+//! [`check_budget`] weighs what the tool list costs the model: one tool past
+//! [`Budget::tool_tokens`], and an audience (a channel and a contact's segments)
+//! that would be sent more than [`MAX_TOOLS`] tools or more than
+//! [`Budget::audience_tokens`] tokens in all.
 
 use std::collections::{HashMap, HashSet};
 
-use crate::action::{ActionDraft, MIN_DESCRIPTION};
+use serde::Deserialize;
+
+use crate::action::{ActionDraft, Channel, MIN_DESCRIPTION, StoredAction};
 use crate::convert::naming;
 use crate::diagnostic::{Diagnostic, Severity};
+use crate::tools::{self, Audience};
 
 /// Word-set similarity (Jaccard) at or above which two descriptions are near-duplicates.
 pub const NEAR_DUPLICATE: f64 = 0.8;
@@ -189,6 +197,126 @@ pub fn check(subjects: &[Subject<'_>]) -> Vec<(usize, Diagnostic)> {
     out
 }
 
+/// Most tools OpenAI and Google Vertex take in one request.
+pub const MAX_TOOLS: usize = 128;
+
+/// What the tool list may cost, in tokens ([`tools::tokens`]). `actionsync.yaml`'s
+/// `budget` sets it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Budget {
+    /// One tool's definition: past this, its schema is likely larger than what the
+    /// model needs to call it (default 1,500).
+    pub tool_tokens: usize,
+    /// Every tool one audience is sent, in all: the tool list is sent on every turn
+    /// of a conversation (default 20,000).
+    pub audience_tokens: usize,
+}
+
+impl Default for Budget {
+    fn default() -> Self {
+        Budget {
+            tool_tokens: 1_500,
+            audience_tokens: 20_000,
+        }
+    }
+}
+
+/// One action for [`check_budget`]: what it is, who sees it, and its cost.
+#[derive(Debug, Clone, Copy)]
+pub struct Costed<'a> {
+    /// The action, as lint names it.
+    pub subject: Subject<'a>,
+    /// The action (a stored one, or a draft's [`tools::preview`]) for who sees it.
+    pub action: &'a StoredAction,
+    /// Its token cost.
+    pub tokens: usize,
+}
+
+/// What [`check_budget`] found.
+#[derive(Debug, Default)]
+pub struct BudgetFindings {
+    /// About one action each: the index of its [`Costed`], and the finding.
+    pub actions: Vec<(usize, Diagnostic)>,
+    /// About an audience's whole tool list.
+    pub audiences: Vec<Diagnostic>,
+}
+
+/// Warns about each tool over `budget.tool_tokens`, and each audience that would be
+/// sent more than [`MAX_TOOLS`] tools or `budget.audience_tokens` tokens. The
+/// audiences are, on each channel, a contact in no segment and a contact in each
+/// one segment that some action is restricted to.
+pub fn check_budget(actions: &[Costed<'_>], budget: &Budget) -> BudgetFindings {
+    let mut findings = BudgetFindings::default();
+    for (i, a) in actions.iter().enumerate() {
+        if a.tokens > budget.tool_tokens {
+            let s = &a.subject;
+            findings.actions.push((i, Diagnostic::new(
+                Severity::Warning,
+                "tool-over-budget",
+                Some(s.key),
+                s.pointer,
+                format!(
+                    "the tool `{}` costs {} tokens, over the budget of {} per tool (budget.tool_tokens); shorten its description, leave out parameters the AI need not fill (magic fields), or pin a smaller body",
+                    s.name, a.tokens, budget.tool_tokens
+                ),
+            )));
+        }
+    }
+    let mut segments: Vec<&str> = actions
+        .iter()
+        .flat_map(|a| a.action.hand.segments.iter())
+        .map(|s| s.trim())
+        .filter(|s| !s.is_empty())
+        .collect();
+    segments.sort_unstable();
+    segments.dedup();
+    for channel in Channel::ALL {
+        let contacts = std::iter::once(None).chain(segments.iter().map(|segment| Some(*segment)));
+        for segment in contacts {
+            let audience = Audience {
+                channel: Some(channel),
+                segments: Some(segment.map(|s| vec![s.to_string()]).unwrap_or_default()),
+            };
+            let seen: Vec<&Costed<'_>> = actions
+                .iter()
+                .filter(|a| tools::visible(a.action, &audience))
+                .collect();
+            let tokens: usize = seen.iter().map(|a| a.tokens).sum();
+            let who = match segment {
+                None => format!("a contact in no segment on {}", channel.as_str()),
+                Some(s) => format!("a contact in segment `{s}` on {}", channel.as_str()),
+            };
+            if seen.len() > MAX_TOOLS {
+                findings.audiences.push(Diagnostic::new(
+                    Severity::Warning,
+                    "too-many-tools",
+                    None,
+                    "#",
+                    format!(
+                        "{who} would be sent {} tools; OpenAI and Vertex take at most {MAX_TOOLS} per request. Disable some, or restrict them to channels or segments",
+                        seen.len()
+                    ),
+                ));
+            }
+            if tokens > budget.audience_tokens {
+                findings.audiences.push(Diagnostic::new(
+                    Severity::Warning,
+                    "audience-over-budget",
+                    None,
+                    "#",
+                    format!(
+                        "{who} would be sent {} tools costing {tokens} tokens, over the budget of {} (budget.audience_tokens); that is paid on every turn. Disable some, restrict them to channels or segments, or make them smaller",
+                        seen.len(),
+                        budget.audience_tokens
+                    ),
+                ));
+            }
+        }
+    }
+    findings
+}
+
 fn near_duplicates(subjects: &[Subject<'_>]) -> Vec<(usize, Diagnostic)> {
     let words: Vec<Vec<u64>> = subjects.iter().map(|s| word_set(s.description)).collect();
     let mut order: Vec<usize> = (0..subjects.len())
@@ -256,6 +384,92 @@ fn jaccard(a: &[u64], b: &[u64]) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::action::{HandFields, Method, Origin, SpecFields};
+
+    fn draft(name: &str, description: &str) -> ActionDraft {
+        ActionDraft {
+            source: "orders".to_string(),
+            key: name.to_string(),
+            spec: SpecFields {
+                name: name.to_string(),
+                description: description.to_string(),
+                method: Method::Get,
+                url: "https://api.acme.example/orders".to_string(),
+                parameters: Vec::new(),
+                headers: Vec::new(),
+                body: None,
+                auth: Vec::new(),
+                operation: Origin {
+                    operation_id: Some(name.to_string()),
+                    method: "get".to_string(),
+                    path: "/orders".to_string(),
+                    tags: Vec::new(),
+                    pointer: "#/paths/~1orders/get".to_string(),
+                },
+            },
+            hand: HandFields::default(),
+        }
+    }
+
+    #[test]
+    fn budget_warns_per_tool_and_per_audience() {
+        let mut drafts: Vec<ActionDraft> = (0..130)
+            .map(|i| {
+                draft(
+                    &format!("get_order_{i}"),
+                    "Look up one order by its number.",
+                )
+            })
+            .collect();
+        drafts[0].spec.description = "Look up one order by its number. ".repeat(40);
+        // Only VIP contacts on the widget see the last two: the others see 128.
+        for d in &mut drafts[128..] {
+            d.hand.segments = vec!["vip".to_string()];
+        }
+        let previews: Vec<StoredAction> = drafts.iter().map(tools::preview).collect();
+        let costed: Vec<Costed<'_>> = drafts
+            .iter()
+            .zip(&previews)
+            .map(|(d, p)| Costed {
+                subject: Subject::of(d),
+                action: p,
+                tokens: tools::tokens(p),
+            })
+            .collect();
+        let budget = Budget {
+            tool_tokens: 200,
+            audience_tokens: 1_000_000,
+        };
+        let found = check_budget(&costed, &budget);
+        let over: Vec<usize> = found.actions.iter().map(|(i, _)| *i).collect();
+        assert_eq!(over, [0], "{:?}", found.actions);
+        assert!(found.actions[0].1.message.contains("get_order_0"));
+        let messages: Vec<&str> = found.audiences.iter().map(|d| d.message.as_str()).collect();
+        assert_eq!(messages.len(), 1, "{messages:?}");
+        assert!(
+            messages[0].contains("segment `vip` on widget would be sent 130 tools"),
+            "{messages:?}"
+        );
+        assert_eq!(found.audiences[0].code, "too-many-tools");
+
+        let total: usize = costed[..128].iter().map(|c| c.tokens).sum();
+        let budget = Budget {
+            tool_tokens: 100_000,
+            audience_tokens: total,
+        };
+        let found = check_budget(&costed, &budget);
+        assert!(found.actions.is_empty());
+        let codes: Vec<(&str, bool)> = found
+            .audiences
+            .iter()
+            .map(|d| (d.code.as_str(), d.message.contains("`vip`")))
+            .collect();
+        // No segment: exactly at the budget, so only VIP's list (more tools) is over.
+        assert_eq!(
+            codes,
+            [("too-many-tools", true), ("audience-over-budget", true)]
+        );
+    }
 
     fn subject<'a>(source: &'a str, name: &'a str, description: &'a str) -> Subject<'a> {
         Subject {

@@ -46,6 +46,8 @@ pub struct ReconcileOptions<'a> {
     pub applied_by: AppliedBy,
     /// Who, when known (`token:NAME`), recorded on the revision.
     pub actor: Option<&'a str>,
+    /// One tool's token budget, for the plan's warnings (`budget.tool_tokens`).
+    pub tool_tokens: usize,
 }
 
 impl Default for ReconcileOptions<'_> {
@@ -57,6 +59,7 @@ impl Default for ReconcileOptions<'_> {
             even_if_unchanged: false,
             applied_by: AppliedBy::Cli,
             actor: None,
+            tool_tokens: crate::lint::Budget::default().tool_tokens,
         }
     }
 }
@@ -227,6 +230,7 @@ pub async fn reconcile<S: Store>(
         prune: options.prune,
         force: options.force,
         max_removed_share: source.max_removed_share,
+        tool_tokens: options.tool_tokens,
     };
     for attempt in 0.. {
         let started = Instant::now();
@@ -425,6 +429,7 @@ pub async fn retire<S: Store>(
         prune: false,
         force: false,
         max_removed_share: source.max_removed_share,
+        ..PlanOptions::default()
     };
     let hash = "removed";
     let mut plan = plan_against(store, &source.name, hash, &empty, options).await?;

@@ -1,7 +1,15 @@
 //! The catalogue as the tool definitions an LLM takes: which actions a contact may
-//! see ([`visible`]), and each action as an OpenAI function tool, an MCP `tools/list`
-//! entry, or the catalogue's own shape ([`tool`]), gathered into one document
-//! ([`document`], [`envelope`]).
+//! see ([`visible`]), and each action as an OpenAI function tool, an Anthropic tool,
+//! an MCP `tools/list` entry, or the catalogue's own shape ([`tool`]), gathered into
+//! one document ([`document`], [`envelope`]); what each costs in tokens
+//! ([`tokens`]); and OpenAI's strict mode ([`strict_tool`]).
+//!
+//! **Token cost.** An action's token count is the number of `o200k_base` tokens
+//! (the encoding of GPT-4o and later, counted offline by `tiktoken-rs`) of its
+//! OpenAI function tool serialised as compact JSON: the same count for every
+//! format, so budgets compare across formats. The request a model provider builds
+//! around the tools adds a few tokens of its own per tool; the count is the part
+//! the catalogue controls.
 //!
 //! Pure: no I/O, and the same actions always give the same bytes, so `actionsync
 //! export` and the server's `GET /v1/tools` agree and a client can cache by content.
@@ -16,9 +24,13 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use crate::action::{
-    ActionState, Body, Channel, Method, Parameter, ParameterLocation, StoredAction,
+    ActionDraft, ActionState, Body, Channel, Method, Parameter, ParameterLocation, StoredAction,
 };
 use crate::convert::schema;
+
+mod strict;
+
+pub use strict::{NotStrict, strict_schema};
 
 /// A shape of tool definition.
 #[derive(
@@ -28,26 +40,36 @@ use crate::convert::schema;
 pub enum ToolFormat {
     /// OpenAI Chat Completions function tools (a request's `tools`).
     Openai,
+    /// Anthropic Messages API tools (a request's `tools`).
+    Anthropic,
     /// Model Context Protocol: the result of `tools/list`.
     Mcp,
-    /// The actions as the catalogue holds them, with pins applied.
+    /// The actions as the catalogue holds them, with pins applied and each one's
+    /// token count.
     Native,
 }
 
 impl ToolFormat {
     /// Every format, in display order.
-    pub const ALL: [ToolFormat; 3] = [ToolFormat::Openai, ToolFormat::Mcp, ToolFormat::Native];
+    pub const ALL: [ToolFormat; 4] = [
+        ToolFormat::Openai,
+        ToolFormat::Anthropic,
+        ToolFormat::Mcp,
+        ToolFormat::Native,
+    ];
 
     /// Lowercase name, as a query parameter or flag spells it.
     pub fn as_str(self) -> &'static str {
         match self {
             ToolFormat::Openai => "openai",
+            ToolFormat::Anthropic => "anthropic",
             ToolFormat::Mcp => "mcp",
             ToolFormat::Native => "native",
         }
     }
 
-    /// Parses `openai`, `mcp` or `native`, ignoring case and surrounding blanks.
+    /// Parses `openai`, `anthropic`, `mcp` or `native`, ignoring case and
+    /// surrounding blanks.
     pub fn parse(s: &str) -> Option<ToolFormat> {
         ToolFormat::ALL
             .into_iter()
@@ -108,13 +130,11 @@ pub fn select<'a>(actions: &'a [StoredAction], audience: &Audience) -> Vec<&'a S
 /// One action as a tool definition in `format`, with every pin in effect.
 pub fn tool(action: &StoredAction, format: ToolFormat) -> Value {
     match format {
-        ToolFormat::Openai => json!({
-            "type": "function",
-            "function": {
-                "name": action.name,
-                "description": description(action),
-                "parameters": input_schema(action),
-            },
+        ToolFormat::Openai => openai(action, input_schema(action), false),
+        ToolFormat::Anthropic => json!({
+            "name": action.name,
+            "description": description(action),
+            "input_schema": input_schema(action),
         }),
         ToolFormat::Mcp => {
             let method = in_effect(action, "method", || action.spec.method);
@@ -128,34 +148,122 @@ pub fn tool(action: &StoredAction, format: ToolFormat) -> Value {
                 },
             })
         }
-        ToolFormat::Native => {
-            let hand = &action.hand;
-            json!({
-                "id": action.id,
-                "source": action.source,
-                "key": action.key,
-                "name": action.name,
-                "description": action.effective("description"),
-                "method": action.effective("method"),
-                "url": action.effective("url"),
-                "parameters": action.effective("parameters"),
-                "headers": action.effective("headers"),
-                "body": action.effective("body"),
-                "auth": action.effective("auth"),
-                "magic_fields": hand.magic_fields,
-                "require_confirmation": hand.require_confirmation,
-                "channels": hand.channels,
-                "segments": hand.segments,
-            })
+        ToolFormat::Native => native(action, tokens(action)),
+    }
+}
+
+/// The OpenAI function tool around `parameters`; `strict` adds `"strict": true`.
+fn openai(action: &StoredAction, parameters: Value, strict: bool) -> Value {
+    let mut function = Map::new();
+    function.insert("name".to_string(), json!(action.name));
+    function.insert("description".to_string(), json!(description(action)));
+    function.insert("parameters".to_string(), parameters);
+    if strict {
+        function.insert("strict".to_string(), json!(true));
+    }
+    json!({"type": "function", "function": function})
+}
+
+/// The action's OpenAI function tool in strict mode (`"strict": true`, its schema
+/// made to OpenAI's strict rules by [`strict_schema`]), or why it cannot be strict.
+pub fn strict_tool(action: &StoredAction) -> Result<Value, NotStrict> {
+    let parameters = strict_schema(input_schema(action)).map_err(|reason| NotStrict {
+        name: action.name.clone(),
+        reason,
+    })?;
+    Ok(openai(action, parameters, true))
+}
+
+/// The number of tokens `text` takes in `o200k_base`. The encoder is built once per
+/// process, on first use (it ships inside the binary; nothing is read or fetched).
+pub fn count_tokens(text: &str) -> usize {
+    tiktoken_rs::o200k_base_singleton()
+        .encode_ordinary(text)
+        .len()
+}
+
+/// The action's token cost: the `o200k_base` tokens of its OpenAI function tool as
+/// compact JSON (see the module's documentation).
+pub fn tokens(action: &StoredAction) -> usize {
+    count_tokens(&tool(action, ToolFormat::Openai).to_string())
+}
+
+/// An action with its token cost, serialised as the action's fields plus `tokens`:
+/// how the API and `actions show` present an action.
+#[derive(Debug, serde::Serialize)]
+pub struct WithTokens<'a> {
+    /// The action.
+    #[serde(flatten)]
+    pub action: &'a StoredAction,
+    /// Its token cost ([`tokens`]).
+    pub tokens: usize,
+}
+
+impl<'a> WithTokens<'a> {
+    /// `action` with its token cost counted.
+    pub fn new(action: &'a StoredAction) -> WithTokens<'a> {
+        WithTokens {
+            action,
+            tokens: tokens(action),
         }
     }
 }
 
-/// The tools as one document: a JSON array for OpenAI and native, `{"tools": [...]}`
-/// for MCP.
+/// A converted draft as the catalogue would hold it when first applied (active,
+/// its pins and hand-owned defaults in effect), so its tool and token cost can be
+/// shown before it is stored. The id is 0: it has none yet.
+pub fn preview(draft: &ActionDraft) -> StoredAction {
+    let name = draft
+        .hand
+        .pins
+        .get("name")
+        .and_then(Value::as_str)
+        .unwrap_or(&draft.spec.name)
+        .to_string();
+    StoredAction {
+        id: 0,
+        source: draft.source.clone(),
+        key: draft.key.clone(),
+        name,
+        state: ActionState::Active,
+        spec: draft.spec.clone(),
+        hand: draft.hand.clone(),
+        hand_set: Vec::new(),
+        version: 0,
+        created_at: 0,
+        updated_at: 0,
+    }
+}
+
+/// The native tool of `action` whose token cost is `tokens` (computed once by a
+/// caller that has it already).
+pub fn native(action: &StoredAction, tokens: usize) -> Value {
+    let hand = &action.hand;
+    json!({
+        "id": action.id,
+        "source": action.source,
+        "key": action.key,
+        "name": action.name,
+        "description": action.effective("description"),
+        "method": action.effective("method"),
+        "url": action.effective("url"),
+        "parameters": action.effective("parameters"),
+        "headers": action.effective("headers"),
+        "body": action.effective("body"),
+        "auth": action.effective("auth"),
+        "magic_fields": hand.magic_fields,
+        "require_confirmation": hand.require_confirmation,
+        "channels": hand.channels,
+        "segments": hand.segments,
+        "tokens": tokens,
+    })
+}
+
+/// The tools as one document: a JSON array for OpenAI, Anthropic and native,
+/// `{"tools": [...]}` for MCP.
 pub fn document(format: ToolFormat, tools: Vec<Value>) -> Value {
     match format {
-        ToolFormat::Openai | ToolFormat::Native => Value::Array(tools),
+        ToolFormat::Openai | ToolFormat::Anthropic | ToolFormat::Native => Value::Array(tools),
         ToolFormat::Mcp => json!({ "tools": tools }),
     }
 }
@@ -164,7 +272,7 @@ pub fn document(format: ToolFormat, tools: Vec<Value>) -> Value {
 /// so a server can join tools it serialised earlier without parsing them again.
 pub fn envelope(format: ToolFormat) -> (&'static str, &'static str) {
     match format {
-        ToolFormat::Openai | ToolFormat::Native => ("[", "]"),
+        ToolFormat::Openai | ToolFormat::Anthropic | ToolFormat::Native => ("[", "]"),
         ToolFormat::Mcp => ("{\"tools\":[", "]}"),
     }
 }
@@ -702,6 +810,91 @@ mod tests {
     }
 
     #[test]
+    fn anthropic_shape() {
+        let a = action("get_order");
+        assert_eq!(
+            tool(&a, ToolFormat::Anthropic),
+            json!({
+                "name": "get_order",
+                "description": "Look up one order by its order ID.",
+                "input_schema": schema_of(&a),
+            })
+        );
+    }
+
+    #[test]
+    fn tokens_count_the_compact_openai_tool() {
+        let a = action("get_order");
+        let compact = serde_json::to_string(&tool(&a, ToolFormat::Openai)).unwrap();
+        assert_eq!(tokens(&a), count_tokens(&compact));
+        // o200k_base: known counts (checked against OpenAI's tiktoken).
+        assert_eq!(count_tokens(""), 0);
+        assert_eq!(count_tokens("hello world"), 2);
+        // More schema, more tokens; the count is well below the byte count.
+        let bigger = with_body(
+            action("get_order"),
+            json!({"type": "object", "properties": {"sku": {"type": "string", "description": "The stock keeping unit of the item to order."}}}),
+            true,
+        );
+        assert!(tokens(&bigger) > tokens(&a));
+        assert!(
+            tokens(&a) > 20 && tokens(&a) < compact.len() / 2,
+            "{}",
+            tokens(&a)
+        );
+    }
+
+    #[test]
+    fn a_preview_renders_a_draft_like_the_stored_action() {
+        let stored = action("get_order");
+        let draft = ActionDraft {
+            source: stored.source.clone(),
+            key: stored.key.clone(),
+            spec: SpecFields {
+                name: "get_order_v0".to_string(),
+                body: None,
+                auth: Vec::new(),
+                ..stored.spec.clone()
+            },
+            hand: HandFields {
+                pins: [("name".to_string(), json!("get_order"))]
+                    .into_iter()
+                    .collect(),
+                ..HandFields::default()
+            },
+        };
+        let preview = preview(&draft);
+        assert_eq!(preview.name, "get_order");
+        for format in [ToolFormat::Openai, ToolFormat::Anthropic, ToolFormat::Mcp] {
+            assert_eq!(tool(&preview, format), tool(&stored, format), "{format}");
+        }
+    }
+
+    #[test]
+    fn strict_tools_say_strict_or_why_not() {
+        let a = action("get_order");
+        let strict = strict_tool(&a).unwrap();
+        assert_eq!(strict["function"]["strict"], true);
+        assert_eq!(
+            strict["function"]["parameters"]["required"],
+            json!(["order_id", "customer_email", "x_request_id"])
+        );
+        assert_eq!(
+            strict["function"]["parameters"]["properties"]["customer_email"]["type"],
+            json!(["string", "null"])
+        );
+        assert_eq!(
+            strict["function"]["parameters"]["additionalProperties"],
+            false
+        );
+        let free = with_body(action("create_order"), json!({"type": "object"}), true);
+        let refused = strict_tool(&free).unwrap_err();
+        assert_eq!(refused.name, "create_order");
+        assert!(refused.reason.contains("#/properties/body"), "{refused}");
+        assert!(refused.reason.contains("free-form object"), "{refused}");
+    }
+
+    #[test]
     fn mcp_shape_and_hints() {
         let a = action("get_order");
         let mcp = tool(&a, ToolFormat::Mcp);
@@ -765,9 +958,11 @@ mod tests {
                 "magic_fields",
                 "require_confirmation",
                 "channels",
-                "segments"
+                "segments",
+                "tokens"
             ]
         );
+        assert_eq!(native["tokens"], tokens(&a));
         assert_eq!(native["id"], 7);
         assert_eq!(native["method"], "GET");
         assert_eq!(native["url"], "https://eu.acme.example/v1/orders/{orderId}");
@@ -1096,7 +1291,8 @@ mod tests {
         assert_eq!(ToolFormat::parse("openai"), Some(ToolFormat::Openai));
         assert_eq!(ToolFormat::parse(" MCP "), Some(ToolFormat::Mcp));
         assert_eq!(ToolFormat::parse("Native"), Some(ToolFormat::Native));
-        assert_eq!(ToolFormat::parse("anthropic"), None);
+        assert_eq!(ToolFormat::parse("Anthropic"), Some(ToolFormat::Anthropic));
+        assert_eq!(ToolFormat::parse("claude"), None);
         for format in ToolFormat::ALL {
             assert_eq!(ToolFormat::parse(format.as_str()), Some(format));
             assert_eq!(

@@ -41,8 +41,8 @@ const ORDERS_ACTIONS: [&str; 8] = [
     "get_loyalty_rewards",
 ];
 
-/// The three tool formats of `GET /v1/tools`.
-const FORMATS: [&str; 3] = ["openai", "mcp", "native"];
+/// The tool formats of `GET /v1/tools`.
+const FORMATS: [&str; 4] = ["openai", "anthropic", "mcp", "native"];
 
 // ---------------------------------------------------------------------------
 // Backends
@@ -1121,6 +1121,151 @@ fn tools_show_each_contact_only_what_they_may_use(backend: Backend) {
     }
 }
 on_each_backend!(tools_show_each_contact_only_what_they_may_use);
+
+/// `X-Tool-Count` and `X-Tool-Tokens` say what one contact's list holds and costs,
+/// the same in every format; each action says its own cost; the body is the
+/// format's document, read here with the official MCP SDK's and async-openai's types;
+/// `strict=true` gives OpenAI strict tools or names those that cannot be.
+fn tools_say_what_they_cost_in_every_format(backend: Backend) {
+    let server = Server::start(backend, None);
+    let admin = &server.admin;
+    let tools = server.token(&["--tools"]);
+    server
+        .push(admin, "orders", &orders())
+        .expect_push(200, "applied");
+    let number = |reply: &Reply, header: &str| -> u64 {
+        reply
+            .header(header)
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| reply.fail(&format!("expected a number in {header}")))
+    };
+    let native = server.get(&tools, "/v1/tools?channel=widget&format=native");
+    let list = native.expect_json(200);
+    let list = list.as_array().expect("an array");
+    let count = number(&native, "x-tool-count");
+    let tokens = number(&native, "x-tool-tokens");
+    assert_eq!(count, list.len() as u64);
+    assert_eq!(
+        tokens,
+        list.iter()
+            .filter_map(|t| t["tokens"].as_u64())
+            .sum::<u64>()
+    );
+    assert!(
+        tokens > 100 * count / 10,
+        "{tokens} tokens for {count} tools"
+    );
+    for format in FORMATS {
+        let reply = server.get(&tools, &format!("/v1/tools?channel=widget&format={format}"));
+        reply.expect_json(200);
+        assert_eq!(number(&reply, "x-tool-count"), count, "{format}");
+        assert_eq!(number(&reply, "x-tool-tokens"), tokens, "{format}");
+    }
+    // Each action says its own cost, as the tool list counts it.
+    let get_order = server.action("get_order");
+    let own = get_order["tokens"].as_u64().expect("the action's tokens");
+    let reply = server.get(admin, &format!("/v1/actions/{}", get_order["id"]));
+    assert_eq!(reply.expect_json(200)["tokens"], own);
+    let listed = list
+        .iter()
+        .find(|t| t["name"] == "get_order")
+        .expect("get_order is listed");
+    assert_eq!(listed["tokens"], own);
+    // A contact who may not see get_order is not charged for it.
+    server.edit(server.id("get_order"), &json!({"segments": ["vip"]}));
+    let reply = server.get(&tools, "/v1/tools?channel=widget&format=openai");
+    reply.expect_json(200);
+    assert_eq!(number(&reply, "x-tool-count"), count - 1);
+    assert_eq!(number(&reply, "x-tool-tokens"), tokens - own);
+
+    // The formats, read with their clients' own types. A VIP contact is also
+    // sent get_loyalty_rewards (VIP only, from the spec) and get_order.
+    let vip = count + 1;
+    let mcp = server.get(&tools, "/v1/tools?channel=widget&format=mcp&segments=vip");
+    let result: rmcp::model::ListToolsResult = serde_json::from_str(&mcp.body)
+        .unwrap_or_else(|e| mcp.fail(&format!("not an MCP ListToolsResult: {e}")));
+    assert_eq!(result.tools.len() as u64, vip);
+    let openai = server.get(
+        &tools,
+        "/v1/tools?channel=widget&format=openai&segments=vip",
+    );
+    let functions: Vec<async_openai::types::chat::ChatCompletionTools> =
+        serde_json::from_str(&openai.body)
+            .unwrap_or_else(|e| openai.fail(&format!("not OpenAI chat tools: {e}")));
+    assert_eq!(functions.len() as u64, vip);
+    let anthropic = server.get(
+        &tools,
+        "/v1/tools?channel=widget&format=anthropic&segments=vip",
+    );
+    for tool in anthropic.expect_json(200).as_array().expect("an array") {
+        let keys: Vec<&String> = tool.as_object().expect("a tool").keys().collect();
+        assert_eq!(keys, ["name", "description", "input_schema"]);
+    }
+
+    // Strict mode: the bundled spec's tools can all be strict.
+    let strict = server.get(
+        &tools,
+        "/v1/tools?channel=widget&format=openai&strict=true&segments=vip",
+    );
+    let strict_tools = strict.expect_json(200);
+    let strict_tools = strict_tools.as_array().expect("an array");
+    assert_eq!(strict_tools.len() as u64, vip);
+    for tool in strict_tools {
+        assert_eq!(tool["function"]["strict"], true, "{tool}");
+        assert_eq!(
+            tool["function"]["parameters"]["additionalProperties"],
+            false
+        );
+    }
+    assert_ne!(strict.etag(), openai.etag(), "strict and not share a tag");
+    // One that cannot be (a free-form body) is named, with why.
+    server
+        .push(admin, "notes", FREE_FORM_SPEC)
+        .expect_push(200, "applied");
+    let message = server
+        .get(&tools, "/v1/tools?channel=widget&format=openai&strict=true")
+        .expect_error(422, "not_strict");
+    assert_mentions(
+        &message,
+        "`set_note_metadata`: #/properties/body: a free-form object",
+    );
+    // Without strict, it is listed as ever.
+    assert!(names_of(&server, &tools).contains("set_note_metadata"));
+    let message = server
+        .get(&tools, "/v1/tools?channel=widget&format=mcp&strict=true")
+        .expect_error(400, "invalid_request");
+    assert_mentions(&message, "format=openai");
+    let message = server
+        .get(&tools, "/v1/tools?channel=widget&format=openai&strict=yes")
+        .expect_error(400, "invalid_request");
+    assert_mentions(&message, "true or false");
+}
+on_each_backend!(tools_say_what_they_cost_in_every_format);
+
+/// A spec whose one operation takes a free-form object: no strict schema for it.
+const FREE_FORM_SPEC: &str = r#"
+openapi: 3.0.3
+info: {title: Notes, version: "1"}
+servers: [{url: "https://notes.example/api"}]
+paths:
+  /notes/{noteId}/metadata:
+    put:
+      operationId: setNoteMetadata
+      summary: Replace the free-form metadata attached to a note
+      parameters:
+        - {name: noteId, in: path, required: true, schema: {type: string}}
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema: {type: object, additionalProperties: true}
+      responses: {"204": {description: Done}}
+"#;
+
+/// The OpenAI tool names a widget contact in no segment is sent.
+fn names_of(server: &Server, token: &Token) -> BTreeSet<String> {
+    server.tool_names(token, "&channel=widget", "openai")
+}
 
 // ---------------------------------------------------------------------------
 // 5. The API's description

@@ -5,7 +5,7 @@ mod util;
 
 use std::path::Path;
 
-use serde_json::Value;
+use serde_json::{Value, json};
 use util::{actionsync, tempdir};
 
 // ---------------------------------------------------------------------------
@@ -289,16 +289,27 @@ fn convert_table_output_lists_the_actions_under_a_header() {
     );
     run.check(
         out.lines().any(|l| {
-            l.split_whitespace().collect::<Vec<_>>() == ["NAME", "METHOD", "URL", "PARAMS", "BODY"]
+            l.split_whitespace().collect::<Vec<_>>()
+                == ["NAME", "METHOD", "URL", "PARAMS", "BODY", "TOKENS"]
         }),
-        "no header line `NAME METHOD URL PARAMS BODY`",
+        "no header line `NAME METHOD URL PARAMS BODY TOKENS`",
     );
     run.assert_stdout_contains("Acme Orders API");
     for name in names(&json) {
+        let row = out
+            .lines()
+            .find(|l| l.split_whitespace().next() == Some(name.as_str()))
+            .unwrap_or_else(|| {
+                run.fail(format!("no table row starts with the action name `{name}`"))
+            });
+        // The last column is the tool's token cost.
+        let tokens = row
+            .split_whitespace()
+            .last()
+            .and_then(|t| t.parse::<u64>().ok());
         run.check(
-            out.lines()
-                .any(|l| l.split_whitespace().next() == Some(name.as_str())),
-            format!("no table row starts with the action name `{name}`"),
+            tokens.is_some_and(|n| n > 20),
+            format!("the row of `{name}` does not end with its token count: {row}"),
         );
     }
 }
@@ -1127,7 +1138,12 @@ fn lint_json_report() {
     let report = run.stdout_json();
 
     let keys: Vec<&String> = report.as_object().unwrap().keys().collect();
-    assert_eq!(keys, ["specs", "errors", "warnings"], "report keys");
+    assert_eq!(
+        keys,
+        ["specs", "audiences", "errors", "warnings"],
+        "report keys"
+    );
+    assert_eq!(report["audiences"], json!([]), "the default budget holds");
     let errors = report["errors"].as_u64().expect("errors is a number");
     let warnings = report["warnings"].as_u64().expect("warnings is a number");
     assert!(errors > 0);
@@ -1191,6 +1207,55 @@ fn lint_json_report() {
     );
     assert!(has(LINT_ABC[1], "http-url"), "{all_codes:#?}");
     assert!(has(LINT_ABC[2], "no-server"), "{all_codes:#?}");
+}
+
+#[test]
+fn lint_warns_past_the_token_budget_of_the_config_and_environment() {
+    let dir = tempdir();
+    let spec = util::crate_root().join("specs/orders.yaml");
+    std::fs::write(
+        dir.path().join("actionsync.yaml"),
+        "budget:\n  tool_tokens: 120\n",
+    )
+    .expect("write the config");
+    let run = actionsync(["lint", "--output", "json"])
+        .arg(&spec)
+        .current_dir(dir.path())
+        .run();
+    run.assert_success();
+    let report = run.stdout_json();
+    let over: Vec<&Value> = report["specs"][0]["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .filter(|f| f["code"] == "tool-over-budget")
+        .collect();
+    run.check(!over.is_empty(), "no tool over a budget of 120 tokens");
+    run.check(
+        over.len() < 8,
+        "every tool over 120 tokens: the budget did not discriminate",
+    );
+    for finding in &over {
+        assert_eq!(finding["severity"], "warning");
+        assert!(
+            finding["message"]
+                .as_str()
+                .unwrap()
+                .contains("over the budget of 120 per tool")
+        );
+    }
+    assert_eq!(report["audiences"], json!([]));
+
+    // The environment's budget for an audience; lint's text says which audience.
+    let run = actionsync(["lint"])
+        .arg(&spec)
+        .current_dir(dir.path())
+        .env("ACTIONSYNC_AUDIENCE_TOKENS", "300")
+        .run();
+    run.assert_success()
+        .assert_stdout_contains("tool lists:")
+        .assert_stdout_contains("a contact in no segment on widget would be sent")
+        .assert_stdout_contains("over the budget of 300");
 }
 
 #[test]

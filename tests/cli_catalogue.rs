@@ -690,6 +690,83 @@ fn actions_list_and_show() {
         .assert_stderr_contains("no action named `999999`");
 }
 
+/// An action's token cost is the same number wherever it is shown: `convert`'s
+/// table before it is stored, `actions show` (text and JSON), and `export`.
+#[test]
+fn one_token_count_everywhere() {
+    let work = Work::with_bundled_specs();
+    work.run(["reconcile", "specs"]).assert_exit(0);
+    let tokens = show_json(&work, "get_order")["action"]["tokens"]
+        .as_u64()
+        .expect("the action's tokens");
+    assert!(tokens > 20, "{tokens}");
+    work.run(["actions", "show", "get_order"])
+        .assert_exit(0)
+        .assert_stdout_contains(&format!("tokens: {tokens} "));
+    let export = work.run(["export", "--format", "native", "--source", "orders"]);
+    export.assert_exit(0);
+    let exported = export
+        .stdout_json()
+        .as_array()
+        .and_then(|tools| tools.iter().find(|t| t["name"] == "get_order").cloned())
+        .expect("get_order is exported");
+    assert_eq!(exported["tokens"], tokens);
+    let table = work.run(["convert", "--format", "table", "specs/orders.yaml"]);
+    table.assert_exit(0);
+    let row = table
+        .stdout()
+        .lines()
+        .find(|l| l.starts_with("get_order "))
+        .unwrap_or_else(|| table.fail("no get_order row"));
+    assert_eq!(
+        row.split_whitespace().last(),
+        Some(tokens.to_string().as_str()),
+        "{row}"
+    );
+
+    // A pin changes what the model is sent, and so the count.
+    let longer = format!(
+        "description={}",
+        "Look up a customer's order by the number printed on their receipt. ".repeat(20)
+    );
+    work.run(["actions", "set", "get_order", "--pin", &longer])
+        .assert_exit(0);
+    let pinned = show_json(&work, "get_order")["action"]["tokens"]
+        .as_u64()
+        .expect("tokens");
+    assert!(
+        pinned > tokens,
+        "{pinned} after a longer description, {tokens} before"
+    );
+}
+
+/// `plan` warns about each tool it would write over the config's per-tool budget
+/// (a warning: the plan still applies).
+#[test]
+fn plan_warns_about_tools_over_the_token_budget() {
+    let work = Work::with_bundled_specs();
+    work.write("actionsync.yaml", "budget:\n  tool_tokens: 250\n");
+    let run = work.run(["plan", "specs/orders.yaml"]);
+    run.assert_exit(0)
+        .assert_stdout_contains("the tool `create_order` costs ")
+        .assert_stdout_contains("over the budget of 250 per tool");
+    run.check(
+        !run.stdout().contains("the tool `get_order` costs"),
+        "get_order is under the budget",
+    );
+    // The environment overrides the file; the apply is not held back.
+    let run = work.run_env(
+        ["reconcile", "specs/orders.yaml"],
+        "ACTIONSYNC_TOOL_TOKENS",
+        "5000",
+    );
+    run.assert_exit(0);
+    run.check(
+        !run.stdout().contains("over the budget"),
+        "a budget of 5,000 warns about nothing",
+    );
+}
+
 /// The JSON of an action says its name in effect (what `actions list` shows under
 /// NAME), not only the spec's name: a pinned name is the action's name.
 #[test]

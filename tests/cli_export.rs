@@ -325,9 +325,11 @@ fn native_document_shape() {
             "magic_fields",
             "require_confirmation",
             "channels",
-            "segments"
+            "segments",
+            "tokens"
         ]
     );
+    assert!(get_order["tokens"].as_u64().is_some_and(|n| n > 0));
     assert_eq!(get_order["source"], "orders");
     assert_eq!(get_order["key"], "getOrder");
     assert_eq!(get_order["method"], "GET");
@@ -376,9 +378,13 @@ fn segments_and_no_segments_conflict() {
     ])
     .assert_exit(64)
     .assert_stdout_empty();
-    work.run(["export", "--format", "anthropic"])
+    work.run(["export", "--format", "claude"])
         .assert_exit(64)
-        .assert_stderr_contains("openai");
+        .assert_stderr_contains("anthropic");
+    work.run(["export", "--format", "mcp", "--strict"])
+        .assert_exit(64)
+        .assert_stderr_contains("--format openai")
+        .assert_stdout_empty();
 }
 
 #[test]
@@ -391,7 +397,8 @@ fn output_file_is_the_same_document_and_replaced_whole() {
     work.run(["export", "--format", "mcp", "--output", "out/tools.json"])
         .assert_exit(0)
         .assert_stdout_empty()
-        .assert_stderr_contains("wrote 15 mcp tools to out/tools.json");
+        .assert_stderr_contains("wrote 15 mcp tools, ")
+        .assert_stderr_contains(" to out/tools.json for any channel, every segment");
     let written = std::fs::read_to_string(work.path().join("out/tools.json")).expect("read");
     assert_eq!(written, stdout.stdout(), "the file differs from stdout");
     let left: Vec<String> = std::fs::read_dir(work.path().join("out"))
@@ -502,4 +509,321 @@ fn recursive_schemas_are_cut_into_self_contained_tools_in_every_format() {
 
     let mcp = work.export(&["--format", "mcp"]);
     assert_eq!(&mcp["tools"][0]["inputSchema"], schema);
+}
+
+// ---------------------------------------------------------------------------
+// Token counts, and the formats checked with their clients' own types
+// ---------------------------------------------------------------------------
+
+/// The `o200k_base` tokens of `value` as compact JSON: how a tool's cost is defined.
+fn o200k(value: &Value) -> u64 {
+    let text = serde_json::to_string(value).expect("serialise");
+    tiktoken_rs::o200k_base_singleton()
+        .encode_ordinary(&text)
+        .len() as u64
+}
+
+/// `N TOOLS, T tokens` from export's summary on standard error.
+fn summary(run: &Run) -> (u64, u64) {
+    let line = run
+        .stderr()
+        .lines()
+        .find(|l| l.contains(" tokens (o200k_base)"))
+        .unwrap_or_else(|| run.fail("no summary on standard error"));
+    let numbers: Vec<u64> = line
+        .split(|c: char| !c.is_ascii_digit())
+        .filter_map(|w| w.parse().ok())
+        .collect();
+    match numbers[..] {
+        [count, tokens, ..] => (count, tokens),
+        _ => run.fail("a summary without its numbers"),
+    }
+}
+
+#[test]
+fn each_tool_and_each_audience_reports_its_token_cost() {
+    let work = Work::bundled();
+    work.set(&["refund_order", "--segments", "vip"]);
+    let openai = work.export(&["--format", "openai"]);
+    let native = work.export(&["--format", "native"]);
+    let (openai, native) = (openai.as_array().unwrap(), native.as_array().unwrap());
+    assert_eq!(openai.len(), native.len());
+    // The count is the tokens of the OpenAI tool as compact JSON, in every format.
+    for (tool, action) in openai.iter().zip(native) {
+        assert_eq!(tool["function"]["name"], action["name"]);
+        assert_eq!(action["tokens"], o200k(tool), "{}", action["name"]);
+    }
+    let total: u64 = native.iter().filter_map(|t| t["tokens"].as_u64()).sum();
+    for format in ["openai", "anthropic", "mcp", "native"] {
+        let run = work.run(["export", "--format", format]);
+        run.assert_exit(0).assert_stderr_contains(&format!(
+            "15 {format} tools, {total} tokens (o200k_base) for any channel, every segment"
+        ));
+    }
+
+    // The audience's total: what that contact is sent, no more.
+    let refund = native
+        .iter()
+        .find(|t| t["name"] == "refund_order")
+        .and_then(|t| t["tokens"].as_u64())
+        .expect("refund_order's tokens");
+    let rewards = native
+        .iter()
+        .find(|t| t["name"] == "get_loyalty_rewards")
+        .and_then(|t| t["tokens"].as_u64())
+        .expect("get_loyalty_rewards's tokens");
+    let run = work.run(["export", "--format", "openai", "--no-segments"]);
+    run.assert_exit(0)
+        .assert_stderr_contains("for any channel, a contact in no segment");
+    assert_eq!(summary(&run), (13, total - refund - rewards));
+    let doc = run.stdout_json();
+    let sent: u64 = doc.as_array().unwrap().iter().map(o200k).sum();
+    assert_eq!(sent, total - refund - rewards);
+}
+
+#[test]
+fn the_budget_warns_when_an_audience_is_sent_too_much() {
+    let work = Work::bundled();
+    let run = work.run(["export", "--format", "openai"]);
+    run.assert_exit(0).check(
+        !run.stderr().contains("warning"),
+        "a warning under the default budget",
+    );
+    work.write("actionsync.yaml", "budget:\n  audience_tokens: 100\n");
+    work.run(["export", "--format", "openai", "--channel", "widget"])
+        .assert_exit(0)
+        .assert_stderr_contains("over the budget of 100 for one audience (budget.audience_tokens)");
+    // The environment overrides the file.
+    let run = actionsync(["export", "--format", "openai"])
+        .current_dir(work.path())
+        .env("ACTIONSYNC_AUDIENCE_TOKENS", "1000000")
+        .run();
+    run.assert_exit(0).check(
+        !run.stderr().contains("warning"),
+        "the environment's budget did not apply",
+    );
+}
+
+#[test]
+fn anthropic_tools_have_their_shape() {
+    let work = Work::bundled();
+    let openai = work.export(&["--format", "openai"]);
+    let anthropic = work.export(&["--format", "anthropic"]);
+    let tools = anthropic.as_array().expect("an array");
+    assert_eq!(tools.len(), 15);
+    for (tool, function) in tools.iter().zip(openai.as_array().unwrap()) {
+        let keys: Vec<&String> = tool.as_object().expect("an object").keys().collect();
+        assert_eq!(keys, ["name", "description", "input_schema"]);
+        let function = &function["function"];
+        assert_eq!(tool["name"], function["name"]);
+        assert_eq!(tool["description"], function["description"]);
+        assert_eq!(tool["input_schema"], function["parameters"]);
+        assert_eq!(tool["input_schema"]["type"], "object");
+        // Anthropic's tool names: 1 to 64 of a-z A-Z 0-9 _ -.
+        let name = tool["name"].as_str().expect("a name");
+        assert!(
+            (1..=64).contains(&name.len())
+                && name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-'),
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn mcp_export_reads_as_the_official_sdks_list_tools_result() {
+    let work = Work::bundled();
+    let run = work.run(["export", "--format", "mcp"]);
+    run.assert_exit(0);
+    let result: rmcp::model::ListToolsResult = serde_json::from_str(run.stdout())
+        .unwrap_or_else(|e| run.fail(format!("not an MCP ListToolsResult: {e}")));
+    assert_eq!(result.tools.len(), 15);
+    assert!(result.next_cursor.is_none());
+    let names: Vec<&str> = result.tools.iter().map(|t| t.name.as_ref()).collect();
+    assert_eq!(names, ALL_NAMES);
+    let cancel = result
+        .tools
+        .iter()
+        .find(|t| t.name == "cancel_order")
+        .expect("cancel_order");
+    let hints = cancel.annotations.as_ref().expect("annotations");
+    assert_eq!(hints.read_only_hint, Some(false));
+    assert_eq!(hints.destructive_hint, Some(true));
+    for tool in &result.tools {
+        assert_eq!(
+            tool.input_schema.get("type"),
+            Some(&json!("object")),
+            "{}",
+            tool.name
+        );
+        assert!(tool.description.as_deref().is_some_and(|d| d.len() >= 20));
+    }
+}
+
+#[test]
+fn openai_export_reads_as_async_openais_chat_tools() {
+    use async_openai::types::chat::ChatCompletionTools;
+    let work = Work::bundled();
+    let run = work.run(["export", "--format", "openai"]);
+    run.assert_exit(0);
+    let tools: Vec<ChatCompletionTools> = serde_json::from_str(run.stdout())
+        .unwrap_or_else(|e| run.fail(format!("not OpenAI chat tools: {e}")));
+    assert_eq!(tools.len(), 15);
+    for (tool, name) in tools.iter().zip(ALL_NAMES) {
+        let ChatCompletionTools::Function(tool) = tool else {
+            run.fail("a tool that is not a function");
+        };
+        assert_eq!(tool.function.name, name);
+        assert_eq!(tool.function.strict, None);
+        let parameters = tool.function.parameters.as_ref().expect("parameters");
+        assert_eq!(parameters["type"], "object");
+    }
+}
+
+/// Checks what OpenAI's strict mode asks of `schema` (found at `at`), everywhere
+/// in it: every object closed and all its properties required.
+fn assert_strict(schema: &Value, at: &str) {
+    match schema {
+        Value::Object(map) => {
+            if let Some(Value::Object(properties)) = map.get("properties") {
+                assert_eq!(map.get("additionalProperties"), Some(&json!(false)), "{at}");
+                let required: Vec<&str> = map["required"]
+                    .as_array()
+                    .unwrap_or_else(|| panic!("{at}: no required"))
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .collect();
+                let names: Vec<&str> = properties.keys().map(String::as_str).collect();
+                assert_eq!(required, names, "{at}");
+            }
+            for keyword in [
+                "oneOf",
+                "allOf",
+                "not",
+                "minLength",
+                "maxLength",
+                "title",
+                "default",
+                "examples",
+            ] {
+                assert!(!map.contains_key(keyword), "{at} has {keyword}");
+            }
+            for (key, value) in map {
+                assert_strict(value, &format!("{at}/{key}"));
+            }
+        }
+        Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                assert_strict(item, &format!("{at}/{i}"));
+            }
+        }
+        _ => {}
+    }
+}
+
+/// A spec with one operation strict mode can take and one it cannot (a body that
+/// is a free-form object).
+const STRICT_SPEC: &str = r##"
+openapi: 3.0.3
+info: {title: Notes, version: "1"}
+servers: [{url: "https://notes.example/api"}]
+paths:
+  /notes:
+    post:
+      operationId: createNote
+      summary: Create a note on a customer's account
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              required: [text]
+              properties:
+                text: {type: string, minLength: 1, maxLength: 2000}
+                pinned: {type: boolean, default: false}
+                color: {type: string, enum: [red, green], nullable: true}
+                author:
+                  oneOf:
+                    - {type: string}
+                    - {type: object, properties: {id: {type: integer}}, required: [id]}
+      responses: {"201": {description: Created}}
+  /notes/{noteId}/metadata:
+    put:
+      operationId: setNoteMetadata
+      summary: Replace the free-form metadata attached to a note
+      parameters:
+        - {name: noteId, in: path, required: true, schema: {type: string}}
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema: {type: object, additionalProperties: true}
+      responses: {"204": {description: Done}}
+"##;
+
+#[test]
+fn strict_export_follows_openais_rules_or_names_what_cannot() {
+    use async_openai::types::chat::ChatCompletionTools;
+    let work = Work {
+        dir: util::tempdir(),
+    };
+    work.write("specs/notes.yaml", STRICT_SPEC);
+    work.run(["reconcile", "specs"]).assert_exit(0);
+
+    // One action cannot be strict: nothing is written, and it is named with why.
+    let run = work.run(["export", "--format", "openai", "--strict"]);
+    run.assert_exit(1)
+        .assert_stdout_empty()
+        .assert_stderr_contains("1 of the 2 tools cannot be strict")
+        .assert_stderr_contains("`set_note_metadata`: #/properties/body: a free-form object");
+    work.run([
+        "export",
+        "--format",
+        "openai",
+        "--strict",
+        "-o",
+        "tools.json",
+    ])
+    .assert_exit(1);
+    assert!(!work.path().join("tools.json").exists());
+
+    // Without it, the rest is strict.
+    work.set(&["set_note_metadata", "--enabled", "false"]);
+    let run = work.run(["export", "--format", "openai", "--strict"]);
+    run.assert_exit(0)
+        .assert_stderr_contains("1 openai strict tool, ");
+    let doc = run.stdout_json();
+    let tool = &doc[0]["function"];
+    assert_eq!(tool["name"], "create_note");
+    assert_eq!(tool["strict"], true);
+    let parameters = &tool["parameters"];
+    assert_strict(parameters, "#");
+    let body = &parameters["properties"]["body"];
+    assert_eq!(body["properties"]["text"], json!({"type": "string"}));
+    // Optional: nullable, so the model may send null.
+    assert_eq!(
+        body["properties"]["pinned"],
+        json!({"type": ["boolean", "null"]})
+    );
+    assert_eq!(
+        body["properties"]["color"],
+        json!({"type": ["string", "null"], "enum": ["red", "green", null]})
+    );
+    assert_eq!(
+        body["properties"]["author"]["anyOf"][1],
+        json!({"type": "object", "properties": {"id": {"type": "integer"}}, "required": ["id"], "additionalProperties": false})
+    );
+    assert_eq!(
+        body["properties"]["author"]["anyOf"][2],
+        json!({"type": "null"})
+    );
+
+    let tools: Vec<ChatCompletionTools> = serde_json::from_str(run.stdout())
+        .unwrap_or_else(|e| run.fail(format!("not OpenAI chat tools: {e}")));
+    let ChatCompletionTools::Function(tool) = &tools[0] else {
+        run.fail("not a function tool");
+    };
+    assert_eq!(tool.function.strict, Some(true));
 }

@@ -389,7 +389,10 @@ fn every_schema_is_bounded_ref_free_and_valid_json_schema_2020_12() {
             let mut bytes = 0;
             for p in &action.spec.parameters {
                 bytes += serde_json::to_vec(&p.schema).unwrap().len();
-                each(format!("{} parameter {}", action.spec.name, p.key), &p.schema);
+                each(
+                    format!("{} parameter {}", action.spec.name, p.key),
+                    &p.schema,
+                );
             }
             if let Some(body) = &action.spec.body {
                 bytes += serde_json::to_vec(&body.schema).unwrap().len();

@@ -14,6 +14,7 @@ use super::{ApiError, ApiState, auth, etag, json};
 use crate::action::{ActionState, Channel, StoredAction};
 use crate::store::{ActionQuery, HandEdit, Store};
 use crate::sync::{self, ReconcileOptions};
+use crate::tools::WithTokens;
 
 /// The most actions one page holds.
 pub const MAX_PAGE: usize = 1000;
@@ -102,6 +103,7 @@ pub async fn rollback(
         dry_run: request.dry_run,
         force: request.force,
         actor: Some(&actor),
+        tool_tokens: api.daemon().tool_tokens(),
         ..ReconcileOptions::default()
     };
     let lock = api.source_lock(&name);
@@ -133,8 +135,8 @@ pub struct ActionsQuery {
 
 /// A page of actions.
 #[derive(Debug, Serialize)]
-struct ActionsPage {
-    actions: Vec<StoredAction>,
+struct ActionsPage<'a> {
+    actions: Vec<WithTokens<'a>>,
     /// Pass as `after` for the next page; `null` on the last page.
     next_after: Option<i64>,
 }
@@ -220,7 +222,7 @@ pub async fn actions(
     Ok(json(
         StatusCode::OK,
         &ActionsPage {
-            actions: page,
+            actions: page.iter().map(WithTokens::new).collect(),
             next_after,
         },
     ))
@@ -240,7 +242,10 @@ pub async fn action(
         .action(id)
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("no action with id {id}")))?;
-    Ok(with_etag(json(StatusCode::OK, &action), action.version))
+    Ok(with_etag(
+        json(StatusCode::OK, &WithTokens::new(&action)),
+        action.version,
+    ))
 }
 
 /// `PATCH /v1/actions/{id}`: sets hand-owned fields. `If-Match` must name the
@@ -277,7 +282,10 @@ pub async fn edit_action(
         }
     };
     tracing::info!(action = id, name = %action.name, by = %actor, version = action.version, "hand edit");
-    Ok(with_etag(json(StatusCode::OK, &action), action.version))
+    Ok(with_etag(
+        json(StatusCode::OK, &WithTokens::new(&action)),
+        action.version,
+    ))
 }
 
 fn action_id(path: Result<Path<i64>, PathRejection>) -> Result<i64, ApiError> {

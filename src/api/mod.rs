@@ -207,6 +207,9 @@ pub enum ApiError {
     /// 422: a valid request the catalogue refuses (an invalid hand edit).
     #[error("{0}")]
     Unprocessable(String),
+    /// 422: `strict=true`, and some of the tools cannot be strict.
+    #[error("{0}")]
+    NotStrict(String),
     /// 428: a change without `If-Match`.
     #[error("{0}")]
     PreconditionRequired(String),
@@ -232,6 +235,7 @@ impl ApiError {
             ApiError::Stale { .. } => (StatusCode::PRECONDITION_FAILED, "stale"),
             ApiError::TooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "too_large"),
             ApiError::Unprocessable(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_edit"),
+            ApiError::NotStrict(_) => (StatusCode::UNPROCESSABLE_ENTITY, "not_strict"),
             ApiError::PreconditionRequired(_) => {
                 (StatusCode::PRECONDITION_REQUIRED, "precondition_required")
             }

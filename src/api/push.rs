@@ -68,6 +68,7 @@ pub async fn push(
         force: query.force,
         applied_by: AppliedBy::Push,
         actor: Some(&actor),
+        tool_tokens: api.daemon().tool_tokens(),
         ..ReconcileOptions::default()
     };
     let started = std::time::Instant::now();

@@ -6,7 +6,14 @@
 //! snapshot of the catalogue's active, enabled actions with each tool already
 //! rendered in every format; the snapshot is rebuilt when the catalogue's
 //! generation (bumped by every apply and hand edit, on any replica) moves.
+//!
+//! The body is exactly the format's document; what the list costs goes in headers:
+//! `X-Tool-Count` (the tools served) and `X-Tool-Tokens` (their token cost in all,
+//! see [`tools::tokens`]). Each tool's count is computed once per snapshot (and an
+//! action unchanged since the previous snapshot keeps its rendering and count), so
+//! a request only adds up the counts of the tools it serves anyway.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::extract::rejection::QueryRejection;
@@ -19,39 +26,61 @@ use sha2::Digest;
 use super::{ApiError, ApiState, auth};
 use crate::action::{ActionState, Channel, StoredAction};
 use crate::store::{ActionQuery, Store};
-use crate::tools::{self, Audience, ToolFormat};
+use crate::tools::{self, Audience, NotStrict, ToolFormat};
+
+/// The response header with the number of tools served.
+pub const TOOL_COUNT_HEADER: &str = "x-tool-count";
+/// The response header with the token cost of the tools served, in all.
+pub const TOOL_TOKENS_HEADER: &str = "x-tool-tokens";
 
 /// The catalogue's tools as of one generation.
 struct Snapshot {
     generation: i64,
-    tools: Vec<RenderedTool>,
+    tools: Vec<Arc<RenderedTool>>,
     /// For each channel (in `Channel::ALL` order), the tools enabled on it, so a
     /// request filters only those by segment.
     by_channel: Vec<Vec<usize>>,
 }
 
-/// One action with its tool in each format, serialised once.
+/// One action with its tool in each format (and OpenAI's strict mode), serialised
+/// once, and its token cost.
 struct RenderedTool {
     action: StoredAction,
     openai: String,
+    /// The strict OpenAI tool, or why the action cannot be strict.
+    openai_strict: Result<String, NotStrict>,
+    anthropic: String,
     mcp: String,
     native: String,
+    tokens: usize,
 }
 
 impl RenderedTool {
     fn new(action: StoredAction) -> RenderedTool {
         let render = |format| tools::tool(&action, format).to_string();
+        let openai = render(ToolFormat::Openai);
+        let tokens = tools::count_tokens(&openai);
         RenderedTool {
-            openai: render(ToolFormat::Openai),
+            openai_strict: tools::strict_tool(&action).map(|t| t.to_string()),
+            anthropic: render(ToolFormat::Anthropic),
             mcp: render(ToolFormat::Mcp),
-            native: render(ToolFormat::Native),
+            native: tools::native(&action, tokens).to_string(),
+            openai,
+            tokens,
             action,
         }
     }
 
-    fn get(&self, format: ToolFormat) -> &str {
+    /// The tool in `format`; strict only for OpenAI, where the caller checked that
+    /// it can be.
+    fn get(&self, format: ToolFormat, strict: bool) -> &str {
         match format {
+            ToolFormat::Openai if strict => self
+                .openai_strict
+                .as_deref()
+                .unwrap_or(self.openai.as_str()),
             ToolFormat::Openai => &self.openai,
+            ToolFormat::Anthropic => &self.anthropic,
             ToolFormat::Mcp => &self.mcp,
             ToolFormat::Native => &self.native,
         }
@@ -93,11 +122,25 @@ impl ToolCache {
                 ..ActionQuery::default()
             })
             .await?;
+        // An action that has not changed since the last snapshot keeps its rendered
+        // tools and count: rendering every format, strict mode and the tokens again
+        // is the cost of a rebuild, and an apply usually changes a few actions.
+        let previous: HashMap<i64, Arc<RenderedTool>> = self
+            .snapshot
+            .read()
+            .await
+            .iter()
+            .flat_map(|s| s.tools.iter())
+            .map(|t| (t.action.id, t.clone()))
+            .collect();
         let rendered = tokio::task::spawn_blocking(move || {
-            let mut tools: Vec<RenderedTool> = actions
+            let mut tools: Vec<Arc<RenderedTool>> = actions
                 .into_iter()
                 .filter(|a| a.hand.enabled)
-                .map(RenderedTool::new)
+                .map(|a| match previous.get(&a.id) {
+                    Some(kept) if kept.action == a => kept.clone(),
+                    _ => Arc::new(RenderedTool::new(a)),
+                })
                 .collect();
             tools.sort_by(|a, b| a.action.name.cmp(&b.action.name));
             tools
@@ -139,11 +182,13 @@ pub struct ToolsQuery {
     pub channel: Option<String>,
     /// The contact's segments, comma-separated (none: a contact in no segment).
     pub segments: Option<String>,
-    /// `openai`, `mcp` or `native` (the default).
+    /// `openai`, `anthropic`, `mcp` or `native` (the default).
     pub format: Option<String>,
+    /// `true`: OpenAI strict-mode tools (with `format=openai` only).
+    pub strict: Option<String>,
 }
 
-/// `GET /v1/tools?channel=sms&segments=vip,eu&format=openai`.
+/// `GET /v1/tools?channel=sms&segments=vip,eu&format=openai&strict=true`.
 pub async fn tools(
     State(api): State<ApiState>,
     query: Result<Query<ToolsQuery>, QueryRejection>,
@@ -154,7 +199,7 @@ pub async fn tools(
         .await?;
     let Query(query) = query.map_err(|e| {
         ApiError::InvalidRequest(format!(
-            "{}; the query takes channel, segments and format",
+            "{}; the query takes channel, segments, format and strict",
             e.body_text()
         ))
     })?;
@@ -171,9 +216,25 @@ pub async fn tools(
     let format = match query.format.as_deref() {
         None | Some("") => ToolFormat::Native,
         Some(f) => ToolFormat::parse(f).ok_or_else(|| {
-            ApiError::InvalidRequest(format!("format `{f}`: use openai, mcp or native"))
+            ApiError::InvalidRequest(format!(
+                "format `{f}`: use openai, anthropic, mcp or native"
+            ))
         })?,
     };
+    let strict = match query.strict.as_deref().map(str::trim) {
+        None | Some("") | Some("false") => false,
+        Some("true") => true,
+        Some(other) => {
+            return Err(ApiError::InvalidRequest(format!(
+                "strict `{other}`: use true or false"
+            )));
+        }
+    };
+    if strict && format != ToolFormat::Openai {
+        return Err(ApiError::InvalidRequest(format!(
+            "strict=true is OpenAI's strict mode: ask for format=openai, not {format}"
+        )));
+    }
     let segments: Vec<String> = query
         .segments
         .as_deref()
@@ -199,10 +260,11 @@ pub async fn tools(
         segments.sort();
         segments.dedup();
         let key = format!(
-            "{}\n{}\n{}",
+            "{}\n{}\n{}{}",
             channel.as_str(),
             segments.join(","),
-            format.as_str()
+            format.as_str(),
+            if strict { "\nstrict" } else { "" }
         );
         let digest = crate::source::hex(&sha2::Sha256::digest(key.as_bytes()));
         format!("\"g{}-{}\"", snapshot.generation, &digest[..16])
@@ -225,12 +287,28 @@ pub async fn tools(
         .position(|c| *c == channel)
         .and_then(|i| snapshot.by_channel.get(i))
         .map_or(&[][..], Vec::as_slice);
-    let visible: Vec<&str> = on_channel
+    let visible: Vec<&RenderedTool> = on_channel
         .iter()
-        .filter_map(|&i| snapshot.tools.get(i))
+        .filter_map(|&i| snapshot.tools.get(i).map(Arc::as_ref))
         .filter(|t| tools::visible(&t.action, &audience))
-        .map(|t| t.get(format))
         .collect();
+    if strict {
+        let refused: Vec<String> = visible
+            .iter()
+            .filter_map(|t| t.openai_strict.as_ref().err())
+            .map(NotStrict::to_string)
+            .collect();
+        if !refused.is_empty() {
+            return Err(ApiError::NotStrict(format!(
+                "{} of the tools cannot be strict (fix their schemas, or pin them, or ask without strict=true): {}",
+                refused.len(),
+                refused.join("; ")
+            )));
+        }
+    }
+    let tokens: usize = visible.iter().map(|t| t.tokens).sum();
+    let count = visible.len();
+    let visible: Vec<&str> = visible.iter().map(|t| t.get(format, strict)).collect();
     let size = prefix.len() + suffix.len() + visible.iter().map(|t| t.len() + 1).sum::<usize>();
     let mut body = String::with_capacity(size);
     body.push_str(prefix);
@@ -252,8 +330,11 @@ pub async fn tools(
         body,
     )
         .into_response();
+    let headers = response.headers_mut();
     if let Some(value) = tag_header {
-        response.headers_mut().insert(header::ETAG, value);
+        headers.insert(header::ETAG, value);
     }
+    headers.insert(TOOL_COUNT_HEADER, HeaderValue::from(count));
+    headers.insert(TOOL_TOKENS_HEADER, HeaderValue::from(tokens));
     Ok(response)
 }

@@ -16,6 +16,7 @@ use crate::config::{self, Config};
 use crate::plan;
 use crate::store::{self, ActionQuery, AnyStore, HandEdit, Store, StoreError};
 use crate::sync::{self, Outcome, ReconcileOptions, SourceSpec, SyncError};
+use crate::tools;
 
 /// Where the catalogue and the sources are.
 #[derive(Debug, Clone, Args)]
@@ -292,6 +293,7 @@ fn run_sync(args: &SyncArgs, dry_run: bool) -> Result<(Vec<SourceResult>, bool),
         dry_run,
         prune: args.prune,
         force: args.force,
+        tool_tokens: config.budget.tool_tokens,
         ..ReconcileOptions::default()
     };
     runtime()?.block_on(async {
@@ -465,7 +467,7 @@ pub fn actions(args: &ActionsArgs) -> Result<ExitCode, Failure> {
                 let found = find(&store, action).await?;
                 let audit = store.audit(found.id).await.map_err(|e| e.to_string())?;
                 match output {
-                    Output::Json => print_json(&serde_json::json!({ "action": found, "audit": audit })),
+                    Output::Json => print_json(&serde_json::json!({ "action": tools::WithTokens::new(&found), "audit": audit })),
                     _ => print_text(&show_action(&found, &audit)),
                 }
             }
@@ -642,6 +644,10 @@ fn show_action(a: &StoredAction, audit: &[store::AuditEntry]) -> String {
     if let Some(body) = &a.spec.body {
         out.push_str(&format!("  body: {}\n", body.content_type));
     }
+    out.push_str(&format!(
+        "  tokens: {} (its OpenAI tool definition, o200k_base)\n",
+        tools::tokens(a)
+    ));
     let mark = |field: &str| {
         if a.hand_set.iter().any(|f| f == field) {
             " (set by hand)"
@@ -786,6 +792,7 @@ pub fn rollback(args: &RollbackArgs) -> Result<ExitCode, Failure> {
     let config = load_config(&args.catalogue)?;
     let options = ReconcileOptions {
         force: args.force,
+        tool_tokens: config.budget.tool_tokens,
         ..ReconcileOptions::default()
     };
     let result = runtime()?.block_on(async {

@@ -1,6 +1,9 @@
 //! `actionsync export`: the catalogue as tool definitions an LLM takes, read offline.
 //! It writes the same document as the server's `GET /v1/tools` for the same format,
 //! channel and segments, so a deployment without the server can ship a file instead.
+//! What the document costs (how many tools, their tokens in all) goes to standard
+//! error, like the server's `X-Tool-Count` and `X-Tool-Tokens` headers; the native
+//! format also carries each tool's count.
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -11,6 +14,7 @@ use serde_json::Value;
 
 use super::catalogue::{CatalogueArgs, Failure, load_config, open_existing, print_json, runtime};
 use crate::action::{ActionState, Channel};
+use crate::lint;
 use crate::store::{ActionQuery, Store};
 use crate::tools::{self, Audience, ToolFormat};
 
@@ -20,6 +24,11 @@ pub struct ExportArgs {
     /// The shape of the tools.
     #[arg(long, value_enum)]
     format: ToolFormat,
+    /// OpenAI strict mode (with --format openai): `"strict": true`, every property
+    /// required and the optional ones nullable, no other properties allowed. Fails,
+    /// naming each action and why, if a tool cannot be strict.
+    #[arg(long)]
+    strict: bool,
     /// Only actions enabled on this channel: widget, email, sms, whatsapp, phone or
     /// slack (default: any channel).
     #[arg(long, value_name = "CHANNEL", value_parser = Channel::parse_or_explain)]
@@ -50,6 +59,13 @@ pub struct ExportArgs {
 
 /// `actionsync export`.
 pub fn run(args: &ExportArgs) -> Result<ExitCode, Failure> {
+    if args.strict && args.format != ToolFormat::Openai {
+        eprintln!(
+            "error: --strict is OpenAI's strict mode: use it with --format openai, not {}",
+            args.format
+        );
+        return Ok(ExitCode::from(super::USAGE_ERROR));
+    }
     let config = load_config(&args.catalogue)?;
     let audience = Audience {
         channel: args.channel,
@@ -82,26 +98,87 @@ pub fn run(args: &ExportArgs) -> Result<ExitCode, Failure> {
     })?;
     let chosen = tools::select(&actions, &audience);
     let count = chosen.len();
-    let document = tools::document(
-        args.format,
+    let costs: Vec<usize> = chosen.iter().map(|a| tools::tokens(a)).collect();
+    let tokens: usize = costs.iter().sum();
+    let rendered: Vec<Value> = if args.strict {
+        let (strict, refused): (Vec<_>, Vec<_>) = chosen
+            .iter()
+            .map(|a| tools::strict_tool(a))
+            .partition(Result::is_ok);
+        if !refused.is_empty() {
+            let mut message = format!(
+                "{} of the {count} tools cannot be strict; nothing was written. Fix their schemas in the spec (or pin parameters/body), or export without --strict:",
+                refused.len()
+            );
+            for why in refused.into_iter().filter_map(Result::err) {
+                message.push_str(&format!("\n  {why}"));
+            }
+            return Err(message);
+        }
+        strict.into_iter().filter_map(Result::ok).collect()
+    } else if args.format == ToolFormat::Native {
+        // Counted once, above.
         chosen
-            .into_iter()
-            .map(|a| tools::tool(a, args.format))
-            .collect(),
+            .iter()
+            .zip(&costs)
+            .map(|(a, t)| tools::native(a, *t))
+            .collect()
+    } else {
+        chosen.iter().map(|a| tools::tool(a, args.format)).collect()
+    };
+    let document = tools::document(args.format, rendered);
+    // The same limits lint checks, for the one audience exported.
+    let mut warnings = Vec::new();
+    if count > lint::MAX_TOOLS {
+        warnings.push(format!(
+            "warning: {count} tools; OpenAI and Vertex take at most {} per request",
+            lint::MAX_TOOLS
+        ));
+    }
+    if tokens > config.budget.audience_tokens {
+        warnings.push(format!(
+            "warning: {tokens} tokens, over the budget of {} for one audience (budget.audience_tokens)",
+            config.budget.audience_tokens
+        ));
+    }
+    let what = format!(
+        "{count} {}{} tool{}, {tokens} tokens (o200k_base)",
+        args.format,
+        if args.strict { " strict" } else { "" },
+        if count == 1 { "" } else { "s" },
     );
     match &args.output {
-        None => print_json(&document)?,
+        None => {
+            print_json(&document)?;
+            eprintln!("{what} for {}", audience_text(&audience));
+        }
         Some(path) => {
             write_replacing(path, &document)?;
             eprintln!(
-                "wrote {count} {} tool{} to {}",
-                args.format,
-                if count == 1 { "" } else { "s" },
-                path.display()
+                "wrote {what} to {} for {}",
+                path.display(),
+                audience_text(&audience)
             );
         }
     }
+    for warning in warnings {
+        eprintln!("{warning}");
+    }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Who the export is for, as the summary on standard error says it.
+fn audience_text(audience: &Audience) -> String {
+    let channel = match audience.channel {
+        Some(channel) => format!("channel {}", channel.as_str()),
+        None => "any channel".to_string(),
+    };
+    let segments = match &audience.segments {
+        None => "every segment".to_string(),
+        Some(s) if s.is_empty() => "a contact in no segment".to_string(),
+        Some(s) => format!("segments {}", s.join(",")),
+    };
+    format!("{channel}, {segments}")
 }
 
 /// Writes `document` as pretty JSON to a temporary file beside `path`, then renames

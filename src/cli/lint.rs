@@ -1,18 +1,23 @@
 //! `actionsync lint SPEC...`: rule 8's checks across every spec given, printed per
-//! spec and operation.
+//! spec and operation; then the token budget (`budget` in `actionsync.yaml`) over
+//! the tool lists those actions would make.
 
 use std::collections::HashMap;
 use std::io::Write;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, ValueEnum};
 use serde::Serialize;
 
 use super::{SpecArgs, location, table};
+use crate::action::StoredAction;
+use crate::config::Config;
 use crate::convert::{self, Conversion};
 use crate::diagnostic::{Diagnostic, Severity};
-use crate::lint::{self, Subject};
+use crate::lint::{self, Costed, Subject};
 use crate::source;
+use crate::tools;
 
 #[derive(Debug, Args)]
 pub struct LintArgs {
@@ -25,6 +30,11 @@ pub struct LintArgs {
     /// Show info-level findings too.
     #[arg(long)]
     verbose: bool,
+    /// The config whose `budget` applies (default: actionsync.yaml in the working
+    /// folder, if any; else the defaults, 1,500 tokens per tool and 20,000 per
+    /// audience).
+    #[arg(long, value_name = "FILE", env = "ACTIONSYNC_CONFIG")]
+    config: Option<PathBuf>,
     #[command(flatten)]
     spec_args: SpecArgs,
 }
@@ -33,7 +43,7 @@ pub struct LintArgs {
 enum Output {
     /// For people.
     Text,
-    /// A stable JSON document: `{"specs": [{"spec", "source", "actions", "skipped", "findings"}], "errors", "warnings"}`.
+    /// A stable JSON document: `{"specs": [{"spec", "source", "actions", "skipped", "findings"}], "audiences", "errors", "warnings"}`.
     Json,
 }
 
@@ -50,6 +60,8 @@ struct SpecReport {
 #[derive(Debug, Serialize)]
 struct Report {
     specs: Vec<SpecReport>,
+    /// Findings about a whole tool list (one channel and contact), not one spec.
+    audiences: Vec<Diagnostic>,
     errors: usize,
     warnings: usize,
 }
@@ -59,6 +71,11 @@ pub fn run(args: &LintArgs) -> Result<ExitCode, String> {
         eprintln!("error: standard input (-) can be given only once");
         return Ok(ExitCode::from(super::USAGE_ERROR));
     }
+    let cwd =
+        std::env::current_dir().map_err(|e| format!("cannot read the working folder: {e}"))?;
+    let budget = Config::load(args.config.as_deref(), &cwd)
+        .map_err(|e| e.to_string())?
+        .budget;
     let load_options = args.spec_args.load_options();
     let mut reports: Vec<SpecReport> = Vec::new();
     let mut conversions: Vec<Option<Conversion>> = Vec::new();
@@ -116,6 +133,26 @@ pub fn run(args: &LintArgs) -> Result<ExitCode, String> {
     for (subject, finding) in lint::check(&subjects) {
         reports[owners[subject]].findings.push(finding);
     }
+    // The token budget, over the tools the actions would be once applied.
+    let previews: Vec<StoredAction> = conversions
+        .iter()
+        .flat_map(|c| c.iter().flat_map(|c| &c.actions))
+        .map(tools::preview)
+        .collect();
+    let costed: Vec<Costed<'_>> = subjects
+        .iter()
+        .zip(&previews)
+        .map(|(subject, action)| Costed {
+            subject: *subject,
+            action,
+            tokens: tools::tokens(action),
+        })
+        .collect();
+    let budget_findings = lint::check_budget(&costed, &budget);
+    for (subject, finding) in budget_findings.actions {
+        reports[owners[subject]].findings.push(finding);
+    }
+    let audiences = budget_findings.audiences;
     // A pinned description replaces the short one the spec gave: the conversion's
     // note that it generated one says nothing about the catalogue.
     for (report, conversion) in reports.iter_mut().zip(&conversions) {
@@ -143,10 +180,13 @@ pub fn run(args: &LintArgs) -> Result<ExitCode, String> {
             .iter()
             .map(|r| crate::diagnostic::count(&r.findings, s))
             .sum::<usize>()
+            + crate::diagnostic::count(&audiences, s)
     };
+    let (errors, warnings) = (count(Severity::Error), count(Severity::Warning));
     let report = Report {
-        errors: count(Severity::Error),
-        warnings: count(Severity::Warning),
+        audiences,
+        errors,
+        warnings,
         specs: reports,
     };
 
@@ -178,6 +218,12 @@ fn text(out: &mut impl Write, report: &Report) -> std::io::Result<()> {
             spec.skipped
         )?;
         for finding in &spec.findings {
+            table::diagnostic(out, finding, "  ")?;
+        }
+    }
+    if !report.audiences.is_empty() {
+        writeln!(out, "tool lists:")?;
+        for finding in &report.audiences {
             table::diagnostic(out, finding, "  ")?;
         }
     }

@@ -55,8 +55,9 @@ enum Command {
     /// Send a spec to a running `actionsync serve` (CI on deploy): it plans and
     /// applies it, or with --dry-run only plans, and answers the plan.
     Push(push::PushArgs),
-    /// Write the catalogue as tool definitions an LLM takes (OpenAI, MCP, native),
-    /// filtered by channel and segments like the server's /v1/tools.
+    /// Write the catalogue as tool definitions an LLM takes (OpenAI, Anthropic, MCP,
+    /// native), filtered by channel and segments like the server's /v1/tools; the
+    /// count and token total go to standard error.
     Export(export::ExportArgs),
     /// Create, list and revoke the API's bearer tokens.
     #[command(subcommand)]

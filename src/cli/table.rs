@@ -4,8 +4,10 @@ use std::io::Write;
 
 use crate::convert::Conversion;
 use crate::diagnostic::Diagnostic;
+use crate::tools;
 
-/// A conversion as a table of actions, then skipped operations, then diagnostics.
+/// A conversion as a table of actions (with each one's token cost: see
+/// [`tools::tokens`]), then skipped operations, then diagnostics.
 pub fn conversion(out: &mut impl Write, c: &Conversion) -> std::io::Result<()> {
     writeln!(
         out,
@@ -22,11 +24,11 @@ pub fn conversion(out: &mut impl Write, c: &Conversion) -> std::io::Result<()> {
         c.skipped.len()
     )?;
     if !c.actions.is_empty() {
-        let rows: Vec<[String; 5]> = c
+        let rows: Vec<[String; 6]> = c
             .actions
             .iter()
-            .map(|a| &a.spec)
-            .map(|a| {
+            .map(|draft| {
+                let a = &draft.spec;
                 [
                     a.name.clone(),
                     a.method.to_string(),
@@ -35,11 +37,16 @@ pub fn conversion(out: &mut impl Write, c: &Conversion) -> std::io::Result<()> {
                     a.body
                         .as_ref()
                         .map_or("-".to_string(), |b| b.content_type.clone()),
+                    tools::tokens(&tools::preview(draft)).to_string(),
                 ]
             })
             .collect();
         writeln!(out)?;
-        print_rows(out, &["NAME", "METHOD", "URL", "PARAMS", "BODY"], &rows)?;
+        print_rows(
+            out,
+            &["NAME", "METHOD", "URL", "PARAMS", "BODY", "TOKENS"],
+            &rows,
+        )?;
     }
     if !c.skipped.is_empty() {
         writeln!(out, "\nskipped:")?;
@@ -77,10 +84,10 @@ pub fn diagnostic(out: &mut impl Write, d: &Diagnostic, indent: &str) -> std::io
     )
 }
 
-fn print_rows(
+fn print_rows<const N: usize>(
     out: &mut impl Write,
-    header: &[&str; 5],
-    rows: &[[String; 5]],
+    header: &[&str; N],
+    rows: &[[String; N]],
 ) -> std::io::Result<()> {
     let mut widths = header.map(str::len);
     for row in rows {
@@ -88,7 +95,7 @@ fn print_rows(
             *w = (*w).max(cell.chars().count());
         }
     }
-    let line = |cells: [&str; 5]| {
+    let line = |cells: [&str; N]| {
         let mut s = String::new();
         for (i, cell) in cells.iter().enumerate() {
             if i + 1 == cells.len() {
@@ -101,11 +108,7 @@ fn print_rows(
     };
     writeln!(out, "{}", line(*header))?;
     for row in rows {
-        writeln!(
-            out,
-            "{}",
-            line([&row[0], &row[1], &row[2], &row[3], &row[4]])
-        )?;
+        writeln!(out, "{}", line(row.each_ref().map(String::as_str)))?;
     }
     Ok(())
 }

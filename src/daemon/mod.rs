@@ -179,6 +179,14 @@ impl Daemon {
             .ok_or_else(|| format!("the config's source `{name}`"))
     }
 
+    /// One tool's token budget of the config as last loaded, for plans' warnings.
+    pub fn tool_tokens(&self) -> usize {
+        self.config
+            .lock()
+            .map(|c| c.budget.tool_tokens)
+            .unwrap_or_else(|_| crate::lint::Budget::default().tool_tokens)
+    }
+
     /// How to reconcile source `name` again (for a rollback): the running source's
     /// settings, else the config's for that name (a push source's, or the defaults).
     pub fn source_settings(&self, name: &str) -> SourceSpec {
@@ -614,6 +622,7 @@ pub async fn run_trigger(daemon: &Daemon, spec: &SourceSpec, trigger: Trigger) {
                 spec,
                 ReconcileOptions {
                     applied_by,
+                    tool_tokens: daemon.tool_tokens(),
                     ..ReconcileOptions::default()
                 },
             )
@@ -640,6 +649,7 @@ pub async fn run_trigger(daemon: &Daemon, spec: &SourceSpec, trigger: Trigger) {
                     &fetched,
                     ReconcileOptions {
                         applied_by: AppliedBy::Poll,
+                        tool_tokens: daemon.tool_tokens(),
                         ..ReconcileOptions::default()
                     },
                 )

@@ -46,6 +46,9 @@ pub struct PlanOptions {
     pub force: bool,
     /// Largest share (0 to 1) of active actions a plan may remove without `force`.
     pub max_removed_share: f64,
+    /// One tool's token budget: a created, updated or restored action over it is a
+    /// warning (`budget.tool_tokens`).
+    pub tool_tokens: usize,
 }
 
 impl Default for PlanOptions {
@@ -54,6 +57,7 @@ impl Default for PlanOptions {
             prune: false,
             force: false,
             max_removed_share: DEFAULT_MAX_REMOVED_SHARE,
+            tool_tokens: lint::Budget::default().tool_tokens,
         }
     }
 }
@@ -703,6 +707,63 @@ fn lint_plan(
             pointer,
         })
         .collect();
+    // The token budget of each tool the plan writes, as it will be (pins applied).
+    let written: Vec<StoredAction> = changes
+        .iter()
+        .filter(|c| {
+            matches!(
+                c.kind,
+                ChangeKind::Create | ChangeKind::Update | ChangeKind::Restore
+            )
+        })
+        .filter_map(|c| {
+            let stored =
+                c.id.and_then(|id| input.current.iter().find(|a| a.id == id));
+            let hand = match (stored, &c.hand) {
+                (Some(stored), _) => stored.hand.clone(),
+                (None, Some(hand)) => hand.clone(),
+                (None, None) => return None,
+            };
+            Some(StoredAction {
+                id: c.id.unwrap_or(0),
+                source: input.source.to_string(),
+                key: c.key.clone(),
+                name: c.name.clone(),
+                state: ActionState::Active,
+                spec: c.spec.clone()?,
+                hand,
+                hand_set: Vec::new(),
+                version: 0,
+                created_at: 0,
+                updated_at: 0,
+            })
+        })
+        .collect();
+    let costed: Vec<lint::Costed<'_>> = written
+        .iter()
+        .map(|a| lint::Costed {
+            subject: Subject {
+                source: &a.source,
+                key: &a.key,
+                name: &a.name,
+                description: &a.spec.description,
+                pointer: &a.spec.operation.pointer,
+            },
+            action: a,
+            tokens: crate::tools::tokens(a),
+        })
+        .collect();
+    let budget = lint::Budget {
+        tool_tokens: input.options.tool_tokens,
+        ..lint::Budget::default()
+    };
+    // Audiences span every source: lint and export weigh those.
+    diagnostics.extend(
+        lint::check_budget(&costed, &budget)
+            .actions
+            .into_iter()
+            .map(|(_, d)| d),
+    );
     for (_, finding) in lint::check(&subjects) {
         if finding.severity == Severity::Error {
             refusals.push(Refusal {
