@@ -87,6 +87,7 @@ snapshot!(
     "tests/fixtures/schema-normalise-oas30.yaml"
 );
 snapshot!(recursive_schemas, "tests/fixtures/recursive-schemas.yaml");
+snapshot!(schema_budget, "tests/fixtures/schema-budget.yaml");
 snapshot!(ref_escapes, "tests/fixtures/ref-escapes.yaml");
 snapshot!(swagger2_yaml, "tests/fixtures/swagger2.yaml");
 snapshot!(swagger2_json, "tests/fixtures/swagger2.json");

@@ -186,8 +186,11 @@ pub struct Schemas<'s> {
     components: RefCell<HashMap<String, Rc<Component>>>,
     /// Where each reference met while normalising points, or why it cannot be
     /// followed (reported only if a build reaches it).
-    targets: RefCell<HashMap<String, Result<(&'s Value, &'s Url), RefError>>>,
+    targets: RefCell<HashMap<String, Result<Target<'s>, RefError>>>,
 }
+
+/// A reference's target: the schema and the document it lives in.
+type Target<'s> = (&'s Value, &'s Url);
 
 /// A component schema, normalised.
 struct Component {
@@ -447,12 +450,11 @@ impl<'s> Schemas<'s> {
                     out.insert("type".to_string(), json!("string"));
                     out.insert("format".to_string(), json!("binary"));
                 }
-                "required" => {
-                    // Swagger 1.x style `required: true` on a schema means nothing here.
-                    if child.is_array() {
-                        out.insert(key.to_string(), string_set(child));
-                    }
+                // Swagger 1.x style `required: true` on a schema means nothing here.
+                "required" if child.is_array() => {
+                    out.insert(key.to_string(), string_set(child));
                 }
+                "required" => {}
                 _ if KEYWORDS.contains(&key) => match valid_value(key, child) {
                     Some(value) => {
                         out.insert(key.to_string(), value);
