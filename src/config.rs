@@ -18,8 +18,8 @@
 //!     push: true
 //!     max_removed_share: 0.2
 //!     schema_budget: {max_depth: 8, max_bytes: 8192}   # tighter tool schemas
-//! budget:                               # what lint and export warn past, in tokens
-//!   tool_tokens: 1500                   # one tool's definition
+//! token_budget:                         # what lint and export warn past, in tokens
+//!   tool_tokens: 4000                   # one tool's definition
 //!   audience_tokens: 20000              # every tool one audience is sent, in all
 //! ```
 //!
@@ -85,7 +85,7 @@ pub struct Config {
     pub sources: Vec<SourceConfig>,
     /// What the tool list may cost before lint and export warn.
     #[serde(default)]
-    pub budget: Budget,
+    pub token_budget: Budget,
     /// The folder relative paths are taken from (the file's folder).
     #[serde(skip)]
     pub base_dir: PathBuf,
@@ -267,10 +267,10 @@ impl Config {
             self.listen = Some(listen);
         }
         for (name, field) in [
-            ("ACTIONSYNC_TOOL_TOKENS", &mut self.budget.tool_tokens),
+            ("ACTIONSYNC_TOOL_TOKENS", &mut self.token_budget.tool_tokens),
             (
                 "ACTIONSYNC_AUDIENCE_TOKENS",
-                &mut self.budget.audience_tokens,
+                &mut self.token_budget.audience_tokens,
             ),
         ] {
             if let Some(v) = var(name) {
@@ -342,9 +342,10 @@ impl Config {
     }
 
     fn validate(&self) -> Result<(), ConfigError> {
-        if self.budget.tool_tokens == 0 || self.budget.audience_tokens == 0 {
+        if self.token_budget.tool_tokens == 0 || self.token_budget.audience_tokens == 0 {
             return Err(self.invalid(
-                "budget: tool_tokens and audience_tokens are numbers of tokens above 0".to_string(),
+                "token_budget: tool_tokens and audience_tokens are numbers of tokens above 0"
+                    .to_string(),
             ));
         }
         let shares = std::iter::once(&self.defaults).chain(self.sources.iter().map(|s| &s.options));
@@ -571,7 +572,7 @@ const SOURCE_KEYS: &[&str] = &[
     "name", "file", "dir", "url", "headers", "every", "cron", "push",
 ];
 /// Top-level keys.
-const TOP_KEYS: &[&str] = &["database", "listen", "defaults", "sources", "budget"];
+const TOP_KEYS: &[&str] = &["database", "listen", "defaults", "sources", "token_budget"];
 
 /// Parses the config's text, naming any key it does not know (serde cannot refuse
 /// unknown keys in flattened structs, and a misspelt key must not pass silently).
@@ -781,26 +782,26 @@ mod tests {
 
     #[test]
     fn the_budget_has_defaults_a_file_and_environment_overrides() {
-        assert_eq!(parse("sources: []").budget, Budget::default());
-        let mut config = parse("budget: {tool_tokens: 800}");
-        assert_eq!(config.budget.tool_tokens, 800);
+        assert_eq!(parse("sources: []").token_budget, Budget::default());
+        let mut config = parse("token_budget: {tool_tokens: 800}");
+        assert_eq!(config.token_budget.tool_tokens, 800);
         assert_eq!(
-            config.budget.audience_tokens,
+            config.token_budget.audience_tokens,
             Budget::default().audience_tokens
         );
         config
             .apply_environment(|k| (k == "ACTIONSYNC_AUDIENCE_TOKENS").then(|| "9000".into()))
             .unwrap();
-        assert_eq!(config.budget.audience_tokens, 9000);
-        assert_eq!(config.budget.tool_tokens, 800);
+        assert_eq!(config.token_budget.audience_tokens, 9000);
+        assert_eq!(config.token_budget.tool_tokens, 800);
         let err = config
             .apply_environment(|k| (k == "ACTIONSYNC_TOOL_TOKENS").then(|| "lots".into()))
             .unwrap_err()
             .to_string();
         assert!(err.contains("ACTIONSYNC_TOOL_TOKENS"), "{err}");
-        let err = super::parse("budget: {tool_token: 5}").unwrap_err();
+        let err = super::parse("token_budget: {tool_token: 5}").unwrap_err();
         assert!(err.contains("tool_token"), "{err}");
-        let err = parse("budget: {tool_tokens: 0}")
+        let err = parse("token_budget: {tool_tokens: 0}")
             .validate()
             .unwrap_err()
             .to_string();

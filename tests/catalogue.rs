@@ -490,3 +490,132 @@ on_both_backends!(
         );
     }
 );
+
+/// A recursive body as catalogues stored it before schemas were bounded: the
+/// recursion kept under `$defs`, reached by `$ref`.
+const TREE_SPEC: &str = r##"
+openapi: 3.0.3
+info: {title: Folders, version: "1"}
+servers: [{url: "https://api.example.com"}]
+paths:
+  /folders:
+    post:
+      operationId: createFolder
+      summary: Create a folder tree for a customer's documents
+      parameters:
+        - {name: X-Tenant, in: header, schema: {type: string}}
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema: {$ref: "#/components/schemas/Folder"}
+      responses: {"201": {description: Created}}
+components:
+  schemas:
+    Folder:
+      type: object
+      properties:
+        name: {type: string}
+        children: {type: array, items: {$ref: "#/components/schemas/Folder"}}
+"##;
+
+on_both_backends!(
+    a_catalogue_from_before_bounded_schemas_replans_once_and_keeps_hand_edits,
+    |store: AnyStore| async move {
+        use actionsync::plan::{PlanInput, PlanOptions};
+        use actionsync::store::{AppliedBy, SpecBlob};
+
+        let specs = Specs::new();
+        let path = specs.write("folders.yaml", TREE_SPEC);
+        let src = source("folders", &path);
+        // What the catalogue held before: the same conversion, its body in the old
+        // shape (recursion under `$defs`).
+        let loaded = actionsync::source::load(&src.location, &src.load).expect("the spec loads");
+        let mut old = actionsync::convert::convert(&loaded, &src.convert);
+        let old_body = json!({
+            "type": "object",
+            "properties": {
+                "name": {"type": "string"},
+                "children": {"type": "array", "items": {"$ref": "#/$defs/Folder"}}
+            },
+            "$defs": {"Folder": {"type": "object", "properties": {
+                "name": {"type": "string"},
+                "children": {"type": "array", "items": {"$ref": "#/$defs/Folder"}}
+            }}}
+        });
+        old.actions[0].spec.body.as_mut().expect("a body").schema = old_body.clone();
+        store
+            .ensure_source("folders", "file", &src.location.display())
+            .await
+            .expect("the source");
+        let plan = actionsync::plan::plan(PlanInput {
+            source: "folders",
+            spec_hash: "before",
+            base_revision: 0,
+            current: &[],
+            others: &[],
+            conversion: &old,
+            options: PlanOptions::default(),
+        });
+        store
+            .apply(
+                &plan,
+                SpecBlob {
+                    hash: "before",
+                    bytes: b"",
+                },
+                "before",
+                AppliedBy::Cli,
+                None,
+            )
+            .await
+            .expect("the old catalogue applies");
+        let before = action(&store, "folders", "createFolder").await;
+        assert_eq!(before.spec.body.as_ref().unwrap().schema, old_body);
+        let edit = HandEdit {
+            channels: Some(vec![Channel::Widget, Channel::Email]),
+            segments: Some(vec!["vip".to_string()]),
+            magic_fields: Some(
+                [("X-Tenant".to_string(), "contact.company".to_string())]
+                    .into_iter()
+                    .collect(),
+            ),
+            require_confirmation: Some(true),
+            ..HandEdit::default()
+        };
+        let edited = store
+            .edit_hand(before.id, Some(before.version), &edit, "test")
+            .await
+            .expect("hand edit");
+
+        // The first reconcile with bounded schemas: one update, of the body only.
+        let outcome = reconcile(&store, &src, ReconcileOptions::default()).await;
+        let plan = applied(&outcome);
+        assert_eq!(plan.counts.updated, 1, "{plan:#?}");
+        let change = &plan.changes[0];
+        assert_eq!(change.kind, ChangeKind::Update);
+        let fields: Vec<&str> = change.fields.iter().map(|f| f.field.as_str()).collect();
+        assert_eq!(fields, ["body"]);
+        let after = action(&store, "folders", "createFolder").await;
+        assert_eq!(after.id, before.id);
+        assert_eq!(after.hand, edited.hand, "no hand-set field moved");
+        let body = &after.spec.body.as_ref().unwrap().schema;
+        assert!(body.get("$defs").is_none(), "{body:#}");
+        assert_eq!(
+            body["properties"]["children"]["items"],
+            json!({"type": "object", "description": "Folder (not expanded: recursive)"})
+        );
+
+        // Once only: planning the same spec again changes nothing.
+        let again = reconcile(
+            &store,
+            &src,
+            ReconcileOptions {
+                even_if_unchanged: true,
+                ..ReconcileOptions::default()
+            },
+        )
+        .await;
+        assert!(again.plan().expect("a plan").is_empty());
+    }
+);

@@ -1215,7 +1215,7 @@ fn lint_warns_past_the_token_budget_of_the_config_and_environment() {
     let spec = util::crate_root().join("specs/orders.yaml");
     std::fs::write(
         dir.path().join("actionsync.yaml"),
-        "budget:\n  tool_tokens: 120\n",
+        "token_budget:\n  tool_tokens: 120\n",
     )
     .expect("write the config");
     let run = actionsync(["lint", "--output", "json"])

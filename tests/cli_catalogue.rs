@@ -745,7 +745,7 @@ fn one_token_count_everywhere() {
 #[test]
 fn plan_warns_about_tools_over_the_token_budget() {
     let work = Work::with_bundled_specs();
-    work.write("actionsync.yaml", "budget:\n  tool_tokens: 250\n");
+    work.write("actionsync.yaml", "token_budget:\n  tool_tokens: 250\n");
     let run = work.run(["plan", "specs/orders.yaml"]);
     run.assert_exit(0)
         .assert_stdout_contains("the tool `create_order` costs ")

@@ -589,7 +589,7 @@ fn the_budget_warns_when_an_audience_is_sent_too_much() {
         !run.stderr().contains("warning"),
         "a warning under the default budget",
     );
-    work.write("actionsync.yaml", "budget:\n  audience_tokens: 100\n");
+    work.write("actionsync.yaml", "token_budget:\n  audience_tokens: 100\n");
     work.run(["export", "--format", "openai", "--channel", "widget"])
         .assert_exit(0)
         .assert_stderr_contains("over the budget of 100 for one audience (budget.audience_tokens)");

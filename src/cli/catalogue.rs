@@ -293,7 +293,7 @@ fn run_sync(args: &SyncArgs, dry_run: bool) -> Result<(Vec<SourceResult>, bool),
         dry_run,
         prune: args.prune,
         force: args.force,
-        tool_tokens: config.budget.tool_tokens,
+        tool_tokens: config.token_budget.tool_tokens,
         ..ReconcileOptions::default()
     };
     runtime()?.block_on(async {
@@ -792,7 +792,7 @@ pub fn rollback(args: &RollbackArgs) -> Result<ExitCode, Failure> {
     let config = load_config(&args.catalogue)?;
     let options = ReconcileOptions {
         force: args.force,
-        tool_tokens: config.budget.tool_tokens,
+        tool_tokens: config.token_budget.tool_tokens,
         ..ReconcileOptions::default()
     };
     let result = runtime()?.block_on(async {

@@ -135,10 +135,10 @@ pub fn run(args: &ExportArgs) -> Result<ExitCode, Failure> {
             lint::MAX_TOOLS
         ));
     }
-    if tokens > config.budget.audience_tokens {
+    if tokens > config.token_budget.audience_tokens {
         warnings.push(format!(
             "warning: {tokens} tokens, over the budget of {} for one audience (budget.audience_tokens)",
-            config.budget.audience_tokens
+            config.token_budget.audience_tokens
         ));
     }
     let what = format!(

@@ -31,7 +31,7 @@ pub struct LintArgs {
     #[arg(long)]
     verbose: bool,
     /// The config whose `budget` applies (default: actionsync.yaml in the working
-    /// folder, if any; else the defaults, 1,500 tokens per tool and 20,000 per
+    /// folder, if any; else the defaults, 4,000 tokens per tool and 20,000 per
     /// audience).
     #[arg(long, value_name = "FILE", env = "ACTIONSYNC_CONFIG")]
     config: Option<PathBuf>,
@@ -75,7 +75,7 @@ pub fn run(args: &LintArgs) -> Result<ExitCode, String> {
         std::env::current_dir().map_err(|e| format!("cannot read the working folder: {e}"))?;
     let budget = Config::load(args.config.as_deref(), &cwd)
         .map_err(|e| e.to_string())?
-        .budget;
+        .token_budget;
     let load_options = args.spec_args.load_options();
     let mut reports: Vec<SpecReport> = Vec::new();
     let mut conversions: Vec<Option<Conversion>> = Vec::new();

@@ -183,7 +183,7 @@ impl Daemon {
     pub fn tool_tokens(&self) -> usize {
         self.config
             .lock()
-            .map(|c| c.budget.tool_tokens)
+            .map(|c| c.token_budget.tool_tokens)
             .unwrap_or_else(|_| crate::lint::Budget::default().tool_tokens)
     }
 
