@@ -558,6 +558,7 @@ const OPTION_KEYS: &[&str] = &[
     "allow_outside_refs",
     "max_removed_share",
     "max_size",
+    "schema_budget",
     "include_tags",
     "exclude_tags",
     "include_methods",

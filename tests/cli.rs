@@ -6,7 +6,7 @@ mod util;
 use std::path::Path;
 
 use serde_json::{Value, json};
-use util::{actionsync, tempdir};
+use util::{actionsync, fixture, tempdir};
 
 // ---------------------------------------------------------------------------
 // Helpers
@@ -1392,4 +1392,120 @@ fn lint_does_not_report_a_generated_description_that_a_pin_replaces() {
         about_eta.is_empty(),
         format!("the pinned description is the one in effect: {about_eta:?}"),
     );
+}
+
+// ---------------------------------------------------------------------------
+// The schema budget
+// ---------------------------------------------------------------------------
+
+/// The `schema-cut` warnings of a `convert` JSON document, as `key: message`.
+fn cuts(doc: &Value) -> Vec<String> {
+    array(doc, "diagnostics")
+        .iter()
+        .filter(|d| d["code"] == "schema-cut")
+        .map(|d| format!("{}: {}", d["key"].as_str().unwrap_or("-"), d["message"]))
+        .collect()
+}
+
+#[test]
+fn schema_cuts_are_warnings_in_convert_lint_and_plan() {
+    let spec = fixture("schema-budget.yaml");
+    let doc = actionsync(["convert", spec.as_str()])
+        .run()
+        .assert_success()
+        .stdout_json();
+    let found = cuts(&doc);
+    assert_eq!(found.len(), 2, "{found:#?}");
+    assert!(found[0].starts_with("createTeam: ") && found[0].contains("(recursive)"));
+    assert!(found[1].starts_with("submitReport: ") && found[1].contains("(size limit)"));
+
+    actionsync(["lint", spec.as_str()])
+        .run()
+        .assert_success()
+        .assert_stdout_contains("createTeam  #/paths/~1teams/post/requestBody")
+        .assert_stdout_contains("3 parts not expanded (recursive): /properties/parent (Team)");
+
+    let dir = tempdir();
+    std::fs::copy(
+        util::crate_root().join(&spec),
+        dir.path().join("reports.yaml"),
+    )
+    .unwrap();
+    actionsync(["plan", "reports.yaml"])
+        .current_dir(dir.path())
+        .run()
+        .assert_success()
+        .assert_stdout_contains(
+            "warning submitReport: request body: 50 parts not expanded (size limit)",
+        );
+}
+
+#[test]
+fn the_budget_flags_tighten_the_schemas_and_refuse_what_models_cannot_take() {
+    let spec = fixture("schema-budget.yaml");
+    let doc = actionsync(["convert", spec.as_str(), "--max-depth", "3"])
+        .run()
+        .assert_success()
+        .stdout_json();
+    // Level 3 is the team's properties: they keep their own keywords only.
+    let team = &doc["actions"][0]["body"]["schema"];
+    assert_eq!(
+        team["properties"]["members"],
+        json!({"type": "array", "description": "A list (not expanded: depth limit)"})
+    );
+    assert!(
+        cuts(&doc)
+            .iter()
+            .any(|c| c.starts_with("createTeam: ") && c.contains("(depth limit)"))
+    );
+
+    let doc = actionsync(["convert", spec.as_str(), "--max-tool-bytes", "1KiB"])
+        .run()
+        .assert_success()
+        .stdout_json();
+    for action in array(&doc, "actions") {
+        let bytes = action["body"]["schema"].to_string().len();
+        assert!(bytes <= 1024, "{}: {bytes} bytes", action["name"]);
+    }
+
+    actionsync(["convert", spec.as_str(), "--max-depth", "11"])
+        .run()
+        .assert_exit(64)
+        .assert_stderr_contains("--max-depth");
+    actionsync(["convert", spec.as_str(), "--max-tool-bytes", "32KiB"])
+        .run()
+        .assert_exit(64)
+        .assert_stderr_contains("16KiB");
+}
+
+#[test]
+fn a_source_sets_its_schema_budget_in_the_config() {
+    let dir = tempdir();
+    std::fs::copy(
+        util::crate_root().join(fixture("schema-budget.yaml")),
+        dir.path().join("reports.yaml"),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("actionsync.yaml"),
+        "defaults:\n  schema_budget: {max_depth: 4}\nsources:\n  - name: reports\n    file: reports.yaml\n    schema_budget: {max_properties: 2}\n",
+    )
+    .unwrap();
+    actionsync(["plan", "--output", "json"])
+        .current_dir(dir.path())
+        .run()
+        .assert_success()
+        .assert_stdout_contains("not expanded (depth limit)")
+        .assert_stdout_contains("more properties not listed: property limit");
+
+    std::fs::write(
+        dir.path().join("actionsync.yaml"),
+        "sources:\n  - name: reports\n    file: reports.yaml\n    schema_budget: {max_depth: 12}\n",
+    )
+    .unwrap();
+    actionsync(["plan"])
+        .current_dir(dir.path())
+        .run()
+        .assert_exit(1)
+        .assert_stderr_contains("schema_budget: max_depth is 12; it must be 2 to 10");
 }
