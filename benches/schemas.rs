@@ -288,10 +288,8 @@ fn main() {
             Ok(converted) => {
                 operations += converted.operations;
                 all.extend(converted.shapes.iter().copied());
-                let name = path
-                    .file_name()
-                    .map(|f| f.to_string_lossy().to_string())
-                    .unwrap_or_default();
+                // Several folders hold files of the same name: key by the path.
+                let name = path.display().to_string();
                 per_spec.insert(name, (size, converted));
             }
             Err(e) => eprintln!("{}: {e}", path.display()),
@@ -380,6 +378,9 @@ fn main() {
         let mut tokens: Vec<usize> = converted.shapes.iter().map(|s| s.tokens).collect();
         bytes.sort_unstable();
         tokens.sort_unstable();
+        let name = Path::new(name)
+            .file_name()
+            .map_or(name.clone(), |f| f.to_string_lossy().to_string());
         println!(
             "| {name} | {} | {} | {:.0} | {} / {} / {} | {} / {} / {} | {} |",
             size / 1024,

@@ -592,6 +592,9 @@ impl Expansion<'_, '_> {
                 return Ok(other.clone());
             }
         };
+        // Every node costs at least its braces and a separator: so even a tree of
+        // empty schemas stops once it could not fit.
+        self.estimate += 3;
         if let Some(Value::String(identity)) = map.get(REF) {
             return self.expand_ref(identity, map, level);
         }
@@ -610,20 +613,26 @@ impl Expansion<'_, '_> {
                     let Value::Object(children) = child else {
                         continue;
                     };
-                    let kept = self.kept_properties(map, children, component, &mut notes);
+                    // A request body never sends `readOnly` properties: they go
+                    // before they are built or counted against the limit.
+                    let mut sendable: Vec<&str> = Vec::with_capacity(children.len());
+                    for (name, sub) in children {
+                        if self.purpose == Purpose::RequestBody && self.read_only(sub)? {
+                            dropped.push(name.clone());
+                        } else {
+                            sendable.push(name);
+                        }
+                    }
+                    let kept = self.kept_properties(map, &sendable, component, &mut notes);
                     let mut converted = Map::with_capacity(kept.len());
                     for (name, sub) in children {
                         if !kept.contains(&name.as_str()) {
-                            dropped.push(name.clone());
+                            if sendable.contains(&name.as_str()) {
+                                dropped.push(name.clone());
+                            }
                             continue;
                         }
                         let sub = self.child(sub, level + 1, &["properties", name])?;
-                        if self.purpose == Purpose::RequestBody
-                            && sub.get("readOnly") == Some(&Value::Bool(true))
-                        {
-                            dropped.push(name.clone());
-                            continue;
-                        }
                         self.estimate += name.len() + 4;
                         converted.insert(name.clone(), sub);
                     }
@@ -772,6 +781,19 @@ impl Expansion<'_, '_> {
         Ok(expanded)
     }
 
+    /// Whether a normalised node is `readOnly`: itself, beside its reference, or
+    /// its reference's target.
+    fn read_only(&self, node: &Value) -> Result<bool, RefError> {
+        let flagged = |v: &Value| v.get("readOnly") == Some(&Value::Bool(true));
+        if flagged(node) {
+            return Ok(true);
+        }
+        match node.get(REF).and_then(Value::as_str) {
+            Some(identity) => Ok(flagged(&self.schemas.component(identity)?.schema)),
+            None => Ok(false),
+        }
+    }
+
     /// The node without its subschemas: its type, what it is, and why it stops here.
     fn cut(&mut self, node: &Value, component: Option<&str>, reason: CutReason) -> Value {
         self.record(reason, component);
@@ -793,33 +815,33 @@ impl Expansion<'_, '_> {
     fn kept_properties<'m>(
         &mut self,
         map: &Map<String, Value>,
-        children: &'m Map<String, Value>,
+        names: &[&'m str],
         component: Option<&str>,
         notes: &mut Vec<String>,
     ) -> Vec<&'m str> {
-        if children.len() <= self.max_properties {
-            return children.keys().map(String::as_str).collect();
+        if names.len() <= self.max_properties {
+            return names.to_vec();
         }
         let required: Vec<&str> = map
             .get("required")
             .and_then(Value::as_array)
             .map(|r| r.iter().filter_map(Value::as_str).collect())
             .unwrap_or_default();
-        let mut kept: Vec<&str> = children
-            .keys()
-            .map(String::as_str)
+        let mut kept: Vec<&str> = names
+            .iter()
+            .copied()
             .filter(|name| required.contains(name))
             .take(self.max_properties)
             .collect();
-        for name in children.keys() {
+        for name in names {
             if kept.len() >= self.max_properties {
                 break;
             }
-            if !kept.contains(&name.as_str()) {
+            if !kept.contains(name) {
                 kept.push(name);
             }
         }
-        let left = children.len() - kept.len();
+        let left = names.len() - kept.len();
         let reason = self.property_reason;
         notes.push(format!(
             "({left} more properties not listed: {})",
@@ -1749,6 +1771,54 @@ mod tests {
         assert_eq!(first.warnings.len(), 1, "{:?}", first.warnings);
         assert!(second.warnings.is_empty(), "said once per spec");
         assert_eq!(schemas.components.borrow().len(), 1);
+    }
+
+    #[test]
+    fn a_wide_tree_of_empty_schemas_stops_within_the_budget() {
+        // Sixteen branches of sixteen branches … nine levels down: 16^9 nodes if
+        // walked whole. Each node counts, so the build gives up early and cuts.
+        let mut components = Map::new();
+        components.insert("W0".into(), json!({}));
+        for i in 1..=9 {
+            let branch = json!({"$ref": format!("#/components/schemas/W{}", i - 1)});
+            components.insert(format!("W{i}"), json!({"anyOf": vec![branch; 16]}));
+        }
+        components.insert("Wide".into(), json!({"$ref": "#/components/schemas/W9"}));
+        let s = spec("3.1.0", Value::Object(components));
+        let built = build_with(&s, "Wide", Purpose::Parameter, &SchemaBudget::default());
+        assert!(serialized_len(&built.schema) <= SchemaBudget::MAX_BYTES);
+        assert!(built.cuts.iter().all(|c| c.reason == CutReason::SizeLimit));
+        assert!(!built.cuts.is_empty());
+    }
+
+    #[test]
+    fn read_only_properties_go_before_the_property_limit_counts() {
+        let mut properties = Map::new();
+        for i in 0..4 {
+            properties.insert(
+                format!("server_{i}"),
+                json!({"$ref": "#/components/schemas/Id"}),
+            );
+        }
+        properties.insert("name".into(), json!({"type": "string"}));
+        properties.insert("note".into(), json!({"type": "string"}));
+        let s = spec(
+            "3.0.3",
+            json!({"Id": {"type": "string", "readOnly": true},
+                   "Thing": {"type": "object", "properties": properties}}),
+        );
+        let budget = SchemaBudget {
+            max_properties: 2,
+            ..SchemaBudget::default()
+        };
+        let built = build_with(&s, "Thing", Purpose::RequestBody, &budget);
+        let kept: Vec<&String> = built.schema["properties"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .collect();
+        assert_eq!(kept, ["name", "note"]);
+        assert!(built.cuts.is_empty(), "{:?}", built.cuts);
     }
 
     #[test]
