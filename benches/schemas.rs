@@ -57,12 +57,16 @@ fn files(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
-/// Whether a file is a spec's root (its top level names `openapi` or `swagger`),
-/// judged from its first lines without parsing it.
+/// Whether a file is a spec's root (its top level names `openapi` or `swagger`):
+/// JSON is parsed (it may be one line), YAML judged from its first lines.
 fn is_root_document(path: &Path) -> bool {
     let Ok(text) = std::fs::read_to_string(path) else {
         return false;
     };
+    if path.extension().is_some_and(|e| e == "json") {
+        return serde_json::from_str::<Value>(&text)
+            .is_ok_and(|v| v.get("openapi").is_some() || v.get("swagger").is_some());
+    }
     text.lines().take(400).any(|l| {
         let l = l.trim_start_matches(['{', ' ']);
         l.starts_with("openapi:")

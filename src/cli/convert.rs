@@ -55,14 +55,17 @@ pub fn run(args: &ConvertArgs) -> Result<ExitCode, String> {
     let conversion = convert::convert(&spec, &args.spec_args.convert_options(source));
     let convert_time = converting.elapsed();
 
-    let mut out = std::io::stdout().lock();
+    // Standard output is line-buffered: unbuffered, a large spec's output would be
+    // one write per line (1.9 million for Microsoft Graph's).
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
     let written: std::io::Result<()> = match args.format {
         Format::Json => super::write_json(&mut out, &conversion),
         Format::Yaml => serde_yaml::to_string(&conversion)
             .map_err(std::io::Error::other)
             .and_then(|text| out.write_all(text.as_bytes())),
         Format::Table => table::conversion(&mut out, &conversion),
-    };
+    }
+    .and_then(|()| out.flush());
     // A closed pipe (`| head`) is not an error worth reporting.
     if let Err(e) = written
         && e.kind() != std::io::ErrorKind::BrokenPipe
