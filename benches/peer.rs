@@ -79,6 +79,8 @@ struct Run {
     max_rss_kib: u64,
     /// User + system CPU time.
     cpu: Duration,
+    /// What the child wrote on standard error.
+    stderr: String,
 }
 
 fn timeval(tv: libc::timeval) -> Duration {
@@ -143,6 +145,7 @@ fn run_child(command: &mut Command) -> Result<Run, String> {
         wall,
         max_rss_kib: u64::try_from(usage.ru_maxrss).unwrap_or(0),
         cpu: timeval(usage.ru_utime) + timeval(usage.ru_stime),
+        stderr: read_back(&mut stderr),
     })
 }
 
@@ -327,12 +330,71 @@ impl Baseline {
     }
 }
 
-fn time_baseline(baseline: Baseline, bytes: &[u8]) -> Duration {
+/// The baseline's child: `peer --parse-baseline SPEC` reads the file, chooses
+/// the parser (as `benches/convert.rs` does), times one parse and writes
+/// `parsed <parser> <nanoseconds>` on standard error, and `fallback <why>` first
+/// if the plain parser failed. It runs in a process of its own so that the bench
+/// never holds a spec: Linux counts the peak RSS of the process that spawns a
+/// child (its memory before the `exec`) in the child's `ru_maxrss`.
+fn parse_baseline_child(path: &Path) -> Result<(), String> {
+    let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let is_json = path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("json"));
+    let plain = if is_json {
+        Baseline::Json
+    } else {
+        Baseline::Yaml
+    };
     let started = Instant::now();
-    let value = black_box(baseline.run(black_box(bytes)));
-    let elapsed = started.elapsed();
-    drop(value);
-    elapsed
+    let mut parsed = black_box(plain.run(black_box(&bytes)));
+    let mut elapsed = started.elapsed();
+    let mut baseline = plain;
+    if let Err(e) = &parsed {
+        eprintln!("fallback {} cannot parse it ({e})", plain.label());
+        baseline = Baseline::Ours;
+        let started = Instant::now();
+        parsed = black_box(baseline.run(black_box(&bytes)));
+        elapsed = started.elapsed();
+    }
+    parsed.map_err(|e| format!("{}: {e}", path.display()))?;
+    eprintln!("parsed {} {}", baseline.label(), elapsed.as_nanos());
+    Ok(())
+}
+
+/// One baseline run: the child's own parse time, and its `wait4` figures.
+struct BaselineRun {
+    parse: Duration,
+    parser: String,
+    fallback: Option<String>,
+    run: Run,
+}
+
+fn run_baseline(spec: &Path) -> Result<BaselineRun, String> {
+    let exe = std::env::current_exe().map_err(|e| format!("the bench's own path: {e}"))?;
+    let run = run_child(Command::new(exe).arg("--parse-baseline").arg(spec))?;
+    let mut fallback = None;
+    let mut parsed = None;
+    for line in run.stderr.lines() {
+        if let Some(why) = line.strip_prefix("fallback ") {
+            fallback = Some(why.to_string());
+        } else if let Some(rest) = line.strip_prefix("parsed ") {
+            let mut words = rest.split(' ');
+            if let (Some(parser), Some(nanos)) = (words.next(), words.next())
+                && let Ok(nanos) = nanos.parse::<u64>()
+            {
+                parsed = Some((parser.to_string(), Duration::from_nanos(nanos)));
+            }
+        }
+    }
+    let (parser, parse) =
+        parsed.ok_or_else(|| format!("the baseline child said: {}", run.stderr.trim()))?;
+    Ok(BaselineRun {
+        parse,
+        parser,
+        fallback,
+        run,
+    })
 }
 
 fn median(samples: &[Duration]) -> Duration {
@@ -397,10 +459,12 @@ fn child_stats(runs: &[Run]) -> ChildStats {
 
 struct Row {
     name: String,
-    size: usize,
-    baseline: Baseline,
+    size: u64,
+    parser: String,
     fallback: Option<String>,
     base: Duration,
+    /// The baseline child's peak RSS (median), in KiB.
+    base_rss_kib: u64,
     ours: ChildStats,
     /// The peer's figures, or why there are none for this spec.
     peer: Result<ChildStats, String>,
@@ -424,21 +488,12 @@ fn bench_spec(path: &Path, runs: usize, binary: &Path, peer: Option<&Peer>) -> R
         .file_name()
         .map(|n| n.to_string_lossy().to_string())
         .unwrap_or_else(|| path.display().to_string());
-    let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let is_json = path
-        .extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("json"));
-    let mut baseline = if is_json {
-        Baseline::Json
-    } else {
-        Baseline::Yaml
-    };
-    let mut fallback = None;
-    if let Err(e) = baseline.run(&bytes) {
-        fallback = Some(format!("{} cannot parse it ({e})", baseline.label()));
-        baseline = Baseline::Ours;
-        baseline.run(&bytes).map_err(|e| format!("{name}: {e}"))?;
-    }
+    // The bench never reads the spec itself (see `parse_baseline_child`).
+    let size = std::fs::metadata(path)
+        .map_err(|e| format!("{}: {e}", path.display()))?
+        .len();
+    let first = run_baseline(path).map_err(|e| format!("{name}: baseline: {e}"))?;
+    let (parser, fallback) = (first.parser, first.fallback);
 
     // Warm-up, which also checks both sides work on this spec; our run with
     // `--timings` (not timed) tells where our time goes.
@@ -467,7 +522,6 @@ fn bench_spec(path: &Path, runs: usize, binary: &Path, peer: Option<&Peer>) -> R
         {
             peer_error = Some(format!("the peer failed: {e}"));
         }
-        time_baseline(baseline, &bytes);
     }
 
     let run_peer = peer.filter(|_| peer_error.is_none());
@@ -492,7 +546,7 @@ fn bench_spec(path: &Path, runs: usize, binary: &Path, peer: Option<&Peer>) -> R
                         }
                     }
                 }
-                _ => base.push(time_baseline(baseline, &bytes)),
+                _ => base.push(run_baseline(path).map_err(|e| format!("{name}: baseline: {e}"))?),
             }
         }
         eprint!(".");
@@ -505,10 +559,11 @@ fn bench_spec(path: &Path, runs: usize, binary: &Path, peer: Option<&Peer>) -> R
     };
     Ok(Row {
         name,
-        size: bytes.len(),
-        baseline,
+        size,
+        parser,
         fallback,
-        base: median(&base),
+        base: median(&base.iter().map(|b| b.parse).collect::<Vec<_>>()),
+        base_rss_kib: median_u64(&base.iter().map(|b| b.run.max_rss_kib).collect::<Vec<_>>()),
         ours: child_stats(&ours),
         peer,
         our_timings,
@@ -540,6 +595,18 @@ fn default_specs() -> Result<Vec<PathBuf>, String> {
 }
 
 fn main() {
+    let mut argv = std::env::args().skip(1);
+    if argv.next().as_deref() == Some("--parse-baseline") {
+        let Some(path) = argv.next() else {
+            eprintln!("error: --parse-baseline needs a spec");
+            std::process::exit(2);
+        };
+        if let Err(e) = parse_baseline_child(Path::new(&path)) {
+            eprintln!("error: {e}");
+            std::process::exit(1);
+        }
+        return;
+    }
     let args = match parse_args() {
         Ok(a) => a,
         Err(e) => {
@@ -637,8 +704,7 @@ fn main() {
             Some(why) => {
                 notes.push(format!(
                     "\\* {}: {why}; `{}` is the baseline.",
-                    row.name,
-                    row.baseline.label()
+                    row.name, row.parser
                 ));
                 "\\*"
             }
@@ -684,6 +750,10 @@ fn main() {
                 ms(p.cpu)
             ));
         }
+        detail.push_str(&format!(
+            "; baseline child's peak RSS {} MiB",
+            mib(row.base_rss_kib)
+        ));
         if let Some(t) = &row.our_timings {
             detail.push_str(&format!("; our {t}"));
         }
@@ -703,6 +773,21 @@ fn main() {
     );
     for detail in details {
         println!("{detail}");
+    }
+    // What leaks into each child's peak is this process's own memory high-water
+    // mark (VmHWM; `getrusage` would also count cargo's, from before our exec).
+    if let Some(hwm) = std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .map(String::from)
+        })
+    {
+        println!(
+            "\nThe bench's own {} (a floor under every child's peak RSS, the idle runs' included).",
+            hwm.split_whitespace().collect::<Vec<_>>().join(" ")
+        );
     }
     if failed {
         std::process::exit(1);
