@@ -12,8 +12,10 @@
 //!   output on `/dev/null`: `@apidevtools/swagger-parser` 13 dereferences the spec,
 //!   then each operation is printed as a tool (method, path, operationId,
 //!   parameters, request body schema);
-//! - **baseline**: `serde_json::from_slice::<Value>` of the same bytes in this
-//!   process (`serde_yaml` for YAML; our `parse_document` where that fails).
+//! - **baseline**: `serde_json::from_slice::<Value>` of the same bytes
+//!   (`serde_yaml` for YAML; our `parse_document` where that fails), timed around
+//!   the parse alone, in a child process of this bench (see
+//!   `parse_baseline_child` for why).
 //!
 //! Each child's wall time runs from spawn to `wait4`; its peak RSS is `wait4`'s
 //! `ru_maxrss`. Idle footprints, measured the same way: `actionsync --version` and
@@ -681,8 +683,8 @@ fn main() {
         None => println!("peer = skipped."),
     }
     println!(
-        "parse baseline = serde_json::from_slice::<Value> (serde_yaml for YAML) of the same bytes, in-process \
-         (no process start, no file read).\n"
+        "parse baseline = serde_json::from_slice::<Value> (serde_yaml for YAML) of the same bytes, \
+         timed around the parse alone in a child of the bench (no process start, no file read).\n"
     );
     println!(
         "| spec | size (KiB) | ours (ms) | peer (ms) | ours / peer | parse baseline (ms) | our peak RSS (MiB) | above idle | peer peak RSS (MiB) | above idle | our (peak − idle) / size |"
