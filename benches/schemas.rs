@@ -15,7 +15,6 @@ use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use actionsync::action::{ActionState, HandFields, StoredAction};
 use actionsync::convert::{self, ConvertOptions};
 use actionsync::source::{self, LoadOptions, SpecLocation};
 use actionsync::tools::{self, ToolFormat};
@@ -74,28 +73,6 @@ fn is_root_document(path: &Path) -> bool {
             || l.starts_with("\"openapi\"")
             || l.starts_with("\"swagger\"")
     })
-}
-
-/// A draft as the catalogue would hold it on its first apply, so the tool
-/// definition is exactly what `export` and `/v1/tools` serve.
-fn stored(draft: &actionsync::action::ActionDraft) -> StoredAction {
-    StoredAction {
-        id: 1,
-        source: draft.source.clone(),
-        key: draft.key.clone(),
-        name: draft.spec.name.clone(),
-        state: ActionState::Active,
-        spec: draft.spec.clone(),
-        hand: HandFields {
-            magic_fields: Default::default(),
-            pins: Default::default(),
-            ..draft.hand.clone()
-        },
-        hand_set: Vec::new(),
-        version: 1,
-        created_at: 0,
-        updated_at: 0,
-    }
 }
 
 /// Keywords whose value is one subschema, a list of them, or a map of them.
@@ -163,7 +140,8 @@ fn shape_of(
     cut: &HashSet<String>,
     bpe: &tiktoken_rs::CoreBPE,
 ) -> Shape {
-    let tool = tools::tool(&stored(draft), ToolFormat::Openai);
+    // The tool exactly as `export` and `/v1/tools` would serve it on a first apply.
+    let tool = tools::tool(&tools::preview(draft), ToolFormat::Openai);
     let text = serde_json::to_string(&tool).unwrap_or_default();
     let mut shape = Shape {
         bytes: text.len(),
