@@ -667,47 +667,8 @@ fn lint_plan(
             owners.insert(stored.name(), (input.source, stored.key.as_str()));
         }
     }
-    let descriptions: Vec<(String, String, String, String)> = changes
-        .iter()
-        .filter(|c| {
-            matches!(
-                c.kind,
-                ChangeKind::Create | ChangeKind::Update | ChangeKind::Restore
-            )
-        })
-        .filter_map(|c| {
-            let spec = c.spec.as_ref()?;
-            let stored =
-                c.id.and_then(|id| input.current.iter().find(|a| a.id == id));
-            let pins = match (stored, &c.hand) {
-                (Some(stored), _) => &stored.hand.pins,
-                (None, Some(hand)) => &hand.pins,
-                (None, None) => return None,
-            };
-            let description = pins
-                .get("description")
-                .and_then(Value::as_str)
-                .unwrap_or(&spec.description)
-                .to_string();
-            Some((
-                c.key.clone(),
-                c.name.clone(),
-                description,
-                spec.operation.pointer.clone(),
-            ))
-        })
-        .collect();
-    let subjects: Vec<Subject<'_>> = descriptions
-        .iter()
-        .map(|(key, name, description, pointer)| Subject {
-            source: input.source,
-            key,
-            name,
-            description,
-            pointer,
-        })
-        .collect();
-    // The token budget of each tool the plan writes, as it will be (pins applied).
+    // Each action the plan writes, as it will be (its hand-owned fields, so pins,
+    // in effect): what lint and the token budget weigh.
     let written: Vec<StoredAction> = changes
         .iter()
         .filter(|c| {
@@ -737,6 +698,28 @@ fn lint_plan(
                 created_at: 0,
                 updated_at: 0,
             })
+        })
+        .collect();
+    let descriptions: Vec<String> = written
+        .iter()
+        .map(|a| {
+            a.hand
+                .pins
+                .get("description")
+                .and_then(Value::as_str)
+                .unwrap_or(&a.spec.description)
+                .to_string()
+        })
+        .collect();
+    let subjects: Vec<Subject<'_>> = written
+        .iter()
+        .zip(&descriptions)
+        .map(|(a, description)| Subject {
+            source: input.source,
+            key: &a.key,
+            name: &a.name,
+            description,
+            pointer: &a.spec.operation.pointer,
         })
         .collect();
     let costed: Vec<lint::Costed<'_>> = written
