@@ -203,7 +203,8 @@ pub async fn reconcile<S: Store>(
         }
     };
     timings.load = started.elapsed();
-    let input = input_hash(&loaded.content_hash, &options_hash);
+    let spec_hash = loaded.content_hash();
+    let input = input_hash(&spec_hash, &options_hash);
     if may_skip && known_hash.as_deref() == Some(input.as_str()) {
         record_attempt(None, None).await?;
         return Ok((
@@ -220,7 +221,6 @@ pub async fn reconcile<S: Store>(
     let conversion: Conversion =
         blocking(move || convert::convert(&spec, &convert_options)).await?;
     timings.convert = started.elapsed();
-    let spec_hash = loaded.content_hash.clone();
     let blob = SpecBlob {
         hash: &spec_hash,
         bytes: &loaded.root_bytes,

@@ -214,10 +214,23 @@ pub struct Loaded {
     pub spec: Spec,
     /// The root document's bytes (what a revision stores).
     pub root_bytes: Vec<u8>,
-    /// SHA-256 over every document read (for one document: of its bytes), hex.
-    pub content_hash: String,
+    /// The content hash of a spec in several documents, computed as they were read;
+    /// `None` for one document, whose hash is computed only when asked for
+    /// (`convert` never asks: hashing is most of its instructions where the CPU
+    /// has no SHA extensions).
+    several_documents_hash: Option<String>,
     /// How long reading and parsing took.
     pub timings: LoadTimings,
+}
+
+impl Loaded {
+    /// SHA-256 over every document read (for one document: of its bytes), hex.
+    pub fn content_hash(&self) -> String {
+        match &self.several_documents_hash {
+            Some(hash) => hash.clone(),
+            None => hex(&Sha256::digest(&self.root_bytes)),
+        }
+    }
 }
 
 /// Reads the root document of a spec.
@@ -362,8 +375,8 @@ pub fn load_root(root: RootDocument, options: &LoadOptions) -> Result<Loaded, Lo
         documents.insert(url, document);
     }
     loader.timings.documents = documents.len();
-    let content_hash = if documents.len() == 1 {
-        hex(&Sha256::digest(&bytes))
+    let several_documents_hash = if documents.len() == 1 {
+        None
     } else {
         // Every document by URL, and the reason of each that failed: a file that
         // appears later changes the hash.
@@ -386,7 +399,7 @@ pub fn load_root(root: RootDocument, options: &LoadOptions) -> Result<Loaded, Lo
             hasher.update(url.as_str());
             hasher.update(reason);
         }
-        hex(&hasher.finalize())
+        Some(hex(&hasher.finalize()))
     };
     let spec =
         Spec::new(root_url, documents, fetched_from).map_err(|source| LoadError::NotASpec {
@@ -396,7 +409,7 @@ pub fn load_root(root: RootDocument, options: &LoadOptions) -> Result<Loaded, Lo
     Ok(Loaded {
         spec,
         root_bytes: bytes,
-        content_hash,
+        several_documents_hash,
         timings: loader.timings,
     })
 }
