@@ -187,7 +187,33 @@ pub struct Schemas<'s> {
     /// Where each reference met while normalising points, or why it cannot be
     /// followed (reported only if a build reaches it).
     targets: RefCell<HashMap<String, Result<Target<'s>, RefError>>>,
+    /// Builds by root and budget, each with the byte limits it holds for:
+    /// operations share bodies (Microsoft Graph's 11,422 operations build a few
+    /// thousand distinct ones), and a build is a pure function of its key and
+    /// the byte limit.
+    built: RefCell<HashMap<String, Vec<Fitted>>>,
 }
+
+/// A build, and the byte limits under which the same root builds the same.
+struct Fitted {
+    built: Built,
+    /// The expansion's estimate only grows and the byte limit acts only through it
+    /// and the serialised length: an attempt that fitted fits under any limit at
+    /// least both, and one that failed fails under any smaller limit.
+    valid: std::ops::RangeInclusive<usize>,
+}
+
+/// One try at a budget.
+struct Attempt {
+    fits: bool,
+    /// The least byte limit under which this attempt fits.
+    needs: usize,
+    built: Built,
+}
+
+/// Roots longer than this (serialised, normalised) are not cached: a key must be
+/// cheap to make, and a root that large is rarely shared.
+const MAX_CACHED_ROOT: usize = 2048;
 
 /// A reference's target: the schema and the document it lives in.
 type Target<'s> = (&'s Value, &'s Url);
@@ -212,6 +238,7 @@ impl<'s> Schemas<'s> {
             spec,
             components: RefCell::new(HashMap::new()),
             targets: RefCell::new(HashMap::new()),
+            built: RefCell::new(HashMap::new()),
         }
     }
 
@@ -229,10 +256,51 @@ impl<'s> Schemas<'s> {
     ) -> Result<Built, RefError> {
         let mut warnings = Vec::new();
         let root = self.normalise(schema, base, &mut warnings);
-        let mut built = self.fit(&root, purpose, budget, max_bytes)?;
+        let key = cache_key(&root, purpose, budget);
+        let mut built = match key.as_ref().and_then(|key| self.cached(key, max_bytes)) {
+            Some(built) => built,
+            None => {
+                let fitted = self.fit(&root, purpose, budget, max_bytes)?;
+                self.remember(key, &fitted);
+                fitted.built
+            }
+        };
         warnings.append(&mut built.warnings);
         built.warnings = warnings;
         Ok(built)
+    }
+
+    /// A build of the same root under a byte limit for which it comes out the same.
+    fn cached(&self, key: &str, max_bytes: usize) -> Option<Built> {
+        let built = self.built.borrow();
+        let fitted = built
+            .get(key)?
+            .iter()
+            .find(|f| f.valid.contains(&max_bytes))?;
+        Some(Built {
+            schema: fitted.built.schema.clone(),
+            warnings: Vec::new(),
+            cuts: fitted.built.cuts.clone(),
+        })
+    }
+
+    /// Keeps a build for later ones of the same root. A build that found warnings
+    /// reports them once (a component's are taken by the first build that reaches
+    /// it): only a quiet one is kept.
+    fn remember(&self, key: Option<String>, fitted: &Fitted) {
+        if let Some(key) = key
+            && fitted.built.warnings.is_empty()
+        {
+            let copy = Fitted {
+                built: Built {
+                    schema: fitted.built.schema.clone(),
+                    warnings: Vec::new(),
+                    cuts: fitted.built.cuts.clone(),
+                },
+                valid: fitted.valid.clone(),
+            };
+            self.built.borrow_mut().entry(key).or_default().push(copy);
+        }
     }
 
     /// Tries the full budget, then ever smaller ones, until the schema fits.
@@ -242,7 +310,7 @@ impl<'s> Schemas<'s> {
         purpose: Purpose,
         budget: &SchemaBudget,
         max_bytes: usize,
-    ) -> Result<Built, RefError> {
+    ) -> Result<Fitted, RefError> {
         /// The level of a parameter's or the body's schema in the tool's input schema.
         const ROOT_LEVEL: usize = 2;
         let attempt = |depth: usize, properties: usize, examples: bool| {
@@ -271,62 +339,72 @@ impl<'s> Schemas<'s> {
                 abort_above: max_bytes,
             };
             let schema = expansion.expand(root, ROOT_LEVEL, None)?;
+            let len = serialized_len(&schema);
             let fits = !expansion.aborted()
                 && nesting(&schema, ROOT_LEVEL) <= budget.max_depth
-                && serialized_len(&schema) <= max_bytes;
-            Ok::<_, RefError>((
+                && len <= max_bytes;
+            Ok::<_, RefError>(Attempt {
                 fits,
-                Built {
+                // The least limit under which this attempt fits as well.
+                needs: expansion.estimate.max(len),
+                built: Built {
                     schema,
                     warnings: expansion.warnings,
                     cuts: expansion.cuts,
                 },
-            ))
+            })
+        };
+        // Once an attempt has failed, a larger limit might let it fit: the result
+        // holds only up to this one.
+        let within = |chosen: Attempt, failed_before: bool| Fitted {
+            valid: chosen.needs..=if failed_before { max_bytes } else { usize::MAX },
+            built: chosen.built,
         };
 
-        let (fits, built) = attempt(budget.max_depth, budget.max_properties, true)?;
-        if fits {
-            return Ok(built);
+        let first = attempt(budget.max_depth, budget.max_properties, true)?;
+        if first.fits {
+            return Ok(within(first, false));
         }
-        let (fits, built) = attempt(budget.max_depth, budget.max_properties, false)?;
-        if fits {
-            return Ok(built);
+        let plain = attempt(budget.max_depth, budget.max_properties, false)?;
+        if plain.fits {
+            return Ok(within(plain, true));
         }
         // The deepest level that fits, by bisection: more depth, more bytes.
         let (mut low, mut high) = (ROOT_LEVEL + 1, budget.max_depth.saturating_sub(1));
         let mut best = None;
         while low <= high {
             let depth = low + (high - low) / 2;
-            let (fits, built) = attempt(depth, budget.max_properties, false)?;
-            if fits {
-                best = Some(built);
+            let tried = attempt(depth, budget.max_properties, false)?;
+            if tried.fits {
+                best = Some(tried);
                 low = depth + 1;
             } else {
                 high = depth - 1;
             }
         }
-        if let Some(built) = best {
-            return Ok(built);
+        if let Some(best) = best {
+            return Ok(within(best, true));
         }
         let mut properties = budget.max_properties / 2;
         while properties >= 1 {
-            let (fits, built) = attempt(ROOT_LEVEL + 1, properties, false)?;
-            if fits {
-                return Ok(built);
+            let tried = attempt(ROOT_LEVEL + 1, properties, false)?;
+            if tried.fits {
+                return Ok(within(tried, true));
             }
             properties /= 2;
         }
-        let (fits, mut built) = attempt(ROOT_LEVEL, 1, false)?;
-        if !fits {
+        let mut last = attempt(ROOT_LEVEL, 1, false)?;
+        if !last.fits {
             // Even its own keywords are too large (a huge description or enum).
-            built.schema = cut_node(&built.schema, None, CutReason::SizeLimit);
-            built.cuts = vec![Cut {
+            last.built.schema = cut_node(&last.built.schema, None, CutReason::SizeLimit);
+            last.built.cuts = vec![Cut {
                 reason: CutReason::SizeLimit,
                 at: String::new(),
                 component: None,
             }];
+            last.needs = 0;
         }
-        Ok(built)
+        Ok(within(last, true))
     }
 
     /// The normalised component a reference identity names, normalising it on
@@ -1022,6 +1100,25 @@ fn nesting(schema: &Value, level: usize) -> usize {
     deepest
 }
 
+/// The key of a build in [`Schemas::built`]: everything the build depends on but
+/// the byte limit. `None` for a root too large to be worth a key.
+fn cache_key(root: &Value, purpose: Purpose, budget: &SchemaBudget) -> Option<String> {
+    if approx_len(root) > MAX_CACHED_ROOT {
+        return None;
+    }
+    let SchemaBudget {
+        max_depth,
+        max_bytes: _,
+        max_properties,
+        max_enum,
+        max_union,
+    } = budget;
+    let root = serde_json::to_string(root).ok()?;
+    Some(format!(
+        "{purpose:?} {max_depth} {max_properties} {max_enum} {max_union} {root}"
+    ))
+}
+
 fn serialized_len(value: &Value) -> usize {
     serde_json::to_vec(value)
         .map(|v| v.len())
@@ -1621,6 +1718,65 @@ mod tests {
         );
         assert!(built.cuts.iter().all(|c| c.reason == CutReason::SizeLimit));
         assert_eq!(built.cuts.len(), 40);
+    }
+
+    #[test]
+    fn a_shared_body_is_the_same_whatever_limit_and_order_it_is_built_in() {
+        // Ten objects of ten described properties: about 6 KB inlined.
+        let mut leaf = Map::new();
+        for i in 0..10 {
+            leaf.insert(
+                format!("field_{i}"),
+                json!({"type": "string", "description": "A field that is described at some length here"}),
+            );
+        }
+        let mut root = Map::new();
+        for i in 0..10 {
+            root.insert(
+                format!("group_{i}"),
+                json!({"$ref": "#/components/schemas/Leaf"}),
+            );
+        }
+        let s = spec(
+            "3.0.3",
+            json!({"Leaf": {"type": "object", "properties": leaf},
+                   "Big": {"type": "object", "properties": root}}),
+        );
+        fn build<'s>(schemas: &Schemas<'s>, s: &'s Spec, limit: usize) -> (Value, Vec<Cut>) {
+            let r = json!({"$ref": "#/components/schemas/Big"});
+            let built = schemas
+                .build(
+                    s.root_url(),
+                    &r,
+                    Purpose::RequestBody,
+                    &SchemaBudget::default(),
+                    limit,
+                )
+                .unwrap();
+            (built.schema, built.cuts)
+        }
+        let fresh = |limit: usize| build(&Schemas::new(&s), &s, limit);
+        let (whole, whole_cuts) = fresh(16_000);
+        let (cut, cut_cuts) = fresh(2_000);
+        assert!(whole_cuts.is_empty() && !cut_cuts.is_empty());
+        assert!(serialized_len(&cut) <= 2_000 && serialized_len(&whole) > 2_000);
+
+        // One `Schemas` for a whole spec: each build is what a fresh one gives,
+        // never an earlier build made under another limit.
+        let shared = Schemas::new(&s);
+        assert_eq!(
+            build(&shared, &s, 16_000),
+            (whole.clone(), whole_cuts.clone())
+        );
+        assert_eq!(build(&shared, &s, 2_000), (cut.clone(), cut_cuts.clone()));
+        assert_eq!(
+            build(&shared, &s, 15_000),
+            (whole.clone(), whole_cuts.clone())
+        );
+        let shared = Schemas::new(&s);
+        assert_eq!(build(&shared, &s, 2_000), (cut.clone(), cut_cuts.clone()));
+        assert_eq!(build(&shared, &s, 16_000), (whole, whole_cuts));
+        assert_eq!(build(&shared, &s, 1_900), fresh(1_900));
     }
 
     #[test]
