@@ -256,7 +256,12 @@ impl<'s> Schemas<'s> {
     ) -> Result<Built, RefError> {
         let mut warnings = Vec::new();
         let root = self.normalise(schema, base, &mut warnings);
-        let key = cache_key(&root, purpose, budget);
+        // Parameters are small and seldom shared whole: their key would cost
+        // about what building them does.
+        let key = match purpose {
+            Purpose::RequestBody => cache_key(&root, purpose, budget),
+            Purpose::Parameter => None,
+        };
         let mut built = match key.as_ref().and_then(|key| self.cached(key, max_bytes)) {
             Some(built) => built,
             None => {
