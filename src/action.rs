@@ -249,8 +249,12 @@ pub struct HandFields {
     pub enabled: bool,
     /// Spec-owned fields pinned to a value a person chose (field name → value).
     pub pins: BTreeMap<String, Value>,
-    /// The platform's labels (`x-open-tags`).
+    /// The platform's labels (`x-open-tags`), for filtering lists.
     pub tags: Vec<String>,
+    /// Pinned at the top of the dashboard's list (`x-open-pinned: true`); lists
+    /// put pinned actions first.
+    #[serde(default)]
+    pub pinned: bool,
 }
 
 impl Default for HandFields {
@@ -263,6 +267,7 @@ impl Default for HandFields {
             enabled: true,
             pins: BTreeMap::new(),
             tags: Vec::new(),
+            pinned: false,
         }
     }
 }
@@ -621,6 +626,7 @@ mod tests {
                 "enabled",
                 "pins",
                 "tags",
+                "pinned",
                 "operation",
             ]
         );

@@ -1433,12 +1433,27 @@ fn actions_page_through_the_catalogue(backend: Backend) {
     assert!(!widget.contains(&"get_order".to_string()));
     assert!(pages("segment=nobody")[0].is_empty());
 
+    // Tags and pinned, set through the API like every hand-owned field.
+    server.edit(
+        server.id("refund_order"),
+        &json!({"pinned": true, "tags": ["money", "orders"]}),
+    );
+    server.edit(server.id("get_order"), &json!({"tags": ["orders"]}));
+    assert_eq!(names(&pages("pinned=true&limit=1")), ["refund_order"]);
+    assert_eq!(names(&pages("pinned=false")).len(), 8);
+    assert_eq!(names(&pages("tag=money")), ["refund_order"]);
+    let tagged = names(&pages("tag=orders&limit=1"));
+    assert_eq!(tagged.len(), 2, "{tagged:?}");
+    assert!(tagged.contains(&"get_order".to_string()));
+    assert!(pages("tag=orders&pinned=false&channel=widget")[0].is_empty());
+
     for bad in [
         "limit=0",
         "limit=1001",
         "channel=fax",
         "state=gone",
         "colour=red",
+        "pinned=maybe",
     ] {
         server
             .get(admin, &format!("/v1/actions?{bad}"))

@@ -690,6 +690,85 @@ fn actions_list_and_show() {
         .assert_stderr_contains("no action named `999999`");
 }
 
+/// `pinned` (the platform's `x-open-pinned`) puts an action at the top of the
+/// list; tags and the hand-owned fields filter it, as the API's list does; both
+/// are a person's from then on.
+#[test]
+fn pinned_actions_list_first_and_lists_filter_by_tag_channel_and_pinned() {
+    let work = Work::with_bundled_specs();
+    work.run(["reconcile", "specs"]).assert_exit(0);
+    let names = |extra: &[&str]| -> Vec<String> {
+        list_actions(&work, extra)
+            .iter()
+            .map(|a| a["name"].as_str().unwrap_or("?").to_string())
+            .collect()
+    };
+    let before = names(&[]);
+    assert_ne!(before.last().map(String::as_str), Some("get_order"));
+
+    work.run([
+        "actions",
+        "set",
+        "get_order",
+        "--pinned",
+        "true",
+        "--tags",
+        "orders,vip",
+    ])
+    .assert_exit(0);
+    work.run([
+        "actions",
+        "set",
+        "cancel_order",
+        "--tags",
+        "orders",
+        "--channels",
+        "sms",
+    ])
+    .assert_exit(0);
+
+    let after = names(&[]);
+    assert_eq!(
+        after[0], "get_order",
+        "the pinned action comes first: {after:?}"
+    );
+    assert_eq!(after.len(), before.len());
+    assert_eq!(names(&["--pinned", "true"]), ["get_order"]);
+    assert_eq!(names(&["--pinned", "false"]).len(), before.len() - 1);
+    assert_eq!(names(&["--tag", "vip"]), ["get_order"]);
+    assert_eq!(
+        sorted(names(&["--tag", "orders"])),
+        ["cancel_order", "get_order"]
+    );
+    assert_eq!(names(&["--channel", "sms"]), ["cancel_order"]);
+    assert_eq!(names(&["--limit", "2"]).len(), 2);
+    assert_eq!(names(&["--limit", "1"]), ["get_order"]);
+
+    let show = work.run(["actions", "show", "get_order"]);
+    show.assert_exit(0)
+        .assert_stdout_contains("pinned at the top: true (set by hand)")
+        .assert_stdout_contains("tags: orders, vip (set by hand)");
+    work.run(["actions", "list"])
+        .assert_exit(0)
+        .assert_stdout_contains("PINNED");
+
+    // A reconcile of a changed spec keeps what a person set.
+    work.edit(
+        "specs/orders.yaml",
+        "summary: Look up an order by its order ID",
+        "summary: Look up one order by its order ID",
+    );
+    work.run(["reconcile", "specs"]).assert_exit(0);
+    assert_eq!(names(&["--pinned", "true"]), ["get_order"]);
+    let action = &show_json(&work, "get_order")["action"];
+    assert_eq!(action["hand"]["pinned"], true);
+    assert_eq!(action["hand"]["tags"], json!(["orders", "vip"]));
+
+    work.run(["actions", "set", "get_order", "--pinned", "false"])
+        .assert_exit(0);
+    assert!(names(&["--pinned", "true"]).is_empty());
+}
+
 /// An action's token cost is the same number wherever it is shown: `convert`'s
 /// table before it is stored, `actions show` (text and JSON), and `export`.
 #[test]

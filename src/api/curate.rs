@@ -127,6 +127,10 @@ pub struct ActionsQuery {
     pub channel: Option<String>,
     /// Only actions restricted to this segment.
     pub segment: Option<String>,
+    /// Only actions with this tag.
+    pub tag: Option<String>,
+    /// Only pinned (`true`) or only unpinned (`false`) actions.
+    pub pinned: Option<bool>,
     /// Page size (default 100, at most 1000).
     pub limit: Option<usize>,
     /// The cursor: ids greater than this (the previous page's `next_after`).
@@ -150,7 +154,7 @@ pub async fn actions(
     api.authorize(&headers, auth::Need::Curate).await?;
     let Query(query) = query.map_err(|e| {
         ApiError::InvalidRequest(format!(
-            "{}; the filters are source, state, channel, segment, limit and after",
+            "{}; the filters are source, state, channel, segment, tag, pinned, limit and after",
             e.body_text()
         ))
     })?;
@@ -178,10 +182,18 @@ pub async fn actions(
                 .segment
                 .as_deref()
                 .is_none_or(|s| a.hand.segments.iter().any(|x| x == s))
+            && query
+                .tag
+                .as_deref()
+                .is_none_or(|t| a.hand.tags.iter().any(|x| x == t))
+            && query.pinned.is_none_or(|p| a.hand.pinned == p)
     };
     // Filters on hand-owned fields are applied here, a batch at a time, so a page
     // costs what it returns, not the whole catalogue.
-    let filtered = channel.is_some() || query.segment.is_some();
+    let filtered = channel.is_some()
+        || query.segment.is_some()
+        || query.tag.is_some()
+        || query.pinned.is_some();
     let batch = if filtered {
         (limit * 4).max(500)
     } else {
@@ -265,7 +277,7 @@ pub async fn edit_action(
     )?;
     if edit.is_empty() {
         return Err(ApiError::InvalidRequest(
-            "the edit changes nothing: give segments, channels, magic_fields, remove_magic, require_confirmation, enabled, pins or unpin".to_string(),
+            "the edit changes nothing: give segments, channels, magic_fields, remove_magic, require_confirmation, enabled, pinned, tags, pins or unpin".to_string(),
         ));
     }
     let actor = format!("token:{}", token.name);

@@ -107,6 +107,8 @@ enum ActionsCommand {
         /// Only active or only archived actions.
         #[arg(long, value_enum)]
         state: Option<StateArg>,
+        #[command(flatten)]
+        filter: ListFilter,
         /// Output format.
         #[arg(long, value_enum, default_value_t = Output::Text)]
         output: Output,
@@ -121,6 +123,49 @@ enum ActionsCommand {
     },
     /// Set hand-owned fields of an action; the spec never changes them.
     Set(SetArgs),
+}
+
+/// `actions list`'s filters on hand-owned fields (the API's, by the same names).
+#[derive(Debug, Args)]
+struct ListFilter {
+    /// Only actions enabled on this channel.
+    #[arg(long, value_parser = Channel::parse_or_explain)]
+    channel: Option<Channel>,
+    /// Only actions restricted to this segment.
+    #[arg(long)]
+    segment: Option<String>,
+    /// Only actions with this tag.
+    #[arg(long)]
+    tag: Option<String>,
+    /// Only pinned (true) or only unpinned (false) actions.
+    #[arg(long, value_name = "BOOL", action = clap::ArgAction::Set)]
+    pinned: Option<bool>,
+    /// At most this many (pinned first, then by id).
+    #[arg(long, value_name = "N")]
+    limit: Option<usize>,
+}
+
+impl ListFilter {
+    /// The actions that pass, pinned first, then by id, at most `limit`.
+    fn apply(&self, mut actions: Vec<StoredAction>) -> Vec<StoredAction> {
+        actions.retain(|a| {
+            self.channel.is_none_or(|c| a.hand.channels.contains(&c))
+                && self
+                    .segment
+                    .as_deref()
+                    .is_none_or(|s| a.hand.segments.iter().any(|x| x == s))
+                && self
+                    .tag
+                    .as_deref()
+                    .is_none_or(|t| a.hand.tags.iter().any(|x| x == t))
+                && self.pinned.is_none_or(|p| a.hand.pinned == p)
+        });
+        actions.sort_by_key(|a| (!a.hand.pinned, a.id));
+        if let Some(limit) = self.limit {
+            actions.truncate(limit);
+        }
+        actions
+    }
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -151,6 +196,12 @@ struct SetArgs {
     /// Enable or disable the action.
     #[arg(long, value_name = "BOOL", action = clap::ArgAction::Set)]
     enabled: Option<bool>,
+    /// Pin the action at the top of lists, or unpin it.
+    #[arg(long, value_name = "BOOL", action = clap::ArgAction::Set)]
+    pinned: Option<bool>,
+    /// Tags (replaces the list; an empty value removes them all).
+    #[arg(long, value_delimiter = ',', num_args = 0..)]
+    tags: Option<Vec<String>>,
     /// Pin a spec-owned field: FIELD=VALUE (a JSON value, or plain text for text fields).
     #[arg(long, value_name = "FIELD=VALUE", value_parser = parse_pair)]
     pin: Vec<(String, String)>,
@@ -448,7 +499,7 @@ pub fn actions(args: &ActionsArgs) -> Result<ExitCode, Failure> {
     runtime()?.block_on(async {
         let store = open_existing(&config).await?;
         match &args.command {
-            ActionsCommand::List { source, state, output } => {
+            ActionsCommand::List { source, state, filter, output } => {
                 let query = ActionQuery {
                     source: source.clone(),
                     state: state.map(|s| match s {
@@ -458,6 +509,7 @@ pub fn actions(args: &ActionsArgs) -> Result<ExitCode, Failure> {
                     ..Default::default()
                 };
                 let actions = store.actions(&query).await.map_err(|e| e.to_string())?;
+                let actions = filter.apply(actions);
                 match output {
                     Output::Json => print_json(&serde_json::json!({ "actions": actions })),
                     _ => print_text(&action_table(&actions)),
@@ -474,7 +526,7 @@ pub fn actions(args: &ActionsArgs) -> Result<ExitCode, Failure> {
             ActionsCommand::Set(set) => {
                 let edit = hand_edit(set)?;
                 if edit.is_empty() {
-                    return Err("nothing to set: give --channels, --segments, --magic, --require-confirmation, --enabled, --pin or --unpin".to_string());
+                    return Err("nothing to set: give --channels, --segments, --magic, --require-confirmation, --enabled, --pinned, --tags, --pin or --unpin".to_string());
                 }
                 let actor = std::env::var("USER").map(|u| format!("cli:{u}")).unwrap_or_else(|_| "cli".to_string());
                 // Read, then write at that version; if a reconcile got in between, read again.
@@ -543,6 +595,8 @@ fn hand_edit(set: &SetArgs) -> Result<HandEdit, Failure> {
         remove_magic: set.remove_magic.clone(),
         require_confirmation: set.require_confirmation,
         enabled: set.enabled,
+        pinned: set.pinned,
+        tags: set.tags.clone(),
         pins,
         unpin: set.unpin.clone(),
     })
@@ -555,6 +609,7 @@ fn action_table(actions: &[StoredAction]) -> String {
         "SOURCE".to_string(),
         "STATE".to_string(),
         "METHOD".to_string(),
+        "PINNED".to_string(),
         "SET BY HAND".to_string(),
     ]];
     for a in actions {
@@ -569,6 +624,7 @@ fn action_table(actions: &[StoredAction]) -> String {
             a.source.clone(),
             a.state.as_str().to_string(),
             a.spec.method.to_string(),
+            if a.hand.pinned { "yes" } else { "-" }.to_string(),
             if set.is_empty() {
                 "-".to_string()
             } else {
@@ -576,7 +632,7 @@ fn action_table(actions: &[StoredAction]) -> String {
             },
         ]);
     }
-    let widths: Vec<usize> = (0..6)
+    let widths: Vec<usize> = (0..7)
         .map(|i| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0))
         .collect();
     let mut out = String::new();
@@ -585,7 +641,7 @@ fn action_table(actions: &[StoredAction]) -> String {
             .iter()
             .enumerate()
             .map(|(i, c)| {
-                if i == 5 {
+                if i == 6 {
                     c.clone()
                 } else {
                     format!("{c:<w$}", w = widths[i])
@@ -688,8 +744,20 @@ fn show_action(a: &StoredAction, audit: &[store::AuditEntry]) -> String {
         a.hand.enabled,
         mark("enabled")
     ));
+    out.push_str(&format!(
+        "  pinned at the top: {}{}\n",
+        a.hand.pinned,
+        mark("pinned")
+    ));
+    if !a.hand.tags.is_empty() {
+        out.push_str(&format!(
+            "  tags: {}{}\n",
+            a.hand.tags.join(", "),
+            mark("tags")
+        ));
+    }
     for (field, value) in &a.hand.pins {
-        out.push_str(&format!("  pinned {field}: {value}\n"));
+        out.push_str(&format!("  pin {field}: {value}\n"));
     }
     for entry in audit {
         out.push_str(&format!(

@@ -1371,16 +1371,46 @@ fn hand_fields(
         }
     }
     if let Some(value) = op.get("x-open-pinned") {
-        hand.pins = pins(spec, value, &at("x-open-pinned"), warn);
+        match value {
+            Value::Bool(pinned) => hand.pinned = *pinned,
+            // Before the platform's meaning was known, this extension pinned
+            // fields: such a spec keeps its pins, and is told where they belong.
+            Value::Object(_) | Value::Array(_) => {
+                warn(
+                    Severity::Warning,
+                    "moved-extension",
+                    at("x-open-pinned"),
+                    "x-open-pinned is the platform's `pinned at the top of the list` (true or false); fields pinned to a value belong in x-actionsync-pins, which this one is read as: rename it".to_string(),
+                );
+                hand.pins = pins(spec, value, "x-open-pinned", &at("x-open-pinned"), warn);
+            }
+            _ => warn(
+                Severity::Warning,
+                "bad-extension",
+                at("x-open-pinned"),
+                "x-open-pinned should be true or false (pinned at the top of the list); ignored"
+                    .to_string(),
+            ),
+        }
+    }
+    if let Some(value) = op.get("x-actionsync-pins") {
+        hand.pins = pins(
+            spec,
+            value,
+            "x-actionsync-pins",
+            &at("x-actionsync-pins"),
+            warn,
+        );
     }
     hand
 }
 
-/// `x-open-pinned`: a map of field → value, or a list of fields pinned to the value
-/// the spec gives them now.
+/// `x-actionsync-pins`: a map of field → value, or a list of fields pinned to the
+/// value the spec gives them now.
 fn pins(
     spec: &SpecFields,
     value: &Value,
+    extension: &str,
     pointer: &str,
     warn: &mut impl FnMut(Severity, &str, String, String),
 ) -> BTreeMap<String, Value> {
@@ -1396,8 +1426,9 @@ fn pins(
                 Severity::Warning,
                 "bad-extension",
                 pointer.to_string(),
-                "x-open-pinned should map field names to values, or list field names; ignored"
-                    .to_string(),
+                format!(
+                    "{extension} should map field names to values, or list field names; ignored"
+                ),
             );
             return BTreeMap::new();
         }
@@ -1410,7 +1441,7 @@ fn pins(
                 Severity::Warning,
                 "bad-pin",
                 pointer.to_string(),
-                format!("x-open-pinned: {why}; ignored"),
+                format!("{extension}: {why}; ignored"),
             );
             continue;
         }

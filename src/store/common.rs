@@ -131,6 +131,20 @@ pub fn edit_hand_fields(
         );
         hand.enabled = b;
     }
+    if let Some(b) = edit.pinned {
+        record("pinned", Value::Bool(hand.pinned), Value::Bool(b), &mut set);
+        hand.pinned = b;
+    }
+    if let Some(tags) = &edit.tags {
+        let mut new: Vec<String> = tags
+            .iter()
+            .map(|t| t.trim().to_string())
+            .filter(|t| !t.is_empty())
+            .collect();
+        new.dedup();
+        record("tags", to_value(&hand.tags), to_value(&new), &mut set);
+        hand.tags = new;
+    }
     for field in &edit.unpin {
         let Some(old) = hand.pins.remove(field) else {
             return Err(StoreError::Invalid(format!(

@@ -201,6 +201,10 @@ pub struct HandEdit {
     pub require_confirmation: Option<bool>,
     /// Enabled or not.
     pub enabled: Option<bool>,
+    /// Pinned at the top of lists or not.
+    pub pinned: Option<bool>,
+    /// Tags (replaces the list).
+    pub tags: Option<Vec<String>>,
     /// Spec-owned fields to pin: field → value.
     pub pins: std::collections::BTreeMap<String, Value>,
     /// Pins to remove.
