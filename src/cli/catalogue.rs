@@ -509,7 +509,7 @@ pub fn actions(args: &ActionsArgs) -> Result<ExitCode, Failure> {
     Ok(ExitCode::SUCCESS)
 }
 
-async fn find(store: &AnyStore, name_or_id: &str) -> Result<StoredAction, Failure> {
+pub(super) async fn find(store: &AnyStore, name_or_id: &str) -> Result<StoredAction, Failure> {
     let by_name = store
         .action_by_name(name_or_id)
         .await
