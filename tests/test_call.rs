@@ -565,6 +565,69 @@ fn text_output_and_a_matching_body() {
     );
 }
 
+/// HTTPS to a server whose certificate authority is not trusted (no --ca-cert)
+/// fails as a network error, and the report says it was the certificate.
+#[test]
+fn an_untrusted_certificate_is_a_network_error() {
+    let tls = tls();
+    let server = Server::start("127.0.0.1", Some(tls.server.clone()), echo());
+    let ws = Workspace::new(&server.base, Some(&tls), "");
+    let run = ws.test(
+        "add_order_note",
+        &["--arg", "orderId=1", "--body", r#"{"text": "x"}"#],
+    );
+    run.assert_exit(1);
+    let report = run.stdout_json();
+    assert_eq!(report["outcome"], "network_error", "{report:#}");
+    assert_eq!(report["ai_receives"]["body"], "Something went wrong");
+    let error = report["error"].as_str().unwrap().to_ascii_lowercase();
+    assert!(error.contains("certificate"), "{error}");
+    assert!(
+        server.requests().is_empty(),
+        "no request got through the handshake"
+    );
+}
+
+/// The platform notes' trap: middleware that refuses the x-opencx-* headers. The
+/// 4xx report suggests testing without them, and without them the call works.
+#[test]
+fn a_4xx_suggests_testing_without_the_context_headers() {
+    let server = Server::start(
+        "127.0.0.1",
+        None,
+        Arc::new(|request: &Request| {
+            if request.header("x-opencx-org-id").is_some() {
+                Reply::json(403, &json!({"error": "unknown header x-opencx-org-id"}))
+            } else {
+                Reply::json(200, &json!({"id": "A1", "total": 1}))
+            }
+        }),
+    );
+    let ws = Workspace::new(&server.base, None, "");
+    let args = [
+        "--allow-http",
+        "--arg",
+        "orderId=1",
+        "--body",
+        r#"{"text": "x"}"#,
+    ];
+    let run = ws.test("add_order_note", &args);
+    run.assert_exit(1);
+    let report = run.stdout_json();
+    assert_eq!(report["ai_receives"]["status"], 403);
+    assert!(
+        report["notes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|n| n.as_str().unwrap().contains("--no-context-headers")),
+        "{report:#}"
+    );
+    let mut without = args.to_vec();
+    without.push("--no-context-headers");
+    ws.test("add_order_note", &without).assert_success();
+}
+
 /// A 2xx whose body does not match the spec: exit 3, each mismatch by pointer.
 #[test]
 fn a_body_that_does_not_match_the_spec_exits_3_with_pointers() {

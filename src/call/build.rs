@@ -15,7 +15,10 @@ use serde_json::{Map, Value};
 use url::Url;
 
 use super::GlobalVariable;
-use crate::action::{Body, Method, Parameter, ParameterLocation, StaticHeader, StoredAction};
+use crate::action::{
+    AuthKind, AuthRequirement, AuthScheme, Body, Method, Parameter, ParameterLocation,
+    StaticHeader, StoredAction,
+};
 use crate::tools::body_argument;
 
 /// The `User-Agent` the platform sends.
@@ -130,6 +133,7 @@ struct Effective {
     parameters: Vec<Parameter>,
     headers: Vec<StaticHeader>,
     body: Option<Body>,
+    auth: Vec<AuthRequirement>,
 }
 
 impl Effective {
@@ -145,6 +149,7 @@ impl Effective {
             parameters: pinned(action, "parameters", &action.spec.parameters),
             headers: pinned(action, "headers", &action.spec.headers),
             body: pinned(action, "body", &action.spec.body),
+            auth: pinned(action, "auth", &action.spec.auth),
         }
     }
 }
@@ -180,6 +185,7 @@ pub fn request(
         input,
         &mut notes,
     );
+    notes.extend(auth_hints(&fields.auth, &headers));
     Ok(Prepared {
         method: fields.method,
         url,
@@ -631,6 +637,63 @@ fn headers(
     headers
 }
 
+/// What the headers lack for the action's security requirements, when no
+/// alternative is met: the platform authenticates only through global variables
+/// (headers, sent verbatim). Says nothing of a value but whether a bearer token
+/// has its `Bearer ` prefix, the platform's common trap.
+fn auth_hints(auth: &[AuthRequirement], headers: &[Header]) -> Vec<String> {
+    let find = |name: &str| headers.iter().find(|h| h.name.eq_ignore_ascii_case(name));
+    let header_of = |scheme: &AuthScheme| -> Option<String> {
+        match scheme.kind {
+            AuthKind::ApiKey => match scheme.location.as_deref() {
+                Some("header") => scheme.param.clone(),
+                _ => None,
+            },
+            AuthKind::MutualTls => None,
+            _ => Some("Authorization".to_string()),
+        }
+    };
+    let met = |requirement: &AuthRequirement| {
+        requirement
+            .schemes
+            .iter()
+            .all(|s| header_of(s).is_some_and(|h| find(&h).is_some()))
+    };
+    let Some(first) = auth.first() else {
+        return Vec::new();
+    };
+    let mut hints = Vec::new();
+    if !auth.iter().any(met) {
+        for scheme in &first.schemes {
+            match header_of(scheme) {
+                Some(header) if find(&header).is_none() => hints.push(format!(
+                    "the spec's security scheme `{}` needs a `{header}` header and none is sent: add a global variable `{header}` to the config's test.global_variables",
+                    scheme.secret
+                )),
+                Some(_) => {}
+                None => hints.push(format!(
+                    "the spec's security scheme `{}` ({}) cannot be sent: the platform authenticates only with headers (global variables)",
+                    scheme.secret,
+                    scheme.location.as_deref().unwrap_or("mutual TLS")
+                )),
+            }
+        }
+    }
+    let bearer = auth
+        .iter()
+        .flat_map(|r| &r.schemes)
+        .any(|s| s.kind == AuthKind::Bearer);
+    if bearer
+        && let Some(header) = find("Authorization")
+        && !header.value.to_ascii_lowercase().starts_with("bearer ")
+    {
+        hints.push(
+            "the `Authorization` header does not start with `Bearer `, which the spec's bearer scheme expects: the platform sends a global variable verbatim, so its value must be the whole `Bearer <token>`".to_string(),
+        );
+    }
+    hints
+}
+
 /// Turns `--arg NAME=TEXT` into a value: text for a parameter whose schema
 /// allows strings (or says nothing), else JSON when the text is JSON.
 pub fn parse_argument(action: &StoredAction, name: &str, text: &str) -> Value {
@@ -864,6 +927,46 @@ mod tests {
                 .iter()
                 .any(|h| h.name.starts_with("x-opencx"))
         );
+    }
+
+    #[test]
+    fn auth_hints_say_what_is_missing_without_a_value() {
+        let scheme = |kind, location: Option<&str>, param: Option<&str>| AuthScheme {
+            secret: "key".into(),
+            kind,
+            location: location.map(String::from),
+            param: param.map(String::from),
+            scheme: None,
+            scopes: Vec::new(),
+        };
+        let header = |name: &str, value: &str| Header {
+            name: name.into(),
+            value: value.into(),
+            secret: true,
+        };
+        let api_key = vec![AuthRequirement {
+            schemes: vec![scheme(AuthKind::ApiKey, Some("header"), Some("X-Api-Key"))],
+        }];
+        let hints = auth_hints(&api_key, &[]);
+        assert_eq!(hints.len(), 1);
+        assert!(hints[0].contains("`X-Api-Key`"), "{hints:?}");
+        assert!(auth_hints(&api_key, &[header("x-api-key", "k")]).is_empty());
+
+        let bearer = vec![AuthRequirement {
+            schemes: vec![scheme(AuthKind::Bearer, None, None)],
+        }];
+        let hints = auth_hints(&bearer, &[header("Authorization", "tok-123")]);
+        assert_eq!(hints.len(), 1);
+        assert!(
+            hints[0].contains("Bearer ") && !hints[0].contains("tok-123"),
+            "{hints:?}"
+        );
+        assert!(auth_hints(&bearer, &[header("Authorization", "Bearer tok")]).is_empty());
+
+        let query = vec![AuthRequirement {
+            schemes: vec![scheme(AuthKind::ApiKey, Some("query"), Some("key"))],
+        }];
+        assert!(auth_hints(&query, &[])[0].contains("cannot be sent"));
     }
 
     #[test]

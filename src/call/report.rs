@@ -297,6 +297,15 @@ impl TestReport {
                     body: verbatim,
                 });
                 report.verdict = answered_verdict(answer.status, &schema);
+                let context_sent = prepared.headers.iter().any(|h| {
+                    h.name
+                        .eq_ignore_ascii_case(super::build::CONTEXT_HEADERS[0].0)
+                });
+                if (400..500).contains(&answer.status) && context_sent {
+                    report.notes.push(
+                        "a 4xx: if the API's middleware refuses headers it does not know, test again without the x-opencx-* context headers (--no-context-headers, or test.context_headers: false) to see whether they are the cause; the platform sends them on every call when the organisation enables them".to_string(),
+                    );
+                }
                 report.schema = Some(redact_check(schema, globals));
             }
             Outcome::TimedOut => {
