@@ -791,7 +791,8 @@ fn missing_arguments_are_listed_and_a_dry_run_sends_nothing() {
     assert!(server.requests().is_empty());
 }
 
-/// Magic fields take the --context value, else a placeholder the report names.
+/// Magic fields take the --context value (over an --arg, as the platform fills
+/// them), else a placeholder the report names.
 #[test]
 fn magic_fields_come_from_context_or_a_placeholder() {
     let server = Server::start("127.0.0.1", None, echo());
@@ -813,6 +814,8 @@ fn magic_fields_come_from_context_or_a_placeholder() {
             "--allow-http",
             "--context",
             "contact.order_id=77",
+            "--arg",
+            "orderId=5",
             "--body",
             r#"{"text": "x"}"#,
         ],
@@ -828,6 +831,11 @@ fn magic_fields_come_from_context_or_a_placeholder() {
             .unwrap()
             .contains("placeholder `<conversation.id>`")),
         "{report:#}"
+    );
+    let notes = report["notes"].to_string();
+    assert!(
+        notes.contains("`order_id` is filled by a magic field"),
+        "the --arg the magic field overrode is noted: {notes}"
     );
 }
 

@@ -279,6 +279,12 @@ fn parameter_values(
     for parameter in &fields.parameters {
         let header = parameter.location == ParameterLocation::Header;
         let value = if let Some(path) = magic_for(action, &parameter.key, header) {
+            if given(input, parameter).is_some() {
+                notes.push(format!(
+                    "argument `{}` is filled by a magic field from {path}, as the platform fills it: the value given was not used (give --context {path}=VALUE)",
+                    parameter.name
+                ));
+            }
             Some(magic_value(input, &parameter.key, path, notes))
         } else if let Some(value) = given(input, parameter) {
             Some(value.clone())

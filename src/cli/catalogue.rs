@@ -197,7 +197,7 @@ pub struct RollbackArgs {
     catalogue: CatalogueArgs,
 }
 
-fn parse_pair(s: &str) -> Result<(String, String), String> {
+pub(super) fn parse_pair(s: &str) -> Result<(String, String), String> {
     s.split_once('=')
         .map(|(k, v)| (k.trim().to_string(), v.to_string()))
         .filter(|(k, _)| !k.is_empty())

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use clap::Args;
 use serde_json::Value;
 
-use super::catalogue::{self, CatalogueArgs, Failure, Output};
+use super::catalogue::{self, CatalogueArgs, Failure, Output, parse_pair};
 use crate::call::{self, CallOptions, TestInput, send::AddressPolicy};
 
 /// The exit code of a 2xx whose body does not match the spec's response schema.
@@ -62,13 +62,6 @@ pub struct TestArgs {
     output: Output,
     #[command(flatten)]
     catalogue: CatalogueArgs,
-}
-
-fn parse_pair(s: &str) -> Result<(String, String), String> {
-    s.split_once('=')
-        .map(|(k, v)| (k.trim().to_string(), v.to_string()))
-        .filter(|(k, _)| !k.is_empty())
-        .ok_or_else(|| format!("`{s}` should be NAME=VALUE"))
 }
 
 /// `actionsync test`.
