@@ -344,6 +344,9 @@ impl Config {
         }
         self.defaults = defaults;
         self.sources = sources;
+        self.test
+            .apply_environment(&var)
+            .map_err(|reason| self.invalid(reason))?;
         Ok(())
     }
 

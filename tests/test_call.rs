@@ -967,6 +967,11 @@ impl Drop for Serve {
 
 impl Serve {
     fn start(ws: &Workspace) -> Serve {
+        Serve::start_with(ws, &[])
+    }
+
+    /// [`Serve::start`] with these environment variables set.
+    fn start_with(ws: &Workspace, env: &[(&str, &str)]) -> Serve {
         let created = ws
             .actionsync(["token", "create", "--admin", "--name", "curator"])
             .run();
@@ -989,6 +994,7 @@ impl Serve {
             .current_dir(ws.path())
             .env("ACME_AUTHORIZATION", SECRET_ENV)
             .env_remove("ACTIONSYNC_DATABASE_URL")
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped());
@@ -1153,8 +1159,8 @@ fn the_server_side_test_refuses_a_redirect_into_loopback() {
     }
 }
 
-/// Server side, by default: a target on loopback is refused before any request,
-/// and plain http:// too.
+/// Server side, by default: a target on loopback is refused before any request;
+/// the environment can allow it, or turn tests off.
 #[test]
 fn the_server_side_test_refuses_loopback_targets_by_default() {
     let server = Server::start("127.0.0.1", None, echo());
@@ -1170,4 +1176,25 @@ fn the_server_side_test_refuses_loopback_targets_by_default() {
     assert!(report["error"].as_str().unwrap().contains("allow_networks"));
     assert!(server.requests().is_empty());
     assert!(!report.to_string().contains("SECRET"));
+    drop(serve);
+
+    // ACTIONSYNC_TEST_ALLOW_NETWORKS opens loopback; a rate limit of 0 turns
+    // tests off.
+    let serve = Serve::start_with(&ws, &[("ACTIONSYNC_TEST_ALLOW_NETWORKS", "127.0.0.0/8")]);
+    let (_, _, report) = serve.test(
+        id,
+        &json!({"args": {"orderId": "1"}, "body": {"text": "x"}}),
+    );
+    assert_eq!(report["outcome"], "answered", "{report:#}");
+    assert_eq!(server.requests().len(), 1);
+    drop(serve);
+    let serve = Serve::start_with(&ws, &[("ACTIONSYNC_TEST_RATE_LIMIT", "0")]);
+    let (status, _, answer) = serve.test(id, &json!({"dry_run": true}));
+    assert_eq!(status, 403, "{answer:#}");
+    assert!(
+        answer["message"]
+            .as_str()
+            .unwrap()
+            .contains("test.rate_limit is 0")
+    );
 }

@@ -76,6 +76,11 @@ pub async fn test_action(
         .map(|c| c.clone())
         .unwrap_or_default();
     let settings = &config.test;
+    if settings.rate_limit == 0 {
+        return Err(ApiError::Forbidden(
+            "tests are off on this server: its config's test.rate_limit is 0".to_string(),
+        ));
+    }
     api.inner
         .tests
         .check(token.id, settings.rate_limit)

@@ -216,9 +216,17 @@ fn pick_media<'v>(
         return content.iter().next();
     };
     let family = media.split('/').next().unwrap_or("");
+    // A spec may key a media type with its parameters (`application/json; charset=utf-8`).
+    let bare = |k: &str| {
+        k.split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase()
+    };
     content
         .iter()
-        .find(|(k, _)| k.eq_ignore_ascii_case(media))
+        .find(|(k, _)| bare(k) == media)
         .or_else(|| {
             content
                 .iter()

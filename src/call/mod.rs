@@ -92,7 +92,7 @@ pub struct SecretSource {
 ///   ca_cert: certs/internal-ca.pem    # extra roots for internal APIs
 ///   allow_http: false                 # server-side tests: plain http:// targets
 ///   allow_networks: [10.20.0.0/16]    # server-side tests: private ranges allowed
-///   rate_limit: 10                    # server-side tests per token per minute
+///   rate_limit: 10                    # server-side tests per token per minute (0: off)
 /// ```
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -108,7 +108,7 @@ pub struct TestSettings {
     /// Networks a server-side test may reach although they are loopback,
     /// private, link-local or metadata addresses.
     pub allow_networks: Vec<ipnet::IpNet>,
-    /// Server-side tests one token may start per minute.
+    /// Server-side tests one token may start per minute; 0 turns them off.
     pub rate_limit: u32,
 }
 
@@ -122,6 +122,49 @@ impl Default for TestSettings {
             allow_networks: Vec::new(),
             rate_limit: 10,
         }
+    }
+}
+
+impl TestSettings {
+    /// Applies `ACTIONSYNC_TEST_CONTEXT_HEADERS`, `…_CA_CERT`, `…_ALLOW_HTTP`,
+    /// `…_ALLOW_NETWORKS` (comma-separated CIDRs) and `…_RATE_LIMIT` read through
+    /// `var`; the error names the variable.
+    pub fn apply_environment(
+        &mut self,
+        var: impl Fn(&str) -> Option<String>,
+    ) -> Result<(), String> {
+        let boolean = |name: &str, value: String| match value.trim().to_ascii_lowercase().as_str() {
+            "true" | "1" | "yes" => Ok(true),
+            "false" | "0" | "no" => Ok(false),
+            _ => Err(format!("{name}={value:?} is not true or false")),
+        };
+        if let Some(v) = var("ACTIONSYNC_TEST_CONTEXT_HEADERS") {
+            self.context_headers = boolean("ACTIONSYNC_TEST_CONTEXT_HEADERS", v)?;
+        }
+        if let Some(v) = var("ACTIONSYNC_TEST_ALLOW_HTTP") {
+            self.allow_http = boolean("ACTIONSYNC_TEST_ALLOW_HTTP", v)?;
+        }
+        if let Some(v) = var("ACTIONSYNC_TEST_CA_CERT") {
+            self.ca_cert = Some(PathBuf::from(v));
+        }
+        if let Some(v) = var("ACTIONSYNC_TEST_ALLOW_NETWORKS") {
+            self.allow_networks = v
+                .split(',')
+                .map(str::trim)
+                .filter(|n| !n.is_empty())
+                .map(|n| {
+                    n.parse().map_err(|_| {
+                        format!("ACTIONSYNC_TEST_ALLOW_NETWORKS: `{n}` is not a network such as 10.20.0.0/16")
+                    })
+                })
+                .collect::<Result<_, _>>()?;
+        }
+        if let Some(v) = var("ACTIONSYNC_TEST_RATE_LIMIT") {
+            self.rate_limit = v.trim().parse().map_err(|_| {
+                format!("ACTIONSYNC_TEST_RATE_LIMIT={v:?} is not a number of tests per minute")
+            })?;
+        }
+        Ok(())
     }
 }
 
@@ -330,5 +373,24 @@ mod tests {
         assert!(!settings.context_headers);
         assert_eq!(settings.rate_limit, 10);
         assert!(serde_yaml::from_str::<TestSettings>("global_variable: {}\n").is_err());
+    }
+
+    #[test]
+    fn the_environment_overrides_the_settings() {
+        let mut settings = TestSettings::default();
+        let env = |k: &str| match k {
+            "ACTIONSYNC_TEST_ALLOW_NETWORKS" => Some("10.0.0.0/8, fd00::/8".to_string()),
+            "ACTIONSYNC_TEST_CONTEXT_HEADERS" => Some("false".to_string()),
+            "ACTIONSYNC_TEST_RATE_LIMIT" => Some("3".to_string()),
+            _ => None,
+        };
+        settings.apply_environment(env).unwrap();
+        assert_eq!(settings.allow_networks.len(), 2);
+        assert!(!settings.context_headers);
+        assert_eq!(settings.rate_limit, 3);
+        let bad =
+            |k: &str| (k == "ACTIONSYNC_TEST_ALLOW_NETWORKS").then(|| "10.0.0.0/33".to_string());
+        let message = TestSettings::default().apply_environment(bad).unwrap_err();
+        assert!(message.contains("10.0.0.0/33"), "{message}");
     }
 }
