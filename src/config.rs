@@ -21,6 +21,9 @@
 //! token_budget:                         # what lint and export warn past, in tokens
 //!   tool_tokens: 4000                   # one tool's definition
 //!   audience_tokens: 20000              # every tool one audience is sent, in all
+//! test:                                 # how `actionsync test` calls actions (crate::call)
+//!   global_variables:
+//!     Authorization: {env: ACME_AUTHORIZATION}   # values only from the environment or a file
 //! ```
 //!
 //! Every value can come from the environment: `ACTIONSYNC_DATABASE_URL`,
@@ -86,6 +89,9 @@ pub struct Config {
     /// What the tool list may cost before lint and export warn.
     #[serde(default)]
     pub token_budget: Budget,
+    /// How `actionsync test` and `POST /v1/actions/{id}/test` call actions.
+    #[serde(default)]
+    pub test: crate::call::TestSettings,
     /// The folder relative paths are taken from (the file's folder).
     #[serde(skip)]
     pub base_dir: PathBuf,
@@ -338,6 +344,9 @@ impl Config {
         }
         self.defaults = defaults;
         self.sources = sources;
+        self.test
+            .apply_environment(&var)
+            .map_err(|reason| self.invalid(reason))?;
         Ok(())
     }
 
@@ -573,7 +582,14 @@ const SOURCE_KEYS: &[&str] = &[
     "name", "file", "dir", "url", "headers", "every", "cron", "push",
 ];
 /// Top-level keys.
-const TOP_KEYS: &[&str] = &["database", "listen", "defaults", "sources", "token_budget"];
+const TOP_KEYS: &[&str] = &[
+    "database",
+    "listen",
+    "defaults",
+    "sources",
+    "token_budget",
+    "test",
+];
 
 /// Parses the config's text, naming any key it does not know (serde cannot refuse
 /// unknown keys in flattened structs, and a misspelt key must not pass silently).

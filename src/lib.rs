@@ -23,11 +23,14 @@
 //! - [`daemon`]: `serve` (watchers, pollers, per-source workers); [`api`]: its HTTP
 //!   API (pushes, the curators' routes, the tool list); [`tools`]: actions as the
 //!   tool definitions an LLM takes.
+//! - [`call`]: tests an action: the request built and sent as the platform
+//!   sends it, the answer checked against the spec's response schema.
 //! - [`config`]: reads `actionsync.yaml`.
 //! - [`cli`]: the command line; `main.rs` only calls it.
 
 pub mod action;
 pub mod api;
+pub mod call;
 pub mod cli;
 pub mod config;
 pub mod convert;

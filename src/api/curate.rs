@@ -300,7 +300,7 @@ pub async fn edit_action(
     ))
 }
 
-fn action_id(path: Result<Path<i64>, PathRejection>) -> Result<i64, ApiError> {
+pub(super) fn action_id(path: Result<Path<i64>, PathRejection>) -> Result<i64, ApiError> {
     path.map(|Path(id)| id)
         .map_err(|_| ApiError::InvalidRequest("an action id is a number: /v1/actions/42".into()))
 }
@@ -342,7 +342,7 @@ fn with_etag(mut response: Response, version: i64) -> Response {
 }
 
 /// A JSON body, or a 400 that quotes the parser and an example.
-fn parse_body<T: serde::de::DeserializeOwned>(
+pub(super) fn parse_body<T: serde::de::DeserializeOwned>(
     body: Result<Bytes, BytesRejection>,
     example: &str,
 ) -> Result<T, ApiError> {

@@ -5,6 +5,8 @@
 //!   a spec, or with `?dry_run=true` only plans it, and answers the plan.
 //! - For the people who curate the catalogue ([`curate`]): actions, sources and
 //!   revisions; hand-owned fields with `If-Match`; rollback.
+//! - The console's Test button ([`test`]): `POST /v1/actions/{id}/test` calls an
+//!   action as the platform would and answers what came back.
 //! - For the AI at run time ([`runtime`]): `GET /v1/tools`, the tool list one
 //!   contact may see on one channel, filtered here, never by the caller.
 //!
@@ -22,6 +24,7 @@ pub mod auth;
 pub mod curate;
 pub mod push;
 pub mod runtime;
+pub mod test;
 pub mod wire;
 
 use std::collections::HashMap;
@@ -53,6 +56,8 @@ struct Inner {
     /// here instead of racing to the store and retrying.
     locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
     tools: runtime::ToolCache,
+    /// Tests started per token, for the rate limit.
+    tests: test::TestLimits,
 }
 
 impl ApiState {
@@ -63,6 +68,7 @@ impl ApiState {
                 daemon,
                 locks: Mutex::new(HashMap::new()),
                 tools: runtime::ToolCache::default(),
+                tests: test::TestLimits::default(),
             }),
         }
     }
@@ -149,6 +155,7 @@ pub fn router(state: ApiState) -> Router {
             "/v1/actions/{id}",
             get(curate::action).patch(curate::edit_action),
         )
+        .route("/v1/actions/{id}/test", post(test::test_action))
         .route("/v1/tools", get(runtime::tools))
         .with_state(state)
 }
@@ -210,6 +217,21 @@ pub enum ApiError {
     /// 422: `strict=true`, and some of the tools cannot be strict.
     #[error("{0}")]
     NotStrict(String),
+    /// 422: the test's arguments, body or context do not make a request.
+    #[error("{0}")]
+    InvalidTest(String),
+    /// 429: the token started too many tests in the last minute.
+    #[error("{message}")]
+    TooManyRequests {
+        /// What happened and when to try again.
+        message: String,
+        /// Seconds until a test is allowed again, sent as `Retry-After`.
+        retry_after: u64,
+    },
+    /// 500: the server's test settings do not work (a global variable's
+    /// environment variable or file, the CA bundle); the message names it.
+    #[error("{0}")]
+    TestSetup(String),
     /// 428: a change without `If-Match`.
     #[error("{0}")]
     PreconditionRequired(String),
@@ -236,6 +258,9 @@ impl ApiError {
             ApiError::TooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "too_large"),
             ApiError::Unprocessable(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_edit"),
             ApiError::NotStrict(_) => (StatusCode::UNPROCESSABLE_ENTITY, "not_strict"),
+            ApiError::InvalidTest(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_test"),
+            ApiError::TooManyRequests { .. } => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
+            ApiError::TestSetup(_) => (StatusCode::INTERNAL_SERVER_ERROR, "test_setup"),
             ApiError::PreconditionRequired(_) => {
                 (StatusCode::PRECONDITION_REQUIRED, "precondition_required")
             }
@@ -280,6 +305,11 @@ impl IntoResponse for ApiError {
                 response
                     .headers_mut()
                     .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            }
+            ApiError::TooManyRequests { retry_after, .. } => {
+                if let Ok(value) = HeaderValue::from_str(&retry_after.to_string()) {
+                    response.headers_mut().insert(header::RETRY_AFTER, value);
+                }
             }
             ApiError::Stale { current, .. } if *current >= 0 => {
                 if let Ok(value) = HeaderValue::from_str(&etag(*current)) {
@@ -393,6 +423,7 @@ mod tests {
                 "list_tools_for_contact",
                 "push_source_spec",
                 "rollback_source",
+                "test_action",
                 "update_action_hand_fields",
             ]
         );

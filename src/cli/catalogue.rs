@@ -248,7 +248,7 @@ pub struct RollbackArgs {
     catalogue: CatalogueArgs,
 }
 
-fn parse_pair(s: &str) -> Result<(String, String), String> {
+pub(super) fn parse_pair(s: &str) -> Result<(String, String), String> {
     s.split_once('=')
         .map(|(k, v)| (k.trim().to_string(), v.to_string()))
         .filter(|(k, _)| !k.is_empty())
@@ -561,7 +561,7 @@ pub fn actions(args: &ActionsArgs) -> Result<ExitCode, Failure> {
     Ok(ExitCode::SUCCESS)
 }
 
-async fn find(store: &AnyStore, name_or_id: &str) -> Result<StoredAction, Failure> {
+pub(super) async fn find(store: &AnyStore, name_or_id: &str) -> Result<StoredAction, Failure> {
     let by_name = store
         .action_by_name(name_or_id)
         .await

@@ -1,8 +1,9 @@
 //! The command line. `main.rs` calls [`run`]; each subcommand lives in its own file.
 //!
 //! Exit codes: 0 done (warnings allowed), 1 failed (unreadable spec, lint errors,
-//! a refused plan, or any error diagnostic under `--strict`), 2 changes planned
-//! (`push --dry-run`, `plan --detailed-exitcode`), 64 usage error (sysexits'
+//! a refused plan, or any error diagnostic under `--strict`; `test`: no 2xx), 2
+//! changes planned (`push --dry-run`, `plan --detailed-exitcode`), 3 (`test`) a 2xx
+//! whose body does not match the spec's response schema, 64 usage error (sysexits'
 //! `EX_USAGE`: a mistyped flag in CI must not read as "changes planned").
 
 mod catalogue;
@@ -12,6 +13,7 @@ mod lint;
 mod push;
 mod serve;
 mod table;
+mod test;
 mod token;
 
 use std::process::ExitCode;
@@ -59,6 +61,10 @@ enum Command {
     /// native), filtered by channel and segments like the server's /v1/tools; the
     /// count and token total go to standard error.
     Export(export::ExportArgs),
+    /// Call one action as the platform would (placeholder context headers, the
+    /// global variables, HTTPS, 60 s, no retries) and check the answer against the
+    /// spec's response schema.
+    Test(test::TestArgs),
     /// Create, list and revoke the API's bearer tokens.
     #[command(subcommand)]
     Token(token::TokenCommand),
@@ -302,6 +308,7 @@ pub fn run() -> ExitCode {
         Command::Rollback(args) => catalogue::rollback(&args),
         Command::Push(args) => push::run(&args),
         Command::Export(args) => export::run(&args),
+        Command::Test(args) => test::run(&args),
         Command::Token(command) => token::run(&command),
     };
     match result {
