@@ -38,6 +38,10 @@ impl PgStore {
                 "revision_actor",
                 include_str!("../../migrations/postgres/0003_revision_actor.sql"),
             ),
+            (
+                "spec_digest",
+                include_str!("../../migrations/postgres/0004_spec_digest.sql"),
+            ),
         ]);
         migrator
             .run(&pool)
@@ -62,4 +66,4 @@ impl PgStore {
     }
 }
 
-store_impl!(PgStore, Postgres);
+store_impl!(PgStore, Postgres, 65_535);
