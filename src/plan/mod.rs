@@ -24,7 +24,7 @@ use std::collections::{HashMap, HashSet};
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use sha2::{Digest, Sha256};
+use xxhash_rust::xxh3::Xxh3;
 
 use crate::action::{
     ActionDraft, ActionState, HandFields, Origin, SPEC_FIELDS, SkipKind, SpecFields, StoredAction,
@@ -145,10 +145,12 @@ impl From<StoredAction> for CurrentAction {
 }
 
 /// The digest of the spec-owned fields a plan compares (every field but
-/// `operation`): SHA-256, hex, of their JSON (`None` if they do not serialise,
-/// which they always do). Equal digests mean equal fields, so
-/// a plan need not read the stored ones; different digests mean only that the
-/// fields must be compared (a map's keys in another order are the same schema).
+/// `operation`): XXH3-128, hex, of their JSON (`None` if they do not serialise,
+/// which they always do). Equal digests mean equal fields, so a plan need not
+/// read the stored ones; different digests mean only that the fields must be
+/// compared (a map's keys in another order are the same schema). Not a
+/// cryptographic hash: it tells a spec's versions apart, and whoever could
+/// craft a collision writes the spec anyway.
 pub fn spec_digest(spec: &SpecFields) -> Option<String> {
     #[derive(Serialize)]
     struct Compared<'a> {
@@ -162,7 +164,7 @@ pub fn spec_digest(spec: &SpecFields) -> Option<String> {
         auth: &'a [crate::action::AuthRequirement],
     }
     /// Feeds the JSON straight into the hash, without building the text.
-    struct Hashing(Sha256);
+    struct Hashing(Xxh3);
     impl std::io::Write for Hashing {
         fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
             self.0.update(bytes);
@@ -183,11 +185,11 @@ pub fn spec_digest(spec: &SpecFields) -> Option<String> {
         auth: &spec.auth,
     };
     // A version first, so a later change of what is compared invalidates old digests.
-    let mut hashing = Hashing(Sha256::new());
+    let mut hashing = Hashing(Xxh3::new());
     hashing.0.update(b"spec-digest/1\0");
     // Serialising these types does not fail; if it did, no digest means a full compare.
     serde_json::to_writer(&mut hashing, &compared).ok()?;
-    Some(crate::source::hex(&hashing.0.finalize()))
+    Some(format!("{:032x}", hashing.0.digest128()))
 }
 
 /// What happens to one action.
