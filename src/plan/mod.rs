@@ -858,25 +858,32 @@ fn lint_plan(
             pointer: &a.spec.operation.pointer,
         })
         .collect();
+    // Only a tool longer in bytes than the budget can be over it (an o200k token
+    // is at least one byte), so only those are counted: counting every tool was
+    // the dearest step of a plan that writes many actions. The count is
+    // `tools::tokens`, from the same text.
     let costed: Vec<lint::Costed<'_>> = written
         .iter()
-        .map(|a| lint::Costed {
-            subject: Subject {
-                source: &a.source,
-                key: &a.key,
-                name: &a.name,
-                description: &a.spec.description,
-                pointer: &a.spec.operation.pointer,
-            },
-            action: a,
-            tokens: crate::tools::tokens(a),
+        .filter_map(|a| {
+            let text = crate::tools::tool(a, crate::tools::ToolFormat::Openai).to_string();
+            (text.len() > input.options.tool_tokens).then(|| lint::Costed {
+                subject: Subject {
+                    source: &a.source,
+                    key: &a.key,
+                    name: &a.name,
+                    description: &a.spec.description,
+                    pointer: &a.spec.operation.pointer,
+                },
+                action: a,
+                tokens: crate::tools::count_tokens(&text),
+            })
         })
         .collect();
     let budget = lint::Budget {
         tool_tokens: input.options.tool_tokens,
         ..lint::Budget::default()
     };
-    // Audiences span every source: lint and export weigh those.
+    // Per tool only: audiences span every source, and lint and export weigh those.
     diagnostics.extend(
         lint::check_budget(&costed, &budget)
             .actions
