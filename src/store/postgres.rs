@@ -42,6 +42,10 @@ impl PgStore {
                 "spec_digest",
                 include_str!("../../migrations/postgres/0004_spec_digest.sql"),
             ),
+            (
+                "lz4",
+                include_str!("../../migrations/postgres/0005_lz4.sql"),
+            ),
         ]);
         migrator
             .run(&pool)
