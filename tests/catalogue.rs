@@ -953,3 +953,75 @@ async fn a_catalogue_without_digests_plans_the_same_postgres() {
     assert_plan_has_everything(&plan);
     pool.close().await;
 }
+
+/// The plan warns about exactly the tools over `tool_tokens`, with their counts,
+/// whichever of them it counts.
+#[test]
+fn the_plan_warns_about_exactly_the_tools_over_the_token_budget() {
+    use actionsync::plan::{PlanInput, PlanOptions};
+
+    let specs = Specs::new();
+    let mut ops: Vec<Op> = (0..12)
+        .map(|i| Op::get(&format!("getThing{i}"), &format!("/things{i}/{{id}}")))
+        .collect();
+    for (i, op) in ops.iter_mut().enumerate() {
+        op.params = (0..i * 3).map(|p| format!("filter{p}")).collect();
+    }
+    let path = specs.write("things.yaml", &spec(&ops));
+    let src = source("things", &path);
+    let loaded = actionsync::source::load(&src.location, &src.load).expect("the spec loads");
+    let conversion = actionsync::convert::convert(&loaded, &src.convert);
+    let mut costs: Vec<(String, usize)> = conversion
+        .actions
+        .iter()
+        .map(|d| {
+            (
+                d.key.clone(),
+                actionsync::tools::tokens(&actionsync::tools::preview(d)),
+            )
+        })
+        .collect();
+    costs.sort_by_key(|(_, tokens)| *tokens);
+    // A budget in the middle: half the tools are over it.
+    let budget = costs[costs.len() / 2].1;
+    let plan = actionsync::plan::plan(PlanInput {
+        source: "things",
+        spec_hash: "h",
+        base_revision: 0,
+        current: &[],
+        others: &[],
+        conversion: &conversion,
+        options: PlanOptions {
+            tool_tokens: budget,
+            ..PlanOptions::default()
+        },
+    });
+    let mut warned: Vec<(String, String)> = plan
+        .diagnostics
+        .iter()
+        .filter(|d| d.code == "tool-over-budget")
+        .map(|d| (d.key.clone().unwrap_or_default(), d.message.clone()))
+        .collect();
+    warned.sort();
+    let mut expected: Vec<(String, String)> = costs
+        .iter()
+        .filter(|(_, tokens)| *tokens > budget)
+        .map(|(key, tokens)| {
+            let name = conversion
+                .actions
+                .iter()
+                .find(|d| &d.key == key)
+                .map(|d| d.spec.name.clone())
+                .unwrap_or_default();
+            (
+                key.clone(),
+                format!(
+                    "the tool `{name}` costs {tokens} tokens, over the budget of {budget} per tool (budget.tool_tokens); shorten its description, leave out parameters the AI need not fill (magic fields), or pin a smaller body"
+                ),
+            )
+        })
+        .collect();
+    expected.sort();
+    assert!(!expected.is_empty() && expected.len() < costs.len());
+    assert_eq!(warned, expected);
+}
