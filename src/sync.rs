@@ -304,7 +304,9 @@ pub async fn plan_against<S: Store>(
     // plan's apply is refused as stale.
     let record = store.source(source).await?;
     let current = current_actions(store, source, conversion).await?;
-    let others = store.name_owners(source).await?;
+    let others = store
+        .name_owners(source, &names_written(&current, conversion))
+        .await?;
     Ok(plan::plan(PlanInput {
         source,
         spec_hash,
@@ -366,6 +368,24 @@ async fn current_actions<S: Store>(
             })
         })
         .collect())
+}
+
+/// Every name the plan may write: each draft's (the spec's, or a pinned one) and
+/// each pinned name of a stored action. Only other sources' actions with one of
+/// these names can clash with the plan, so only those are read.
+fn names_written<'a>(current: &'a [CurrentAction], conversion: &'a Conversion) -> Vec<&'a str> {
+    let pinned = |hand: &'a crate::action::HandFields| {
+        hand.pins.get("name").and_then(serde_json::Value::as_str)
+    };
+    let mut names: Vec<&str> = conversion
+        .actions
+        .iter()
+        .flat_map(|d| std::iter::once(d.spec.name.as_str()).chain(pinned(&d.hand)))
+        .chain(current.iter().filter_map(|a| pinned(&a.hand)))
+        .collect();
+    names.sort_unstable();
+    names.dedup();
+    names
 }
 
 /// Whether a stored action's digest vouches that its spec-owned fields are its

@@ -85,7 +85,8 @@ pub struct PlanInput<'a> {
     pub base_revision: i64,
     /// Every action of the source, active and archived.
     pub current: &'a [CurrentAction],
-    /// Active actions of the other sources.
+    /// Active actions of the other sources: at least those whose name is one the
+    /// plan may write (a draft's, or a pinned one).
     pub others: &'a [NameOwner],
     /// The conversion of the new spec.
     pub conversion: &'a Conversion,

@@ -705,22 +705,26 @@ macro_rules! store_impl {
                 Ok(specs)
             }
 
-            async fn name_owners(&self, except: &str) -> Result<Vec<NameOwner>> {
-                let rows = sqlx::query(
-                    "SELECT name, source, key FROM actions WHERE state = 'active' AND source <> $1 ORDER BY name",
-                )
-                .bind(except)
-                .fetch_all(&self.pool)
-                .await?;
-                rows.iter()
-                    .map(|r| {
-                        Ok(NameOwner {
-                            name: r.try_get("name")?,
-                            source: r.try_get("source")?,
-                            key: r.try_get("key")?,
-                        })
-                    })
-                    .collect()
+            async fn name_owners(&self, except: &str, names: &[&str]) -> Result<Vec<NameOwner>> {
+                let mut owners = Vec::new();
+                for chunk in names.chunks(rows_per_statement(1)) {
+                    let mut q = Builder::new("SELECT name, source, key FROM actions WHERE state = 'active' AND source <> ");
+                    q.push_bind(except).push(" AND name IN (");
+                    let mut list = q.separated(", ");
+                    for name in chunk {
+                        list.push_bind(*name);
+                    }
+                    q.push(")");
+                    for row in q.build().fetch_all(&self.pool).await? {
+                        owners.push(NameOwner {
+                            name: row.try_get("name")?,
+                            source: row.try_get("source")?,
+                            key: row.try_get("key")?,
+                        });
+                    }
+                }
+                owners.sort_by(|a, b| a.name.cmp(&b.name));
+                Ok(owners)
             }
 
             async fn apply(&self, plan: &Plan, spec: SpecBlob<'_>, input_hash: &str, applied_by: AppliedBy, actor: Option<&str>) -> Result<i64> {

@@ -383,8 +383,13 @@ pub trait Store: Send + Sync {
         ids: &[i64],
     ) -> impl Future<Output = Result<Vec<(i64, SpecFields)>>> + Send;
 
-    /// Names in effect of the active actions of every source but `except`.
-    fn name_owners(&self, except: &str) -> impl Future<Output = Result<Vec<NameOwner>>> + Send;
+    /// The active actions of every source but `except` whose name in effect is
+    /// one of `names`, by name.
+    fn name_owners(
+        &self,
+        except: &str,
+        names: &[&str],
+    ) -> impl Future<Output = Result<Vec<NameOwner>>> + Send;
 
     /// Applies a plan as a new revision of its source, in one transaction, under
     /// the source's lock. Refuses a blocked plan, and one whose base revision is
@@ -563,8 +568,8 @@ impl Store for AnyStore {
     async fn action_specs(&self, source: &str, ids: &[i64]) -> Result<Vec<(i64, SpecFields)>> {
         delegate!(self, s => s.action_specs(source, ids))
     }
-    async fn name_owners(&self, except: &str) -> Result<Vec<NameOwner>> {
-        delegate!(self, s => s.name_owners(except))
+    async fn name_owners(&self, except: &str, names: &[&str]) -> Result<Vec<NameOwner>> {
+        delegate!(self, s => s.name_owners(except, names))
     }
     async fn apply(
         &self,
