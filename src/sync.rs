@@ -3,16 +3,18 @@
 //! spec-owned fields change: the CLI, the daemon and the HTTP API all call
 //! [`reconcile`].
 
+use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use url::Url;
 
+use crate::action::SpecFields;
 use crate::convert::{self, Conversion, ConvertOptions};
-use crate::plan::{self, Plan, PlanInput, PlanOptions};
+use crate::plan::{self, CurrentAction, Plan, PlanInput, PlanOptions, StoredSpec};
 use crate::source::{self, LoadError, LoadOptions, SpecLocation};
-use crate::store::{ActionQuery, AppliedBy, SpecBlob, Store, StoreError};
+use crate::store::{ActionSummary, AppliedBy, SpecBlob, Store, StoreError};
 
 /// Everything needed to reconcile one source.
 #[derive(Debug, Clone)]
@@ -298,15 +300,13 @@ pub async fn plan_against<S: Store>(
     conversion: &Conversion,
     options: PlanOptions,
 ) -> Result<Plan, StoreError> {
+    // The base revision is read first: whatever an apply changes after it, the
+    // plan's apply is refused as stale.
     let record = store.source(source).await?;
-    let current = store
-        .actions(&ActionQuery {
-            source: Some(source.to_string()),
-            state: None,
-            ..Default::default()
-        })
+    let current = current_actions(store, source, conversion).await?;
+    let others = store
+        .name_owners(source, &names_written(&current, conversion))
         .await?;
-    let others = store.name_owners(source).await?;
     Ok(plan::plan(PlanInput {
         source,
         spec_hash,
@@ -316,6 +316,85 @@ pub async fn plan_against<S: Store>(
         conversion,
         options,
     }))
+}
+
+/// The source's actions as a plan reads them. Their spec-owned fields, the bulk
+/// of the catalogue, are read and decoded only where they may differ from the
+/// draft with the same key: where the stored digest is not the draft's.
+async fn current_actions<S: Store>(
+    store: &S,
+    source: &str,
+    conversion: &Conversion,
+) -> Result<Vec<CurrentAction>, StoreError> {
+    let summaries = store.action_summaries(source).await?;
+    let drafts: HashMap<&str, &SpecFields> = conversion
+        .actions
+        .iter()
+        .map(|d| (d.key.as_str(), &d.spec))
+        .collect();
+    let same: Vec<bool> = summaries
+        .iter()
+        .map(|s| same_as_draft(s, &drafts))
+        .collect();
+    let wanted: Vec<i64> = summaries
+        .iter()
+        .zip(&same)
+        .filter(|(_, same)| !**same)
+        .map(|(s, _)| s.id)
+        .collect();
+    let mut specs: HashMap<i64, SpecFields> = store
+        .action_specs(source, &wanted)
+        .await?
+        .into_iter()
+        .collect();
+    Ok(summaries
+        .into_iter()
+        .zip(same)
+        .filter_map(|(summary, same)| {
+            let spec = if same {
+                StoredSpec::SameAsDraft
+            } else {
+                // Gone since the first read: an apply got in, and the base
+                // revision read before it makes this plan's apply stale.
+                StoredSpec::Decoded(Box::new(specs.remove(&summary.id)?))
+            };
+            Some(CurrentAction {
+                id: summary.id,
+                key: summary.key,
+                name: summary.name,
+                state: summary.state,
+                hand: summary.hand,
+                spec,
+            })
+        })
+        .collect())
+}
+
+/// Every name the plan may write: each draft's (the spec's, or a pinned one) and
+/// each pinned name of a stored action. Only other sources' actions with one of
+/// these names can clash with the plan, so only those are read.
+fn names_written<'a>(current: &'a [CurrentAction], conversion: &'a Conversion) -> Vec<&'a str> {
+    let pinned = |hand: &'a crate::action::HandFields| {
+        hand.pins.get("name").and_then(serde_json::Value::as_str)
+    };
+    let mut names: Vec<&str> = conversion
+        .actions
+        .iter()
+        .flat_map(|d| std::iter::once(d.spec.name.as_str()).chain(pinned(&d.hand)))
+        .chain(current.iter().filter_map(|a| pinned(&a.hand)))
+        .collect();
+    names.sort_unstable();
+    names.dedup();
+    names
+}
+
+/// Whether a stored action's digest vouches that its spec-owned fields are its
+/// draft's (same key). No digest, or no draft, means they must be read.
+fn same_as_draft(summary: &ActionSummary, drafts: &HashMap<&str, &SpecFields>) -> bool {
+    match (&summary.spec_digest, drafts.get(summary.key.as_str())) {
+        (Some(stored), Some(draft)) => plan::spec_digest(draft).as_ref() == Some(stored),
+        _ => false,
+    }
 }
 
 /// Rolls a source back to revision `number`: re-applies that revision's spec as a

@@ -24,6 +24,7 @@ use std::collections::{HashMap, HashSet};
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use xxhash_rust::xxh3::xxh3_128;
 
 use crate::action::{
     ActionDraft, ActionState, HandFields, Origin, SPEC_FIELDS, SkipKind, SpecFields, StoredAction,
@@ -83,13 +84,103 @@ pub struct PlanInput<'a> {
     /// The source's revision number the catalogue is at (0: never applied).
     pub base_revision: i64,
     /// Every action of the source, active and archived.
-    pub current: &'a [StoredAction],
-    /// Active actions of the other sources.
+    pub current: &'a [CurrentAction],
+    /// Active actions of the other sources: at least those whose name is one the
+    /// plan may write (a draft's, or a pinned one).
     pub others: &'a [NameOwner],
     /// The conversion of the new spec.
     pub conversion: &'a Conversion,
     /// Prune, force, guard.
     pub options: PlanOptions,
+}
+
+/// A stored action as a plan reads it: its spec-owned fields are decoded only
+/// where they may differ from its draft's (see [`StoredSpec`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CurrentAction {
+    /// Stable id.
+    pub id: i64,
+    /// Identity within the source.
+    pub key: String,
+    /// The name in effect: a pinned name, else the spec's.
+    pub name: String,
+    /// Active or archived.
+    pub state: ActionState,
+    /// Hand-owned fields (pins and magic fields matter to a plan).
+    pub hand: HandFields,
+    /// Its spec-owned fields, or that they equal its draft's.
+    pub spec: StoredSpec,
+}
+
+/// A stored action's spec-owned fields, as far as a plan needs them.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StoredSpec {
+    /// Decoded: compared with the draft field by field.
+    Decoded(Box<SpecFields>),
+    /// Not read: the stored [`spec_digest`] equals that of the draft with the same
+    /// key, so every compared field is the same as the draft's.
+    SameAsDraft,
+}
+
+impl CurrentAction {
+    /// The stored spec-owned fields, when they were read.
+    pub fn decoded(&self) -> Option<&SpecFields> {
+        match &self.spec {
+            StoredSpec::Decoded(spec) => Some(spec),
+            StoredSpec::SameAsDraft => None,
+        }
+    }
+}
+
+impl From<StoredAction> for CurrentAction {
+    fn from(stored: StoredAction) -> CurrentAction {
+        CurrentAction {
+            id: stored.id,
+            key: stored.key,
+            name: stored.name,
+            state: stored.state,
+            hand: stored.hand,
+            spec: StoredSpec::Decoded(Box::new(stored.spec)),
+        }
+    }
+}
+
+/// The digest of the spec-owned fields a plan compares (every field but
+/// `operation`): XXH3-128, hex, of their JSON (`None` if they do not serialise,
+/// which they always do). Equal digests mean equal fields, so a plan need not
+/// read the stored ones; different digests mean only that the fields must be
+/// compared (a map's keys in another order are the same schema). Not a
+/// cryptographic hash: it tells a spec's versions apart, and whoever could
+/// craft a collision writes the spec anyway.
+pub fn spec_digest(spec: &SpecFields) -> Option<String> {
+    #[derive(Serialize)]
+    struct Compared<'a> {
+        name: &'a str,
+        description: &'a str,
+        method: crate::action::Method,
+        url: &'a str,
+        parameters: &'a [crate::action::Parameter],
+        headers: &'a [crate::action::StaticHeader],
+        body: &'a Option<crate::action::Body>,
+        auth: &'a [crate::action::AuthRequirement],
+    }
+    let compared = Compared {
+        name: &spec.name,
+        description: &spec.description,
+        method: spec.method,
+        url: &spec.url,
+        parameters: &spec.parameters,
+        headers: &spec.headers,
+        body: &spec.body,
+        auth: &spec.auth,
+    };
+    // A version first, so a later change of what is compared invalidates old digests.
+    // The text is hashed whole: fed to the hash piece by piece as serde_json
+    // writes it, the hash's per-call cost was half the digest's.
+    let mut json = b"spec-digest/1\0".to_vec();
+    // Serialising these types does not fail; if it did, no digest means a full compare.
+    serde_json::to_writer(&mut json, &compared).ok()?;
+    Some(format!("{:032x}", xxh3_128(&json)))
 }
 
 /// What happens to one action.
@@ -278,7 +369,7 @@ pub fn plan(input: PlanInput<'_>) -> Plan {
         .count();
     let removed_active = removed_active(input.current, &changes);
     let counts = counts(&changes, active_before, removed_active);
-    let orphans = orphans(input.current, &changes);
+    let orphans = orphans(&input, &changes);
 
     // Info findings stay with `convert`: a plan shows what a person may need to act on.
     let mut diagnostics: Vec<Diagnostic> = input
@@ -322,7 +413,7 @@ fn draft_changes(
     drift: &mut Vec<Drift>,
 ) -> Vec<Change> {
     let drafts = &input.conversion.actions;
-    let mut by_key: HashMap<&str, &StoredAction> =
+    let mut by_key: HashMap<&str, &CurrentAction> =
         input.current.iter().map(|a| (a.key.as_str(), a)).collect();
     let mut changes = Vec::new();
 
@@ -368,14 +459,18 @@ fn operation_of(origin: &Origin) -> (String, String) {
 }
 
 /// Stored actions no draft has by key, by their operation: the actions a draft
-/// may have been renamed from, the one to prefer first.
+/// may have been renamed from, the one to prefer first. (Their spec-owned fields
+/// are always read: only a draft with the same key can vouch for them.)
 fn rename_candidates<'a>(
-    unmatched: impl Iterator<Item = &'a StoredAction>,
-) -> HashMap<(String, String), Vec<&'a StoredAction>> {
-    let mut by_operation: HashMap<(String, String), Vec<&StoredAction>> = HashMap::new();
+    unmatched: impl Iterator<Item = &'a CurrentAction>,
+) -> HashMap<(String, String), Vec<&'a CurrentAction>> {
+    let mut by_operation: HashMap<(String, String), Vec<&CurrentAction>> = HashMap::new();
     for stored in unmatched {
+        let Some(spec) = stored.decoded() else {
+            continue;
+        };
         by_operation
-            .entry(operation_of(&stored.spec.operation))
+            .entry(operation_of(&spec.operation))
             .or_default()
             .push(stored);
     }
@@ -415,9 +510,9 @@ impl<'a> Failed<'a> {
     }
 
     /// Why `stored`'s operation failed to convert, if it did.
-    fn reason(&self, stored: &StoredAction) -> Option<&'a str> {
-        let op = &stored.spec.operation;
+    fn reason(&self, stored: &CurrentAction) -> Option<&'a str> {
         self.by_key.get(stored.key.as_str()).copied().or_else(|| {
+            let op = &stored.decoded()?.operation;
             self.by_operation
                 .contains(&(op.method.to_ascii_lowercase(), op.path.as_str()))
                 .then_some("the operation failed to convert")
@@ -432,7 +527,7 @@ fn leftover_changes(input: &PlanInput<'_>, matched: &HashSet<i64>) -> (Vec<Kept>
     let failed = Failed::of(input.conversion);
     let mut kept = Vec::new();
     let mut removals = Vec::new();
-    let mut leftovers: Vec<&StoredAction> = input
+    let mut leftovers: Vec<&CurrentAction> = input
         .current
         .iter()
         .filter(|a| !matched.contains(&a.id))
@@ -443,7 +538,7 @@ fn leftover_changes(input: &PlanInput<'_>, matched: &HashSet<i64>) -> (Vec<Kept>
             if stored.state == ActionState::Active {
                 kept.push(Kept {
                     id: stored.id,
-                    name: stored.name().to_string(),
+                    name: stored.name.clone(),
                     key: stored.key.clone(),
                     reason: reason.to_string(),
                 });
@@ -460,7 +555,7 @@ fn leftover_changes(input: &PlanInput<'_>, matched: &HashSet<i64>) -> (Vec<Kept>
             id: Some(stored.id),
             key: stored.key.clone(),
             previous_key: None,
-            name: stored.name().to_string(),
+            name: stored.name.clone(),
             fields: Vec::new(),
             spec: None,
             hand: None,
@@ -471,7 +566,7 @@ fn leftover_changes(input: &PlanInput<'_>, matched: &HashSet<i64>) -> (Vec<Kept>
 
 /// Removals of actions that were active: the guard's numerator, and with the
 /// updates, what is not unchanged.
-fn removed_active(current: &[StoredAction], changes: &[Change]) -> usize {
+fn removed_active(current: &[CurrentAction], changes: &[Change]) -> usize {
     let active: HashSet<i64> = current
         .iter()
         .filter(|a| a.state == ActionState::Active)
@@ -501,26 +596,41 @@ fn counts(changes: &[Change], active_before: usize, removed_active: usize) -> Co
 }
 
 /// Magic fields without their parameter, over every action active afterwards.
-fn orphans(current: &[StoredAction], changes: &[Change]) -> Vec<Orphan> {
-    let new_specs: HashMap<i64, &SpecFields> = changes
+fn orphans(input: &PlanInput<'_>, changes: &[Change]) -> Vec<Orphan> {
+    let by_id: HashMap<i64, &Change> = changes.iter().filter_map(|c| Some((c.id?, c))).collect();
+    let drafts: HashMap<&str, &SpecFields> = input
+        .conversion
+        .actions
         .iter()
-        .filter_map(|c| Some((c.id?, c.spec.as_ref()?)))
+        .map(|d| (d.key.as_str(), &d.spec))
         .collect();
     let mut orphans = Vec::new();
-    for stored in current {
-        let active_after = match changes.iter().find(|c| c.id == Some(stored.id)) {
+    for stored in input.current {
+        if stored.hand.magic_fields.is_empty() {
+            continue;
+        }
+        let change = by_id.get(&stored.id);
+        let active_after = match change {
             Some(c) => matches!(c.kind, ChangeKind::Update | ChangeKind::Restore),
             None => stored.state == ActionState::Active,
         };
         if !active_after {
             continue;
         }
-        let spec = new_specs.get(&stored.id).copied().unwrap_or(&stored.spec);
+        // The spec-owned fields afterwards: the change's, else the stored ones,
+        // else (not read) the draft's, which are the same.
+        let spec = change
+            .and_then(|c| c.spec.as_ref())
+            .or_else(|| stored.decoded())
+            .or_else(|| drafts.get(stored.key.as_str()).copied());
+        let Some(spec) = spec else {
+            continue;
+        };
         for (field, context) in &stored.hand.magic_fields {
             if !spec.fills(field) {
                 orphans.push(Orphan {
                     id: stored.id,
-                    name: stored.name().to_string(),
+                    name: stored.name.clone(),
                     field: field.clone(),
                     context: context.clone(),
                 });
@@ -532,7 +642,7 @@ fn orphans(current: &[StoredAction], changes: &[Change]) -> Vec<Orphan> {
 
 /// The change (if any) that brings `stored` to `spec` under `key`.
 fn stored_change(
-    stored: &StoredAction,
+    stored: &CurrentAction,
     spec: &SpecFields,
     key: &str,
     drift: &mut Vec<Drift>,
@@ -546,28 +656,9 @@ fn stored_change(
             pinned: false,
         });
     }
-    for field in SPEC_FIELDS {
-        if stored.spec.same_field(spec, field) {
-            continue;
-        }
-        let (old, new) = (stored.spec.field(field), spec.field(field));
-        let pinned = stored.hand.pins.get(field);
-        if let Some(pinned) = pinned {
-            drift.push(Drift {
-                id: stored.id,
-                name: stored.name().to_string(),
-                field: field.to_string(),
-                pinned: pinned.clone(),
-                spec_old: old.clone(),
-                spec_new: new.clone(),
-            });
-        }
-        fields.push(FieldChange {
-            field: field.to_string(),
-            old,
-            new,
-            pinned: pinned.is_some(),
-        });
+    // Not read: the same as the draft's, so no field changes and no drift.
+    if let Some(old_spec) = stored.decoded() {
+        fields.extend(field_changes(stored, old_spec, spec, drift));
     }
     let kind = match stored.state {
         ActionState::Archived => ChangeKind::Restore,
@@ -592,6 +683,41 @@ fn stored_change(
         spec: Some(spec.clone()),
         hand: None,
     })
+}
+
+/// The spec-owned fields that differ between `old_spec` (stored) and `new_spec`,
+/// each pinned one also a drift.
+fn field_changes(
+    stored: &CurrentAction,
+    old_spec: &SpecFields,
+    new_spec: &SpecFields,
+    drift: &mut Vec<Drift>,
+) -> Vec<FieldChange> {
+    let mut fields = Vec::new();
+    for field in SPEC_FIELDS {
+        if old_spec.same_field(new_spec, field) {
+            continue;
+        }
+        let (old, new) = (old_spec.field(field), new_spec.field(field));
+        let pinned = stored.hand.pins.get(field);
+        if let Some(pinned) = pinned {
+            drift.push(Drift {
+                id: stored.id,
+                name: stored.name.clone(),
+                field: field.to_string(),
+                pinned: pinned.clone(),
+                spec_old: old.clone(),
+                spec_new: new.clone(),
+            });
+        }
+        fields.push(FieldChange {
+            field: field.to_string(),
+            old,
+            new,
+            pinned: pinned.is_some(),
+        });
+    }
+    fields
 }
 
 /// The change that creates a draft's action, every field new.
@@ -664,9 +790,11 @@ fn lint_plan(
             && !removed.contains(&stored.id)
             && !changed.contains(&stored.id)
         {
-            owners.insert(stored.name(), (input.source, stored.key.as_str()));
+            owners.insert(stored.name.as_str(), (input.source, stored.key.as_str()));
         }
     }
+    let current_by_id: HashMap<i64, &CurrentAction> =
+        input.current.iter().map(|a| (a.id, a)).collect();
     // Each action the plan writes, as it will be (its hand-owned fields, so pins,
     // in effect): what lint and the token budget weigh.
     let written: Vec<StoredAction> = changes
@@ -678,8 +806,7 @@ fn lint_plan(
             )
         })
         .filter_map(|c| {
-            let stored =
-                c.id.and_then(|id| input.current.iter().find(|a| a.id == id));
+            let stored = c.id.and_then(|id| current_by_id.get(&id));
             let hand = match (stored, &c.hand) {
                 (Some(stored), _) => stored.hand.clone(),
                 (None, Some(hand)) => hand.clone(),
@@ -722,25 +849,32 @@ fn lint_plan(
             pointer: &a.spec.operation.pointer,
         })
         .collect();
+    // Only a tool longer in bytes than the budget can be over it (an o200k token
+    // is at least one byte), so only those are counted: counting every tool was
+    // the dearest step of a plan that writes many actions. The count is
+    // `tools::tokens`, from the same text.
     let costed: Vec<lint::Costed<'_>> = written
         .iter()
-        .map(|a| lint::Costed {
-            subject: Subject {
-                source: &a.source,
-                key: &a.key,
-                name: &a.name,
-                description: &a.spec.description,
-                pointer: &a.spec.operation.pointer,
-            },
-            action: a,
-            tokens: crate::tools::tokens(a),
+        .filter_map(|a| {
+            let text = crate::tools::tool(a, crate::tools::ToolFormat::Openai).to_string();
+            (text.len() > input.options.tool_tokens).then(|| lint::Costed {
+                subject: Subject {
+                    source: &a.source,
+                    key: &a.key,
+                    name: &a.name,
+                    description: &a.spec.description,
+                    pointer: &a.spec.operation.pointer,
+                },
+                action: a,
+                tokens: crate::tools::count_tokens(&text),
+            })
         })
         .collect();
     let budget = lint::Budget {
         tool_tokens: input.options.tool_tokens,
         ..lint::Budget::default()
     };
-    // Audiences span every source: lint and export weigh those.
+    // Per tool only: audiences span every source, and lint and export weigh those.
     diagnostics.extend(
         lint::check_budget(&costed, &budget)
             .actions
