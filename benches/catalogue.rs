@@ -41,6 +41,7 @@ fn source(name: &str, path: &Path) -> SourceSpec {
             ..ConvertOptions::default()
         },
         max_removed_share: 1.0,
+        name_prefix: None,
     }
 }
 
@@ -279,9 +280,16 @@ async fn change_one_action(store: &AnyStore, s: &SourceSpec, mut conversion: Con
         max_removed_share: 1.0,
         ..PlanOptions::default()
     };
-    let plan = sync::plan_against(store, &s.name, "bench-one", &conversion, options)
-        .await
-        .unwrap();
+    let plan = sync::plan_against(
+        store,
+        &s.name,
+        "bench-one",
+        &conversion,
+        options,
+        &s.name_prefix(),
+    )
+    .await
+    .unwrap();
     assert_eq!(plan.counts.updated, 1, "{}", s.name);
     let blob = SpecBlob {
         hash: "bench-one",

@@ -556,6 +556,7 @@ on_both_backends!(
             others: &[],
             conversion: &old,
             options: PlanOptions::default(),
+            name_prefix: "folders",
         });
         store
             .apply(
@@ -995,6 +996,7 @@ fn the_plan_warns_about_exactly_the_tools_over_the_token_budget() {
             tool_tokens: budget,
             ..PlanOptions::default()
         },
+        name_prefix: "things",
     });
     let mut warned: Vec<(String, String)> = plan
         .diagnostics

@@ -92,6 +92,51 @@ pub struct PlanInput<'a> {
     pub conversion: &'a Conversion,
     /// Prune, force, guard.
     pub options: PlanOptions,
+    /// What a name another source has is prefixed with ([`default_name_prefix`]
+    /// of the source's name unless the source sets `name_prefix`).
+    pub name_prefix: &'a str,
+}
+
+/// The name prefix of a source that sets none: its name, as a tool name's
+/// characters (`billing-api` → `billing_api`).
+pub fn default_name_prefix(source: &str) -> String {
+    let mut prefix = String::with_capacity(source.len());
+    for c in source.chars() {
+        let c = c.to_ascii_lowercase();
+        if c.is_ascii_lowercase() || c.is_ascii_digit() {
+            prefix.push(c);
+        } else if !prefix.is_empty() && !prefix.ends_with('_') {
+            prefix.push('_');
+        }
+    }
+    while prefix.ends_with('_') {
+        prefix.pop();
+    }
+    if prefix.is_empty() {
+        prefix.push_str("source");
+    }
+    prefix
+}
+
+/// `name` with a source's prefix: what it is called when another source has it.
+pub fn prefixed_name(prefix: &str, name: &str) -> String {
+    format!("{prefix}_{name}")
+}
+
+/// A change the plan leaves out because its name cannot be resolved: the rest of
+/// the plan applies, and this action stays as it is (or is not created).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HeldBack {
+    /// What the change would have done.
+    pub kind: ChangeKind,
+    /// The stored action's id; `None` for a creation.
+    pub id: Option<i64>,
+    /// Its key.
+    pub key: String,
+    /// The name it would have had.
+    pub name: String,
+    /// Why, and what to do.
+    pub reason: String,
 }
 
 /// A stored action as a plan reads it: its spec-owned fields are decoded only
@@ -329,6 +374,10 @@ pub struct Plan {
     pub orphans: Vec<Orphan>,
     /// Actions left as they are because their operation failed to convert.
     pub kept: Vec<Kept>,
+    /// Changes left out because their name cannot be resolved (a pinned name
+    /// another source has, an invalid name).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub held_back: Vec<HeldBack>,
     /// Conversion and lint findings (info left out).
     pub diagnostics: Vec<Diagnostic>,
     /// Why it may not be applied.
@@ -361,6 +410,8 @@ pub fn plan(input: PlanInput<'_>) -> Plan {
     let mut changes = draft_changes(&input, &mut matched, &mut drift);
     let (kept, removals) = leftover_changes(&input, &matched);
     changes.extend(removals);
+    let mut name_findings = Vec::new();
+    let held_back = resolve_names(&input, &mut changes, &mut name_findings);
 
     let active_before = input
         .current
@@ -379,6 +430,7 @@ pub fn plan(input: PlanInput<'_>) -> Plan {
         .filter(|d| d.severity != Severity::Info)
         .cloned()
         .collect();
+    diagnostics.append(&mut name_findings);
     let mut refusals = Vec::new();
     lint_plan(&input, &changes, &mut diagnostics, &mut refusals);
     guard_plan(
@@ -398,6 +450,7 @@ pub fn plan(input: PlanInput<'_>) -> Plan {
         drift,
         orphans,
         kept,
+        held_back,
         diagnostics,
         refusals,
         forced: input.options.force,
@@ -423,7 +476,10 @@ fn draft_changes(
         match by_key.remove(draft.key.as_str()) {
             Some(stored) => {
                 matched.insert(stored.id);
-                changes.push((index, stored_change(stored, &draft.spec, &draft.key, drift)));
+                changes.push((
+                    index,
+                    stored_change(stored, &draft.spec, &draft.key, input.name_prefix, drift),
+                ));
             }
             None => unmatched_drafts.push(index),
         }
@@ -443,7 +499,7 @@ fn draft_changes(
         let change = match renamed {
             Some(stored) => {
                 matched.insert(stored.id);
-                stored_change(stored, &draft.spec, &draft.key, drift)
+                stored_change(stored, &draft.spec, &draft.key, input.name_prefix, drift)
             }
             None => Some(create(draft)),
         };
@@ -645,6 +701,7 @@ fn stored_change(
     stored: &CurrentAction,
     spec: &SpecFields,
     key: &str,
+    name_prefix: &str,
     drift: &mut Vec<Drift>,
 ) -> Option<Change> {
     let mut fields = Vec::new();
@@ -671,6 +728,8 @@ fn stored_change(
     };
     let name = match stored.hand.pins.get("name").and_then(Value::as_str) {
         Some(pinned) => pinned.to_string(),
+        // Once prefixed, a name stays: tools and people know it by that name.
+        None if stored.name == prefixed_name(name_prefix, &spec.name) => stored.name.clone(),
         None => spec.name.clone(),
     };
     Some(Change {
@@ -749,6 +808,130 @@ fn create(draft: &ActionDraft) -> Change {
         spec: Some(spec.clone()),
         hand: Some(draft.hand.clone()),
     }
+}
+
+/// Makes the name of every action the plan writes unique across the catalogue.
+/// A name another source (or an earlier action of this plan) has is prefixed
+/// with the source's prefix, with a warning; what cannot be resolved that way (a
+/// pinned name, a prefixed name that is taken too or not a valid name) is held
+/// back: that change leaves the plan, the rest applies.
+fn resolve_names(
+    input: &PlanInput<'_>,
+    changes: &mut Vec<Change>,
+    findings: &mut Vec<Diagnostic>,
+) -> Vec<HeldBack> {
+    let removed: HashSet<i64> = changes
+        .iter()
+        .filter(|c| matches!(c.kind, ChangeKind::Archive | ChangeKind::Delete))
+        .filter_map(|c| c.id)
+        .collect();
+    let changed: HashSet<i64> = changes.iter().filter_map(|c| c.id).collect();
+    // Names in effect after the plan, but for the actions it writes.
+    let mut owners: HashMap<String, (String, String)> = input
+        .others
+        .iter()
+        .map(|o| (o.name.clone(), (o.source.clone(), o.key.clone())))
+        .collect();
+    for stored in input.current {
+        if stored.state == ActionState::Active
+            && !removed.contains(&stored.id)
+            && !changed.contains(&stored.id)
+        {
+            owners.insert(
+                stored.name.clone(),
+                (input.source.to_string(), stored.key.clone()),
+            );
+        }
+    }
+    let current_by_id: HashMap<i64, &CurrentAction> =
+        input.current.iter().map(|a| (a.id, a)).collect();
+    let mut held_back = Vec::new();
+    let mut kept = Vec::with_capacity(changes.len());
+    for mut change in changes.drain(..) {
+        let (Some(spec), true) = (
+            change.spec.as_ref(),
+            matches!(
+                change.kind,
+                ChangeKind::Create | ChangeKind::Update | ChangeKind::Restore
+            ),
+        ) else {
+            kept.push(change);
+            continue;
+        };
+        let hand = match change.id.and_then(|id| current_by_id.get(&id)) {
+            Some(stored) => &stored.hand,
+            None => match &change.hand {
+                Some(hand) => hand,
+                None => {
+                    kept.push(change);
+                    continue;
+                }
+            },
+        };
+        let pinned = hand.pins.get("name").and_then(Value::as_str).is_some();
+        let hold = |change: &Change, reason: String| HeldBack {
+            kind: change.kind,
+            id: change.id,
+            key: change.key.clone(),
+            name: change.name.clone(),
+            reason,
+        };
+        if !crate::convert::naming::is_valid_name(&change.name) {
+            let reason = format!(
+                "`{}` is not a valid tool name (5 to 64 characters of a-z, 0-9 and _); pin another name (actionsync actions set --pin name=…) or fix the spec",
+                change.name
+            );
+            held_back.push(hold(&change, reason));
+            continue;
+        }
+        let Some((source, key)) = owners.get(&change.name).cloned() else {
+            owners.insert(
+                change.name.clone(),
+                (input.source.to_string(), change.key.clone()),
+            );
+            kept.push(change);
+            continue;
+        };
+        let taken = format!(
+            "the name `{}` is `{key}`'s in source `{source}`",
+            change.name
+        );
+        if pinned {
+            let reason = format!(
+                "{taken}, and it is pinned here: pin another name (actionsync actions set --pin name=…)"
+            );
+            held_back.push(hold(&change, reason));
+            continue;
+        }
+        let candidate = prefixed_name(input.name_prefix, &spec.name);
+        if !crate::convert::naming::is_valid_name(&candidate) || owners.contains_key(&candidate) {
+            let reason = format!(
+                "{taken}, and `{candidate}` is {}: pin a name (actionsync actions set --pin name=…), or set the source's name_prefix",
+                if owners.contains_key(&candidate) {
+                    "taken too"
+                } else {
+                    "not a valid tool name"
+                }
+            );
+            held_back.push(hold(&change, reason));
+            continue;
+        }
+        findings.push(Diagnostic::new(
+            Severity::Warning,
+            "name-prefixed",
+            Some(&change.key),
+            &spec.operation.pointer,
+            format!("{taken}: this action is named `{candidate}`, and keeps that name"),
+        ));
+        change.name = candidate;
+        owners.insert(
+            change.name.clone(),
+            (input.source.to_string(), change.key.clone()),
+        );
+        kept.push(change);
+    }
+    *changes = kept;
+    held_back
 }
 
 /// Lint of the actions the plan creates, updates or restores, against every name

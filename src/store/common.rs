@@ -336,7 +336,9 @@ macro_rules! store_impl {
                         None => return Ok(None),
                     },
                 };
-                let name = hand.pins.get("name").and_then(|v| v.as_str()).unwrap_or(&spec.name).to_string();
+                // A name pinned since the plan was made wins; else the plan's (the
+                // spec's, or the prefixed one that resolved a clash).
+                let name = hand.pins.get("name").and_then(|v| v.as_str()).unwrap_or(&change.name).to_string();
                 let done = sqlx::query(
                     "UPDATE actions SET key = $2, name = $3, state = 'active', method = $4, path = $5, spec = $6,
                      spec_digest = $7, version = version + 1, updated_at = $8 WHERE id = $1 AND version = $9",
