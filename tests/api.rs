@@ -1440,6 +1440,14 @@ fn actions_page_through_the_catalogue(backend: Backend) {
     );
     server.edit(server.id("get_order"), &json!({"tags": ["orders"]}));
     assert_eq!(names(&pages("pinned=true&limit=1")), ["refund_order"]);
+    // Pinned first, then by id, every action once, across pages.
+    let ordered = names(&pages("source=orders&limit=3"));
+    assert_eq!(ordered[0], "refund_order", "{ordered:?}");
+    let mut once = ordered.clone();
+    once.sort();
+    let mut all = ORDERS_ACTIONS.map(String::from).to_vec();
+    all.sort();
+    assert_eq!(once, all, "each action once: {ordered:?}");
     assert_eq!(names(&pages("pinned=false")).len(), 8);
     assert_eq!(names(&pages("tag=money")), ["refund_order"]);
     let tagged = names(&pages("tag=orders&limit=1"));

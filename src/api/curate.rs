@@ -133,7 +133,7 @@ pub struct ActionsQuery {
     pub pinned: Option<bool>,
     /// Page size (default 100, at most 1000).
     pub limit: Option<usize>,
-    /// The cursor: ids greater than this (the previous page's `next_after`).
+    /// The cursor: the actions after this one (the previous page's `next_after`).
     pub after: Option<i64>,
 }
 
@@ -145,7 +145,7 @@ struct ActionsPage<'a> {
     next_after: Option<i64>,
 }
 
-/// `GET /v1/actions`: actions by id, filtered and paginated.
+/// `GET /v1/actions`: pinned actions first, then by id, filtered and paginated.
 pub async fn actions(
     State(api): State<ApiState>,
     query: Result<Query<ActionsQuery>, QueryRejection>,
@@ -211,6 +211,7 @@ pub async fn actions(
                 state,
                 after,
                 limit: Some(batch as i64),
+                pinned_first: true,
             })
             .await?;
         let exhausted = rows.len() < batch;

@@ -244,10 +244,13 @@ pub struct ActionQuery {
     pub source: Option<String>,
     /// Only this state.
     pub state: Option<ActionState>,
-    /// Only ids greater than this (a page's cursor).
+    /// Only actions after this one (a page's cursor): ids greater than this, or
+    /// with `pinned_first`, after it in that order.
     pub after: Option<i64>,
     /// At most this many.
     pub limit: Option<i64>,
+    /// Pinned actions first, then by id; else by id.
+    pub pinned_first: bool,
 }
 
 /// What an API token may do.

@@ -46,6 +46,10 @@ impl PgStore {
                 "lz4",
                 include_str!("../../migrations/postgres/0005_lz4.sql"),
             ),
+            (
+                "pinned",
+                include_str!("../../migrations/postgres/0006_pinned.sql"),
+            ),
         ]);
         migrator
             .run(&pool)
