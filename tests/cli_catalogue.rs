@@ -892,6 +892,43 @@ fn actions_json_says_each_actions_name() {
 
 const LONG_DESCRIPTION: &str = "A description that is long enough to be valid";
 
+/// `actions set` says what this edit changed, old → new, not every field a
+/// person has set so far.
+#[test]
+fn actions_set_reports_what_this_edit_changed() {
+    let work = Work::with_bundled_specs();
+    work.run(["reconcile", "specs"]).assert_exit(0);
+    work.run([
+        "actions",
+        "set",
+        "get_order",
+        "--enabled",
+        "false",
+        "--pin",
+        &format!("description={LONG_DESCRIPTION}"),
+    ])
+    .assert_exit(0)
+    .assert_stdout_contains("get_order (version 2):\n");
+    // The report says what this edit changed, not every field set so far.
+    let unpin = work.run(["actions", "set", "get_order", "--unpin", "description"]);
+    unpin
+        .assert_exit(0)
+        .assert_stdout_contains("get_order (version 3):\n  unpinned description\n");
+    let again = work.run(["actions", "set", "get_order", "--enabled", "false"]);
+    again
+        .assert_exit(0)
+        .assert_stdout_contains("nothing changed; the fields already had those values");
+    work.run([
+        "actions",
+        "set",
+        "get_order",
+        "--pin",
+        &format!("description={LONG_DESCRIPTION}"),
+    ])
+    .assert_exit(0)
+    .assert_stdout_contains("):\n  pinned description");
+}
+
 #[test]
 fn hand_set_fields_survive_a_reconcile_with_drift_and_orphans() {
     let work = Work::with_bundled_specs();
@@ -914,9 +951,11 @@ fn hand_set_fields_survive_a_reconcile_with_drift_and_orphans() {
         "--pin",
         &format!("description={LONG_DESCRIPTION}"),
     ]);
-    set.assert_exit(0).assert_stdout_contains(
-        "get_order (version 2): set channels, enabled, magic_fields, pins, require_confirmation, segments",
-    );
+    set.assert_exit(0)
+        .assert_stdout_contains("get_order (version 2):")
+        .assert_stdout_contains("  channels: [\"widget\"] → [\"widget\",\"sms\"]")
+        .assert_stdout_contains("  enabled: true → false")
+        .assert_stdout_contains(&format!("  pinned description: \"{LONG_DESCRIPTION}\""));
 
     let shown = show_json(&work, "get_order");
     let hand = shown["action"]["hand"].clone();

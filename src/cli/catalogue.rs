@@ -551,14 +551,40 @@ pub fn actions(args: &ActionsArgs) -> Result<ExitCode, Failure> {
                         );
                     }
                 }
+                // What this edit changed: its audit entries (a value set to what it
+                // already was changes nothing and has none).
+                let audit = store.audit(updated.id).await.map_err(|e| e.to_string())?;
+                let changed: Vec<&store::AuditEntry> =
+                    audit.iter().filter(|e| e.version == updated.version).collect();
                 match set.output {
-                    Output::Json => print_json(&serde_json::json!({ "action": updated })),
-                    _ => print_text(&format!("{} (version {}): set {}\n", updated.name(), updated.version, updated.hand_set.join(", "))),
+                    Output::Json => print_json(&serde_json::json!({ "action": updated, "changed": changed })),
+                    _ => print_text(&edit_report(&updated, &changed)),
                 }
             }
         }
     })?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// `actions set`'s text report: each field this edit changed, old → new.
+fn edit_report(updated: &StoredAction, changed: &[&store::AuditEntry]) -> String {
+    if changed.is_empty() {
+        return format!(
+            "{} (version {}): nothing changed; the fields already had those values\n",
+            updated.name(),
+            updated.version
+        );
+    }
+    let mut out = format!("{} (version {}):\n", updated.name(), updated.version);
+    for entry in changed {
+        let what = match entry.field.strip_prefix("pin:") {
+            Some(field) if entry.new.is_null() => format!("unpinned {field}"),
+            Some(field) => format!("pinned {field}: {}", entry.new),
+            None => format!("{}: {} → {}", entry.field, entry.old, entry.new),
+        };
+        out.push_str(&format!("  {what}\n"));
+    }
+    out
 }
 
 pub(super) async fn find(store: &AnyStore, name_or_id: &str) -> Result<StoredAction, Failure> {
