@@ -1525,6 +1525,29 @@ fn pushes_with_clashing_names_both_apply(backend: Backend) {
 }
 on_each_backend!(pushes_with_clashing_names_both_apply);
 
+/// `PATCH` warns, as `actions set` does, about a magic field for a parameter the
+/// action does not have, and keeps it; a right one has no warning.
+fn a_magic_field_for_no_parameter_is_kept_with_a_warning(backend: Backend) {
+    let server = Server::start(backend, None);
+    server
+        .push(&server.admin, "orders", &orders())
+        .expect_push(200, "applied");
+    let id = server.id("get_order");
+    let (typo, _) = server.edit(id, &json!({"magic_fields": {"order_id": "contact.order"}}));
+    let warnings = typo["warnings"].as_array().cloned().unwrap_or_default();
+    assert_eq!(warnings.len(), 1, "{typo}");
+    assert!(
+        warnings[0]
+            .as_str()
+            .is_some_and(|w| w.contains("no parameter or header `order_id`")),
+        "{typo}"
+    );
+    assert_eq!(typo["hand"]["magic_fields"]["order_id"], "contact.order");
+    let (right, _) = server.edit(id, &json!({"magic_fields": {"orderId": "contact.order"}}));
+    assert!(right.get("warnings").is_none(), "{right}");
+}
+on_each_backend!(a_magic_field_for_no_parameter_is_kept_with_a_warning);
+
 /// A method a route does not take is answered like every other error: 405 with
 /// `Allow` and a JSON error body a client can parse.
 /// `POST /v1/sources/{name}/rollback`: an earlier revision's spec applied again as

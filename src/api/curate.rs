@@ -261,6 +261,33 @@ pub async fn action(
     ))
 }
 
+/// An edited action, and what the editor should know about the edit.
+#[derive(Debug, Serialize)]
+struct EditedAction<'a> {
+    #[serde(flatten)]
+    action: WithTokens<'a>,
+    /// Allowed but likely mistakes, such as a magic field for a parameter the
+    /// action does not have (it is kept, and takes effect if one appears).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    warnings: Vec<String>,
+}
+
+/// The warning `actions set` gives too: a magic field set for a parameter or
+/// header the action does not have.
+fn magic_field_warnings(action: &StoredAction, edit: &HandEdit) -> Vec<String> {
+    edit.magic_fields
+        .iter()
+        .flatten()
+        .filter(|(field, _)| !action.spec.fills(field))
+        .map(|(field, _)| {
+            format!(
+                "`{}` has no parameter or header `{field}`; the magic field is kept and takes effect if one appears",
+                action.name()
+            )
+        })
+        .collect()
+}
+
 /// `PATCH /v1/actions/{id}`: sets hand-owned fields. `If-Match` must name the
 /// version the editor saw, so two editors never overwrite each other silently.
 pub async fn edit_action(
@@ -295,10 +322,11 @@ pub async fn edit_action(
         }
     };
     tracing::info!(action = id, name = %action.name, by = %actor, version = action.version, "hand edit");
-    Ok(with_etag(
-        json(StatusCode::OK, &WithTokens::new(&action)),
-        action.version,
-    ))
+    let body = EditedAction {
+        action: WithTokens::new(&action),
+        warnings: magic_field_warnings(&action, &edit),
+    };
+    Ok(with_etag(json(StatusCode::OK, &body), action.version))
 }
 
 pub(super) fn action_id(path: Result<Path<i64>, PathRejection>) -> Result<i64, ApiError> {
