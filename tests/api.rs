@@ -1548,6 +1548,43 @@ fn a_magic_field_for_no_parameter_is_kept_with_a_warning(backend: Backend) {
 }
 on_each_backend!(a_magic_field_for_no_parameter_is_kept_with_a_warning);
 
+/// A spec without servers, pushed with `base_url`, applies with URLs under it;
+/// without one it says to give one.
+fn a_push_may_give_the_base_url(backend: Backend) {
+    let server = Server::start(backend, None);
+    let no_servers = "openapi: 3.0.3\ninfo: {title: Things, version: '1'}\npaths:\n  /things/{id}:\n    get:\n      operationId: getThing\n      summary: Look up one thing by its id\n      parameters: [{name: id, in: path, required: true, schema: {type: string}}]\n      responses: {'200': {description: ok}}\n";
+    let without = server.push(&server.admin, "things", no_servers).json();
+    assert!(without.to_string().contains("--base-url"), "{without}");
+    let with = server
+        .push_with(
+            &server.admin,
+            "things",
+            "?base_url=https%3A%2F%2Fthings.example.com%2Fv2",
+            no_servers,
+        )
+        .expect_push(200, "applied");
+    let url = with["plan"]["changes"][0]["fields"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|f| f["field"] == "url")
+        .map(|f| f["new"].clone());
+    assert_eq!(
+        url,
+        Some(json!("https://things.example.com/v2/things/{id}")),
+        "{with}"
+    );
+    server
+        .push_with(
+            &server.admin,
+            "things",
+            "?base_url=ftp%3A%2F%2Fx",
+            no_servers,
+        )
+        .expect_error(400, "invalid_request");
+}
+on_each_backend!(a_push_may_give_the_base_url);
+
 /// A method a route does not take is answered like every other error: 405 with
 /// `Allow` and a JSON error body a client can parse.
 /// `POST /v1/sources/{name}/rollback`: an earlier revision's spec applied again as

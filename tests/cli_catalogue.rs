@@ -1297,9 +1297,13 @@ fn removal_archives_readding_restores_and_prune_deletes() {
         refusals.len() == 1
             && refusals[0]["code"] == "removal-guard"
             && refusals[0]["overridable"] == true
-            && refusals[0]["message"]
-                .as_str()
-                .is_some_and(|m| m.contains("5 of the source's 7 active actions")),
+            && refusals[0]["message"].as_str().is_some_and(|m| {
+                m.contains("5 of the source's 7 active actions")
+                    // Each front end's way to force it, as it is spelt there.
+                    && m.contains("--force on the command line")
+                    && m.contains("force=true on a push")
+                    && m.contains("\"force\": true in a rollback over the API")
+            }),
         format!("the refusals: {refusals:?}"),
     );
     assert_eq!(
