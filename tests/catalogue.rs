@@ -270,6 +270,45 @@ on_both_backends!(
 );
 
 on_both_backends!(
+    a_refused_reconcile_is_recorded_once_per_spec_and_reason,
+    |store: AnyStore| async move {
+        let specs = Specs::new();
+        let path = specs.write("orders.yaml", &spec(&[Op::get("getOrder", "/orders/{id}")]));
+        let src = source("orders", &path);
+        reconcile(&store, &src, ReconcileOptions::default()).await;
+        // Zero operations: the guard refuses, twice, and a dry run is not recorded.
+        specs.write("orders.yaml", &spec(&[]));
+        for dry_run in [false, false, true] {
+            let outcome = reconcile(
+                &store,
+                &src,
+                ReconcileOptions {
+                    dry_run,
+                    ..ReconcileOptions::default()
+                },
+            )
+            .await;
+            assert!(matches!(outcome, Outcome::Refused { .. }), "{outcome:#?}");
+        }
+        let refusals = store.refusals("orders").await.unwrap();
+        assert_eq!(refusals.len(), 1, "{refusals:#?}");
+        assert_eq!(refusals[0].times, 2);
+        assert!(refusals[0].reasons[0].contains("zero operations"));
+        assert_eq!(refusals[0].refused_by, "cli");
+        // Another spec refused: a row of its own, newest first.
+        specs.write(
+            "orders.yaml",
+            &format!("{}\n# another revision of nothing\n", spec(&[])),
+        );
+        reconcile(&store, &src, ReconcileOptions::default()).await;
+        let refusals = store.refusals("orders").await.unwrap();
+        assert_eq!(refusals.len(), 2);
+        assert_eq!(refusals[0].times, 1);
+        assert!(store.refusals("nobody").await.unwrap().is_empty());
+    }
+);
+
+on_both_backends!(
     names_are_unique_across_sources,
     |store: AnyStore| async move {
         let specs = Specs::new();

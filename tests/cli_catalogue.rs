@@ -1206,6 +1206,42 @@ fn invalid_hand_edits_are_refused_with_a_clear_message() {
 // 6. archive, restore, prune
 // ---------------------------------------------------------------------------
 
+/// A refused reconcile is history: `history` shows it beside the revisions, the
+/// same refusal again counts, and a refused dry run (`plan`) is not recorded.
+#[test]
+fn history_shows_refused_reconciles() {
+    let work = Work::new();
+    work.copy_spec("orders.yaml", "orders.yaml");
+    work.run(["reconcile", "orders.yaml"]).assert_exit(0);
+    work.cut("orders.yaml", "  /orders/{orderId}:", COMPONENTS);
+    work.run(["reconcile", "orders.yaml", "--prune"])
+        .assert_exit(1);
+
+    let history = work.run(["history"]);
+    history
+        .assert_exit(0)
+        .assert_stdout_contains("orders #1  by cli")
+        .assert_stdout_contains("orders refused  by cli  spec ")
+        .assert_stdout_contains("6 of the source's 8 active actions");
+
+    work.run(["reconcile", "orders.yaml", "--prune"])
+        .assert_exit(1);
+    work.run(["plan", "orders.yaml", "--prune"]).assert_exit(1);
+    let json = work.run(["history", "--output", "json"]);
+    json.assert_exit(0);
+    let refusals = json.stdout_json()["refusals"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    json.check(
+        refusals.len() == 1 && refusals[0]["times"] == 2 && refusals[0]["refused_by"] == "cli",
+        format!("one refusal, twice, the dry run not counted: {refusals:?}"),
+    );
+    work.run(["history"])
+        .assert_exit(0)
+        .assert_stdout_contains("orders refused (2 times since ");
+}
+
 #[test]
 fn removal_archives_readding_restores_and_prune_deletes() {
     let work = Work::new();

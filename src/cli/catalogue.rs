@@ -843,42 +843,73 @@ pub fn history(args: &HistoryArgs) -> Result<ExitCode, Failure> {
                 .collect(),
         };
         let mut all = Vec::new();
+        let mut refusals = Vec::new();
         for source in sources {
             all.extend(store.revisions(&source).await.map_err(|e| e.to_string())?);
+            refusals.extend(store.refusals(&source).await.map_err(|e| e.to_string())?);
         }
         all.sort_by(|a, b| {
             b.applied_at
                 .cmp(&a.applied_at)
                 .then(b.number.cmp(&a.number))
         });
+        refusals.sort_by(|a, b| b.last_at.cmp(&a.last_at));
         match args.output {
-            Output::Json => print_json(&serde_json::json!({ "revisions": all })),
-            _ => {
-                let mut text = String::new();
-                for r in &all {
-                    let c = &r.counts;
-                    text.push_str(&format!(
-                        "{}  {} #{}  by {}  +{} ~{} -{} x{} ^{}  spec {}\n",
-                        format_time(r.applied_at),
-                        r.source,
-                        r.number,
-                        applied_by(r),
-                        c.created,
-                        c.updated,
-                        c.archived,
-                        c.deleted,
-                        c.restored,
-                        &r.spec_hash.chars().take(12).collect::<String>()
-                    ));
-                }
-                if all.is_empty() {
-                    text.push_str("no revisions yet\n");
-                }
-                print_text(&text)
+            Output::Json => {
+                print_json(&serde_json::json!({ "revisions": all, "refusals": refusals }))
             }
+            _ => print_text(&history_text(&all, &refusals)),
         }
     })?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Revisions and refusals, newest first, one line each.
+fn history_text(revisions: &[store::Revision], refusals: &[store::RefusalRecord]) -> String {
+    let mut lines: Vec<(i64, String)> = revisions
+        .iter()
+        .map(|r| {
+            let c = &r.counts;
+            let line = format!(
+                "{}  {} #{}  by {}  +{} ~{} -{} x{} ^{}  spec {}\n",
+                format_time(r.applied_at),
+                r.source,
+                r.number,
+                applied_by(r),
+                c.created,
+                c.updated,
+                c.archived,
+                c.deleted,
+                c.restored,
+                &r.spec_hash.chars().take(12).collect::<String>()
+            );
+            (r.applied_at, line)
+        })
+        .collect();
+    for r in refusals {
+        let times = if r.times > 1 {
+            format!(" ({} times since {})", r.times, format_time(r.first_at))
+        } else {
+            String::new()
+        };
+        let by = match &r.actor {
+            Some(actor) => format!("{} ({actor})", r.refused_by),
+            None => r.refused_by.clone(),
+        };
+        let line = format!(
+            "{}  {} refused{times}  by {by}  spec {}: {}\n",
+            format_time(r.last_at),
+            r.source,
+            &r.spec_hash.chars().take(12).collect::<String>(),
+            r.reasons.join("; ")
+        );
+        lines.push((r.last_at, line));
+    }
+    lines.sort_by(|a, b| b.0.cmp(&a.0));
+    if lines.is_empty() {
+        return "no revisions yet\n".to_string();
+    }
+    lines.into_iter().map(|(_, line)| line).collect()
 }
 
 /// `actionsync rollback`.

@@ -195,7 +195,7 @@ macro_rules! store_impl {
         use $crate::plan::{self, Change, ChangeKind, Counts, NameOwner, Plan};
         use $crate::store::common::{self, ACTION_COLUMNS, from_json, to_json};
         use $crate::store::{
-            ActionQuery, ActionSummary, AppliedBy, AuditEntry, HandEdit, NewToken, Result, Revision, SourceRecord,
+            ActionQuery, ActionSummary, AppliedBy, AuditEntry, HandEdit, NewToken, RefusalRecord, Result, Revision, SourceRecord,
             SpecBlob, Store, StoreError, TokenRecord, TokenScope, now_ms,
         };
 
@@ -902,6 +902,81 @@ macro_rules! store_impl {
                 self.action(id)
                     .await?
                     .ok_or_else(|| StoreError::NotFound(format!("no action with id {id}")))
+            }
+
+            async fn record_refusal(
+                &self,
+                source: &str,
+                spec_hash: &str,
+                reasons: &[String],
+                by: AppliedBy,
+                actor: Option<&str>,
+            ) -> Result<()> {
+                let now = now_ms();
+                let reasons = to_json(&reasons);
+                let mut tx = self.begin_write(Some(source)).await?;
+                let last = sqlx::query(
+                    "SELECT id, spec_hash, reasons FROM refusals WHERE source = $1 ORDER BY last_at DESC, id DESC LIMIT 1",
+                )
+                .bind(source)
+                .fetch_optional(&mut *tx)
+                .await?;
+                let repeat = match &last {
+                    Some(row) => {
+                        row.try_get::<String, _>("spec_hash")? == spec_hash
+                            && row.try_get::<String, _>("reasons")? == reasons
+                    }
+                    None => false,
+                };
+                match last {
+                    Some(row) if repeat => {
+                        sqlx::query("UPDATE refusals SET times = times + 1, last_at = $2 WHERE id = $1")
+                            .bind(row.try_get::<i64, _>("id")?)
+                            .bind(now)
+                            .execute(&mut *tx)
+                            .await?;
+                    }
+                    _ => {
+                        sqlx::query(
+                            "INSERT INTO refusals (source, spec_hash, reasons, refused_by, actor, first_at, last_at, times)
+                             VALUES ($1, $2, $3, $4, $5, $6, $6, 1)",
+                        )
+                        .bind(source)
+                        .bind(spec_hash)
+                        .bind(&reasons)
+                        .bind(by.as_str())
+                        .bind(actor)
+                        .bind(now)
+                        .execute(&mut *tx)
+                        .await?;
+                    }
+                }
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn refusals(&self, source: &str) -> Result<Vec<RefusalRecord>> {
+                let rows = sqlx::query(
+                    "SELECT source, spec_hash, reasons, refused_by, actor, first_at, last_at, times FROM refusals
+                     WHERE source = $1 ORDER BY last_at DESC, id DESC",
+                )
+                .bind(source)
+                .fetch_all(&self.pool)
+                .await?;
+                rows.iter()
+                    .map(|r| {
+                        Ok(RefusalRecord {
+                            source: r.try_get("source")?,
+                            spec_hash: r.try_get("spec_hash")?,
+                            reasons: from_json("reasons", &r.try_get::<String, _>("reasons")?)?,
+                            refused_by: r.try_get("refused_by")?,
+                            actor: r.try_get("actor")?,
+                            first_at: r.try_get("first_at")?,
+                            last_at: r.try_get("last_at")?,
+                            times: r.try_get("times")?,
+                        })
+                    })
+                    .collect()
             }
 
             async fn revisions(&self, source: &str) -> Result<Vec<Revision>> {

@@ -50,6 +50,10 @@ impl PgStore {
                 "pinned",
                 include_str!("../../migrations/postgres/0006_pinned.sql"),
             ),
+            (
+                "refusals",
+                include_str!("../../migrations/postgres/0008_refusals.sql"),
+            ),
         ]);
         migrator
             .run(&pool)

@@ -83,6 +83,10 @@ impl SqliteStore {
                 "pinned",
                 include_str!("../../migrations/sqlite/0005_pinned.sql"),
             ),
+            (
+                "refusals",
+                include_str!("../../migrations/sqlite/0007_refusals.sql"),
+            ),
         ]);
         migrator
             .run(&pool)
