@@ -853,7 +853,7 @@ pub fn history(args: &HistoryArgs) -> Result<ExitCode, Failure> {
                 .cmp(&a.applied_at)
                 .then(b.number.cmp(&a.number))
         });
-        refusals.sort_by(|a, b| b.last_at.cmp(&a.last_at));
+        refusals.sort_by_key(|r| std::cmp::Reverse(r.last_at));
         match args.output {
             Output::Json => {
                 print_json(&serde_json::json!({ "revisions": all, "refusals": refusals }))
@@ -905,7 +905,7 @@ fn history_text(revisions: &[store::Revision], refusals: &[store::RefusalRecord]
         );
         lines.push((r.last_at, line));
     }
-    lines.sort_by(|a, b| b.0.cmp(&a.0));
+    lines.sort_by_key(|l| std::cmp::Reverse(l.0));
     if lines.is_empty() {
         return "no revisions yet\n".to_string();
     }
