@@ -1585,6 +1585,33 @@ fn a_push_may_give_the_base_url(backend: Backend) {
 }
 on_each_backend!(a_push_may_give_the_base_url);
 
+/// A first push that fails leaves no source behind; one that applies creates it.
+fn a_failed_first_push_leaves_no_source(backend: Backend) {
+    let server = Server::start(backend, None);
+    let admin = &server.admin;
+    server
+        .push(admin, "fresh", "openapi: 3.0.3\ninfo: [not, a, map\n")
+        .expect_error(400, "invalid_spec");
+    // Nothing to apply (no operations): nothing is created either.
+    let empty = server.push(
+        admin,
+        "fresh",
+        "openapi: 3.0.3\ninfo: {title: T, version: '1'}\npaths: {}\n",
+    );
+    assert_eq!(empty.status, 200);
+    let sources = server.get(admin, "/v1/sources").expect_json(200);
+    assert!(
+        !sources.to_string().contains("\"fresh\""),
+        "no source `fresh` after failed pushes: {sources}"
+    );
+    server
+        .push(admin, "fresh", &orders())
+        .expect_push(200, "applied");
+    let sources = server.get(admin, "/v1/sources").expect_json(200);
+    assert!(sources.to_string().contains("\"fresh\""), "{sources}");
+}
+on_each_backend!(a_failed_first_push_leaves_no_source);
+
 /// A method a route does not take is answered like every other error: 405 with
 /// `Allow` and a JSON error body a client can parse.
 /// `POST /v1/sources/{name}/rollback`: an earlier revision's spec applied again as
