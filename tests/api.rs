@@ -689,6 +689,19 @@ fn token_answers(backend: Backend) {
         &[],
         Some(orders().into()),
     ));
+    // 401 before any rule of the route is checked: a bad id, source name, query
+    // or revision number without a token says only that a token is needed.
+    for (method, path) in [
+        (Method::PATCH, "/v1/actions/x"),
+        (Method::GET, "/v1/actions/x"),
+        (Method::POST, "/v1/actions/x/test"),
+        (Method::PUT, "/v1/sources/Bad%20Name/spec?colour=red"),
+        (Method::POST, "/v1/sources/Bad%20Name/rollback"),
+        (Method::GET, "/v1/sources/orders/revisions/three"),
+        (Method::GET, "/v1/actions?colour=red"),
+    ] {
+        unauthorized(server.send(method, path, None, &[], Some("{}".into())));
+    }
 
     // 401: a token that was never created.
     let made_up = Token {
