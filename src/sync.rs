@@ -163,7 +163,7 @@ pub async fn reconcile<S: Store>(
     } else {
         Some(
             store
-                .ensure_source(&source.name, &source.kind, &source.location.display())
+                .ensure_source(&source.name, &source.kind, &source.location.stored())
                 .await?,
         )
     };
@@ -311,7 +311,7 @@ pub async fn reconcile<S: Store>(
         let started = Instant::now();
         if record.is_none() {
             store
-                .ensure_source(&source.name, &source.kind, &source.location.display())
+                .ensure_source(&source.name, &source.kind, &source.location.stored())
                 .await?;
         }
         let applied = store

@@ -309,6 +309,29 @@ on_both_backends!(
 );
 
 on_both_backends!(
+    a_file_source_is_recorded_by_its_absolute_path,
+    |store: AnyStore| async move {
+        // The bundled spec, by a path relative to the crate root (the tests' folder).
+        let relative = std::path::Path::new("specs/orders.yaml");
+        assert!(relative.is_file(), "run from the crate root");
+        reconcile(
+            &store,
+            &source("orders", relative),
+            ReconcileOptions::default(),
+        )
+        .await;
+        let record = store.source("orders").await.unwrap().expect("the source");
+        let recorded = std::path::Path::new(&record.location);
+        assert!(recorded.is_absolute(), "{}", record.location);
+        assert!(
+            recorded.ends_with("specs/orders.yaml"),
+            "{}",
+            record.location
+        );
+    }
+);
+
+on_both_backends!(
     names_are_unique_across_sources,
     |store: AnyStore| async move {
         let specs = Specs::new();

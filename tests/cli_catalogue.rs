@@ -651,6 +651,11 @@ fn actions_list_and_show() {
     assert_eq!(list_actions(&work, &["--state", "active"]).len(), 15);
     assert_eq!(list_actions(&work, &["--state", "archived"]).len(), 0);
 
+    // Markdown is for plans: `actions` offers text and JSON only.
+    work.run(["actions", "list", "--output", "markdown"])
+        .assert_exit(64)
+        .assert_stderr_contains("possible values: text, json");
+
     let table = work.run(["actions", "list"]);
     table
         .assert_exit(0)
