@@ -1252,6 +1252,17 @@ fn tools_say_what_they_cost_in_every_format(backend: Backend) {
         .get(&tools, "/v1/tools?channel=widget&format=openai&strict=yes")
         .expect_error(400, "invalid_request");
     assert_mentions(&message, "true or false");
+    // An empty value is refused like an empty channel: the document's enums
+    // have no empty string.
+    for empty in [
+        "channel=&format=native",
+        "channel=widget&format=",
+        "channel=widget&strict=",
+    ] {
+        server
+            .get(&tools, &format!("/v1/tools?{empty}"))
+            .expect_error(400, "invalid_request");
+    }
 }
 on_each_backend!(tools_say_what_they_cost_in_every_format);
 
