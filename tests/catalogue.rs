@@ -332,6 +332,38 @@ on_both_backends!(
 );
 
 on_both_backends!(
+    backup_copies_sqlite_and_names_pg_dump_for_postgres,
+    |store: AnyStore| async move {
+        let specs = Specs::new();
+        let path = specs.write("orders.yaml", &spec(&[Op::get("getOrder", "/orders/{id}")]));
+        reconcile(
+            &store,
+            &source("orders", &path),
+            ReconcileOptions::default(),
+        )
+        .await;
+        let to = specs.path().join("backup.db");
+        match &store {
+            AnyStore::Sqlite(_) => {
+                store.backup(&to).await.expect("backup");
+                let copy =
+                    actionsync::store::open(&format!("sqlite://{}", to.display()), specs.path())
+                        .await
+                        .expect("the copy opens as a catalogue");
+                let actions = copy.actions(&ActionQuery::default()).await.unwrap();
+                assert_eq!(actions.len(), 1);
+                assert!(store.backup(&to).await.is_err(), "never overwrites");
+            }
+            AnyStore::Postgres(_) => {
+                let e = store.backup(&to).await.expect_err("postgres: pg_dump");
+                assert!(e.to_string().contains("pg_dump"), "{e}");
+                assert!(!to.exists());
+            }
+        }
+    }
+);
+
+on_both_backends!(
     names_are_unique_across_sources,
     |store: AnyStore| async move {
         let specs = Specs::new();
