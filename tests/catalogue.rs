@@ -472,7 +472,7 @@ on_both_backends!(revisions_audit_and_rollback, |store: AnyStore| async move {
     );
     reconcile(&store, &src, ReconcileOptions::default()).await;
 
-    let outcome = sync::rollback(&store, &src, 1, ReconcileOptions::default())
+    let outcome = sync::rollback(&store, &src, 1, false, ReconcileOptions::default())
         .await
         .expect("rollback")
         .0;

@@ -150,6 +150,8 @@ pub fn router(state: ApiState) -> Router {
             get(curate::revision),
         )
         .route("/v1/sources/{name}/rollback", post(curate::rollback))
+        .route("/v1/sources/{name}/pause", post(curate::pause))
+        .route("/v1/sources/{name}/resume", post(curate::resume))
         .route("/v1/actions", get(curate::actions))
         .route(
             "/v1/actions/{id}",
@@ -358,6 +360,13 @@ impl From<SyncError> for ApiError {
                 }
             }
             SyncError::Store(store) => store.into(),
+            SyncError::NotPaused {
+                source_name,
+                location,
+                ..
+            } => ApiError::Conflict(format!(
+                "source `{source_name}` is read from {location}: its next change there would undo the rollback; pause it first (POST /v1/sources/{source_name}/pause), or send \"pause\": true"
+            )),
             SyncError::Internal(m) => ApiError::Internal(m),
         }
     }
@@ -421,7 +430,9 @@ mod tests {
                 "list_source_revisions",
                 "list_sources",
                 "list_tools_for_contact",
+                "pause_source",
                 "push_source_spec",
+                "resume_source",
                 "rollback_source",
                 "test_action",
                 "update_action_hand_fields",

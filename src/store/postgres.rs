@@ -54,6 +54,10 @@ impl PgStore {
                 "refusals",
                 include_str!("../../migrations/postgres/0008_refusals.sql"),
             ),
+            (
+                "paused",
+                include_str!("../../migrations/postgres/0009_paused.sql"),
+            ),
         ]);
         migrator
             .run(&pool)

@@ -87,6 +87,10 @@ impl SqliteStore {
                 "refusals",
                 include_str!("../../migrations/sqlite/0007_refusals.sql"),
             ),
+            (
+                "paused",
+                include_str!("../../migrations/sqlite/0008_paused.sql"),
+            ),
         ]);
         migrator
             .run(&pool)
