@@ -1,4 +1,4 @@
-//! The curators' API: read the catalogue, set hand-owned fields, roll back.
+//! The curators' API: read the catalogue, set hand-owned fields, pause sources, roll back.
 //! Every route takes an admin token.
 
 use axum::body::Bytes;

@@ -4,7 +4,7 @@
 //! - For CI on deploy ([`push`]): `PUT /v1/sources/{name}/spec` plans and applies
 //!   a spec, or with `?dry_run=true` only plans it, and answers the plan.
 //! - For the people who curate the catalogue ([`curate`]): actions, sources and
-//!   revisions; hand-owned fields with `If-Match`; rollback.
+//!   revisions; hand-owned fields with `If-Match`; pausing a source; rollback.
 //! - The console's Test button ([`test`]): `POST /v1/actions/{id}/test` calls an
 //!   action as the platform would and answers what came back.
 //! - For the AI at run time ([`runtime`]): `GET /v1/tools`, the tool list one
