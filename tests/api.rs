@@ -697,6 +697,8 @@ fn token_answers(backend: Backend) {
         (Method::POST, "/v1/actions/x/test"),
         (Method::PUT, "/v1/sources/Bad%20Name/spec?colour=red"),
         (Method::POST, "/v1/sources/Bad%20Name/rollback"),
+        (Method::POST, "/v1/sources/Bad%20Name/pause"),
+        (Method::POST, "/v1/sources/Bad%20Name/resume"),
         (Method::GET, "/v1/sources/orders/revisions/three"),
         (Method::GET, "/v1/actions?colour=red"),
     ] {

@@ -84,8 +84,8 @@ async fn set_paused(
     headers: HeaderMap,
     paused: bool,
 ) -> Result<Response, ApiError> {
-    valid_source_name(&name)?;
     let token = api.authorize(&headers, auth::Need::Curate).await?;
+    valid_source_name(&name)?;
     let lock = api.source_lock(&name);
     let guard = lock.lock().await;
     let record = api
