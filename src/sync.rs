@@ -62,6 +62,8 @@ pub struct ReconcileOptions<'a> {
     pub actor: Option<&'a str>,
     /// One tool's token budget, for the plan's warnings (`budget.tool_tokens`).
     pub tool_tokens: usize,
+    /// Apply even if the source is paused (a rollback, which a person asked for).
+    pub even_if_paused: bool,
 }
 
 impl Default for ReconcileOptions<'_> {
@@ -74,6 +76,7 @@ impl Default for ReconcileOptions<'_> {
             applied_by: AppliedBy::Cli,
             actor: None,
             tool_tokens: crate::lint::Budget::default().tool_tokens,
+            even_if_paused: false,
         }
     }
 }
@@ -97,6 +100,12 @@ pub enum Outcome {
         /// The plan.
         plan: Box<Plan>,
     },
+    /// The source is paused: the plan was made and not applied. A non-empty
+    /// plan means the source is out of sync until it is resumed.
+    Paused {
+        /// The plan.
+        plan: Box<Plan>,
+    },
     /// The plan was applied as a new revision.
     Applied {
         /// The plan, as applied.
@@ -112,6 +121,7 @@ impl Outcome {
         match self {
             Outcome::Unchanged { .. } => None,
             Outcome::Planned { plan }
+            | Outcome::Paused { plan }
             | Outcome::Refused { plan }
             | Outcome::Applied { plan, .. } => Some(plan),
         }
@@ -127,6 +137,19 @@ pub enum SyncError {
     /// The catalogue failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// A rollback of a source its own file, folder or URL would overwrite at its
+    /// next change.
+    #[error(
+        "source `{source_name}` is read from {location} (a `{kind}` source): its next change there would undo the rollback; pause it first (actionsync sources pause {source_name}), or roll back with --pause"
+    )]
+    NotPaused {
+        /// The source.
+        source_name: String,
+        /// `file`, `dir` or `url`.
+        kind: String,
+        /// Where it is read from.
+        location: String,
+    },
     /// A blocking task panicked or was cancelled.
     #[error("internal error: {0}")]
     Internal(String),
@@ -168,6 +191,15 @@ pub async fn reconcile<S: Store>(
         )
     };
     let known_hash = record.as_ref().and_then(|r| r.input_hash.clone());
+    // A paused source is read and planned like any other, never applied.
+    let paused = !options.even_if_paused && record.as_ref().is_some_and(|r| r.paused);
+    let had_pending = record.as_ref().is_some_and(|r| r.pending.is_some());
+    let record_pending = |pending: Option<crate::plan::Counts>| async move {
+        if options.dry_run || !paused || (pending.is_none() && !had_pending) {
+            return Ok::<(), StoreError>(());
+        }
+        store.record_pending(&source.name, pending.as_ref()).await
+    };
     // Pruning deletes what earlier runs archived, even when the spec is unchanged.
     let may_skip = !options.even_if_unchanged && !options.prune;
     let record_attempt = |input_hash: Option<String>, error: Option<String>| async move {
@@ -201,6 +233,7 @@ pub async fn reconcile<S: Store>(
     {
         timings.load = started.elapsed();
         record_attempt(None, None).await?;
+        record_pending(None).await?;
         return Ok((
             Outcome::Unchanged {
                 source: source.name.clone(),
@@ -222,6 +255,7 @@ pub async fn reconcile<S: Store>(
     let input = input_hash(&spec_hash, &options_hash);
     if may_skip && known_hash.as_deref() == Some(input.as_str()) {
         record_attempt(None, None).await?;
+        record_pending(None).await?;
         return Ok((
             Outcome::Unchanged {
                 source: source.name.clone(),
@@ -278,6 +312,19 @@ pub async fn reconcile<S: Store>(
             }
             return Ok((
                 Outcome::Refused {
+                    plan: Box::new(plan),
+                },
+                timings,
+            ));
+        }
+        if paused {
+            // Out of sync until resumed (a dry run says so too, and records
+            // nothing); the input hash stays unrecorded, so the reconcile after
+            // resuming plans (and applies) this spec.
+            record_attempt(None, None).await?;
+            record_pending((!plan.is_empty()).then_some(plan.counts)).await?;
+            return Ok((
+                Outcome::Paused {
                     plan: Box::new(plan),
                 },
                 timings,
@@ -462,17 +509,27 @@ fn same_as_draft(summary: &ActionSummary, drafts: &HashMap<&str, &SpecFields>) -
     }
 }
 
+/// Whether a source of this kind is read by actionsync itself (a file, a file
+/// in a watched folder, a URL), so its next change would undo a rollback.
+pub fn is_watched(kind: &str) -> bool {
+    matches!(kind, "file" | "dir" | "url")
+}
+
 /// Rolls a source back to revision `number`: re-applies that revision's spec as a
-/// new revision (hand-set fields untouched, like any plan).
+/// new revision (hand-set fields untouched, like any plan). A watched source
+/// ([`is_watched`]) must be paused first, or `pause` pauses it: otherwise its
+/// next change would silently undo the rollback. A dry run needs neither.
 pub async fn rollback<S: Store>(
     store: &S,
     source: &SourceSpec,
     number: i64,
+    pause: bool,
     options: ReconcileOptions<'_>,
 ) -> Result<(Outcome, Timings), SyncError> {
     let revision = store.revision(&source.name, number).await?.ok_or_else(|| {
         StoreError::NotFound(format!("source `{}` has no revision {number}", source.name))
     })?;
+    hold_for_rollback(store, source, pause, options.dry_run).await?;
     let bytes = store.spec_body(&revision.spec_hash).await?.ok_or_else(|| {
         StoreError::NotFound(format!("the spec of revision {number} is not stored"))
     })?;
@@ -505,11 +562,38 @@ pub async fn rollback<S: Store>(
         &rolled,
         ReconcileOptions {
             even_if_unchanged: true,
+            even_if_paused: true,
             applied_by: AppliedBy::User,
             ..options
         },
     )
     .await
+}
+
+/// Before a rollback that applies: a watched source is paused, or paused now
+/// when the caller asked, or the rollback is refused.
+async fn hold_for_rollback<S: Store>(
+    store: &S,
+    source: &SourceSpec,
+    pause: bool,
+    dry_run: bool,
+) -> Result<(), SyncError> {
+    let record = store.source(&source.name).await?;
+    let kind = record
+        .as_ref()
+        .map_or(source.kind.as_str(), |r| r.kind.as_str());
+    if dry_run || !is_watched(kind) || record.as_ref().is_some_and(|r| r.paused) {
+        return Ok(());
+    }
+    if !pause {
+        return Err(SyncError::NotPaused {
+            source_name: source.name.clone(),
+            kind: kind.to_string(),
+            location: source.location.display(),
+        });
+    }
+    store.set_paused(&source.name, true).await?;
+    Ok(())
 }
 
 /// The hash that decides whether a source is unchanged: the spec's content, the
@@ -624,6 +708,17 @@ pub async fn retire<S: Store>(
     if plan.is_empty() {
         return Ok((
             Outcome::Planned {
+                plan: Box::new(plan),
+            },
+            timings,
+        ));
+    }
+    if store.source(&source.name).await?.is_some_and(|r| r.paused) {
+        store
+            .record_pending(&source.name, Some(&plan.counts))
+            .await?;
+        return Ok((
+            Outcome::Paused {
                 plan: Box::new(plan),
             },
             timings,

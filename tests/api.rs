@@ -697,6 +697,8 @@ fn token_answers(backend: Backend) {
         (Method::POST, "/v1/actions/x/test"),
         (Method::PUT, "/v1/sources/Bad%20Name/spec?colour=red"),
         (Method::POST, "/v1/sources/Bad%20Name/rollback"),
+        (Method::POST, "/v1/sources/Bad%20Name/pause"),
+        (Method::POST, "/v1/sources/Bad%20Name/resume"),
         (Method::GET, "/v1/sources/orders/revisions/three"),
         (Method::GET, "/v1/actions?colour=red"),
     ] {
@@ -1296,7 +1298,7 @@ fn names_of(server: &Server, token: &Token) -> BTreeSet<String> {
 // ---------------------------------------------------------------------------
 
 /// `/openapi.json` is JSON, every operation it documents exists on the server,
-/// and `actionsync convert` turns it into 14 actions without an error.
+/// and `actionsync convert` turns it into 16 actions without an error.
 fn the_api_description_matches_the_live_server(backend: Backend) {
     let server = Server::start(backend, None);
     let admin = &server.admin;
@@ -1338,7 +1340,7 @@ fn the_api_description_matches_the_live_server(backend: Backend) {
             }
         }
     }
-    assert_eq!(operations, 14);
+    assert_eq!(operations, 16);
     assert_eq!(
         server.revisions("orders"),
         [1],
@@ -1354,7 +1356,7 @@ fn the_api_description_matches_the_live_server(backend: Backend) {
     run.assert_success();
     let conversion = run.stdout_json();
     let actions = conversion["actions"].as_array().expect("actions");
-    run.check(actions.len() == 14, "expected 14 actions");
+    run.check(actions.len() == 16, "expected 16 actions");
     let errors: Vec<&Value> = conversion["diagnostics"]
         .as_array()
         .expect("diagnostics")
@@ -1692,6 +1694,144 @@ fn requests_past_the_rate_limit_are_answered_429(backend: Backend) {
     assert!(statuses[2..].contains(&429), "{statuses:?}");
 }
 on_each_backend!(requests_past_the_rate_limit_are_answered_429);
+
+/// `POST /v1/sources/{name}/pause` and `/resume`: a paused source's pushes are dry
+/// runs that say why, `/v1/sources` shows it paused and out of sync with the
+/// pending plan's counts, and once resumed the same push applies.
+fn a_paused_source_plans_pushes_without_applying_them(backend: Backend) {
+    let server = Server::start(backend, None);
+    let admin = &server.admin;
+    let pusher = server.token(&["--source", "orders", "--name", "ci-orders"]);
+    server
+        .push(&pusher, "orders", &orders())
+        .expect_push(200, "applied");
+    let post = |token: &Token, path: &str| server.send(Method::POST, path, Some(token), &[], None);
+    let orders_source = || {
+        let listed = server.get(admin, "/v1/sources").expect_json(200);
+        listed["sources"]
+            .as_array()
+            .expect("sources")
+            .iter()
+            .find(|s| s["name"] == "orders")
+            .cloned()
+            .expect("the orders source")
+    };
+    assert_eq!(orders_source()["paused"], false);
+
+    // Only admins pause; an unknown source is 404.
+    post(&pusher, "/v1/sources/orders/pause").expect_error(403, "forbidden");
+    post(admin, "/v1/sources/nothing/pause").expect_error(404, "not_found");
+    let paused = post(admin, "/v1/sources/orders/pause").expect_json(200);
+    assert_eq!(paused["paused"], true);
+    assert_eq!(paused["out_of_sync"], false);
+
+    // A push while paused: planned, not applied, and the answer says why.
+    let planned = server
+        .push(&pusher, "orders", &orders_marked("v2"))
+        .expect_push(200, "planned");
+    assert_eq!(planned["dry_run"], true);
+    assert_eq!(planned["counts"]["updated"], 1);
+    let note = planned["note"].as_str().expect("a note");
+    assert_mentions(note, "paused");
+    assert_mentions(note, "/v1/sources/orders/resume");
+    assert_eq!(server.revisions("orders"), vec![1]);
+    assert!(!get_order_description(&server).contains("(v2)"));
+    let source = orders_source();
+    assert_eq!(source["paused"], true);
+    assert_eq!(source["out_of_sync"], true);
+    assert_eq!(source["pending"]["updated"], 1);
+
+    // Resumed: in sync again once the same push applies.
+    let resumed = post(admin, "/v1/sources/orders/resume").expect_json(200);
+    assert_eq!(resumed["paused"], false);
+    assert_eq!(resumed["pending"], Value::Null);
+    let applied = server
+        .push(&pusher, "orders", &orders_marked("v2"))
+        .expect_push(200, "applied");
+    assert_eq!(applied["revision"], 2);
+    assert!(applied.get("note").is_none(), "no note once resumed");
+    assert!(get_order_description(&server).contains("(v2)"));
+    let source = orders_source();
+    assert_eq!(source["paused"], false);
+    assert_eq!(source["out_of_sync"], false);
+}
+on_each_backend!(a_paused_source_plans_pushes_without_applying_them);
+
+/// Rolling back a source the server reads from a file: refused while it is not
+/// paused (its next save would undo it), with what to send; `"pause": true`
+/// pauses it and rolls back, and says so.
+fn rollback_of_a_watched_source_needs_it_paused(backend: Backend) {
+    std::fs::write(backend.dir.path().join("watched.yaml"), orders()).unwrap();
+    let server = Server::start(
+        backend,
+        Some("sources:\n  - {name: watched, file: watched.yaml}\n"),
+    );
+    let admin = &server.admin;
+    assert_eq!(server.revisions("watched"), vec![1]);
+    let rollback = |body: Value| {
+        server.send(
+            Method::POST,
+            "/v1/sources/watched/rollback",
+            Some(admin),
+            &[("content-type", "application/json")],
+            Some(body.to_string().into()),
+        )
+    };
+    let message = rollback(json!({"revision": 1})).expect_error(409, "conflict");
+    assert_mentions(&message, "watched.yaml");
+    assert_mentions(&message, "POST /v1/sources/watched/pause");
+    assert_mentions(&message, "\"pause\": true");
+    // A dry run applies nothing, so it needs no pause.
+    rollback(json!({"revision": 1, "dry_run": true})).expect_push(200, "no_changes");
+
+    let rolled = rollback(json!({"revision": 1, "pause": true})).expect_json(200);
+    assert_mentions(rolled["note"].as_str().expect("a note"), "paused");
+    let listed = server.get(admin, "/v1/sources").expect_json(200);
+    assert_eq!(listed["sources"][0]["name"], "watched");
+    assert_eq!(listed["sources"][0]["paused"], true);
+    // Paused already: a rollback needs nothing more.
+    rollback(json!({"revision": 1})).expect_json(200);
+
+    // A save while paused is planned, not applied; resuming applies it at once.
+    std::fs::write(
+        server.backend.dir.path().join("watched.yaml"),
+        orders_marked("v2"),
+    )
+    .unwrap();
+    server.eventually("the paused source to plan the saved file", |server| {
+        let listed = server.get(&server.admin, "/v1/sources").expect_json(200);
+        let source = &listed["sources"][0];
+        if source["out_of_sync"] == true && source["pending"]["updated"] == 1 {
+            Ok(())
+        } else {
+            Err(source.to_string())
+        }
+    });
+    assert_eq!(
+        server.revisions("watched"),
+        vec![1],
+        "paused: nothing applied"
+    );
+    let resumed = server
+        .send(
+            Method::POST,
+            "/v1/sources/watched/resume",
+            Some(admin),
+            &[],
+            None,
+        )
+        .expect_json(200);
+    assert_eq!(resumed["paused"], false);
+    server.eventually("the resumed source to apply the saved file", |server| {
+        let revisions = server.revisions("watched");
+        if revisions == [2, 1] {
+            Ok(())
+        } else {
+            Err(format!("revisions {revisions:?}"))
+        }
+    });
+}
+on_each_backend!(rollback_of_a_watched_source_needs_it_paused);
 
 /// A method a route does not take is answered like every other error: 405 with
 /// `Allow` and a JSON error body a client can parse.

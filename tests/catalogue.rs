@@ -504,11 +504,18 @@ on_both_backends!(revisions_audit_and_rollback, |store: AnyStore| async move {
     );
     reconcile(&store, &src, ReconcileOptions::default()).await;
 
-    let outcome = sync::rollback(&store, &src, 1, ReconcileOptions::default())
+    // A file source: its next reconcile would undo a rollback, so it must be paused.
+    let refused = sync::rollback(&store, &src, 1, false, ReconcileOptions::default()).await;
+    assert!(
+        matches!(refused, Err(sync::SyncError::NotPaused { .. })),
+        "{refused:?}"
+    );
+    let outcome = sync::rollback(&store, &src, 1, true, ReconcileOptions::default())
         .await
         .expect("rollback")
         .0;
     let plan = applied(&outcome);
+    assert!(store.source("orders").await.unwrap().unwrap().paused);
     assert_eq!(plan.counts.updated, 1);
     let revisions = store.revisions("orders").await.unwrap();
     assert_eq!(

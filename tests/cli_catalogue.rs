@@ -1468,9 +1468,10 @@ fn history_lists_revisions_and_rollback_reverts_as_a_new_revision() {
         .assert_exit(64)
         .assert_stderr_contains("--source");
 
-    // Roll back to revision 1: a new revision 3 that reverts the description.
+    // Roll back to revision 1: a new revision 3 that reverts the description (the
+    // source is a file: it is paused, so its next reconcile cannot undo this).
     let rolled = work.run([
-        "rollback", "--source", "orders", "--to", "1", "--output", "json",
+        "rollback", "--source", "orders", "--to", "1", "--pause", "--output", "json",
     ]);
     rolled
         .assert_exit(0)
@@ -1525,6 +1526,7 @@ fn history_lists_revisions_and_rollback_reverts_as_a_new_revision() {
         .assert_stderr_contains("no source named `nosuch`");
 
     // A rollback the removal guard refuses, then forced.
+    work.run(["sources", "resume", "orders"]).assert_exit(0);
     work.cut("orders.yaml", "  /orders/{orderId}:", COMPONENTS);
     work.run(["reconcile", "orders.yaml"])
         .assert_exit(1)
@@ -1536,7 +1538,7 @@ fn history_lists_revisions_and_rollback_reverts_as_a_new_revision() {
     work.run(["reconcile", "orders.yaml"])
         .assert_exit(0)
         .assert_stderr_contains("orders: applied as revision 5 (6 restored)");
-    let refused = work.run(["rollback", "--source", "orders", "--to", "4"]);
+    let refused = work.run(["rollback", "--source", "orders", "--to", "4", "--pause"]);
     refused
         .assert_exit(1)
         .assert_stderr_contains("orders: refused; nothing applied")
@@ -1552,6 +1554,116 @@ fn history_lists_revisions_and_rollback_reverts_as_a_new_revision() {
         .assert_exit(0)
         .assert_stderr_contains("orders: applied as revision 6 (6 archived)");
     assert_eq!(list_actions(&work, &["--state", "active"]).len(), 2);
+}
+
+/// `sources pause`: a paused source is still read and planned (`reconcile` and
+/// `plan` say it is out of sync, with its plan), never applied; `sources list`
+/// shows it; after `sources resume`, `reconcile` applies the same spec.
+#[test]
+fn a_paused_source_plans_but_applies_only_once_resumed() {
+    let work = Work::new();
+    work.copy_spec("orders.yaml", "orders.yaml");
+    work.run(["reconcile", "orders.yaml"]).assert_exit(0);
+    work.run(["sources", "pause", "orders"])
+        .assert_exit(0)
+        .assert_stdout_contains("paused `orders`");
+    work.run(["sources", "list"])
+        .assert_exit(0)
+        .assert_stdout_contains("orders")
+        .assert_stdout_contains("file")
+        .assert_stdout_contains("yes");
+
+    work.edit(
+        "orders.yaml",
+        GET_ORDER_SUMMARY,
+        "summary: Find one order by its order number",
+    );
+    work.run(["reconcile", "orders.yaml"])
+        .assert_exit(0)
+        .assert_stderr_contains("orders: paused, out of sync: planned, not applied (1 updated)")
+        .assert_stderr_contains("actionsync sources resume orders")
+        .assert_stdout_contains("~ get_order (getOrder) update");
+    work.run(["plan", "orders.yaml"])
+        .assert_exit(0)
+        .assert_stderr_contains("orders: paused, out of sync");
+    assert_eq!(revisions(&work).len(), 1, "paused: nothing applied");
+    let description = |work: &Work| {
+        show_json(work, "get_order")["action"]["spec"]["description"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    };
+    assert!(description(&work).starts_with("Look up an order"));
+    work.run(["sources", "list"])
+        .assert_exit(0)
+        .assert_stdout_contains("yes, out of sync (1 updated)");
+    let listed = work.run(["sources", "list", "--output", "json"]);
+    listed.assert_exit(0);
+    let source = &listed.stdout_json()["sources"][0];
+    listed.check(
+        source["name"] == "orders" && source["paused"] == true && source["pending"]["updated"] == 1,
+        format!("the paused source as JSON: {source}"),
+    );
+
+    work.run(["sources", "resume", "orders"])
+        .assert_exit(0)
+        .assert_stdout_contains("run actionsync reconcile --source orders");
+    work.run(["reconcile", "orders.yaml"])
+        .assert_exit(0)
+        .assert_stderr_contains("orders: applied as revision 2 (1 updated)");
+    assert!(description(&work).starts_with("Find one order"));
+    work.run(["sources", "list"])
+        .assert_exit(0)
+        .assert_stdout_contains(" no\n");
+
+    work.run(["sources", "pause", "nosuch"])
+        .assert_exit(1)
+        .assert_stderr_contains("no source `nosuch` in the catalogue");
+}
+
+/// A rollback of a file source is refused unless the source is paused (its next
+/// reconcile would undo it), and the error says what to run; `--pause` pauses it,
+/// and the rollback then survives a reconcile of the unchanged file.
+#[test]
+fn rollback_of_a_file_source_needs_it_paused() {
+    let work = Work::new();
+    work.copy_spec("orders.yaml", "orders.yaml");
+    work.run(["reconcile", "orders.yaml"]).assert_exit(0);
+    work.edit(
+        "orders.yaml",
+        GET_ORDER_SUMMARY,
+        "summary: Find one order by its order number",
+    );
+    work.run(["reconcile", "orders.yaml"]).assert_exit(0);
+
+    work.run(["rollback", "--source", "orders", "--to", "1"])
+        .assert_exit(1)
+        .assert_stderr_contains("source `orders` is read from")
+        .assert_stderr_contains("orders.yaml")
+        .assert_stderr_contains("actionsync sources pause orders")
+        .assert_stderr_contains("--pause");
+    assert_eq!(
+        revisions(&work).len(),
+        2,
+        "a refused rollback applies nothing"
+    );
+    work.run(["rollback", "--source", "orders", "--to", "1", "--pause"])
+        .assert_exit(0)
+        .assert_stderr_contains("orders: applied as revision 3 (1 updated)")
+        .assert_stderr_contains("orders: paused")
+        .assert_stderr_contains("actionsync sources resume orders");
+    // The file still says revision 2's summary: planned, not applied.
+    work.run(["reconcile", "orders.yaml"])
+        .assert_exit(0)
+        .assert_stderr_contains("orders: paused, out of sync: planned, not applied (1 updated)");
+    assert_eq!(revisions(&work).len(), 3);
+    let action = show_json(&work, "get_order")["action"].clone();
+    assert!(
+        action["spec"]["description"]
+            .as_str()
+            .is_some_and(|s| s.starts_with("Look up an order by its order ID")),
+        "the rollback stays rolled back"
+    );
 }
 
 /// `history --source S N` shows the plan as `reconcile` showed it: a creation says

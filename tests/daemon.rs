@@ -1455,6 +1455,54 @@ async fn sighup_adds_and_removes_sources() {
     assert_eq!(daemon.get("/healthz").0, 200);
 }
 
+/// A paused source's file changed on disk is planned, not applied: the plan's
+/// counts are recorded on the source (out of sync), the daemon logs it, and the
+/// catalogue keeps its actions; once resumed, the next change applies.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_paused_watched_file_is_planned_not_applied() {
+    let dir = tempdir();
+    let specs = dir.path().join("specs");
+    std::fs::create_dir(&specs).unwrap();
+    let alpha = specs.join("alpha.yaml");
+    std::fs::write(&alpha, spec("alpha", 3, "v0")).unwrap();
+    let daemon = Daemon::start(dir.path(), &["specs"], &[]);
+    let store = open("sqlite://actionsync.db", dir.path()).await;
+    wait_for_markers(&store, "alpha", 3, "v0", None).await;
+    store
+        .set_paused("alpha", true)
+        .await
+        .expect("pause the source");
+
+    std::fs::write(&alpha, spec("alpha", 3, "v1")).unwrap();
+    let pending = eventually("the paused source to plan the change", async || {
+        let record = store.source("alpha").await.map_err(|e| e.to_string())?;
+        match record.and_then(|r| r.pending) {
+            Some(pending) => Ok(pending),
+            None => Err("no pending plan".to_string()),
+        }
+    })
+    .await;
+    assert_eq!(pending.updated, 3);
+    let logged = eventually_sync("the daemon to log the paused plan", || {
+        daemon
+            .find_log("paused: out of sync; planned, not applied", |e| {
+                e["source"] == "alpha"
+            })
+            .ok_or_else(|| daemon.log_text())
+    });
+    assert_eq!(logged["updated"], 3);
+    assert_markers(&store, "alpha", 3, "v0", "while paused").await;
+    assert_eq!(revision_count(&store, "alpha").await, 1, "nothing applied");
+
+    store
+        .set_paused("alpha", false)
+        .await
+        .expect("resume the source");
+    std::fs::write(&alpha, spec("alpha", 3, "v2")).unwrap();
+    wait_for_markers(&store, "alpha", 3, "v2", None).await;
+    assert_eq!(revision_count(&store, "alpha").await, 2);
+}
+
 /// A spec file deleted from a watched folder plans its source's removal, and the
 /// guards refuse it: the actions stay active, and the refusal is recorded on the
 /// source. A file deleted by mistake costs nothing.

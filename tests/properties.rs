@@ -624,6 +624,9 @@ impl Run<'_> {
             Outcome::Refused { plan } => {
                 return Err(self.fail(format!("the forced plan was refused: {plan:#?}")));
             }
+            Outcome::Paused { plan } => {
+                return Err(self.fail(format!("no source is paused here: {plan:#?}")));
+            }
         };
         let (changes, drift, counts) = match &plan {
             Some(plan) => (

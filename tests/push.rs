@@ -225,6 +225,7 @@ fn reply(outcome: PushOutcome, dry_run: bool, revision: i64, plan: Option<Plan>)
         revision,
         counts: plan.as_ref().map(|p| p.counts).unwrap_or_default(),
         plan,
+        note: None,
     }
 }
 

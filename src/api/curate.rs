@@ -1,4 +1,4 @@
-//! The curators' API: read the catalogue, set hand-owned fields, roll back.
+//! The curators' API: read the catalogue, set hand-owned fields, pause sources, roll back.
 //! Every route takes an admin token.
 
 use axum::body::Bytes;
@@ -12,7 +12,8 @@ use serde_json::json;
 use super::push::{answer, reply, valid_source_name};
 use super::{ApiError, ApiState, auth, etag, json};
 use crate::action::{ActionState, Channel, StoredAction};
-use crate::store::{ActionQuery, HandEdit, Store};
+use crate::daemon::Trigger;
+use crate::store::{ActionQuery, AppliedBy, HandEdit, SourceRecord, Store};
 use crate::sync::{self, ReconcileOptions};
 use crate::tools::WithTokens;
 
@@ -27,8 +28,84 @@ pub async fn sources(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     api.authorize(&headers, auth::Need::Curate).await?;
-    let sources = api.daemon().store.sources().await?;
+    let sources: Vec<SourceView> = api
+        .daemon()
+        .store
+        .sources()
+        .await?
+        .into_iter()
+        .map(SourceView::from)
+        .collect();
     Ok(json(StatusCode::OK, &json!({ "sources": sources })))
+}
+
+/// A source as the API shows it: its record, and whether it is out of sync (paused,
+/// with a plan that would change the catalogue).
+#[derive(Debug, Serialize)]
+pub struct SourceView {
+    #[serde(flatten)]
+    record: SourceRecord,
+    out_of_sync: bool,
+}
+
+impl From<SourceRecord> for SourceView {
+    fn from(record: SourceRecord) -> SourceView {
+        let out_of_sync = record.paused && record.pending.is_some();
+        SourceView {
+            record,
+            out_of_sync,
+        }
+    }
+}
+
+/// `POST /v1/sources/{name}/pause`: the source is still read and planned, never
+/// applied until resumed.
+pub async fn pause(
+    State(api): State<ApiState>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    set_paused(api, name, headers, true).await
+}
+
+/// `POST /v1/sources/{name}/resume`: the source applies again; a watched or polled
+/// one is reconciled at once.
+pub async fn resume(
+    State(api): State<ApiState>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    set_paused(api, name, headers, false).await
+}
+
+async fn set_paused(
+    api: ApiState,
+    name: String,
+    headers: HeaderMap,
+    paused: bool,
+) -> Result<Response, ApiError> {
+    let token = api.authorize(&headers, auth::Need::Curate).await?;
+    valid_source_name(&name)?;
+    let lock = api.source_lock(&name);
+    let guard = lock.lock().await;
+    let record = api
+        .daemon()
+        .store
+        .set_paused(&name, paused)
+        .await?
+        .ok_or_else(|| no_source(&name))?;
+    drop(guard);
+    if !paused && sync::is_watched(&record.kind) {
+        let by = if record.kind == "url" {
+            AppliedBy::Poll
+        } else {
+            AppliedBy::Watch
+        };
+        api.daemon().trigger(&name, Trigger::Check(by));
+    }
+    let what = if paused { "pause" } else { "resume" };
+    tracing::info!(source = %name, token = %token.name, "{what}");
+    Ok(json(StatusCode::OK, &SourceView::from(record)))
 }
 
 /// `GET /v1/sources/{name}/revisions`: a source's revisions, newest first.
@@ -81,6 +158,10 @@ pub struct RollbackRequest {
     /// Plan only.
     #[serde(default)]
     pub dry_run: bool,
+    /// Pause a watched or polled source first (a rollback of one that is not
+    /// paused is refused: its next change would undo it).
+    #[serde(default)]
+    pub pause: bool,
 }
 
 /// `POST /v1/sources/{name}/rollback`: applies an earlier revision's spec again,
@@ -109,8 +190,17 @@ pub async fn rollback(
     };
     let lock = api.source_lock(&name);
     let guard = lock.lock().await;
-    let result = sync::rollback(store, &settings, request.revision, options).await;
-    let reply = reply(&api, &name, request.dry_run, result).await?;
+    let result = sync::rollback(store, &settings, request.revision, request.pause, options).await;
+    let mut reply = reply(&api, &name, request.dry_run, result).await?;
+    if let Some(record) = store.source(&name).await?
+        && record.paused
+        && sync::is_watched(&record.kind)
+        && !request.dry_run
+    {
+        reply.note = Some(format!(
+            "source `{name}` is paused: changes to its spec are planned, not applied; resume it (POST /v1/sources/{name}/resume) to apply its current spec again"
+        ));
+    }
     drop(guard);
     tracing::info!(source = %name, token = %token.name, to = request.revision, revision = reply.revision, "rollback");
     Ok(answer(&headers, &reply))

@@ -4,7 +4,7 @@
 //! - For CI on deploy ([`push`]): `PUT /v1/sources/{name}/spec` plans and applies
 //!   a spec, or with `?dry_run=true` only plans it, and answers the plan.
 //! - For the people who curate the catalogue ([`curate`]): actions, sources and
-//!   revisions; hand-owned fields with `If-Match`; rollback.
+//!   revisions; hand-owned fields with `If-Match`; pausing a source; rollback.
 //! - The console's Test button ([`test`]): `POST /v1/actions/{id}/test` calls an
 //!   action as the platform would and answers what came back.
 //! - For the AI at run time ([`runtime`]): `GET /v1/tools`, the tool list one
@@ -151,6 +151,8 @@ pub fn router(state: ApiState) -> Router {
             get(curate::revision),
         )
         .route("/v1/sources/{name}/rollback", post(curate::rollback))
+        .route("/v1/sources/{name}/pause", post(curate::pause))
+        .route("/v1/sources/{name}/resume", post(curate::resume))
         .route("/v1/actions", get(curate::actions))
         .route(
             "/v1/actions/{id}",
@@ -359,6 +361,13 @@ impl From<SyncError> for ApiError {
                 }
             }
             SyncError::Store(store) => store.into(),
+            SyncError::NotPaused {
+                source_name,
+                location,
+                ..
+            } => ApiError::Conflict(format!(
+                "source `{source_name}` is read from {location}: its next change there would undo the rollback; pause it first (POST /v1/sources/{source_name}/pause), or send \"pause\": true"
+            )),
             SyncError::Internal(m) => ApiError::Internal(m),
         }
     }
@@ -422,7 +431,9 @@ mod tests {
                 "list_source_revisions",
                 "list_sources",
                 "list_tools_for_contact",
+                "pause_source",
                 "push_source_spec",
+                "resume_source",
                 "rollback_source",
                 "test_action",
                 "update_action_hand_fields",

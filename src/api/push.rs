@@ -133,6 +133,7 @@ pub(super) async fn reply(
             revision: current,
             counts: Counts::default(),
             plan: None,
+            note: None,
         },
         Outcome::Planned { plan } => PushReply {
             source: source.clone(),
@@ -145,6 +146,7 @@ pub(super) async fn reply(
             revision: current,
             counts: plan.counts,
             plan: Some(*plan),
+            note: None,
         },
         Outcome::Refused { plan } => PushReply {
             source: source.clone(),
@@ -153,6 +155,20 @@ pub(super) async fn reply(
             revision: current,
             counts: plan.counts,
             plan: Some(*plan),
+            note: None,
+        },
+        Outcome::Paused { plan } => PushReply {
+            source: source.clone(),
+            outcome: if plan.is_empty() {
+                PushOutcome::NoChanges
+            } else {
+                PushOutcome::Planned
+            },
+            dry_run: true,
+            revision: current,
+            counts: plan.counts,
+            plan: Some(*plan),
+            note: Some(paused_note(&source)),
         },
         Outcome::Applied { plan, revision } => PushReply {
             source: source.clone(),
@@ -161,8 +177,16 @@ pub(super) async fn reply(
             revision,
             counts: plan.counts,
             plan: Some(*plan),
+            note: None,
         },
     })
+}
+
+/// What a reply says when the source is paused.
+pub(super) fn paused_note(source: &str) -> String {
+    format!(
+        "source `{source}` is paused: this was a dry run, nothing applied; resume it (POST /v1/sources/{source}/resume) to apply its current spec"
+    )
 }
 
 /// The reply as JSON (status 422 when refused), or as Markdown or text when the
@@ -177,12 +201,18 @@ pub(super) fn answer(headers: &HeaderMap, reply: &PushReply) -> Response {
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    let rendered = |render: fn(&plan::Plan) -> String| match &reply.plan {
-        Some(plan) => render(plan),
-        None => format!(
-            "`{}` is unchanged since revision {}.\n",
-            reply.source, reply.revision
-        ),
+    let rendered = |render: fn(&plan::Plan) -> String| {
+        let mut text = match &reply.plan {
+            Some(plan) => render(plan),
+            None => format!(
+                "`{}` is unchanged since revision {}.\n",
+                reply.source, reply.revision
+            ),
+        };
+        if let Some(note) = &reply.note {
+            text.push_str(&format!("\nNote: {note}\n"));
+        }
+        text
     };
     if accept.contains("text/markdown") {
         (

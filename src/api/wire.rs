@@ -36,6 +36,10 @@ pub struct PushReply {
     /// The plan: field-level changes, drift, orphans, diagnostics, refusals
     /// (absent when unchanged).
     pub plan: Option<Plan>,
+    /// Why the push was a dry run though it did not ask for one: the source is
+    /// paused (absent otherwise).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 /// The body of every error answer.

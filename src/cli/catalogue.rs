@@ -250,6 +250,10 @@ pub struct RollbackArgs {
     /// Pass the guards.
     #[arg(long)]
     force: bool,
+    /// Pause the source first, if it is read from a file, folder or URL (a
+    /// rollback of one that is not paused is refused: its next change would undo it).
+    #[arg(long)]
+    pause: bool,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Output::Text)]
     output: Output,
@@ -410,6 +414,12 @@ fn describe(outcome: &Outcome) -> String {
             format!("planned, not applied ({})", short_counts(&plan.counts))
         }
         Outcome::Refused { .. } => "refused; nothing applied".to_string(),
+        Outcome::Paused { plan } if plan.is_empty() => "paused; in sync".to_string(),
+        Outcome::Paused { plan } => format!(
+            "paused, out of sync: planned, not applied ({}); to apply it, run actionsync sources resume {} then actionsync reconcile",
+            short_counts(&plan.counts),
+            plan.source
+        ),
         Outcome::Applied { plan, revision } => {
             format!(
                 "applied as revision {revision} ({})",
@@ -953,14 +963,25 @@ pub fn rollback(args: &RollbackArgs) -> Result<ExitCode, Failure> {
                 stored_source(&record)
             }
         };
-        let outcome = sync::rollback(&store, &source, args.to, options)
+        let outcome = sync::rollback(&store, &source, args.to, args.pause, options)
             .await
             .map_err(|e| e.to_string())?;
-        Ok::<_, Failure>((source, outcome))
+        let paused = store
+            .source(&source.name)
+            .await
+            .map_err(|e| e.to_string())?
+            .is_some_and(|r| r.paused && sync::is_watched(&r.kind));
+        Ok::<_, Failure>((source, outcome, paused))
     });
-    let (source, (outcome, _)) = result?;
+    let (source, (outcome, _), paused) = result?;
     let refused = matches!(outcome, Outcome::Refused { .. });
     eprintln!("{}: {}", source.name, describe(&outcome));
+    if paused {
+        eprintln!(
+            "{0}: paused: changes to its spec are planned, not applied; actionsync sources resume {0} applies its current spec again",
+            source.name
+        );
+    }
     print_results(
         &[SourceResult {
             source: source.name.clone(),

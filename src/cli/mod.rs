@@ -13,6 +13,7 @@ mod export;
 mod lint;
 mod push;
 mod serve;
+mod sources;
 mod table;
 mod test;
 mod token;
@@ -72,6 +73,9 @@ enum Command {
     /// Create, list and revoke the API's bearer tokens.
     #[command(subcommand)]
     Token(token::TokenCommand),
+    /// List sources; pause one (read and planned, never applied) or resume it.
+    #[command(subcommand)]
+    Sources(sources::SourcesCommand),
 }
 
 /// The exit code of a usage error (sysexits' `EX_USAGE`); 2 means "changes planned".
@@ -315,6 +319,7 @@ pub fn run() -> ExitCode {
         Command::Export(args) => export::run(&args),
         Command::Test(args) => test::run(&args),
         Command::Token(command) => token::run(&command),
+        Command::Sources(command) => sources::run(&command),
     };
     match result {
         Ok(code) => code,

@@ -576,6 +576,9 @@ fn text_report(reply: &PushReply) -> String {
     let mut out = reply.plan.as_ref().map(plan::text).unwrap_or_default();
     out.push_str(&outcome_line(reply));
     out.push('\n');
+    if let Some(note) = &reply.note {
+        out.push_str(&format!("note: {note}\n"));
+    }
     out
 }
 
@@ -622,6 +625,9 @@ fn markdown_report(reply: &PushReply) -> String {
     };
     out.push_str(&line);
     out.push('\n');
+    if let Some(note) = &reply.note {
+        out.push_str(&format!("\n**Note**: {note}\n"));
+    }
     out
 }
 

@@ -675,13 +675,16 @@ pub async fn run_trigger(daemon: &Daemon, spec: &SourceSpec, trigger: Trigger) {
         Ok((Outcome::Planned { .. }, _)) => "no_changes",
         Ok((Outcome::Applied { .. }, _)) => "applied",
         Ok((Outcome::Refused { .. }, _)) => "refused",
+        Ok((Outcome::Paused { .. }, _)) => "paused",
         Err(_) => "error",
     };
     counter!("actionsync_reconciles_total", "source" => source.clone(), "outcome" => outcome)
         .increment(1);
     match &result {
         Ok((outcome, _)) => {
-            if !matches!(outcome, Outcome::Refused { .. }) {
+            // A paused source keeps no validators: after it is resumed, the next
+            // poll fetches the spec whole and applies it.
+            if !matches!(outcome, Outcome::Refused { .. } | Outcome::Paused { .. }) {
                 gauge!("actionsync_last_success_timestamp_seconds", "source" => source.clone())
                     .set(store::now_ms() as f64 / 1000.0);
                 if let Some((etag, last_modified)) = &validators
@@ -717,6 +720,17 @@ pub async fn run_trigger(daemon: &Daemon, spec: &SourceSpec, trigger: Trigger) {
                         reasons.push(&more_text);
                     }
                     warn!(source = %source, reasons = %reasons.join("; "), "plan refused; the catalogue keeps its last good state");
+                }
+                Outcome::Paused { plan } if plan.is_empty() => {
+                    debug!(source = %source, "paused; in sync")
+                }
+                Outcome::Paused { plan } => {
+                    let c = &plan.counts;
+                    info!(
+                        source = %source, created = c.created, updated = c.updated, archived = c.archived,
+                        deleted = c.deleted, restored = c.restored, resume = %format!("actionsync sources resume {source}"),
+                        "paused: out of sync; planned, not applied"
+                    );
                 }
                 Outcome::Planned { .. } => debug!(source = %source, "no changes"),
                 Outcome::Unchanged { .. } => debug!(source = %source, "unchanged"),

@@ -464,6 +464,11 @@ macro_rules! store_impl {
                 last_error: row.try_get("last_error")?,
                 last_error_at: row.try_get("last_error_at")?,
                 last_success_at: row.try_get("last_success_at")?,
+                paused: row.try_get::<i64, _>("paused")? != 0,
+                pending: row
+                    .try_get::<Option<String>, _>("pending")?
+                    .map(|text| from_json::<Counts>("pending", &text))
+                    .transpose()?,
             })
         }
 
@@ -632,6 +637,29 @@ macro_rules! store_impl {
                     .bind(now),
                 };
                 query.execute(&self.pool).await?;
+                Ok(())
+            }
+
+            async fn set_paused(&self, name: &str, paused: bool) -> Result<Option<SourceRecord>> {
+                // Resuming forgets the pending plan: the next reconcile applies it.
+                sqlx::query(
+                    "UPDATE sources SET paused = $2, pending = CASE WHEN $2 = 0 THEN NULL ELSE pending END,
+                     updated_at = $3 WHERE name = $1",
+                )
+                .bind(name)
+                .bind(i64::from(paused))
+                .bind(now_ms())
+                .execute(&self.pool)
+                .await?;
+                self.source(name).await
+            }
+
+            async fn record_pending(&self, name: &str, pending: Option<&Counts>) -> Result<()> {
+                sqlx::query("UPDATE sources SET pending = $2 WHERE name = $1")
+                    .bind(name)
+                    .bind(pending.map(to_json))
+                    .execute(&self.pool)
+                    .await?;
                 Ok(())
             }
 
@@ -826,7 +854,7 @@ macro_rules! store_impl {
                 .await?;
                 sqlx::query(
                     "UPDATE sources SET last_revision = $2, input_hash = $3, last_error = NULL, last_error_at = NULL,
-                     last_success_at = $4, updated_at = $4 WHERE name = $1",
+                     last_success_at = $4, updated_at = $4, pending = NULL WHERE name = $1",
                 )
                 .bind(&plan.source)
                 .bind(number)

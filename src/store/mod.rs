@@ -141,6 +141,11 @@ pub struct SourceRecord {
     pub last_error_at: Option<i64>,
     /// When it was last reconciled successfully.
     pub last_success_at: Option<i64>,
+    /// Paused: read and planned, never applied until resumed.
+    pub paused: bool,
+    /// While paused, the counts of the plan it would apply (`None`: in sync, or
+    /// not planned since it was paused).
+    pub pending: Option<Counts>,
 }
 
 /// A numbered revision of a source.
@@ -374,6 +379,21 @@ pub trait Store: Send + Sync {
         error: Option<&str>,
     ) -> impl Future<Output = Result<()>> + Send;
 
+    /// Pauses (`true`) or resumes a source; resuming forgets its pending plan.
+    /// `None`: no such source.
+    fn set_paused(
+        &self,
+        name: &str,
+        paused: bool,
+    ) -> impl Future<Output = Result<Option<SourceRecord>>> + Send;
+
+    /// Records the counts of the plan a paused source would apply (`None`: in sync).
+    fn record_pending(
+        &self,
+        name: &str,
+        pending: Option<&Counts>,
+    ) -> impl Future<Output = Result<()>> + Send;
+
     /// Records the validators a URL source's server answered (`ETag`,
     /// `Last-Modified`), for the next conditional GET.
     fn record_validators(
@@ -601,6 +621,12 @@ impl Store for AnyStore {
         error: Option<&str>,
     ) -> Result<()> {
         delegate!(self, s => s.record_attempt(name, input_hash, error))
+    }
+    async fn set_paused(&self, name: &str, paused: bool) -> Result<Option<SourceRecord>> {
+        delegate!(self, s => s.set_paused(name, paused))
+    }
+    async fn record_pending(&self, name: &str, pending: Option<&Counts>) -> Result<()> {
+        delegate!(self, s => s.record_pending(name, pending))
     }
     async fn record_validators(
         &self,

@@ -52,7 +52,11 @@ impl PgStore {
             ),
             (
                 "refusals",
-                include_str!("../../migrations/postgres/0008_refusals.sql"),
+                include_str!("../../migrations/postgres/0007_refusals.sql"),
+            ),
+            (
+                "paused",
+                include_str!("../../migrations/postgres/0008_paused.sql"),
             ),
         ]);
         migrator

@@ -102,7 +102,11 @@ impl SqliteStore {
             ),
             (
                 "refusals",
-                include_str!("../../migrations/sqlite/0007_refusals.sql"),
+                include_str!("../../migrations/sqlite/0006_refusals.sql"),
+            ),
+            (
+                "paused",
+                include_str!("../../migrations/sqlite/0007_paused.sql"),
             ),
         ]);
         migrator
