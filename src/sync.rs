@@ -563,7 +563,6 @@ pub async fn rollback<S: Store>(
         ReconcileOptions {
             even_if_unchanged: true,
             even_if_paused: true,
-            applied_by: AppliedBy::User,
             ..options
         },
     )

@@ -6,7 +6,7 @@ mod common;
 
 use actionsync::action::{ActionState, Channel};
 use actionsync::plan::ChangeKind;
-use actionsync::store::{ActionQuery, AnyStore, HandEdit, Store, StoreError};
+use actionsync::store::{ActionQuery, AnyStore, AppliedBy, HandEdit, Store, StoreError};
 use actionsync::sync::{self, Outcome, ReconcileOptions};
 use common::{Op, Specs, source, spec};
 use serde_json::json;
@@ -510,7 +510,11 @@ on_both_backends!(revisions_audit_and_rollback, |store: AnyStore| async move {
         matches!(refused, Err(sync::SyncError::NotPaused { .. })),
         "{refused:?}"
     );
-    let outcome = sync::rollback(&store, &src, 1, true, ReconcileOptions::default())
+    let by_user = ReconcileOptions {
+        applied_by: AppliedBy::User,
+        ..ReconcileOptions::default()
+    };
+    let outcome = sync::rollback(&store, &src, 1, true, by_user)
         .await
         .expect("rollback")
         .0;

@@ -1476,6 +1476,10 @@ fn history_lists_revisions_and_rollback_reverts_as_a_new_revision() {
     rolled
         .assert_exit(0)
         .assert_stderr_contains("orders: applied as revision 3 (1 updated)");
+    // Recorded like every other change made from the command line.
+    work.run(["history", "--source", "orders"])
+        .assert_exit(0)
+        .assert_stdout_contains("orders #3  by cli");
     let entry = source_entry(&rolled, "orders");
     rolled.check(
         entry["outcome"] == "applied" && entry["revision"] == 3,

@@ -184,6 +184,7 @@ pub async fn rollback(
     let options = ReconcileOptions {
         dry_run: request.dry_run,
         force: request.force,
+        applied_by: AppliedBy::User,
         actor: Some(&actor),
         tool_tokens: api.daemon().tool_tokens(),
         ..ReconcileOptions::default()
@@ -202,7 +203,14 @@ pub async fn rollback(
         ));
     }
     drop(guard);
-    tracing::info!(source = %name, token = %token.name, to = request.revision, revision = reply.revision, "rollback");
+    tracing::info!(
+        source = %name,
+        token = %token.name,
+        to = request.revision,
+        outcome = ?reply.outcome,
+        revision = reply.revision,
+        "rollback"
+    );
     Ok(answer(&headers, &reply))
 }
 
