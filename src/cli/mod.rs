@@ -6,12 +6,16 @@
 //! whose body does not match the spec's response schema, 64 usage error (sysexits'
 //! `EX_USAGE`: a mistyped flag in CI must not read as "changes planned").
 
+mod actions;
 mod backup;
 mod catalogue;
 mod convert;
 mod export;
+mod history;
 mod lint;
 mod push;
+mod reconcile;
+mod rollback;
 mod serve;
 mod sources;
 mod table;
@@ -47,15 +51,15 @@ enum Command {
     /// duplicates across specs, http URLs, missing servers.
     Lint(lint::LintArgs),
     /// Show what reconciling would change in the catalogue, field by field.
-    Plan(catalogue::PlanArgs),
+    Plan(reconcile::PlanArgs),
     /// Apply the specs to the catalogue (one revision per changed source).
-    Reconcile(catalogue::ReconcileArgs),
+    Reconcile(reconcile::ReconcileArgs),
     /// List, show and set the hand-owned fields of actions.
-    Actions(catalogue::ActionsArgs),
+    Actions(actions::ActionsArgs),
     /// The revisions applied to each source, or one revision's plan.
-    History(catalogue::HistoryArgs),
+    History(history::HistoryArgs),
     /// Apply an earlier revision's spec again, as a new revision.
-    Rollback(catalogue::RollbackArgs),
+    Rollback(rollback::RollbackArgs),
     /// Copy the SQLite catalogue to a new file, consistently, even while serve
     /// runs (for PostgreSQL, use pg_dump).
     Backup(backup::BackupArgs),
@@ -309,11 +313,11 @@ pub fn run() -> ExitCode {
         Command::Serve(args) => serve::run(&args),
         Command::Convert(args) => convert::run(&args),
         Command::Lint(args) => lint::run(&args),
-        Command::Plan(args) => catalogue::plan(&args),
-        Command::Reconcile(args) => catalogue::reconcile(&args),
-        Command::Actions(args) => catalogue::actions(&args),
-        Command::History(args) => catalogue::history(&args),
-        Command::Rollback(args) => catalogue::rollback(&args),
+        Command::Plan(args) => reconcile::plan(&args),
+        Command::Reconcile(args) => reconcile::reconcile(&args),
+        Command::Actions(args) => actions::actions(&args),
+        Command::History(args) => history::history(&args),
+        Command::Rollback(args) => rollback::rollback(&args),
         Command::Backup(args) => backup::run(&args),
         Command::Push(args) => push::run(&args),
         Command::Export(args) => export::run(&args),
