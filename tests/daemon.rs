@@ -785,6 +785,25 @@ async fn serves_health_readiness_metrics_and_fills_the_catalogue() {
             "actionsync_last_success_timestamp_seconds{{source=\"{name}\"}} = {last_success} is a Unix time from this run (started at {test_started_s})"
         );
     }
+    // Each metric says what it is: a `# HELP` line beside every `# TYPE`.
+    let typed: Vec<&str> = metrics
+        .lines()
+        .filter_map(|l| l.strip_prefix("# TYPE "))
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
+    assert!(
+        typed.contains(&"actionsync_reconciles_total"),
+        "/metrics has a # TYPE line per metric:\n{metrics}"
+    );
+    for name in typed {
+        let help = format!("# HELP {name} ");
+        assert!(
+            metrics
+                .lines()
+                .any(|l| l.starts_with(&help) && l.len() > help.len()),
+            "/metrics has no `# HELP` line for {name}:\n{metrics}"
+        );
+    }
 }
 
 /// Behaviour 1: `/readyz` stays 503 while a source the daemon started with has not
@@ -1499,5 +1518,58 @@ async fn a_deleted_spec_file_plans_its_removal_and_the_guards_refuse_it() {
         revision_count(&store, "gone").await,
         1,
         "nothing was applied"
+    );
+}
+
+/// Text logs written to a pipe or a file carry no ANSI colour codes: `serve
+/// 2>serve.log` or a log collector reads plain text.
+#[test]
+fn text_logs_to_a_pipe_have_no_colour() {
+    let dir = tempdir();
+    let specs = dir.path().join("specs");
+    std::fs::create_dir(&specs).unwrap();
+    std::fs::write(specs.join("local.yaml"), spec("local", 2, "v1")).unwrap();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_actionsync"));
+    cmd.args(["serve", "specs", "--listen", "127.0.0.1:0"])
+        .current_dir(dir.path())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .env_remove("NO_COLOR");
+    for (key, _) in std::env::vars_os() {
+        let text = key.to_string_lossy().to_ascii_uppercase();
+        if text.starts_with("ACTIONSYNC_") {
+            cmd.env_remove(&key);
+        }
+    }
+    let mut child = cmd.spawn().expect("start actionsync serve");
+    let pipe = child.stderr.take().expect("stderr is piped");
+    let (lines, received) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(pipe).lines() {
+            let Ok(line) = line else { break };
+            if lines.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut logs = Vec::new();
+    let started = Instant::now();
+    while !logs.iter().any(|l: &String| l.contains("applied")) && started.elapsed() < WAIT {
+        if let Ok(line) = received.recv_timeout(Duration::from_millis(100)) {
+            logs.push(line);
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    let text = logs.join("\n");
+    assert!(
+        text.contains("applied") && text.contains("INFO"),
+        "serve logged its first apply as text:\n{text}"
+    );
+    assert!(
+        !text.contains("\x1b["),
+        "text logs to a pipe carry ANSI colour codes:\n{}",
+        text.escape_debug()
     );
 }
