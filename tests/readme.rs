@@ -323,3 +323,59 @@ fn the_catalogue_commands_in_the_readme_run_as_written() {
         run.check(!run.stderr().contains("warning"), format!("`{line}` warns"));
     }
 }
+
+/// The repository's Markdown files, outside `target/` and hidden folders.
+fn markdown_files(dir: &Path, found: &mut Vec<std::path::PathBuf>) {
+    for entry in std::fs::read_dir(dir).expect("read a folder").flatten() {
+        let path = entry.path();
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.starts_with('.') || name == "target" {
+            continue;
+        }
+        if path.is_dir() {
+            markdown_files(&path, found);
+        } else if name.ends_with(".md") {
+            found.push(path);
+        }
+    }
+}
+
+/// A clone stands on its own: no doc points outside the repository (the design
+/// is `docs/design.md`), and every relative link in a doc leads to a file.
+#[test]
+fn the_docs_stand_on_their_own() {
+    let root = util::crate_root();
+    let mut files = Vec::new();
+    markdown_files(&root, &mut files);
+    assert!(files.iter().any(|f| f.ends_with("docs/design.md")));
+    for file in files {
+        let text = std::fs::read_to_string(&file).expect("read a doc");
+        let shown = file
+            .strip_prefix(&root)
+            .unwrap_or(&file)
+            .display()
+            .to_string();
+        for (n, line) in text.lines().enumerate() {
+            assert!(
+                !line.contains("../shared") && !line.contains("shared/DESIGN"),
+                "{shown}:{}: points outside the repository: {line}",
+                n + 1
+            );
+        }
+        // `[text](target)` links that are not URLs or anchors.
+        for part in text.split("](").skip(1) {
+            let Some(target) = part.split(')').next() else {
+                continue;
+            };
+            let target = target.split('#').next().unwrap_or_default();
+            if target.is_empty() || target.contains("://") || target.starts_with("mailto:") {
+                continue;
+            }
+            let folder = file.parent().unwrap_or(&root);
+            assert!(
+                folder.join(target).exists(),
+                "{shown}: the link `{target}` leads nowhere"
+            );
+        }
+    }
+}
