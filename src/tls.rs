@@ -1,7 +1,7 @@
 //! TLS: rustls with *ring* as its crypto provider, for every HTTP client and
 //! database connection. reqwest is built without a provider of its own (its
-//! default, aws-lc-rs, compiles a large C library and doubled a cold build), so
-//! the process's default must be installed before the first client is built.
+//! default, aws-lc-rs, compiles a large C library: BENCHMARKS.md, "Cold build"),
+//! so the process's default must be installed before the first client is built.
 
 use std::sync::Once;
 
