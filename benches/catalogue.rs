@@ -3,21 +3,26 @@
 //! 1. **unchanged**: reconciling a source whose spec did not change, in a catalogue
 //!    of 10,000 actions across 20 sources; baseline: reading and hashing its file.
 //! 2. **large specs**: the first apply of each spec in `../shared/specs/large/`
-//!    (a fresh source), then a re-plan of the same spec (forced past the unchanged
-//!    check: read, convert, plan), and the unchanged reconcile; baseline: parsing
-//!    the file into a `serde_json::Value`.
+//!    (and of those `ACTIONSYNC_BENCH_SPECS` or the arguments name: Microsoft
+//!    Graph, Kubernetes, GitHub) as a fresh source, the unchanged reconcile, a
+//!    re-plan of the same spec (forced past the unchanged check: read, convert,
+//!    plan), and a re-plan after one operation changed; baselines: converting the
+//!    spec (load and convert, as `actionsync convert` does) and parsing the file
+//!    into a `serde_json::Value`, timed in the same rounds.
 //!
 //! On SQLite, and on PostgreSQL too when `ACTIONSYNC_TEST_POSTGRES` is set.
-//! `cargo bench --bench catalogue [-- --runs N]`. Prints Markdown tables of medians.
+//! `cargo bench --bench catalogue [-- --runs N] [SPEC…]`. Prints Markdown tables
+//! of medians.
 
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use actionsync::convert::ConvertOptions;
+use actionsync::convert::{Conversion, ConvertOptions};
+use actionsync::plan::PlanOptions;
 use actionsync::source::{LoadOptions, SpecLocation};
-use actionsync::store::{self, AnyStore};
-use actionsync::sync::{self, Outcome, ReconcileOptions, SourceSpec};
+use actionsync::store::{self, AnyStore, AppliedBy, SpecBlob, Store};
+use actionsync::sync::{self, Outcome, ReconcileOptions, SourceSpec, Timings};
 use sha2::{Digest, Sha256};
 use url::Url;
 
@@ -36,6 +41,7 @@ fn source(name: &str, path: &Path) -> SourceSpec {
             ..ConvertOptions::default()
         },
         max_removed_share: 1.0,
+        name_prefix: None,
     }
 }
 
@@ -61,8 +67,16 @@ fn ms(d: Duration) -> String {
 }
 
 async fn reconcile(store: &AnyStore, s: &SourceSpec, options: ReconcileOptions<'_>) -> Outcome {
+    reconcile_timed(store, s, options).await.0
+}
+
+async fn reconcile_timed(
+    store: &AnyStore,
+    s: &SourceSpec,
+    options: ReconcileOptions<'_>,
+) -> (Outcome, Timings) {
     match sync::reconcile(store, s, options).await {
-        Ok((outcome, _)) => outcome,
+        Ok(done) => done,
         Err(e) => panic!("{}: {e}", s.name),
     }
 }
@@ -123,9 +137,10 @@ async fn bench_backend(label: &str, store: AnyStore, dir: &Path, runs: usize, la
     }
     println!("\n### {label}: large specs\n");
     println!(
-        "| spec | actions | baseline parse (ms) | first apply (ms) | re-plan (ms) | unchanged (ms) | first apply / parse | re-plan / parse |\n|---|---:|---:|---:|---:|---:|---:|---:|"
+        "| spec | actions | parse (ms) | convert (ms) | first apply (ms) | re-plan, same spec (ms) | re-plan, one operation changed (ms) | unchanged (ms) | first apply / convert | re-plan (one) / convert |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
     );
     let few = runs.clamp(3, 7);
+    let mut steps = Vec::new();
     for path in large {
         let name = path
             .file_stem()
@@ -133,21 +148,29 @@ async fn bench_backend(label: &str, store: AnyStore, dir: &Path, runs: usize, la
             .to_string_lossy()
             .replace('.', "-");
         let bytes = std::fs::read(path).unwrap();
-        let parse_times: Vec<Duration> = (0..few)
-            .map(|_| {
-                let t = Instant::now();
-                black_box(actionsync::spec::parse_document(&bytes, usize::MAX).ok());
-                t.elapsed()
-            })
-            .collect();
+        let mut parse_times = Vec::new();
+        let mut convert_times = Vec::new();
         let mut first = Vec::new();
+        let mut first_steps = Vec::new();
         let mut replan = Vec::new();
+        let mut replan_one = Vec::new();
+        let mut replan_steps = Vec::new();
         let mut same = Vec::new();
         let mut actions = 0;
         for round in 0..few {
             let s = source(&format!("{name}-{round}"), path);
+            // The baselines, interleaved with what they are the baseline of.
             let t = Instant::now();
-            let outcome = reconcile(
+            black_box(actionsync::spec::parse_document(&bytes, usize::MAX).ok());
+            parse_times.push(t.elapsed());
+            let t = Instant::now();
+            let loaded = actionsync::source::load(&s.location, &s.load).unwrap();
+            let conversion = actionsync::convert::convert(&loaded, &s.convert);
+            convert_times.push(t.elapsed());
+            drop(loaded);
+
+            let t = Instant::now();
+            let (outcome, timings) = reconcile_timed(
                 &store,
                 &s,
                 ReconcileOptions {
@@ -157,6 +180,7 @@ async fn bench_backend(label: &str, store: AnyStore, dir: &Path, runs: usize, la
             )
             .await;
             first.push(t.elapsed());
+            first_steps.push(timings);
             match &outcome {
                 Outcome::Applied { plan, .. } => actions = plan.counts.created,
                 other => panic!(
@@ -165,22 +189,22 @@ async fn bench_backend(label: &str, store: AnyStore, dir: &Path, runs: usize, la
                 ),
             }
             let t = Instant::now();
-            let plan = reconcile(
-                &store,
-                &s,
-                ReconcileOptions {
-                    dry_run: true,
-                    even_if_unchanged: true,
-                    ..ReconcileOptions::default()
-                },
-            )
-            .await;
-            replan.push(t.elapsed());
-            assert!(plan.plan().is_some_and(|p| p.is_empty()));
-            let t = Instant::now();
             let outcome = reconcile(&store, &s, ReconcileOptions::default()).await;
             same.push(t.elapsed());
             assert!(matches!(outcome, Outcome::Unchanged { .. }));
+            let t = Instant::now();
+            let plan = reconcile(&store, &s, replan_options()).await;
+            replan.push(t.elapsed());
+            assert!(plan.plan().is_some_and(|p| p.is_empty()));
+
+            // One operation's description differs between the catalogue and the spec.
+            change_one_action(&store, &s, conversion).await;
+            let t = Instant::now();
+            let (plan, timings) = reconcile_timed(&store, &s, replan_options()).await;
+            replan_one.push(t.elapsed());
+            replan_steps.push(timings);
+            assert_eq!(plan.plan().map(|p| p.counts.updated), Some(1), "{name}");
+
             // Names are unique across sources: make room for the next copy.
             reconcile(
                 &store,
@@ -200,23 +224,128 @@ async fn bench_backend(label: &str, store: AnyStore, dir: &Path, runs: usize, la
             )
             .await;
         }
-        let (p, f, r, u) = (
+        let (p, c, f, r, r1, u) = (
             median(parse_times),
+            median(convert_times),
             median(first),
             median(replan),
+            median(replan_one),
             median(same),
         );
         println!(
-            "| {} | {actions} | {} | {} | {} | {} | {:.1}x | {:.1}x |",
+            "| {} | {actions} | {} | {} | {} | {} | {} | {} | {:.2}x | {:.2}x |",
             path.file_name().unwrap().to_string_lossy(),
             ms(p),
+            ms(c),
             ms(f),
             ms(r),
+            ms(r1),
             ms(u),
-            f.as_secs_f64() / p.as_secs_f64(),
-            r.as_secs_f64() / p.as_secs_f64()
+            f.as_secs_f64() / c.as_secs_f64(),
+            r1.as_secs_f64() / c.as_secs_f64()
+        );
+        steps.push((
+            path.file_name().unwrap().to_string_lossy().to_string(),
+            median_steps(first_steps),
+            median_steps(replan_steps),
+        ));
+    }
+    println!(
+        "\n{label}, where the time goes (medians of each step, ms: load / convert / plan / apply):\n"
+    );
+    println!("| spec | first apply | re-plan, one operation changed |\n|---|---|---|");
+    for (spec, first, replan) in steps {
+        println!("| {spec} | {first} | {replan} |");
+    }
+}
+
+/// A dry-run plan of the source's spec, past the unchanged check.
+fn replan_options() -> ReconcileOptions<'static> {
+    ReconcileOptions {
+        dry_run: true,
+        even_if_unchanged: true,
+        ..ReconcileOptions::default()
+    }
+}
+
+/// Applies `conversion` with its first action's description changed, so that the
+/// catalogue and the spec differ in one operation.
+async fn change_one_action(store: &AnyStore, s: &SourceSpec, mut conversion: Conversion) {
+    conversion.actions[0]
+        .spec
+        .description
+        .push_str(" (changed by the bench)");
+    let options = PlanOptions {
+        force: true,
+        max_removed_share: 1.0,
+        ..PlanOptions::default()
+    };
+    let plan = sync::plan_against(
+        store,
+        &s.name,
+        "bench-one",
+        &conversion,
+        options,
+        &s.name_prefix(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(plan.counts.updated, 1, "{}", s.name);
+    let blob = SpecBlob {
+        hash: "bench-one",
+        bytes: b"",
+    };
+    store
+        .apply(&plan, blob, "bench-one", AppliedBy::Cli, None)
+        .await
+        .unwrap();
+}
+
+/// Medians of each step, as `load / convert / plan / apply` in ms.
+fn median_steps(steps: Vec<Timings>) -> String {
+    let step = |f: fn(&Timings) -> Duration| ms(median(steps.iter().map(f).collect()));
+    format!(
+        "{} / {} / {} / {}",
+        step(|t| t.load),
+        step(|t| t.convert),
+        step(|t| t.plan),
+        step(|t| t.apply)
+    )
+}
+
+/// The environment variable listing more specs to measure (paths, `:`-separated),
+/// such as Microsoft Graph, Kubernetes and GitHub.
+const EXTRA_ENV: &str = "ACTIONSYNC_BENCH_SPECS";
+
+/// The specs `ACTIONSYNC_BENCH_SPECS` and the arguments after `--runs N` name,
+/// skipping (and saying so) those that are absent.
+fn extra_specs() -> Vec<PathBuf> {
+    let mut named: Vec<PathBuf> = std::env::var_os(EXTRA_ENV)
+        .map(|v| std::env::split_paths(&v).collect())
+        .unwrap_or_default();
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--runs" => {
+                args.next();
+            }
+            "--bench" => {}
+            other => named.push(PathBuf::from(other)),
+        }
+    }
+    if named.is_empty() {
+        println!(
+            "SKIPPED (more specs): none named; list them in {EXTRA_ENV} (`:`-separated) or as arguments"
         );
     }
+    named.retain(|path| {
+        let present = path.is_file();
+        if !present {
+            println!("SKIPPED: {} is absent", path.display());
+        }
+        present
+    });
+    named
 }
 
 fn main() {
@@ -235,6 +364,7 @@ fn main() {
     if large.is_empty() {
         println!("SKIPPED (large specs): {} is absent", large_dir.display());
     }
+    large.extend(extra_specs());
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

@@ -115,6 +115,9 @@ pub struct SourceOptions {
     pub max_removed_share: Option<f64>,
     /// Largest document, in bytes.
     pub max_size: Option<usize>,
+    /// What an action's name is prefixed with when another source has it
+    /// (default: the source's name as tool-name characters).
+    pub name_prefix: Option<String>,
     /// Limits on each action's tool schema.
     #[serde(default)]
     pub schema_budget: BudgetOptions,
@@ -366,6 +369,16 @@ impl Config {
                 .check()
                 .map_err(|e| self.invalid(format!("schema_budget: {e}")))?;
         }
+        if self.defaults.name_prefix.is_some() {
+            return Err(self.invalid(
+                "defaults: name_prefix is a source's own (one prefix for every source resolves no clash between them); set it on the sources".to_string(),
+            ));
+        }
+        for options in shares.clone() {
+            if let Some(prefix) = &options.name_prefix {
+                check_name_prefix(prefix).map_err(|e| self.invalid(e))?;
+            }
+        }
         for options in shares {
             if let Some(share) = options.max_removed_share
                 && !(0.0..=1.0).contains(&share)
@@ -567,6 +580,7 @@ const OPTION_KEYS: &[&str] = &[
     "allow_outside_refs",
     "max_removed_share",
     "max_size",
+    "name_prefix",
     "schema_budget",
     "include_tags",
     "exclude_tags",
@@ -673,6 +687,21 @@ pub fn env_name(name: &str) -> String {
         .collect()
 }
 
+/// A name prefix is 1 to 32 of the characters a tool name may have.
+pub fn check_name_prefix(prefix: &str) -> Result<(), String> {
+    let fine = (1..=32).contains(&prefix.len())
+        && prefix
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    if fine {
+        Ok(())
+    } else {
+        Err(format!(
+            "name_prefix `{prefix}`: use 1 to 32 characters of a-z, 0-9 and _ (it starts a tool name)"
+        ))
+    }
+}
+
 fn merge(defaults: &SourceOptions, own: &SourceOptions) -> SourceOptions {
     SourceOptions {
         base_url: own.base_url.clone().or_else(|| defaults.base_url.clone()),
@@ -681,6 +710,8 @@ fn merge(defaults: &SourceOptions, own: &SourceOptions) -> SourceOptions {
         allow_outside_refs: own.allow_outside_refs.or(defaults.allow_outside_refs),
         max_removed_share: own.max_removed_share.or(defaults.max_removed_share),
         max_size: own.max_size.or(defaults.max_size),
+        // One prefix for every source would resolve no clash between them.
+        name_prefix: own.name_prefix.clone(),
         schema_budget: own.schema_budget.or(defaults.schema_budget),
         selection: if own.selection.is_empty() {
             defaults.selection.clone()
@@ -714,6 +745,7 @@ fn source_spec(
         max_removed_share: options
             .max_removed_share
             .unwrap_or(DEFAULT_MAX_REMOVED_SHARE),
+        name_prefix: options.name_prefix.clone(),
         name,
         kind: kind.to_string(),
         location,

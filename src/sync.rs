@@ -3,16 +3,18 @@
 //! spec-owned fields change: the CLI, the daemon and the HTTP API all call
 //! [`reconcile`].
 
+use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use url::Url;
 
+use crate::action::SpecFields;
 use crate::convert::{self, Conversion, ConvertOptions};
-use crate::plan::{self, Plan, PlanInput, PlanOptions};
+use crate::plan::{self, CurrentAction, Plan, PlanInput, PlanOptions, StoredSpec};
 use crate::source::{self, LoadError, LoadOptions, SpecLocation};
-use crate::store::{ActionQuery, AppliedBy, SpecBlob, Store, StoreError};
+use crate::store::{ActionSummary, AppliedBy, SpecBlob, Store, StoreError};
 
 /// Everything needed to reconcile one source.
 #[derive(Debug, Clone)]
@@ -29,6 +31,18 @@ pub struct SourceSpec {
     pub convert: ConvertOptions,
     /// The removal guard's limit, 0 to 1.
     pub max_removed_share: f64,
+    /// What a name another source has is prefixed with; `None`: the source's
+    /// name ([`plan::default_name_prefix`]).
+    pub name_prefix: Option<String>,
+}
+
+impl SourceSpec {
+    /// The prefix in force.
+    pub fn name_prefix(&self) -> String {
+        self.name_prefix
+            .clone()
+            .unwrap_or_else(|| plan::default_name_prefix(&self.name))
+    }
 }
 
 /// What the caller wants of this reconcile.
@@ -234,7 +248,15 @@ pub async fn reconcile<S: Store>(
     };
     for attempt in 0.. {
         let started = Instant::now();
-        let plan = plan_against(store, &source.name, &spec_hash, &conversion, plan_options).await?;
+        let plan = plan_against(
+            store,
+            &source.name,
+            &spec_hash,
+            &conversion,
+            plan_options,
+            &source.name_prefix(),
+        )
+        .await?;
         timings.plan += started.elapsed();
         if plan.is_blocked() {
             let reasons: Vec<&str> = plan.refusals.iter().map(|r| r.message.as_str()).collect();
@@ -254,6 +276,14 @@ pub async fn reconcile<S: Store>(
                 timings,
             ));
         }
+        // With a change held back, the source is not in sync: the next reconcile
+        // plans again (the name may be free by then, or pinned) instead of
+        // taking the spec for done.
+        let input = if plan.held_back.is_empty() {
+            input.clone()
+        } else {
+            format!("{input} held-back")
+        };
         if plan.is_empty() {
             record_attempt(Some(input.clone()), None).await?;
             return Ok((
@@ -297,16 +327,15 @@ pub async fn plan_against<S: Store>(
     spec_hash: &str,
     conversion: &Conversion,
     options: PlanOptions,
+    name_prefix: &str,
 ) -> Result<Plan, StoreError> {
+    // The base revision is read first: whatever an apply changes after it, the
+    // plan's apply is refused as stale.
     let record = store.source(source).await?;
-    let current = store
-        .actions(&ActionQuery {
-            source: Some(source.to_string()),
-            state: None,
-            ..Default::default()
-        })
-        .await?;
-    let others = store.name_owners(source).await?;
+    let current = current_actions(store, source, conversion).await?;
+    let written = names_written(&current, conversion, name_prefix);
+    let written: Vec<&str> = written.iter().map(String::as_str).collect();
+    let others = store.name_owners(source, &written).await?;
     Ok(plan::plan(PlanInput {
         source,
         spec_hash,
@@ -315,7 +344,102 @@ pub async fn plan_against<S: Store>(
         others: &others,
         conversion,
         options,
+        name_prefix,
     }))
+}
+
+/// The source's actions as a plan reads them. Their spec-owned fields, the bulk
+/// of the catalogue, are read and decoded only where they may differ from the
+/// draft with the same key: where the stored digest is not the draft's.
+async fn current_actions<S: Store>(
+    store: &S,
+    source: &str,
+    conversion: &Conversion,
+) -> Result<Vec<CurrentAction>, StoreError> {
+    let summaries = store.action_summaries(source).await?;
+    let drafts: HashMap<&str, &SpecFields> = conversion
+        .actions
+        .iter()
+        .map(|d| (d.key.as_str(), &d.spec))
+        .collect();
+    let same: Vec<bool> = summaries
+        .iter()
+        .map(|s| same_as_draft(s, &drafts))
+        .collect();
+    let wanted: Vec<i64> = summaries
+        .iter()
+        .zip(&same)
+        .filter(|(_, same)| !**same)
+        .map(|(s, _)| s.id)
+        .collect();
+    let mut specs: HashMap<i64, SpecFields> = store
+        .action_specs(source, &wanted)
+        .await?
+        .into_iter()
+        .collect();
+    Ok(summaries
+        .into_iter()
+        .zip(same)
+        .filter_map(|(summary, same)| {
+            let spec = if same {
+                StoredSpec::SameAsDraft
+            } else {
+                // Gone since the first read: an apply got in, and the base
+                // revision read before it makes this plan's apply stale.
+                StoredSpec::Decoded(Box::new(specs.remove(&summary.id)?))
+            };
+            Some(CurrentAction {
+                id: summary.id,
+                key: summary.key,
+                name: summary.name,
+                state: summary.state,
+                hand: summary.hand,
+                spec,
+            })
+        })
+        .collect())
+}
+
+/// Every name the plan may write: each draft's (the spec's, or a pinned one), its
+/// prefixed form (should another source have it), and each pinned name of a
+/// stored action. Only other sources' actions with one of these names can clash
+/// with the plan, so only those are read.
+fn names_written(
+    current: &[CurrentAction],
+    conversion: &Conversion,
+    name_prefix: &str,
+) -> Vec<String> {
+    let pinned = |hand: &crate::action::HandFields| {
+        hand.pins
+            .get("name")
+            .and_then(serde_json::Value::as_str)
+            .map(str::to_string)
+    };
+    let mut names: Vec<String> = conversion
+        .actions
+        .iter()
+        .flat_map(|d| {
+            [
+                Some(d.spec.name.clone()),
+                Some(plan::prefixed_name(name_prefix, &d.spec.name)),
+                pinned(&d.hand),
+            ]
+        })
+        .flatten()
+        .chain(current.iter().filter_map(|a| pinned(&a.hand)))
+        .collect();
+    names.sort_unstable();
+    names.dedup();
+    names
+}
+
+/// Whether a stored action's digest vouches that its spec-owned fields are its
+/// draft's (same key). No digest, or no draft, means they must be read.
+fn same_as_draft(summary: &ActionSummary, drafts: &HashMap<&str, &SpecFields>) -> bool {
+    match (&summary.spec_digest, drafts.get(summary.key.as_str())) {
+        (Some(stored), Some(draft)) => plan::spec_digest(draft).as_ref() == Some(stored),
+        _ => false,
+    }
 }
 
 /// Rolls a source back to revision `number`: re-applies that revision's spec as a
@@ -390,6 +514,7 @@ fn options_fingerprint(source: &SourceSpec) -> String {
         "selection": c.selection,
         "allow_remote_refs": source.load.allow_remote_refs,
         "allow_outside_refs": source.load.allow_outside_refs,
+        "name_prefix": source.name_prefix,
     })
     .to_string()
 }
@@ -432,7 +557,15 @@ pub async fn retire<S: Store>(
         ..PlanOptions::default()
     };
     let hash = "removed";
-    let mut plan = plan_against(store, &source.name, hash, &empty, options).await?;
+    let mut plan = plan_against(
+        store,
+        &source.name,
+        hash,
+        &empty,
+        options,
+        &source.name_prefix(),
+    )
+    .await?;
     // An empty spec is the point here: only the removal guard decides, and its
     // advice must fit a deleted file.
     plan.refusals.retain(|r| r.code != "zero-operations");

@@ -1463,6 +1463,61 @@ fn actions_page_through_the_catalogue(backend: Backend) {
 }
 on_each_backend!(actions_page_through_the_catalogue);
 
+/// A push whose action names another source already has applies: the names take
+/// the push's `name_prefix` (else the source's name), with a warning in the plan.
+fn pushes_with_clashing_names_both_apply(backend: Backend) {
+    let server = Server::start(backend, None);
+    let admin = &server.admin;
+    server
+        .push(admin, "orders", &orders())
+        .expect_push(200, "applied");
+    let again = server.push_with(admin, "orders-eu", "?name_prefix=eu", &orders());
+    let answer = again.expect_json(200);
+    assert_eq!(answer["outcome"], "applied", "{answer}");
+    let warned = answer["plan"]["diagnostics"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|d| d["code"] == "name-prefixed")
+        .count();
+    assert_eq!(
+        warned,
+        ORDERS_ACTIONS.len(),
+        "one warning per renamed action: {answer}"
+    );
+    let eu = server
+        .get(admin, "/v1/actions?source=orders-eu")
+        .expect_json(200);
+    let mut names: Vec<String> = eu["actions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|a| a["name"].as_str().unwrap_or("?").to_string())
+        .collect();
+    names.sort();
+    let mut expected: Vec<String> = ORDERS_ACTIONS.iter().map(|n| format!("eu_{n}")).collect();
+    expected.sort();
+    assert_eq!(names, expected);
+    // Without a prefix, the source's name: `orders-us` → `orders_us_…`.
+    let third = server.push(admin, "orders-us", &orders()).expect_json(200);
+    assert_eq!(third["outcome"], "applied", "{third}");
+    let us = server
+        .get(admin, "/v1/actions?source=orders-us")
+        .expect_json(200);
+    assert!(
+        us["actions"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|a| a["name"] == "orders_us_get_order"),
+        "{us}"
+    );
+    server
+        .push_with(admin, "orders-x", "?name_prefix=Bad-Prefix", &orders())
+        .expect_error(400, "invalid_request");
+}
+on_each_backend!(pushes_with_clashing_names_both_apply);
+
 /// A method a route does not take is answered like every other error: 405 with
 /// `Allow` and a JSON error body a client can parse.
 /// `POST /v1/sources/{name}/rollback`: an earlier revision's spec applied again as

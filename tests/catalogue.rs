@@ -556,6 +556,7 @@ on_both_backends!(
             others: &[],
             conversion: &old,
             options: PlanOptions::default(),
+            name_prefix: "folders",
         });
         store
             .apply(
@@ -619,3 +620,410 @@ on_both_backends!(
         assert!(again.plan().expect("a plan").is_empty());
     }
 );
+
+/// A dry-run plan of the source's spec, past the unchanged check.
+async fn replan(store: &AnyStore, src: &actionsync::sync::SourceSpec) -> actionsync::plan::Plan {
+    let outcome = reconcile(
+        store,
+        src,
+        ReconcileOptions {
+            dry_run: true,
+            even_if_unchanged: true,
+            ..ReconcileOptions::default()
+        },
+    )
+    .await;
+    outcome.plan().expect("a plan").clone()
+}
+
+on_both_backends!(
+    a_first_apply_of_many_actions_keeps_each_id_with_its_key,
+    |store: AnyStore| async move {
+        // More actions than one multi-row statement takes.
+        let n = 1_100;
+        let ops: Vec<Op> = (0..n)
+            .map(|i| Op::get(&format!("getThing{i}"), &format!("/things{i}/{{id}}")))
+            .collect();
+        let specs = Specs::new();
+        let path = specs.write("things.yaml", &spec(&ops));
+        let src = source("things", &path);
+        let outcome = reconcile(&store, &src, ReconcileOptions::default()).await;
+        let plan = applied(&outcome).clone();
+        assert_eq!(plan.counts.created, n);
+
+        let stored = store
+            .actions(&ActionQuery {
+                source: Some("things".to_string()),
+                ..Default::default()
+            })
+            .await
+            .expect("actions");
+        assert_eq!(stored.len(), n);
+        // The revision records the plan as applied, with each new action's id.
+        let revision = store
+            .revision("things", 1)
+            .await
+            .expect("revision")
+            .expect("revision 1");
+        let recorded = revision.plan.expect("its plan").changes;
+        assert_eq!(
+            recorded.iter().map(|c| &c.key).collect::<Vec<_>>(),
+            plan.changes.iter().map(|c| &c.key).collect::<Vec<_>>()
+        );
+        let by_id: std::collections::HashMap<i64, &actionsync::action::StoredAction> =
+            stored.iter().map(|a| (a.id, a)).collect();
+        for (i, change) in recorded.iter().enumerate() {
+            let id = change.id.expect("an id for each created action");
+            let row = by_id.get(&id).expect("the row the revision names");
+            assert_eq!(row.key, format!("getThing{i}"));
+            assert_eq!(row.key, change.key);
+            assert_eq!(row.name(), format!("get_thing{i}"));
+            assert_eq!(row.spec.operation.path, format!("/things{i}/{{id}}"));
+            assert_eq!((row.state, row.version), (ActionState::Active, 1));
+        }
+
+        // Planned again: nothing to do.
+        let again = replan(&store, &src).await;
+        assert!(again.is_empty(), "{:#?}", again.changes.first());
+        assert_eq!(again.counts.unchanged, n);
+
+        // Most of them leave: archived in one apply, and back again.
+        specs.write("things.yaml", &spec(&ops[..100]));
+        let forced = ReconcileOptions {
+            force: true,
+            ..ReconcileOptions::default()
+        };
+        let outcome = reconcile(&store, &src, forced).await;
+        assert_eq!(applied(&outcome).counts.archived, n - 100);
+        specs.write("things.yaml", &spec(&ops));
+        let outcome = reconcile(&store, &src, forced).await;
+        assert_eq!(applied(&outcome).counts.restored, n - 100);
+        assert!(replan(&store, &src).await.is_empty());
+    }
+);
+
+on_both_backends!(
+    two_actions_swap_names_in_one_apply,
+    |store: AnyStore| async move {
+        // Both operationIds make the name `get_item`: the first in spec order
+        // keeps it, the other is `get_item_2`. Reordering swaps them.
+        let a = Op::get("getItem", "/items/a");
+        let b = Op::get("get_item", "/items/b");
+        let specs = Specs::new();
+        let path = specs.write("items.yaml", &spec(&[a.clone(), b.clone()]));
+        let src = source("items", &path);
+        reconcile(&store, &src, ReconcileOptions::default()).await;
+        assert_eq!(action(&store, "items", "getItem").await.name(), "get_item");
+        assert_eq!(
+            action(&store, "items", "get_item").await.name(),
+            "get_item_2"
+        );
+
+        specs.write("items.yaml", &spec(&[b, a]));
+        let outcome = reconcile(&store, &src, ReconcileOptions::default()).await;
+        assert_eq!(applied(&outcome).counts.updated, 2);
+        assert_eq!(
+            action(&store, "items", "getItem").await.name(),
+            "get_item_2"
+        );
+        assert_eq!(action(&store, "items", "get_item").await.name(), "get_item");
+        assert!(replan(&store, &src).await.is_empty());
+    }
+);
+
+on_both_backends!(
+    a_hand_edit_made_after_the_plan_survives_its_apply,
+    |store: AnyStore| async move {
+        let specs = Specs::new();
+        let path = specs.write("orders.yaml", &spec(&[Op::get("getOrder", "/orders/{id}")]));
+        let src = source("orders", &path);
+        reconcile(&store, &src, ReconcileOptions::default()).await;
+        let mut changed = Op::get("getOrder", "/orders/{id}");
+        changed.summary = "Find one order by its number for the customer".to_string();
+        specs.write("orders.yaml", &spec(&[changed]));
+        let plan = replan(&store, &src).await;
+        assert_eq!(plan.counts.updated, 1);
+
+        // Between the plan and its apply, a person pins a name and sets segments.
+        let before = action(&store, "orders", "getOrder").await;
+        let edit = HandEdit {
+            segments: Some(vec!["vip".into()]),
+            pins: [("name".to_string(), json!("find_order"))].into(),
+            ..HandEdit::default()
+        };
+        let edited = store
+            .edit_hand(before.id, Some(before.version), &edit, "alice")
+            .await
+            .expect("edit");
+        let blob = actionsync::store::SpecBlob {
+            hash: "v2",
+            bytes: b"v2",
+        };
+        store
+            .apply(&plan, blob, "v2", actionsync::store::AppliedBy::Cli, None)
+            .await
+            .expect("the plan applies");
+        let after = action(&store, "orders", "getOrder").await;
+        assert_eq!(after.hand, edited.hand, "the hand edit is kept");
+        assert_eq!(after.name(), "find_order", "the pinned name wins");
+        assert_eq!(
+            after.spec.description,
+            "Find one order by its number for the customer"
+        );
+        assert_eq!(after.version, edited.version + 1);
+    }
+);
+
+on_both_backends!(
+    a_name_taken_after_the_plan_is_refused_naming_it,
+    |store: AnyStore| async move {
+        let specs = Specs::new();
+        let a = specs.write(
+            "a.yaml",
+            &spec(&[Op::get("getCustomer", "/customers/{id}")]),
+        );
+        let b = specs.write(
+            "b.yaml",
+            &spec(&[
+                Op::get("listPeople", "/people"),
+                Op::get("getCustomer", "/people/{id}"),
+            ]),
+        );
+        let (src_a, src_b) = (source("a", &a), source("b", &b));
+        // b is planned while the name is free; a takes it before b applies.
+        store
+            .ensure_source("b", "file", "b.yaml")
+            .await
+            .expect("source b");
+        let plan = replan(&store, &src_b).await;
+        assert!(!plan.is_blocked(), "{:#?}", plan.refusals);
+        reconcile(&store, &src_a, ReconcileOptions::default()).await;
+        let blob = actionsync::store::SpecBlob {
+            hash: "b",
+            bytes: b"b",
+        };
+        let err = store
+            .apply(&plan, blob, "b", actionsync::store::AppliedBy::Cli, None)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, StoreError::NameTaken(ref n) if n == "get_customer"),
+            "{err}"
+        );
+        // Nothing of b was applied.
+        let left = store
+            .actions(&ActionQuery {
+                source: Some("b".to_string()),
+                ..Default::default()
+            })
+            .await
+            .expect("actions");
+        assert!(left.is_empty(), "{left:#?}");
+        assert_eq!(store.source("b").await.unwrap().unwrap().last_revision, 0);
+    }
+);
+
+/// Forgets every action's digest, as in a catalogue written before digests were
+/// kept.
+async fn forget_digests_sqlite(dir: &std::path::Path) {
+    let pool =
+        sqlx::SqlitePool::connect(&format!("sqlite://{}", dir.join("catalogue.db").display()))
+            .await
+            .expect("open the file");
+    sqlx::query("UPDATE actions SET spec_digest = NULL")
+        .execute(&pool)
+        .await
+        .expect("forget digests");
+    pool.close().await;
+}
+
+/// A sequence of spec changes and hand edits, planned on a catalogue with digests
+/// and again with them forgotten: the plans are the same. Returns the plan.
+async fn plans_without_digests_are_the_same(
+    store: &AnyStore,
+    forget: impl AsyncFn(),
+) -> actionsync::plan::Plan {
+    let specs = Specs::new();
+    let mut get = Op::get("getOrder", "/orders/{id}");
+    get.params = vec!["expand".to_string()];
+    let list = Op::get("listOrders", "/orders");
+    let ship = Op::get("listShipments", "/shipments");
+    let gone = Op::get("listRefunds", "/refunds");
+    let path = specs.write(
+        "orders.yaml",
+        &spec(&[get.clone(), list.clone(), ship.clone(), gone.clone()]),
+    );
+    let src = source("orders", &path);
+    reconcile(store, &src, ReconcileOptions::default()).await;
+    let stored = action(store, "orders", "getOrder").await;
+    store
+        .edit_hand(
+            stored.id,
+            None,
+            &HandEdit {
+                magic_fields: Some([("expand".to_string(), "contact.id".to_string())].into()),
+                pins: [(
+                    "description".to_string(),
+                    json!("Look up one order for the customer"),
+                )]
+                .into(),
+                ..HandEdit::default()
+            },
+            "alice",
+        )
+        .await
+        .expect("edit");
+
+    // Drift and an orphan on getOrder, a rename of listShipments, one removal,
+    // listOrders unchanged.
+    let mut drifted = get.clone();
+    drifted.summary = "Look up one order with its lines for the customer".to_string();
+    drifted.params = Vec::new();
+    let mut renamed = ship.clone();
+    renamed.id = Some("getShipments".to_string());
+    specs.write("orders.yaml", &spec(&[drifted, list.clone(), renamed]));
+    let with_digests = replan(store, &src).await;
+    forget().await;
+    let without = replan(store, &src).await;
+    assert_eq!(with_digests, without);
+
+    // Applied without digests, then planned again: nothing to do, with or without.
+    let outcome = reconcile(store, &src, ReconcileOptions::default()).await;
+    assert_eq!(applied(&outcome).changes, with_digests.changes);
+    assert!(replan(store, &src).await.is_empty());
+    forget().await;
+    assert!(replan(store, &src).await.is_empty());
+    with_digests
+}
+
+fn assert_plan_has_everything(plan: &actionsync::plan::Plan) {
+    assert_eq!(
+        (
+            plan.counts.updated,
+            plan.counts.archived,
+            plan.counts.unchanged
+        ),
+        (2, 1, 1),
+        "{plan:#?}"
+    );
+    assert!(
+        plan.drift.iter().any(|d| d.field == "description"),
+        "{:#?}",
+        plan.drift
+    );
+    assert!(
+        plan.orphans.iter().any(|o| o.field == "expand"),
+        "{:#?}",
+        plan.orphans
+    );
+    assert!(
+        plan.changes
+            .iter()
+            .any(|c| c.previous_key.as_deref() == Some("listShipments")),
+        "{:#?}",
+        plan.changes
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_catalogue_without_digests_plans_the_same_sqlite() {
+    let (store, dir) = common::sqlite().await;
+    let plan = plans_without_digests_are_the_same(&store, async || {
+        forget_digests_sqlite(dir.path()).await
+    })
+    .await;
+    assert_plan_has_everything(&plan);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_catalogue_without_digests_plans_the_same_postgres() {
+    let Some(url) = common::postgres_url().await else {
+        return;
+    };
+    let store = actionsync::store::open(&url, std::path::Path::new("."))
+        .await
+        .expect("open postgres");
+    let pool = sqlx::PgPool::connect(&url).await.expect("connect");
+    let plan = plans_without_digests_are_the_same(&store, async || {
+        sqlx::query("UPDATE actions SET spec_digest = NULL")
+            .execute(&pool)
+            .await
+            .expect("forget digests");
+    })
+    .await;
+    assert_plan_has_everything(&plan);
+    pool.close().await;
+}
+
+/// The plan warns about exactly the tools over `tool_tokens`, with their counts,
+/// whichever of them it counts.
+#[test]
+fn the_plan_warns_about_exactly_the_tools_over_the_token_budget() {
+    use actionsync::plan::{PlanInput, PlanOptions};
+
+    let specs = Specs::new();
+    let mut ops: Vec<Op> = (0..12)
+        .map(|i| Op::get(&format!("getThing{i}"), &format!("/things{i}/{{id}}")))
+        .collect();
+    for (i, op) in ops.iter_mut().enumerate() {
+        op.params = (0..i * 3).map(|p| format!("filter{p}")).collect();
+    }
+    let path = specs.write("things.yaml", &spec(&ops));
+    let src = source("things", &path);
+    let loaded = actionsync::source::load(&src.location, &src.load).expect("the spec loads");
+    let conversion = actionsync::convert::convert(&loaded, &src.convert);
+    let mut costs: Vec<(String, usize)> = conversion
+        .actions
+        .iter()
+        .map(|d| {
+            (
+                d.key.clone(),
+                actionsync::tools::tokens(&actionsync::tools::preview(d)),
+            )
+        })
+        .collect();
+    costs.sort_by_key(|(_, tokens)| *tokens);
+    // A budget in the middle: half the tools are over it.
+    let budget = costs[costs.len() / 2].1;
+    let plan = actionsync::plan::plan(PlanInput {
+        source: "things",
+        spec_hash: "h",
+        base_revision: 0,
+        current: &[],
+        others: &[],
+        conversion: &conversion,
+        options: PlanOptions {
+            tool_tokens: budget,
+            ..PlanOptions::default()
+        },
+        name_prefix: "things",
+    });
+    let mut warned: Vec<(String, String)> = plan
+        .diagnostics
+        .iter()
+        .filter(|d| d.code == "tool-over-budget")
+        .map(|d| (d.key.clone().unwrap_or_default(), d.message.clone()))
+        .collect();
+    warned.sort();
+    let mut expected: Vec<(String, String)> = costs
+        .iter()
+        .filter(|(_, tokens)| *tokens > budget)
+        .map(|(key, tokens)| {
+            let name = conversion
+                .actions
+                .iter()
+                .find(|d| &d.key == key)
+                .map(|d| d.spec.name.clone())
+                .unwrap_or_default();
+            (
+                key.clone(),
+                format!(
+                    "the tool `{name}` costs {tokens} tokens, over the budget of {budget} per tool (budget.tool_tokens); shorten its description, leave out parameters the AI need not fill (magic fields), or pin a smaller body"
+                ),
+            )
+        })
+        .collect();
+    expected.sort();
+    assert!(!expected.is_empty() && expected.len() < costs.len());
+    assert_eq!(warned, expected);
+}

@@ -1788,50 +1788,117 @@ fn widget_spec(host: &str, title: &str) -> String {
     )
 }
 
+/// Two sources whose specs give an action the same name both apply: the second
+/// one's action takes its source's prefix, with a warning, and keeps that name
+/// on later applies. Only what a prefix cannot resolve (a pinned name another
+/// source has) is held back, and only that action.
 #[test]
-fn a_name_another_source_uses_is_refused() {
+fn a_name_another_source_uses_is_prefixed_and_never_blocks_the_source() {
     let work = Work::new();
     work.write("specs/alpha.yaml", &widget_spec("alpha.example", "Alpha"));
     work.write("specs/beta.yaml", &widget_spec("beta.example", "Beta"));
 
     let run = work.run(["reconcile", "specs"]);
-    run.assert_exit(1)
+    run.assert_exit(0)
         .assert_stderr_contains("alpha: applied as revision 1 (1 created)")
-        .assert_stderr_contains("beta: refused; nothing applied")
-        .assert_stdout_contains("refused: the name `get_widget_price`");
+        .assert_stderr_contains("beta: applied as revision 1 (1 created)")
+        .assert_stdout_contains("the name `get_widget_price` is `getWidgetPrice`'s in source `alpha`: this action is named `beta_get_widget_price`");
+    let names = |work: &Work| -> Vec<(String, String)> {
+        let mut all: Vec<(String, String)> = list_actions(work, &[])
+            .iter()
+            .map(|a| {
+                (
+                    a["source"].as_str().unwrap_or("?").to_string(),
+                    a["name"].as_str().unwrap_or("?").to_string(),
+                )
+            })
+            .collect();
+        all.sort();
+        all
+    };
+    let both = vec![
+        ("alpha".to_string(), "get_widget_price".to_string()),
+        ("beta".to_string(), "beta_get_widget_price".to_string()),
+    ];
+    assert_eq!(names(&work), both);
 
-    let json = work.run(["plan", "specs", "--output", "json", "--detailed-exitcode"]);
-    json.assert_exit(1);
-    let beta = source_entry(&json, "beta");
-    json.check(beta["outcome"] == "refused", "beta is refused");
-    let refusals = beta["plan"]["refusals"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default();
-    json.check(
-        refusals.iter().any(|r| {
-            r["code"] == "lint"
-                && r["overridable"] == false
-                && r["message"]
-                    .as_str()
-                    .is_some_and(|m| m.contains("get_widget_price") && m.contains("alpha"))
-        }),
-        format!("a lint refusal naming get_widget_price and alpha: {refusals:?}"),
+    // The name stays: on a re-apply of a changed spec, and after alpha is gone.
+    work.edit(
+        "specs/beta.yaml",
+        "Look up the current price of one widget",
+        "Look up the current price of a single widget",
     );
-    json.check(
-        source_entry(&json, "alpha")["outcome"] == "unchanged",
-        "alpha is unchanged",
+    work.run(["reconcile", "specs"]).assert_exit(0);
+    assert_eq!(names(&work), both);
+    std::fs::remove_file(work.path().join("specs/alpha.yaml")).expect("remove alpha");
+    work.write(
+        "specs/alpha.yaml",
+        "openapi: 3.0.3\ninfo: {title: Alpha, version: '2'}\npaths: {}\n",
+    );
+    work.run(["reconcile", "specs/alpha.yaml", "--force"])
+        .assert_exit(0);
+    work.edit(
+        "specs/beta.yaml",
+        "Look up the current price of a single widget",
+        "Look up the price of a single widget",
+    );
+    work.run(["reconcile", "specs/beta.yaml"]).assert_exit(0);
+    let active: Vec<(String, String)> = list_actions(&work, &["--state", "active"])
+        .iter()
+        .map(|a| {
+            (
+                a["source"].as_str().unwrap_or("?").to_string(),
+                a["name"].as_str().unwrap_or("?").to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        active,
+        [("beta".to_string(), "beta_get_widget_price".to_string())],
+        "a prefixed name is kept once given"
     );
 
-    // --force does not pass a lint refusal.
-    work.run(["reconcile", "specs/beta.yaml", "--force"])
-        .assert_exit(1)
-        .assert_stderr_contains("beta: refused; nothing applied");
-    let all = list_actions(&work, &[]);
-    assert_eq!(all.len(), 1, "only alpha's action is in the catalogue");
-    assert_eq!(all[0]["source"], "alpha");
-    let revs = revisions(&work);
-    assert_eq!(revs.len(), 1, "beta made no revision: {revs:?}");
+    // A source's own prefix, from the config.
+    work.write("specs/gamma.yaml", &widget_spec("gamma.example", "Gamma"));
+    work.write(
+        "actionsync.yaml",
+        "sources:\n  - file: specs/gamma.yaml\n    name: gamma\n    name_prefix: gm\n  - file: specs/beta.yaml\n    name: beta\n",
+    );
+    work.write("specs/beta.yaml", &widget_spec("beta.example", "Beta"));
+    work.run(["reconcile"]).assert_exit(0);
+    let gamma = list_actions(&work, &["--source", "gamma"]);
+    assert_eq!(gamma.len(), 1);
+    // beta's action is `beta_get_widget_price`, so gamma's `get_widget_price`
+    // is free while alpha's is archived.
+    assert_eq!(gamma[0]["name"], "get_widget_price");
+
+    // A pinned name another source has cannot be prefixed: that action is held
+    // back, the rest of its source applies.
+    let two_ops = format!(
+        "{}\n  /widgets/{{widgetId}}/stock:\n    get:\n      operationId: getWidgetStock\n      summary: Look up how many of one widget are in stock\n      x-actionsync-pins: {{name: get_widget_price}}\n      parameters: [{{name: widgetId, in: path, required: true, schema: {{type: string}}}}]\n      responses: {{'200': {{description: ok}}}}\n",
+        widget_spec("delta.example", "Delta").trim_end()
+    );
+    work.write("specs/delta.yaml", &two_ops);
+    work.write(
+        "actionsync.yaml",
+        "sources:\n  - file: specs/gamma.yaml\n    name: gamma\n    name_prefix: gm\n  - file: specs/beta.yaml\n    name: beta\n  - file: specs/delta.yaml\n    name: delta\n",
+    );
+    let run = work.run(["reconcile"]);
+    run.assert_exit(0)
+        .assert_stdout_contains("held back: `get_widget_price` (getWidgetStock) is not created")
+        .assert_stdout_contains("pin another name");
+    let delta: Vec<String> = list_actions(&work, &["--source", "delta"])
+        .iter()
+        .map(|a| a["name"].as_str().unwrap_or("?").to_string())
+        .collect();
+    assert_eq!(delta, ["delta_get_widget_price"]);
+    let plan = work.run(["plan", "--output", "json"]);
+    plan.assert_exit(0);
+    let held = &source_entry(&plan, "delta")["plan"]["held_back"];
+    plan.check(
+        held[0]["key"] == "getWidgetStock" && held[0]["kind"] == "create",
+        format!("the plan says which change is held back: {held}"),
+    );
 }
 
 // ---------------------------------------------------------------------------

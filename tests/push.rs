@@ -210,6 +210,7 @@ fn changing_plan(refusals: Vec<Refusal>) -> Plan {
         drift: vec![],
         orphans: vec![],
         kept: vec![],
+        held_back: vec![],
         diagnostics: vec![],
         refusals,
         forced: false,

@@ -24,6 +24,9 @@ pub struct PushQuery {
     /// Pass the guards (lint errors still refuse).
     #[serde(default)]
     pub force: bool,
+    /// What an action name another source has is prefixed with (default: the
+    /// config's, else the source's name).
+    pub name_prefix: Option<String>,
 }
 
 /// Plans and applies (or with `dry_run`, only plans) the spec in the body.
@@ -36,7 +39,7 @@ pub async fn push(
 ) -> Result<Response, ApiError> {
     let Query(query) = query.map_err(|e| {
         ApiError::InvalidRequest(format!(
-            "{}; the query takes dry_run=true and force=true",
+            "{}; the query takes dry_run=true, force=true and name_prefix=PREFIX",
             e.body_text()
         ))
     })?;
@@ -55,11 +58,15 @@ pub async fn push(
             "the body is empty: send the spec (JSON or YAML) as the request body".to_string(),
         ));
     }
+    if let Some(prefix) = &query.name_prefix {
+        crate::config::check_name_prefix(prefix).map_err(ApiError::InvalidRequest)?;
+    }
     let spec = crate::sync::SourceSpec {
         location: crate::source::SpecLocation::Bytes {
             name: settings.location.display(),
             bytes,
         },
+        name_prefix: query.name_prefix.clone().or(settings.name_prefix.clone()),
         ..settings
     };
     let actor = format!("token:{}", token.name);

@@ -941,6 +941,7 @@ fn stored_source(record: &store::SourceRecord) -> SourceSpec {
             ..Default::default()
         },
         max_removed_share: plan::DEFAULT_MAX_REMOVED_SHARE,
+        name_prefix: None,
     }
 }
 

@@ -60,6 +60,10 @@ pub struct PushArgs {
     /// Pass the guards (removal share, zero operations); lint errors still refuse.
     #[arg(long)]
     force: bool,
+    /// What the source's action names are prefixed with when another source has
+    /// the name (default: the server's config, else the source's name).
+    #[arg(long, value_name = "PREFIX", value_parser = parse_name_prefix)]
+    name_prefix: Option<String>,
     /// Output format: the plan as text, as Markdown (for a pull-request comment),
     /// or the server's JSON answer.
     #[arg(long, value_enum, default_value_t = Output::Text)]
@@ -132,7 +136,13 @@ struct Body {
 pub fn run(args: &PushArgs) -> Result<ExitCode, String> {
     // Everything that can fail without the server fails before the first request.
     let body = read_spec(&args.spec)?;
-    let url = push_url(&args.server, &args.source, args.dry_run, args.force)?;
+    let url = push_url(
+        &args.server,
+        &args.source,
+        args.dry_run,
+        args.force,
+        args.name_prefix.as_deref(),
+    )?;
     let authorization = args.token.bearer()?;
     if url.scheme() == "http" && !is_loopback(&url) {
         eprintln!(
@@ -279,7 +289,17 @@ fn sniff(bytes: &[u8]) -> &'static str {
 
 /// `{server}/v1/sources/{name}/spec?dry_run=true&force=true`, keeping the server's
 /// path prefix.
-fn push_url(server: &Url, source: &str, dry_run: bool, force: bool) -> Result<Url, String> {
+fn parse_name_prefix(s: &str) -> Result<String, String> {
+    crate::config::check_name_prefix(s).map(|()| s.to_string())
+}
+
+fn push_url(
+    server: &Url,
+    source: &str,
+    dry_run: bool,
+    force: bool,
+    name_prefix: Option<&str>,
+) -> Result<Url, String> {
     let shown = redact_url(server);
     if !matches!(server.scheme(), "http" | "https") {
         return Err(format!(
@@ -303,6 +323,9 @@ fn push_url(server: &Url, source: &str, dry_run: bool, force: bool) -> Result<Ur
         }
         if force {
             query.append_pair("force", "true");
+        }
+        if let Some(prefix) = name_prefix {
+            query.append_pair("name_prefix", prefix);
         }
     }
     // `query_pairs_mut` leaves a bare `?` when nothing was appended.
@@ -593,31 +616,45 @@ mod tests {
     #[test]
     fn urls_keep_the_prefix_and_encode_the_source() {
         let server = Url::parse("https://host/actionsync/").unwrap();
-        let url = push_url(&server, "billing", true, false).unwrap();
+        let url = push_url(&server, "billing", true, false, None).unwrap();
         assert_eq!(
             url.as_str(),
             "https://host/actionsync/v1/sources/billing/spec?dry_run=true"
         );
+        let url = push_url(&server, "billing", false, false, Some("bill")).unwrap();
+        assert_eq!(
+            url.as_str(),
+            "https://host/actionsync/v1/sources/billing/spec?name_prefix=bill"
+        );
         let server = Url::parse("https://host/actionsync").unwrap();
-        let url = push_url(&server, "a b/c", false, true).unwrap();
+        let url = push_url(&server, "a b/c", false, true, None).unwrap();
         assert_eq!(
             url.as_str(),
             "https://host/actionsync/v1/sources/a%20b%2Fc/spec?force=true"
         );
         let server = Url::parse("http://127.0.0.1:8080").unwrap();
-        let url = push_url(&server, "billing", false, false).unwrap();
+        let url = push_url(&server, "billing", false, false, None).unwrap();
         assert_eq!(
             url.as_str(),
             "http://127.0.0.1:8080/v1/sources/billing/spec"
         );
-        assert!(push_url(&Url::parse("ftp://host/").unwrap(), "b", false, false).is_err());
+        assert!(push_url(&Url::parse("ftp://host/").unwrap(), "b", false, false, None).is_err());
         assert!(is_loopback(&Url::parse("http://127.0.0.1:8080/").unwrap()));
         assert!(is_loopback(&Url::parse("http://[::1]/").unwrap()));
         assert!(is_loopback(&Url::parse("http://LOCALHOST/").unwrap()));
         assert!(!is_loopback(
             &Url::parse("http://actionsync.internal/").unwrap()
         ));
-        assert!(push_url(&Url::parse("https://host/?x=1").unwrap(), "b", false, false).is_err());
+        assert!(
+            push_url(
+                &Url::parse("https://host/?x=1").unwrap(),
+                "b",
+                false,
+                false,
+                None
+            )
+            .is_err()
+        );
     }
 
     #[test]

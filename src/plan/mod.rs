@@ -24,6 +24,7 @@ use std::collections::{HashMap, HashSet};
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use xxhash_rust::xxh3::xxh3_128;
 
 use crate::action::{
     ActionDraft, ActionState, HandFields, Origin, SPEC_FIELDS, SkipKind, SpecFields, StoredAction,
@@ -83,13 +84,148 @@ pub struct PlanInput<'a> {
     /// The source's revision number the catalogue is at (0: never applied).
     pub base_revision: i64,
     /// Every action of the source, active and archived.
-    pub current: &'a [StoredAction],
-    /// Active actions of the other sources.
+    pub current: &'a [CurrentAction],
+    /// Active actions of the other sources: at least those whose name is one the
+    /// plan may write (a draft's, or a pinned one).
     pub others: &'a [NameOwner],
     /// The conversion of the new spec.
     pub conversion: &'a Conversion,
     /// Prune, force, guard.
     pub options: PlanOptions,
+    /// What a name another source has is prefixed with ([`default_name_prefix`]
+    /// of the source's name unless the source sets `name_prefix`).
+    pub name_prefix: &'a str,
+}
+
+/// The name prefix of a source that sets none: its name, as a tool name's
+/// characters (`billing-api` → `billing_api`).
+pub fn default_name_prefix(source: &str) -> String {
+    let mut prefix = String::with_capacity(source.len());
+    for c in source.chars() {
+        let c = c.to_ascii_lowercase();
+        if c.is_ascii_lowercase() || c.is_ascii_digit() {
+            prefix.push(c);
+        } else if !prefix.is_empty() && !prefix.ends_with('_') {
+            prefix.push('_');
+        }
+    }
+    while prefix.ends_with('_') {
+        prefix.pop();
+    }
+    if prefix.is_empty() {
+        prefix.push_str("source");
+    }
+    prefix
+}
+
+/// `name` with a source's prefix: what it is called when another source has it.
+pub fn prefixed_name(prefix: &str, name: &str) -> String {
+    format!("{prefix}_{name}")
+}
+
+/// A change the plan leaves out because its name cannot be resolved: the rest of
+/// the plan applies, and this action stays as it is (or is not created).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HeldBack {
+    /// What the change would have done.
+    pub kind: ChangeKind,
+    /// The stored action's id; `None` for a creation.
+    pub id: Option<i64>,
+    /// Its key.
+    pub key: String,
+    /// The name it would have had.
+    pub name: String,
+    /// Why, and what to do.
+    pub reason: String,
+}
+
+/// A stored action as a plan reads it: its spec-owned fields are decoded only
+/// where they may differ from its draft's (see [`StoredSpec`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CurrentAction {
+    /// Stable id.
+    pub id: i64,
+    /// Identity within the source.
+    pub key: String,
+    /// The name in effect: a pinned name, else the spec's.
+    pub name: String,
+    /// Active or archived.
+    pub state: ActionState,
+    /// Hand-owned fields (pins and magic fields matter to a plan).
+    pub hand: HandFields,
+    /// Its spec-owned fields, or that they equal its draft's.
+    pub spec: StoredSpec,
+}
+
+/// A stored action's spec-owned fields, as far as a plan needs them.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StoredSpec {
+    /// Decoded: compared with the draft field by field.
+    Decoded(Box<SpecFields>),
+    /// Not read: the stored [`spec_digest`] equals that of the draft with the same
+    /// key, so every compared field is the same as the draft's.
+    SameAsDraft,
+}
+
+impl CurrentAction {
+    /// The stored spec-owned fields, when they were read.
+    pub fn decoded(&self) -> Option<&SpecFields> {
+        match &self.spec {
+            StoredSpec::Decoded(spec) => Some(spec),
+            StoredSpec::SameAsDraft => None,
+        }
+    }
+}
+
+impl From<StoredAction> for CurrentAction {
+    fn from(stored: StoredAction) -> CurrentAction {
+        CurrentAction {
+            id: stored.id,
+            key: stored.key,
+            name: stored.name,
+            state: stored.state,
+            hand: stored.hand,
+            spec: StoredSpec::Decoded(Box::new(stored.spec)),
+        }
+    }
+}
+
+/// The digest of the spec-owned fields a plan compares (every field but
+/// `operation`): XXH3-128, hex, of their JSON (`None` if they do not serialise,
+/// which they always do). Equal digests mean equal fields, so a plan need not
+/// read the stored ones; different digests mean only that the fields must be
+/// compared (a map's keys in another order are the same schema). Not a
+/// cryptographic hash: it tells a spec's versions apart, and whoever could
+/// craft a collision writes the spec anyway.
+pub fn spec_digest(spec: &SpecFields) -> Option<String> {
+    #[derive(Serialize)]
+    struct Compared<'a> {
+        name: &'a str,
+        description: &'a str,
+        method: crate::action::Method,
+        url: &'a str,
+        parameters: &'a [crate::action::Parameter],
+        headers: &'a [crate::action::StaticHeader],
+        body: &'a Option<crate::action::Body>,
+        auth: &'a [crate::action::AuthRequirement],
+    }
+    let compared = Compared {
+        name: &spec.name,
+        description: &spec.description,
+        method: spec.method,
+        url: &spec.url,
+        parameters: &spec.parameters,
+        headers: &spec.headers,
+        body: &spec.body,
+        auth: &spec.auth,
+    };
+    // A version first, so a later change of what is compared invalidates old digests.
+    // The text is hashed whole: fed to the hash piece by piece as serde_json
+    // writes it, the hash's per-call cost was half the digest's.
+    let mut json = b"spec-digest/1\0".to_vec();
+    // Serialising these types does not fail; if it did, no digest means a full compare.
+    serde_json::to_writer(&mut json, &compared).ok()?;
+    Some(format!("{:032x}", xxh3_128(&json)))
 }
 
 /// What happens to one action.
@@ -238,6 +374,10 @@ pub struct Plan {
     pub orphans: Vec<Orphan>,
     /// Actions left as they are because their operation failed to convert.
     pub kept: Vec<Kept>,
+    /// Changes left out because their name cannot be resolved (a pinned name
+    /// another source has, an invalid name).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub held_back: Vec<HeldBack>,
     /// Conversion and lint findings (info left out).
     pub diagnostics: Vec<Diagnostic>,
     /// Why it may not be applied.
@@ -270,6 +410,8 @@ pub fn plan(input: PlanInput<'_>) -> Plan {
     let mut changes = draft_changes(&input, &mut matched, &mut drift);
     let (kept, removals) = leftover_changes(&input, &matched);
     changes.extend(removals);
+    let mut name_findings = Vec::new();
+    let held_back = resolve_names(&input, &mut changes, &mut name_findings);
 
     let active_before = input
         .current
@@ -278,7 +420,7 @@ pub fn plan(input: PlanInput<'_>) -> Plan {
         .count();
     let removed_active = removed_active(input.current, &changes);
     let counts = counts(&changes, active_before, removed_active);
-    let orphans = orphans(input.current, &changes);
+    let orphans = orphans(&input, &changes);
 
     // Info findings stay with `convert`: a plan shows what a person may need to act on.
     let mut diagnostics: Vec<Diagnostic> = input
@@ -288,6 +430,7 @@ pub fn plan(input: PlanInput<'_>) -> Plan {
         .filter(|d| d.severity != Severity::Info)
         .cloned()
         .collect();
+    diagnostics.append(&mut name_findings);
     let mut refusals = Vec::new();
     lint_plan(&input, &changes, &mut diagnostics, &mut refusals);
     guard_plan(
@@ -307,6 +450,7 @@ pub fn plan(input: PlanInput<'_>) -> Plan {
         drift,
         orphans,
         kept,
+        held_back,
         diagnostics,
         refusals,
         forced: input.options.force,
@@ -322,7 +466,7 @@ fn draft_changes(
     drift: &mut Vec<Drift>,
 ) -> Vec<Change> {
     let drafts = &input.conversion.actions;
-    let mut by_key: HashMap<&str, &StoredAction> =
+    let mut by_key: HashMap<&str, &CurrentAction> =
         input.current.iter().map(|a| (a.key.as_str(), a)).collect();
     let mut changes = Vec::new();
 
@@ -332,7 +476,10 @@ fn draft_changes(
         match by_key.remove(draft.key.as_str()) {
             Some(stored) => {
                 matched.insert(stored.id);
-                changes.push((index, stored_change(stored, &draft.spec, &draft.key, drift)));
+                changes.push((
+                    index,
+                    stored_change(stored, &draft.spec, &draft.key, input.name_prefix, drift),
+                ));
             }
             None => unmatched_drafts.push(index),
         }
@@ -352,7 +499,7 @@ fn draft_changes(
         let change = match renamed {
             Some(stored) => {
                 matched.insert(stored.id);
-                stored_change(stored, &draft.spec, &draft.key, drift)
+                stored_change(stored, &draft.spec, &draft.key, input.name_prefix, drift)
             }
             None => Some(create(draft)),
         };
@@ -368,14 +515,18 @@ fn operation_of(origin: &Origin) -> (String, String) {
 }
 
 /// Stored actions no draft has by key, by their operation: the actions a draft
-/// may have been renamed from, the one to prefer first.
+/// may have been renamed from, the one to prefer first. (Their spec-owned fields
+/// are always read: only a draft with the same key can vouch for them.)
 fn rename_candidates<'a>(
-    unmatched: impl Iterator<Item = &'a StoredAction>,
-) -> HashMap<(String, String), Vec<&'a StoredAction>> {
-    let mut by_operation: HashMap<(String, String), Vec<&StoredAction>> = HashMap::new();
+    unmatched: impl Iterator<Item = &'a CurrentAction>,
+) -> HashMap<(String, String), Vec<&'a CurrentAction>> {
+    let mut by_operation: HashMap<(String, String), Vec<&CurrentAction>> = HashMap::new();
     for stored in unmatched {
+        let Some(spec) = stored.decoded() else {
+            continue;
+        };
         by_operation
-            .entry(operation_of(&stored.spec.operation))
+            .entry(operation_of(&spec.operation))
             .or_default()
             .push(stored);
     }
@@ -415,9 +566,9 @@ impl<'a> Failed<'a> {
     }
 
     /// Why `stored`'s operation failed to convert, if it did.
-    fn reason(&self, stored: &StoredAction) -> Option<&'a str> {
-        let op = &stored.spec.operation;
+    fn reason(&self, stored: &CurrentAction) -> Option<&'a str> {
         self.by_key.get(stored.key.as_str()).copied().or_else(|| {
+            let op = &stored.decoded()?.operation;
             self.by_operation
                 .contains(&(op.method.to_ascii_lowercase(), op.path.as_str()))
                 .then_some("the operation failed to convert")
@@ -432,7 +583,7 @@ fn leftover_changes(input: &PlanInput<'_>, matched: &HashSet<i64>) -> (Vec<Kept>
     let failed = Failed::of(input.conversion);
     let mut kept = Vec::new();
     let mut removals = Vec::new();
-    let mut leftovers: Vec<&StoredAction> = input
+    let mut leftovers: Vec<&CurrentAction> = input
         .current
         .iter()
         .filter(|a| !matched.contains(&a.id))
@@ -443,7 +594,7 @@ fn leftover_changes(input: &PlanInput<'_>, matched: &HashSet<i64>) -> (Vec<Kept>
             if stored.state == ActionState::Active {
                 kept.push(Kept {
                     id: stored.id,
-                    name: stored.name().to_string(),
+                    name: stored.name.clone(),
                     key: stored.key.clone(),
                     reason: reason.to_string(),
                 });
@@ -460,7 +611,7 @@ fn leftover_changes(input: &PlanInput<'_>, matched: &HashSet<i64>) -> (Vec<Kept>
             id: Some(stored.id),
             key: stored.key.clone(),
             previous_key: None,
-            name: stored.name().to_string(),
+            name: stored.name.clone(),
             fields: Vec::new(),
             spec: None,
             hand: None,
@@ -471,7 +622,7 @@ fn leftover_changes(input: &PlanInput<'_>, matched: &HashSet<i64>) -> (Vec<Kept>
 
 /// Removals of actions that were active: the guard's numerator, and with the
 /// updates, what is not unchanged.
-fn removed_active(current: &[StoredAction], changes: &[Change]) -> usize {
+fn removed_active(current: &[CurrentAction], changes: &[Change]) -> usize {
     let active: HashSet<i64> = current
         .iter()
         .filter(|a| a.state == ActionState::Active)
@@ -501,26 +652,41 @@ fn counts(changes: &[Change], active_before: usize, removed_active: usize) -> Co
 }
 
 /// Magic fields without their parameter, over every action active afterwards.
-fn orphans(current: &[StoredAction], changes: &[Change]) -> Vec<Orphan> {
-    let new_specs: HashMap<i64, &SpecFields> = changes
+fn orphans(input: &PlanInput<'_>, changes: &[Change]) -> Vec<Orphan> {
+    let by_id: HashMap<i64, &Change> = changes.iter().filter_map(|c| Some((c.id?, c))).collect();
+    let drafts: HashMap<&str, &SpecFields> = input
+        .conversion
+        .actions
         .iter()
-        .filter_map(|c| Some((c.id?, c.spec.as_ref()?)))
+        .map(|d| (d.key.as_str(), &d.spec))
         .collect();
     let mut orphans = Vec::new();
-    for stored in current {
-        let active_after = match changes.iter().find(|c| c.id == Some(stored.id)) {
+    for stored in input.current {
+        if stored.hand.magic_fields.is_empty() {
+            continue;
+        }
+        let change = by_id.get(&stored.id);
+        let active_after = match change {
             Some(c) => matches!(c.kind, ChangeKind::Update | ChangeKind::Restore),
             None => stored.state == ActionState::Active,
         };
         if !active_after {
             continue;
         }
-        let spec = new_specs.get(&stored.id).copied().unwrap_or(&stored.spec);
+        // The spec-owned fields afterwards: the change's, else the stored ones,
+        // else (not read) the draft's, which are the same.
+        let spec = change
+            .and_then(|c| c.spec.as_ref())
+            .or_else(|| stored.decoded())
+            .or_else(|| drafts.get(stored.key.as_str()).copied());
+        let Some(spec) = spec else {
+            continue;
+        };
         for (field, context) in &stored.hand.magic_fields {
             if !spec.fills(field) {
                 orphans.push(Orphan {
                     id: stored.id,
-                    name: stored.name().to_string(),
+                    name: stored.name.clone(),
                     field: field.clone(),
                     context: context.clone(),
                 });
@@ -532,9 +698,10 @@ fn orphans(current: &[StoredAction], changes: &[Change]) -> Vec<Orphan> {
 
 /// The change (if any) that brings `stored` to `spec` under `key`.
 fn stored_change(
-    stored: &StoredAction,
+    stored: &CurrentAction,
     spec: &SpecFields,
     key: &str,
+    name_prefix: &str,
     drift: &mut Vec<Drift>,
 ) -> Option<Change> {
     let mut fields = Vec::new();
@@ -546,16 +713,56 @@ fn stored_change(
             pinned: false,
         });
     }
+    // Not read: the same as the draft's, so no field changes and no drift.
+    if let Some(old_spec) = stored.decoded() {
+        fields.extend(field_changes(stored, old_spec, spec, drift));
+    }
+    let kind = match stored.state {
+        ActionState::Archived => ChangeKind::Restore,
+        ActionState::Active if fields.is_empty() => {
+            // The operation's place in the spec may have moved (tags, pointer):
+            // not a change anyone sees, and not worth a revision.
+            return None;
+        }
+        ActionState::Active => ChangeKind::Update,
+    };
+    let name = match stored.hand.pins.get("name").and_then(Value::as_str) {
+        Some(pinned) => pinned.to_string(),
+        // Once prefixed, a name stays: tools and people know it by that name.
+        None if stored.name == prefixed_name(name_prefix, &spec.name) => stored.name.clone(),
+        None => spec.name.clone(),
+    };
+    Some(Change {
+        kind,
+        id: Some(stored.id),
+        key: key.to_string(),
+        previous_key: (stored.key != key).then(|| stored.key.clone()),
+        name,
+        fields,
+        spec: Some(spec.clone()),
+        hand: None,
+    })
+}
+
+/// The spec-owned fields that differ between `old_spec` (stored) and `new_spec`,
+/// each pinned one also a drift.
+fn field_changes(
+    stored: &CurrentAction,
+    old_spec: &SpecFields,
+    new_spec: &SpecFields,
+    drift: &mut Vec<Drift>,
+) -> Vec<FieldChange> {
+    let mut fields = Vec::new();
     for field in SPEC_FIELDS {
-        if stored.spec.same_field(spec, field) {
+        if old_spec.same_field(new_spec, field) {
             continue;
         }
-        let (old, new) = (stored.spec.field(field), spec.field(field));
+        let (old, new) = (old_spec.field(field), new_spec.field(field));
         let pinned = stored.hand.pins.get(field);
         if let Some(pinned) = pinned {
             drift.push(Drift {
                 id: stored.id,
-                name: stored.name().to_string(),
+                name: stored.name.clone(),
                 field: field.to_string(),
                 pinned: pinned.clone(),
                 spec_old: old.clone(),
@@ -569,29 +776,7 @@ fn stored_change(
             pinned: pinned.is_some(),
         });
     }
-    let kind = match stored.state {
-        ActionState::Archived => ChangeKind::Restore,
-        ActionState::Active if fields.is_empty() => {
-            // The operation's place in the spec may have moved (tags, pointer):
-            // not a change anyone sees, and not worth a revision.
-            return None;
-        }
-        ActionState::Active => ChangeKind::Update,
-    };
-    let name = match stored.hand.pins.get("name").and_then(Value::as_str) {
-        Some(pinned) => pinned.to_string(),
-        None => spec.name.clone(),
-    };
-    Some(Change {
-        kind,
-        id: Some(stored.id),
-        key: key.to_string(),
-        previous_key: (stored.key != key).then(|| stored.key.clone()),
-        name,
-        fields,
-        spec: Some(spec.clone()),
-        hand: None,
-    })
+    fields
 }
 
 /// The change that creates a draft's action, every field new.
@@ -623,6 +808,130 @@ fn create(draft: &ActionDraft) -> Change {
         spec: Some(spec.clone()),
         hand: Some(draft.hand.clone()),
     }
+}
+
+/// Makes the name of every action the plan writes unique across the catalogue.
+/// A name another source (or an earlier action of this plan) has is prefixed
+/// with the source's prefix, with a warning; what cannot be resolved that way (a
+/// pinned name, a prefixed name that is taken too or not a valid name) is held
+/// back: that change leaves the plan, the rest applies.
+fn resolve_names(
+    input: &PlanInput<'_>,
+    changes: &mut Vec<Change>,
+    findings: &mut Vec<Diagnostic>,
+) -> Vec<HeldBack> {
+    let removed: HashSet<i64> = changes
+        .iter()
+        .filter(|c| matches!(c.kind, ChangeKind::Archive | ChangeKind::Delete))
+        .filter_map(|c| c.id)
+        .collect();
+    let changed: HashSet<i64> = changes.iter().filter_map(|c| c.id).collect();
+    // Names in effect after the plan, but for the actions it writes.
+    let mut owners: HashMap<String, (String, String)> = input
+        .others
+        .iter()
+        .map(|o| (o.name.clone(), (o.source.clone(), o.key.clone())))
+        .collect();
+    for stored in input.current {
+        if stored.state == ActionState::Active
+            && !removed.contains(&stored.id)
+            && !changed.contains(&stored.id)
+        {
+            owners.insert(
+                stored.name.clone(),
+                (input.source.to_string(), stored.key.clone()),
+            );
+        }
+    }
+    let current_by_id: HashMap<i64, &CurrentAction> =
+        input.current.iter().map(|a| (a.id, a)).collect();
+    let mut held_back = Vec::new();
+    let mut kept = Vec::with_capacity(changes.len());
+    for mut change in changes.drain(..) {
+        let (Some(spec), true) = (
+            change.spec.as_ref(),
+            matches!(
+                change.kind,
+                ChangeKind::Create | ChangeKind::Update | ChangeKind::Restore
+            ),
+        ) else {
+            kept.push(change);
+            continue;
+        };
+        let hand = match change.id.and_then(|id| current_by_id.get(&id)) {
+            Some(stored) => &stored.hand,
+            None => match &change.hand {
+                Some(hand) => hand,
+                None => {
+                    kept.push(change);
+                    continue;
+                }
+            },
+        };
+        let pinned = hand.pins.get("name").and_then(Value::as_str).is_some();
+        let hold = |change: &Change, reason: String| HeldBack {
+            kind: change.kind,
+            id: change.id,
+            key: change.key.clone(),
+            name: change.name.clone(),
+            reason,
+        };
+        if !crate::convert::naming::is_valid_name(&change.name) {
+            let reason = format!(
+                "`{}` is not a valid tool name (5 to 64 characters of a-z, 0-9 and _); pin another name (actionsync actions set --pin name=…) or fix the spec",
+                change.name
+            );
+            held_back.push(hold(&change, reason));
+            continue;
+        }
+        let Some((source, key)) = owners.get(&change.name).cloned() else {
+            owners.insert(
+                change.name.clone(),
+                (input.source.to_string(), change.key.clone()),
+            );
+            kept.push(change);
+            continue;
+        };
+        let taken = format!(
+            "the name `{}` is `{key}`'s in source `{source}`",
+            change.name
+        );
+        if pinned {
+            let reason = format!(
+                "{taken}, and it is pinned here: pin another name (actionsync actions set --pin name=…)"
+            );
+            held_back.push(hold(&change, reason));
+            continue;
+        }
+        let candidate = prefixed_name(input.name_prefix, &spec.name);
+        if !crate::convert::naming::is_valid_name(&candidate) || owners.contains_key(&candidate) {
+            let reason = format!(
+                "{taken}, and `{candidate}` is {}: pin a name (actionsync actions set --pin name=…), or set the source's name_prefix",
+                if owners.contains_key(&candidate) {
+                    "taken too"
+                } else {
+                    "not a valid tool name"
+                }
+            );
+            held_back.push(hold(&change, reason));
+            continue;
+        }
+        findings.push(Diagnostic::new(
+            Severity::Warning,
+            "name-prefixed",
+            Some(&change.key),
+            &spec.operation.pointer,
+            format!("{taken}: this action is named `{candidate}`, and keeps that name"),
+        ));
+        change.name = candidate;
+        owners.insert(
+            change.name.clone(),
+            (input.source.to_string(), change.key.clone()),
+        );
+        kept.push(change);
+    }
+    *changes = kept;
+    held_back
 }
 
 /// Lint of the actions the plan creates, updates or restores, against every name
@@ -664,9 +973,11 @@ fn lint_plan(
             && !removed.contains(&stored.id)
             && !changed.contains(&stored.id)
         {
-            owners.insert(stored.name(), (input.source, stored.key.as_str()));
+            owners.insert(stored.name.as_str(), (input.source, stored.key.as_str()));
         }
     }
+    let current_by_id: HashMap<i64, &CurrentAction> =
+        input.current.iter().map(|a| (a.id, a)).collect();
     // Each action the plan writes, as it will be (its hand-owned fields, so pins,
     // in effect): what lint and the token budget weigh.
     let written: Vec<StoredAction> = changes
@@ -678,8 +989,7 @@ fn lint_plan(
             )
         })
         .filter_map(|c| {
-            let stored =
-                c.id.and_then(|id| input.current.iter().find(|a| a.id == id));
+            let stored = c.id.and_then(|id| current_by_id.get(&id));
             let hand = match (stored, &c.hand) {
                 (Some(stored), _) => stored.hand.clone(),
                 (None, Some(hand)) => hand.clone(),
@@ -722,25 +1032,32 @@ fn lint_plan(
             pointer: &a.spec.operation.pointer,
         })
         .collect();
+    // Only a tool longer in bytes than the budget can be over it (an o200k token
+    // is at least one byte), so only those are counted: counting every tool was
+    // the dearest step of a plan that writes many actions. The count is
+    // `tools::tokens`, from the same text.
     let costed: Vec<lint::Costed<'_>> = written
         .iter()
-        .map(|a| lint::Costed {
-            subject: Subject {
-                source: &a.source,
-                key: &a.key,
-                name: &a.name,
-                description: &a.spec.description,
-                pointer: &a.spec.operation.pointer,
-            },
-            action: a,
-            tokens: crate::tools::tokens(a),
+        .filter_map(|a| {
+            let text = crate::tools::tool(a, crate::tools::ToolFormat::Openai).to_string();
+            (text.len() > input.options.tool_tokens).then(|| lint::Costed {
+                subject: Subject {
+                    source: &a.source,
+                    key: &a.key,
+                    name: &a.name,
+                    description: &a.spec.description,
+                    pointer: &a.spec.operation.pointer,
+                },
+                action: a,
+                tokens: crate::tools::count_tokens(&text),
+            })
         })
         .collect();
     let budget = lint::Budget {
         tool_tokens: input.options.tool_tokens,
         ..lint::Budget::default()
     };
-    // Audiences span every source: lint and export weigh those.
+    // Per tool only: audiences span every source, and lint and export weigh those.
     diagnostics.extend(
         lint::check_budget(&costed, &budget)
             .actions

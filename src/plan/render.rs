@@ -359,6 +359,20 @@ fn notes(plan: &Plan, out: &mut String, bullet: &str) {
             o.name, o.field, o.context
         );
     }
+    for h in &plan.held_back {
+        let _ = writeln!(
+            out,
+            "{bullet}held back: `{}` ({}) is not {}: {}",
+            h.name,
+            h.key,
+            match h.kind {
+                ChangeKind::Create => "created",
+                ChangeKind::Restore => "restored",
+                _ => "updated",
+            },
+            h.reason
+        );
+    }
     for k in &plan.kept {
         let _ = writeln!(
             out,

@@ -23,6 +23,11 @@ pub fn to_json<T: serde::Serialize>(value: &T) -> String {
     serde_json::to_string(value).unwrap_or_else(|_| "null".to_string())
 }
 
+/// At most this many rows in one multi-row statement (an `INSERT` of new actions,
+/// an `IN` list of ids), whatever the backend's limit of bind parameters: one
+/// statement stays a few megabytes.
+pub const MAX_ROWS: usize = 1000;
+
 /// Whether a database error is a unique-constraint violation.
 pub fn is_unique_violation(e: &sqlx::Error) -> bool {
     e.as_database_error()
@@ -179,19 +184,254 @@ fn check_pin(field: &str, value: &Value) -> Result<()> {
 }
 
 /// Implements [`super::Store`] for a backend type with a `pool` field and an
-/// `async fn begin_write(&self, lock: Option<&str>) -> Result<Transaction>`.
+/// `async fn begin_write(&self, lock: Option<&str>) -> Result<Transaction>`;
+/// `$max_binds` is the backend's limit of bind parameters in one statement.
 macro_rules! store_impl {
-    ($backend:ty, $db:ty) => {
+    ($backend:ty, $db:ty, $max_binds:expr) => {
+        use std::collections::{HashMap, HashSet};
+
         use sqlx::Row as _;
-        use $crate::action::{ActionState, StoredAction};
-        use $crate::plan::{ChangeKind, Counts, NameOwner, Plan};
+        use $crate::action::{ActionState, HandFields, SpecFields, StoredAction};
+        use $crate::plan::{self, Change, ChangeKind, Counts, NameOwner, Plan};
         use $crate::store::common::{self, ACTION_COLUMNS, from_json, to_json};
         use $crate::store::{
-            ActionQuery, AppliedBy, AuditEntry, HandEdit, NewToken, Result, Revision, SourceRecord, SpecBlob, Store,
-            StoreError, TokenRecord, TokenScope, now_ms,
+            ActionQuery, ActionSummary, AppliedBy, AuditEntry, HandEdit, NewToken, Result, Revision, SourceRecord,
+            SpecBlob, Store, StoreError, TokenRecord, TokenScope, now_ms,
         };
 
         type Row = <$db as sqlx::Database>::Row;
+        type Tx = sqlx::Transaction<'static, $db>;
+        type Builder = sqlx::QueryBuilder<$db>;
+
+        /// Rows per multi-row statement when each row takes `binds` parameters:
+        /// under the backend's limit (a few kept for the statement's own), at most
+        /// `MAX_ROWS`.
+        fn rows_per_statement(binds: usize) -> usize {
+            (($max_binds - 8) / binds).clamp(1, common::MAX_ROWS)
+        }
+
+        /// `id IN (…)` over these ids, as bind parameters.
+        fn push_ids(q: &mut Builder, ids: &[i64]) {
+            q.push(" id IN (");
+            let mut list = q.separated(", ");
+            for id in ids {
+                list.push_bind(*id);
+            }
+            q.push(")");
+        }
+
+        fn decode_summary(row: &Row) -> Result<ActionSummary> {
+            let state: String = row.try_get("state")?;
+            Ok(ActionSummary {
+                id: row.try_get("id")?,
+                key: row.try_get("key")?,
+                name: row.try_get("name")?,
+                state: ActionState::parse(&state)
+                    .ok_or_else(|| StoreError::Corrupt(format!("state `{state}`")))?,
+                hand: from_json("hand", &row.try_get::<String, _>("hand")?)?,
+                spec_digest: row.try_get("spec_digest")?,
+            })
+        }
+
+        /// The plan's base revision is no longer the source's: another apply got in first.
+        fn conflict(plan: &Plan, current: i64) -> StoreError {
+            StoreError::Conflict { source_name: plan.source.clone(), current, planned: plan.base_revision }
+        }
+
+        /// The source's revision, which must be the plan's base.
+        async fn check_base(tx: &mut Tx, plan: &Plan) -> Result<i64> {
+            let current: Option<i64> = sqlx::query_scalar("SELECT last_revision FROM sources WHERE name = $1")
+                .bind(&plan.source)
+                .fetch_optional(&mut **tx)
+                .await?;
+            let Some(current) = current else {
+                return Err(StoreError::NotFound(format!("no source `{}` in the catalogue", plan.source)));
+            };
+            if current != plan.base_revision {
+                return Err(conflict(plan, current));
+            }
+            Ok(current)
+        }
+
+        /// Keeps the spec's bytes, once per hash.
+        async fn store_spec(tx: &mut Tx, spec: SpecBlob<'_>, now: i64) -> Result<()> {
+            sqlx::query(
+                "INSERT INTO specs (hash, body, size, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (hash) DO NOTHING",
+            )
+            .bind(spec.hash)
+            .bind(spec.bytes)
+            .bind(spec.bytes.len() as i64)
+            .bind(now)
+            .execute(&mut **tx)
+            .await?;
+            Ok(())
+        }
+
+        /// Archives the actions (deletes them, with `delete`), many per statement.
+        /// False if one of them is no longer the source's.
+        async fn remove_actions(tx: &mut Tx, source: &str, ids: &[i64], delete: bool, now: i64) -> Result<bool> {
+            for chunk in ids.chunks(rows_per_statement(1)) {
+                let mut q = if delete {
+                    Builder::new("DELETE FROM actions WHERE source = ")
+                } else {
+                    let mut q = Builder::new("UPDATE actions SET state = 'archived', version = version + 1, updated_at = ");
+                    q.push_bind(now).push(" WHERE source = ");
+                    q
+                };
+                q.push_bind(source).push(" AND");
+                push_ids(&mut q, chunk);
+                let done = q.build().execute(&mut **tx).await?;
+                if done.rows_affected() != chunk.len() as u64 {
+                    return Ok(false);
+                }
+            }
+            Ok(true)
+        }
+
+        /// Parks the names of the actions about to be updated (`~id`), so two of
+        /// them may swap names.
+        async fn park_names(tx: &mut Tx, ids: &[i64]) -> Result<()> {
+            for chunk in ids.chunks(rows_per_statement(1)) {
+                let mut q = Builder::new("UPDATE actions SET name = '~' || CAST(id AS TEXT) WHERE");
+                push_ids(&mut q, chunk);
+                q.build().execute(&mut **tx).await?;
+            }
+            Ok(())
+        }
+
+        /// The hand-owned fields and row version of actions, by id.
+        async fn hands(tx: &mut Tx, ids: &[i64]) -> Result<HashMap<i64, (HandFields, i64)>> {
+            let mut hands = HashMap::with_capacity(ids.len());
+            for chunk in ids.chunks(rows_per_statement(1)) {
+                let mut q = Builder::new("SELECT id, hand, version FROM actions WHERE");
+                push_ids(&mut q, chunk);
+                for row in q.build().fetch_all(&mut **tx).await? {
+                    let hand: HandFields = from_json("hand", &row.try_get::<String, _>("hand")?)?;
+                    hands.insert(row.try_get("id")?, (hand, row.try_get("version")?));
+                }
+            }
+            Ok(hands)
+        }
+
+        /// Writes an update's spec-owned fields under the name in effect, and
+        /// returns that name; `None` if the action is gone or kept changing. The
+        /// write names the version its hand-owned fields were read at, so a hand
+        /// edit committed in between (Postgres reads do not lock) is read again,
+        /// never overwritten; a pin set since the plan was made still wins.
+        async fn update_action(
+            tx: &mut Tx,
+            change: &Change,
+            spec: &SpecFields,
+            mut read: Option<(HandFields, i64)>,
+            now: i64,
+        ) -> Result<Option<String>> {
+            let id = change.id.unwrap_or_default();
+            let json = to_json(spec);
+            let digest = plan::spec_digest(spec);
+            for _ in 0..8 {
+                let (hand, version) = match read.take() {
+                    Some(read) => read,
+                    None => match hands(tx, &[id]).await?.remove(&id) {
+                        Some(read) => read,
+                        None => return Ok(None),
+                    },
+                };
+                // A name pinned since the plan was made wins; else the plan's (the
+                // spec's, or the prefixed one that resolved a clash).
+                let name = hand.pins.get("name").and_then(|v| v.as_str()).unwrap_or(&change.name).to_string();
+                let done = sqlx::query(
+                    "UPDATE actions SET key = $2, name = $3, state = 'active', method = $4, path = $5, spec = $6,
+                     spec_digest = $7, version = version + 1, updated_at = $8 WHERE id = $1 AND version = $9",
+                )
+                .bind(id)
+                .bind(&change.key)
+                .bind(&name)
+                .bind(&spec.operation.method)
+                .bind(&spec.operation.path)
+                .bind(&json)
+                .bind(&digest)
+                .bind(now)
+                .bind(version)
+                .execute(&mut **tx)
+                .await
+                .map_err(|e| name_conflict(e, &name))?;
+                if done.rows_affected() == 1 {
+                    return Ok(Some(name));
+                }
+            }
+            Ok(None)
+        }
+
+        /// Inserts new actions, many per statement, and returns their ids by key
+        /// (rows come back in no promised order). A name already taken is an
+        /// error naming it.
+        async fn insert_actions(
+            tx: &mut Tx,
+            source: &str,
+            creates: &[(&Change, &SpecFields, &HandFields)],
+            now: i64,
+        ) -> Result<HashMap<String, i64>> {
+            let mut ids = HashMap::with_capacity(creates.len());
+            for chunk in creates.chunks(rows_per_statement(10)) {
+                // A failed statement aborts a Postgres transaction: the savepoint
+                // lets `taken_name` ask which name it was.
+                sqlx::query("SAVEPOINT insert_actions").execute(&mut **tx).await?;
+                let mut q = Builder::new(
+                    "INSERT INTO actions (source, key, name, state, method, path, spec, spec_digest, hand, hand_set, version, created_at, updated_at) ",
+                );
+                q.push_values(chunk, |mut row, (change, spec, hand)| {
+                    row.push_bind(source)
+                        .push_bind(&change.key)
+                        .push_bind(&change.name)
+                        .push("'active'")
+                        .push_bind(&spec.operation.method)
+                        .push_bind(&spec.operation.path)
+                        .push_bind(to_json(spec))
+                        .push_bind(plan::spec_digest(spec))
+                        .push_bind(to_json(hand))
+                        .push("'[]'")
+                        .push("1")
+                        .push_bind(now)
+                        .push_bind(now);
+                });
+                q.push(" RETURNING id, key");
+                let rows = match q.build().fetch_all(&mut **tx).await {
+                    Ok(rows) => rows,
+                    Err(e) if common::is_unique_violation(&e) => {
+                        sqlx::query("ROLLBACK TO SAVEPOINT insert_actions").execute(&mut **tx).await?;
+                        return Err(taken_name(tx, chunk, e).await);
+                    }
+                    Err(e) => return Err(e.into()),
+                };
+                sqlx::query("RELEASE SAVEPOINT insert_actions").execute(&mut **tx).await?;
+                for row in rows {
+                    ids.insert(row.try_get("key")?, row.try_get("id")?);
+                }
+            }
+            Ok(ids)
+        }
+
+        /// Which name of these new actions made their insert fail: the first one
+        /// an active action already has, or that two of them share.
+        async fn taken_name(tx: &mut Tx, chunk: &[(&Change, &SpecFields, &HandFields)], e: sqlx::Error) -> StoreError {
+            let mut q = Builder::new("SELECT name FROM actions WHERE state = 'active' AND name IN (");
+            let mut list = q.separated(", ");
+            for (change, _, _) in chunk {
+                list.push_bind(&change.name);
+            }
+            q.push(")");
+            let taken: HashSet<String> = match q.build_query_scalar::<String>().fetch_all(&mut **tx).await {
+                Ok(names) => names.into_iter().collect(),
+                Err(other) => return StoreError::Database(other),
+            };
+            let mut seen = HashSet::new();
+            for (change, _, _) in chunk {
+                if taken.contains(&change.name) || !seen.insert(change.name.as_str()) {
+                    return StoreError::NameTaken(change.name.clone());
+                }
+            }
+            StoreError::Database(e)
+        }
 
         fn decode_action(row: &Row) -> Result<StoredAction> {
             let state: String = row.try_get("state")?;
@@ -456,22 +696,51 @@ macro_rules! store_impl {
                 row.as_ref().map(decode_action).transpose()
             }
 
-            async fn name_owners(&self, except: &str) -> Result<Vec<NameOwner>> {
+            async fn action_summaries(&self, source: &str) -> Result<Vec<ActionSummary>> {
                 let rows = sqlx::query(
-                    "SELECT name, source, key FROM actions WHERE state = 'active' AND source <> $1 ORDER BY name",
+                    "SELECT id, key, name, state, hand, spec_digest FROM actions WHERE source = $1 ORDER BY id",
                 )
-                .bind(except)
+                .bind(source)
                 .fetch_all(&self.pool)
                 .await?;
-                rows.iter()
-                    .map(|r| {
-                        Ok(NameOwner {
-                            name: r.try_get("name")?,
-                            source: r.try_get("source")?,
-                            key: r.try_get("key")?,
-                        })
-                    })
-                    .collect()
+                rows.iter().map(decode_summary).collect()
+            }
+
+            async fn action_specs(&self, source: &str, ids: &[i64]) -> Result<Vec<(i64, SpecFields)>> {
+                let mut specs = Vec::with_capacity(ids.len());
+                for chunk in ids.chunks(rows_per_statement(1)) {
+                    let mut q = Builder::new("SELECT id, spec FROM actions WHERE source = ");
+                    q.push_bind(source).push(" AND");
+                    push_ids(&mut q, chunk);
+                    q.push(" ORDER BY id");
+                    for row in q.build().fetch_all(&self.pool).await? {
+                        let spec: SpecFields = from_json("spec", &row.try_get::<String, _>("spec")?)?;
+                        specs.push((row.try_get("id")?, spec));
+                    }
+                }
+                Ok(specs)
+            }
+
+            async fn name_owners(&self, except: &str, names: &[&str]) -> Result<Vec<NameOwner>> {
+                let mut owners = Vec::new();
+                for chunk in names.chunks(rows_per_statement(1)) {
+                    let mut q = Builder::new("SELECT name, source, key FROM actions WHERE state = 'active' AND source <> ");
+                    q.push_bind(except).push(" AND name IN (");
+                    let mut list = q.separated(", ");
+                    for name in chunk {
+                        list.push_bind(*name);
+                    }
+                    q.push(")");
+                    for row in q.build().fetch_all(&self.pool).await? {
+                        owners.push(NameOwner {
+                            name: row.try_get("name")?,
+                            source: row.try_get("source")?,
+                            key: row.try_get("key")?,
+                        });
+                    }
+                }
+                owners.sort_by(|a, b| a.name.cmp(&b.name));
+                Ok(owners)
             }
 
             async fn apply(&self, plan: &Plan, spec: SpecBlob<'_>, input_hash: &str, applied_by: AppliedBy, actor: Option<&str>) -> Result<i64> {
@@ -484,118 +753,48 @@ macro_rules! store_impl {
                     )));
                 }
                 let mut tx = self.begin_write(Some(&plan.source)).await?;
-                let current: Option<i64> = sqlx::query_scalar("SELECT last_revision FROM sources WHERE name = $1")
-                    .bind(&plan.source)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-                let Some(current) = current else {
-                    return Err(StoreError::NotFound(format!("no source `{}` in the catalogue", plan.source)));
-                };
-                if current != plan.base_revision {
-                    return Err(StoreError::Conflict {
-                        source_name: plan.source.clone(),
-                        current,
-                        planned: plan.base_revision,
-                    });
-                }
+                let current = check_base(&mut tx, plan).await?;
                 let now = now_ms();
-                sqlx::query(
-                    "INSERT INTO specs (hash, body, size, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (hash) DO NOTHING",
-                )
-                .bind(spec.hash)
-                .bind(spec.bytes.to_vec())
-                .bind(spec.bytes.len() as i64)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
+                store_spec(&mut tx, spec, now).await?;
 
                 let mut applied = plan.clone();
                 // Removals first, so their names are free; then names that change are
                 // parked, so two actions may swap names; then updates, then creations.
-                for change in applied.changes.iter().filter(|c| matches!(c.kind, ChangeKind::Archive | ChangeKind::Delete)) {
-                    let id = change.id.unwrap_or_default();
-                    let sql: &'static str = if change.kind == ChangeKind::Delete {
-                        "DELETE FROM actions WHERE id = $1 AND source = $2"
-                    } else {
-                        "UPDATE actions SET state = 'archived', version = version + 1, updated_at = $3 WHERE id = $1 AND source = $2"
-                    };
-                    let done = sqlx::query(sql).bind(id).bind(&plan.source).bind(now).execute(&mut *tx).await?;
-                    if done.rows_affected() != 1 {
-                        return Err(StoreError::Conflict { source_name: plan.source.clone(), current, planned: plan.base_revision });
+                for delete in [false, true] {
+                    let kind = if delete { ChangeKind::Delete } else { ChangeKind::Archive };
+                    let ids: Vec<i64> = applied.changes.iter().filter(|c| c.kind == kind).map(|c| c.id.unwrap_or_default()).collect();
+                    if !remove_actions(&mut tx, &plan.source, &ids, delete, now).await? {
+                        return Err(conflict(plan, current));
                     }
                 }
                 let updates: Vec<usize> = (0..applied.changes.len())
                     .filter(|&i| matches!(applied.changes[i].kind, ChangeKind::Update | ChangeKind::Restore))
                     .collect();
-                for &i in &updates {
-                    let id = applied.changes[i].id.unwrap_or_default();
-                    sqlx::query("UPDATE actions SET name = $2 WHERE id = $1")
-                        .bind(id)
-                        .bind(format!("~{id}"))
-                        .execute(&mut *tx)
-                        .await?;
-                }
-                for &i in &updates {
+                let update_ids: Vec<i64> = updates.iter().map(|&i| applied.changes[i].id.unwrap_or_default()).collect();
+                park_names(&mut tx, &update_ids).await?;
+                let mut read = hands(&mut tx, &update_ids).await?;
+                for (&i, id) in updates.iter().zip(&update_ids) {
                     let change = &applied.changes[i];
-                    let id = change.id.unwrap_or_default();
                     let Some(new_spec) = &change.spec else { continue };
-                    // The name in effect: a pin set since the plan was made still wins.
-                    // The update names the version it read, so a hand edit committed in
-                    // between (Postgres reads do not lock) is read again, never overwritten.
-                    let mut name = String::new();
-                    for _ in 0..8 {
-                        let row = sqlx::query("SELECT hand, version FROM actions WHERE id = $1")
-                            .bind(id)
-                            .fetch_optional(&mut *tx)
-                            .await?;
-                        let Some(row) = row else {
-                            return Err(StoreError::Conflict { source_name: plan.source.clone(), current, planned: plan.base_revision });
-                        };
-                        let hand: $crate::action::HandFields = from_json("hand", &row.try_get::<String, _>("hand")?)?;
-                        let version: i64 = row.try_get("version")?;
-                        name = hand.pins.get("name").and_then(|v| v.as_str()).unwrap_or(&new_spec.name).to_string();
-                        let done = sqlx::query(
-                            "UPDATE actions SET key = $2, name = $3, state = 'active', method = $4, path = $5, spec = $6,
-                             version = version + 1, updated_at = $7 WHERE id = $1 AND version = $8",
-                        )
-                        .bind(id)
-                        .bind(&change.key)
-                        .bind(&name)
-                        .bind(&new_spec.operation.method)
-                        .bind(&new_spec.operation.path)
-                        .bind(to_json(new_spec))
-                        .bind(now)
-                        .bind(version)
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(|e| name_conflict(e, &name))?;
-                        if done.rows_affected() == 1 {
-                            break;
-                        }
-                        name.clear();
-                    }
-                    if name.is_empty() {
-                        return Err(StoreError::Conflict { source_name: plan.source.clone(), current, planned: plan.base_revision });
-                    }
+                    let Some(read) = read.remove(id) else {
+                        return Err(conflict(plan, current));
+                    };
+                    let Some(name) = update_action(&mut tx, change, new_spec, Some(read), now).await? else {
+                        return Err(conflict(plan, current));
+                    };
                     applied.changes[i].name = name;
                 }
-                for change in applied.changes.iter_mut().filter(|c| c.kind == ChangeKind::Create) {
-                    let (Some(new_spec), Some(hand)) = (&change.spec, &change.hand) else { continue };
-                    let id: i64 = sqlx::query_scalar(
-                        "INSERT INTO actions (source, key, name, state, method, path, spec, hand, hand_set, version, created_at, updated_at)
-                         VALUES ($1, $2, $3, 'active', $4, $5, $6, $7, '[]', 1, $8, $8) RETURNING id",
-                    )
-                    .bind(&plan.source)
-                    .bind(&change.key)
-                    .bind(&change.name)
-                    .bind(&new_spec.operation.method)
-                    .bind(&new_spec.operation.path)
-                    .bind(to_json(new_spec))
-                    .bind(to_json(hand))
-                    .bind(now)
-                    .fetch_one(&mut *tx)
-                    .await
-                    .map_err(|e| name_conflict(e, &change.name))?;
+                let creates: Vec<(&Change, &SpecFields, &HandFields)> = plan
+                    .changes
+                    .iter()
+                    .filter(|c| c.kind == ChangeKind::Create)
+                    .filter_map(|c| Some((c, c.spec.as_ref()?, c.hand.as_ref()?)))
+                    .collect();
+                let mut created = insert_actions(&mut tx, &plan.source, &creates, now).await?;
+                for change in applied.changes.iter_mut().filter(|c| c.kind == ChangeKind::Create && c.spec.is_some() && c.hand.is_some()) {
+                    let Some(id) = created.remove(&change.key) else {
+                        return Err(StoreError::Corrupt(format!("no id came back for the new action `{}`", change.key)));
+                    };
                     change.id = Some(id);
                 }
 

@@ -21,7 +21,7 @@ use std::future::Future;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::action::{ActionState, Channel, StoredAction};
+use crate::action::{ActionState, Channel, HandFields, SpecFields, StoredAction};
 use crate::plan::{Counts, NameOwner, Plan};
 
 /// The database URL used when none is given: a file next to the config.
@@ -218,6 +218,25 @@ impl HandEdit {
     }
 }
 
+/// An action without its spec-owned fields, which a plan reads only where their
+/// digest differs from the draft's: the first of the two reads a plan makes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ActionSummary {
+    /// Stable id.
+    pub id: i64,
+    /// Identity within the source.
+    pub key: String,
+    /// The name in effect.
+    pub name: String,
+    /// Active or archived.
+    pub state: ActionState,
+    /// Hand-owned fields.
+    pub hand: HandFields,
+    /// [`crate::plan::spec_digest`] of its spec-owned fields as last applied;
+    /// `None` for rows applied before the digest was kept.
+    pub spec_digest: Option<String>,
+}
+
 /// Which actions to list.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ActionQuery {
@@ -353,8 +372,28 @@ pub trait Store: Send + Sync {
         name: &str,
     ) -> impl Future<Output = Result<Option<StoredAction>>> + Send;
 
-    /// Names in effect of the active actions of every source but `except`.
-    fn name_owners(&self, except: &str) -> impl Future<Output = Result<Vec<NameOwner>>> + Send;
+    /// Every action of a source, active and archived, without its spec-owned
+    /// fields, by id.
+    fn action_summaries(
+        &self,
+        source: &str,
+    ) -> impl Future<Output = Result<Vec<ActionSummary>>> + Send;
+
+    /// The spec-owned fields of those of `ids` that are actions of `source`
+    /// (an id gone since is left out), by id.
+    fn action_specs(
+        &self,
+        source: &str,
+        ids: &[i64],
+    ) -> impl Future<Output = Result<Vec<(i64, SpecFields)>>> + Send;
+
+    /// The active actions of every source but `except` whose name in effect is
+    /// one of `names`, by name.
+    fn name_owners(
+        &self,
+        except: &str,
+        names: &[&str],
+    ) -> impl Future<Output = Result<Vec<NameOwner>>> + Send;
 
     /// Applies a plan as a new revision of its source, in one transaction, under
     /// the source's lock. Refuses a blocked plan, and one whose base revision is
@@ -527,8 +566,14 @@ impl Store for AnyStore {
     async fn action_by_name(&self, name: &str) -> Result<Option<StoredAction>> {
         delegate!(self, s => s.action_by_name(name))
     }
-    async fn name_owners(&self, except: &str) -> Result<Vec<NameOwner>> {
-        delegate!(self, s => s.name_owners(except))
+    async fn action_summaries(&self, source: &str) -> Result<Vec<ActionSummary>> {
+        delegate!(self, s => s.action_summaries(source))
+    }
+    async fn action_specs(&self, source: &str, ids: &[i64]) -> Result<Vec<(i64, SpecFields)>> {
+        delegate!(self, s => s.action_specs(source, ids))
+    }
+    async fn name_owners(&self, except: &str, names: &[&str]) -> Result<Vec<NameOwner>> {
+        delegate!(self, s => s.name_owners(except, names))
     }
     async fn apply(
         &self,

@@ -38,6 +38,14 @@ impl PgStore {
                 "revision_actor",
                 include_str!("../../migrations/postgres/0003_revision_actor.sql"),
             ),
+            (
+                "spec_digest",
+                include_str!("../../migrations/postgres/0004_spec_digest.sql"),
+            ),
+            (
+                "lz4",
+                include_str!("../../migrations/postgres/0005_lz4.sql"),
+            ),
         ]);
         migrator
             .run(&pool)
@@ -62,4 +70,4 @@ impl PgStore {
     }
 }
 
-store_impl!(PgStore, Postgres);
+store_impl!(PgStore, Postgres, 65_535);

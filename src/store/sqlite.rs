@@ -75,6 +75,10 @@ impl SqliteStore {
                 "revision_actor",
                 include_str!("../../migrations/sqlite/0003_revision_actor.sql"),
             ),
+            (
+                "spec_digest",
+                include_str!("../../migrations/sqlite/0004_spec_digest.sql"),
+            ),
         ]);
         migrator
             .run(&pool)
@@ -92,7 +96,7 @@ impl SqliteStore {
     }
 }
 
-store_impl!(SqliteStore, Sqlite);
+store_impl!(SqliteStore, Sqlite, 32_766);
 
 /// The file a `sqlite:` URL names (relative paths under `base_dir`), or `None` for
 /// an in-memory database.

@@ -157,6 +157,7 @@ pub fn source(name: &str, path: &Path) -> SourceSpec {
             ..ConvertOptions::default()
         },
         max_removed_share: 0.5,
+        name_prefix: None,
     }
 }
 

@@ -1,0 +1,48 @@
+#!/usr/bin/env python3
+"""Whole-process `convert` of the same specs by several actionsync binaries,
+interleaved: one warm-up round, then RUNS rounds (default 5), the order of the
+binaries alternating each round. Prints, per spec and binary, the median wall
+time and the highest peak RSS (wait4's ru_maxrss).
+
+    RUNS=7 benches/compare-binaries.py before=/tmp/old/actionsync,after=target/release/actionsync SPEC...
+
+A benchmark driver for BENCHMARKS.md's before/after tables; it asserts nothing.
+"""
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+
+def main():
+    if len(sys.argv) < 3:
+        sys.exit(__doc__)
+    bins = [b.split("=", 1) for b in sys.argv[1].split(",")]
+    specs = sys.argv[2:]
+    runs = int(os.environ.get("RUNS", "5"))
+    for spec in specs:
+        results = {name: [] for name, _ in bins}
+        for r in range(runs + 1):
+            for name, path in bins if r % 2 == 0 else bins[::-1]:
+                started = time.perf_counter()
+                child = subprocess.Popen(
+                    [path, "convert", spec, "--base-url", "https://api.example.com"],
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                )
+                _, status, usage = os.wait4(child.pid, 0)
+                elapsed = (time.perf_counter() - started) * 1000
+                if status != 0:
+                    sys.exit(f"{name} failed on {spec}: status {status}")
+                if r:
+                    results[name].append((elapsed, usage.ru_maxrss / 1024))
+        cells = [
+            f"{name}: {statistics.median(t for t, _ in v):.1f} ms {max(m for _, m in v):.1f} MiB"
+            for name, v in results.items()
+        ]
+        print(os.path.basename(spec), "  ".join(cells), flush=True)
+
+
+if __name__ == "__main__":
+    main()
