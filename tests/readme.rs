@@ -116,6 +116,17 @@ fn serve(dir: &Path, args: &[String], env: &HashMap<String, String>) -> Serve {
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::piped());
+    // The walk-through's environment is the README's, not the test runner's.
+    for (key, _) in std::env::vars_os() {
+        if key != "ACTIONSYNC_TOKEN"
+            && key
+                .to_string_lossy()
+                .to_ascii_uppercase()
+                .starts_with("ACTIONSYNC_")
+        {
+            cmd.env_remove(&key);
+        }
+    }
     let mut child = cmd.spawn().expect("start actionsync serve");
     let pipe = child.stderr.take().expect("stderr is piped");
     let (send, lines) = mpsc::channel();
