@@ -261,6 +261,20 @@ pub async fn reconcile<S: Store>(
         if plan.is_blocked() {
             let reasons: Vec<&str> = plan.refusals.iter().map(|r| r.message.as_str()).collect();
             record_attempt(None, Some(format!("plan refused: {}", reasons.join("; ")))).await?;
+            // A refused apply is history (`actionsync history`); a refused dry run
+            // changed nothing and is not.
+            if !options.dry_run {
+                let reasons: Vec<String> = reasons.iter().map(|r| r.to_string()).collect();
+                store
+                    .record_refusal(
+                        &source.name,
+                        &spec_hash,
+                        &reasons,
+                        options.applied_by,
+                        options.actor,
+                    )
+                    .await?;
+            }
             return Ok((
                 Outcome::Refused {
                     plan: Box::new(plan),

@@ -119,11 +119,17 @@ pub fn visible(action: &StoredAction, audience: &Audience) -> bool {
         })
 }
 
-/// The actions `audience` may see, sorted by name (then id), so that every caller
-/// lists them in the same order.
+/// The actions `audience` may see, pinned ones first, then by name (then id), so
+/// that every caller lists them in the same order.
 pub fn select<'a>(actions: &'a [StoredAction], audience: &Audience) -> Vec<&'a StoredAction> {
     let mut chosen: Vec<&StoredAction> = actions.iter().filter(|a| visible(a, audience)).collect();
-    chosen.sort_by(|a, b| a.name.cmp(&b.name).then(a.id.cmp(&b.id)));
+    chosen.sort_by(|a, b| {
+        b.hand
+            .pinned
+            .cmp(&a.hand.pinned)
+            .then(a.name.cmp(&b.name))
+            .then(a.id.cmp(&b.id))
+    });
     chosen
 }
 
@@ -772,7 +778,7 @@ mod tests {
     }
 
     #[test]
-    fn select_sorts_by_name() {
+    fn select_sorts_pinned_first_then_by_name() {
         let mut hidden = action("aaa_hidden");
         hidden.hand.enabled = false;
         let actions = vec![action("zed_order"), hidden, action("get_order")];
@@ -781,6 +787,14 @@ mod tests {
             .map(|a| a.name.as_str())
             .collect();
         assert_eq!(names, ["get_order", "zed_order"]);
+        let mut pinned = action("zzz_pinned_order");
+        pinned.hand.pinned = true;
+        let actions = vec![action("zed_order"), pinned, action("get_order")];
+        let names: Vec<&str> = select(&actions, &Audience::default())
+            .iter()
+            .map(|a| a.name.as_str())
+            .collect();
+        assert_eq!(names, ["zzz_pinned_order", "get_order", "zed_order"]);
     }
 
     // -- shapes -----------------------------------------------------------------

@@ -1441,6 +1441,14 @@ fn actions_page_through_the_catalogue(backend: Backend) {
     );
     server.edit(server.id("get_order"), &json!({"tags": ["orders"]}));
     assert_eq!(names(&pages("pinned=true&limit=1")), ["refund_order"]);
+    // Pinned first, then by id, every action once, across pages.
+    let ordered = names(&pages("source=orders&limit=3"));
+    assert_eq!(ordered[0], "refund_order", "{ordered:?}");
+    let mut once = ordered.clone();
+    once.sort();
+    let mut all = ORDERS_ACTIONS.map(String::from).to_vec();
+    all.sort();
+    assert_eq!(once, all, "each action once: {ordered:?}");
     assert_eq!(names(&pages("pinned=false")).len(), 8);
     assert_eq!(names(&pages("tag=money")), ["refund_order"]);
     let tagged = names(&pages("tag=orders&limit=1"));
@@ -1517,6 +1525,66 @@ fn pushes_with_clashing_names_both_apply(backend: Backend) {
         .expect_error(400, "invalid_request");
 }
 on_each_backend!(pushes_with_clashing_names_both_apply);
+
+/// `PATCH` warns, as `actions set` does, about a magic field for a parameter the
+/// action does not have, and keeps it; a right one has no warning.
+fn a_magic_field_for_no_parameter_is_kept_with_a_warning(backend: Backend) {
+    let server = Server::start(backend, None);
+    server
+        .push(&server.admin, "orders", &orders())
+        .expect_push(200, "applied");
+    let id = server.id("get_order");
+    let (typo, _) = server.edit(id, &json!({"magic_fields": {"order_id": "contact.order"}}));
+    let warnings = typo["warnings"].as_array().cloned().unwrap_or_default();
+    assert_eq!(warnings.len(), 1, "{typo}");
+    assert!(
+        warnings[0]
+            .as_str()
+            .is_some_and(|w| w.contains("no parameter or header `order_id`")),
+        "{typo}"
+    );
+    assert_eq!(typo["hand"]["magic_fields"]["order_id"], "contact.order");
+    let (right, _) = server.edit(id, &json!({"magic_fields": {"orderId": "contact.order"}}));
+    assert!(right.get("warnings").is_none(), "{right}");
+}
+on_each_backend!(a_magic_field_for_no_parameter_is_kept_with_a_warning);
+
+/// A spec without servers, pushed with `base_url`, applies with URLs under it;
+/// without one it says to give one.
+fn a_push_may_give_the_base_url(backend: Backend) {
+    let server = Server::start(backend, None);
+    let no_servers = "openapi: 3.0.3\ninfo: {title: Things, version: '1'}\npaths:\n  /things/{id}:\n    get:\n      operationId: getThing\n      summary: Look up one thing by its id\n      parameters: [{name: id, in: path, required: true, schema: {type: string}}]\n      responses: {'200': {description: ok}}\n";
+    let without = server.push(&server.admin, "things", no_servers).json();
+    assert!(without.to_string().contains("--base-url"), "{without}");
+    let with = server
+        .push_with(
+            &server.admin,
+            "things",
+            "?base_url=https%3A%2F%2Fthings.example.com%2Fv2",
+            no_servers,
+        )
+        .expect_push(200, "applied");
+    let url = with["plan"]["changes"][0]["fields"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|f| f["field"] == "url")
+        .map(|f| f["new"].clone());
+    assert_eq!(
+        url,
+        Some(json!("https://things.example.com/v2/things/{id}")),
+        "{with}"
+    );
+    server
+        .push_with(
+            &server.admin,
+            "things",
+            "?base_url=ftp%3A%2F%2Fx",
+            no_servers,
+        )
+        .expect_error(400, "invalid_request");
+}
+on_each_backend!(a_push_may_give_the_base_url);
 
 /// A method a route does not take is answered like every other error: 405 with
 /// `Allow` and a JSON error body a client can parse.

@@ -270,6 +270,45 @@ on_both_backends!(
 );
 
 on_both_backends!(
+    a_refused_reconcile_is_recorded_once_per_spec_and_reason,
+    |store: AnyStore| async move {
+        let specs = Specs::new();
+        let path = specs.write("orders.yaml", &spec(&[Op::get("getOrder", "/orders/{id}")]));
+        let src = source("orders", &path);
+        reconcile(&store, &src, ReconcileOptions::default()).await;
+        // Zero operations: the guard refuses, twice, and a dry run is not recorded.
+        specs.write("orders.yaml", &spec(&[]));
+        for dry_run in [false, false, true] {
+            let outcome = reconcile(
+                &store,
+                &src,
+                ReconcileOptions {
+                    dry_run,
+                    ..ReconcileOptions::default()
+                },
+            )
+            .await;
+            assert!(matches!(outcome, Outcome::Refused { .. }), "{outcome:#?}");
+        }
+        let refusals = store.refusals("orders").await.unwrap();
+        assert_eq!(refusals.len(), 1, "{refusals:#?}");
+        assert_eq!(refusals[0].times, 2);
+        assert!(refusals[0].reasons[0].contains("zero operations"));
+        assert_eq!(refusals[0].refused_by, "cli");
+        // Another spec refused: a row of its own, newest first.
+        specs.write(
+            "orders.yaml",
+            &format!("{}\n# another revision of nothing\n", spec(&[])),
+        );
+        reconcile(&store, &src, ReconcileOptions::default()).await;
+        let refusals = store.refusals("orders").await.unwrap();
+        assert_eq!(refusals.len(), 2);
+        assert_eq!(refusals[0].times, 1);
+        assert!(store.refusals("nobody").await.unwrap().is_empty());
+    }
+);
+
+on_both_backends!(
     names_are_unique_across_sources,
     |store: AnyStore| async move {
         let specs = Specs::new();
@@ -279,26 +318,42 @@ on_both_backends!(
         );
         let b = specs.write("b.yaml", &spec(&[Op::get("getCustomer", "/people/{id}")]));
         reconcile(&store, &source("a", &a), ReconcileOptions::default()).await;
+        // The second source applies: its action takes the source's prefix.
         let outcome = reconcile(&store, &source("b", &b), ReconcileOptions::default()).await;
-        let Outcome::Refused { plan } = &outcome else {
-            panic!("expected a refusal, got {outcome:#?}")
-        };
+        let plan = applied(&outcome);
+        assert_eq!(plan.changes[0].name, "b_get_customer");
         assert!(
-            plan.refusals
+            plan.diagnostics
                 .iter()
-                .any(|r| r.code == "lint" && !r.overridable && r.message.contains("get_customer"))
+                .any(|d| d.code == "name-prefixed" && d.message.contains("source `a`")),
+            "{:#?}",
+            plan.diagnostics
         );
-        // Forcing does not let a broken catalogue through.
-        let forced = reconcile(
-            &store,
-            &source("b", &b),
-            ReconcileOptions {
-                force: true,
-                ..ReconcileOptions::default()
-            },
-        )
-        .await;
-        assert!(matches!(forced, Outcome::Refused { .. }));
+        assert_eq!(
+            action(&store, "b", "getCustomer").await.name,
+            "b_get_customer"
+        );
+        assert_eq!(
+            action(&store, "a", "getCustomer").await.name,
+            "get_customer"
+        );
+
+        // It keeps that name when its spec changes, even once the clash is gone.
+        let mut op = Op::get("getCustomer", "/people/{id}");
+        op.summary = "Look up one customer of the people service by id".to_string();
+        specs.write("b.yaml", &spec(&[op]));
+        specs.write("a.yaml", &spec(&[Op::get("getInvoice", "/invoices/{id}")]));
+        let forced = ReconcileOptions {
+            force: true,
+            ..ReconcileOptions::default()
+        };
+        reconcile(&store, &source("a", &a), forced).await;
+        let outcome = reconcile(&store, &source("b", &b), ReconcileOptions::default()).await;
+        assert_eq!(applied(&outcome).counts.updated, 1);
+        assert_eq!(
+            action(&store, "b", "getCustomer").await.name,
+            "b_get_customer"
+        );
     }
 );
 

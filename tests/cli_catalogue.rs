@@ -892,6 +892,43 @@ fn actions_json_says_each_actions_name() {
 
 const LONG_DESCRIPTION: &str = "A description that is long enough to be valid";
 
+/// `actions set` says what this edit changed, old → new, not every field a
+/// person has set so far.
+#[test]
+fn actions_set_reports_what_this_edit_changed() {
+    let work = Work::with_bundled_specs();
+    work.run(["reconcile", "specs"]).assert_exit(0);
+    work.run([
+        "actions",
+        "set",
+        "get_order",
+        "--enabled",
+        "false",
+        "--pin",
+        &format!("description={LONG_DESCRIPTION}"),
+    ])
+    .assert_exit(0)
+    .assert_stdout_contains("get_order (version 2):\n");
+    // The report says what this edit changed, not every field set so far.
+    let unpin = work.run(["actions", "set", "get_order", "--unpin", "description"]);
+    unpin
+        .assert_exit(0)
+        .assert_stdout_contains("get_order (version 3):\n  unpinned description\n");
+    let again = work.run(["actions", "set", "get_order", "--enabled", "false"]);
+    again
+        .assert_exit(0)
+        .assert_stdout_contains("nothing changed; the fields already had those values");
+    work.run([
+        "actions",
+        "set",
+        "get_order",
+        "--pin",
+        &format!("description={LONG_DESCRIPTION}"),
+    ])
+    .assert_exit(0)
+    .assert_stdout_contains("):\n  pinned description");
+}
+
 #[test]
 fn hand_set_fields_survive_a_reconcile_with_drift_and_orphans() {
     let work = Work::with_bundled_specs();
@@ -914,9 +951,11 @@ fn hand_set_fields_survive_a_reconcile_with_drift_and_orphans() {
         "--pin",
         &format!("description={LONG_DESCRIPTION}"),
     ]);
-    set.assert_exit(0).assert_stdout_contains(
-        "get_order (version 2): set channels, enabled, magic_fields, pins, require_confirmation, segments",
-    );
+    set.assert_exit(0)
+        .assert_stdout_contains("get_order (version 2):")
+        .assert_stdout_contains("  channels: [\"widget\"] → [\"widget\",\"sms\"]")
+        .assert_stdout_contains("  enabled: true → false")
+        .assert_stdout_contains(&format!("  pinned description: \"{LONG_DESCRIPTION}\""));
 
     let shown = show_json(&work, "get_order");
     let hand = shown["action"]["hand"].clone();
@@ -1167,6 +1206,42 @@ fn invalid_hand_edits_are_refused_with_a_clear_message() {
 // 6. archive, restore, prune
 // ---------------------------------------------------------------------------
 
+/// A refused reconcile is history: `history` shows it beside the revisions, the
+/// same refusal again counts, and a refused dry run (`plan`) is not recorded.
+#[test]
+fn history_shows_refused_reconciles() {
+    let work = Work::new();
+    work.copy_spec("orders.yaml", "orders.yaml");
+    work.run(["reconcile", "orders.yaml"]).assert_exit(0);
+    work.cut("orders.yaml", "  /orders/{orderId}:", COMPONENTS);
+    work.run(["reconcile", "orders.yaml", "--prune"])
+        .assert_exit(1);
+
+    let history = work.run(["history"]);
+    history
+        .assert_exit(0)
+        .assert_stdout_contains("orders #1  by cli")
+        .assert_stdout_contains("orders refused  by cli  spec ")
+        .assert_stdout_contains("6 of the source's 8 active actions");
+
+    work.run(["reconcile", "orders.yaml", "--prune"])
+        .assert_exit(1);
+    work.run(["plan", "orders.yaml", "--prune"]).assert_exit(1);
+    let json = work.run(["history", "--output", "json"]);
+    json.assert_exit(0);
+    let refusals = json.stdout_json()["refusals"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    json.check(
+        refusals.len() == 1 && refusals[0]["times"] == 2 && refusals[0]["refused_by"] == "cli",
+        format!("one refusal, twice, the dry run not counted: {refusals:?}"),
+    );
+    work.run(["history"])
+        .assert_exit(0)
+        .assert_stdout_contains("orders refused (2 times since ");
+}
+
 #[test]
 fn removal_archives_readding_restores_and_prune_deletes() {
     let work = Work::new();
@@ -1258,9 +1333,13 @@ fn removal_archives_readding_restores_and_prune_deletes() {
         refusals.len() == 1
             && refusals[0]["code"] == "removal-guard"
             && refusals[0]["overridable"] == true
-            && refusals[0]["message"]
-                .as_str()
-                .is_some_and(|m| m.contains("5 of the source's 7 active actions")),
+            && refusals[0]["message"].as_str().is_some_and(|m| {
+                m.contains("5 of the source's 7 active actions")
+                    // Each front end's way to force it, as it is spelt there.
+                    && m.contains("--force on the command line")
+                    && m.contains("force=true on a push")
+                    && m.contains("\"force\": true in a rollback over the API")
+            }),
         format!("the refusals: {refusals:?}"),
     );
     assert_eq!(

@@ -236,7 +236,7 @@ fn refusals() -> Vec<Refusal> {
     vec![
         Refusal {
             code: "removal-guard".into(),
-            message: "the plan would remove 6 of the source's 8 active actions (75 %), more than its limit of 50 %. Check the spec, or pass --force".into(),
+            message: "the plan would remove 6 of the source's 8 active actions (75 %), more than its limit of 50 %. Check the spec, or force the plan: --force on the command line, force=true on a push, \"force\": true in a rollback over the API".into(),
             overridable: true,
         },
         Refusal {
@@ -399,7 +399,7 @@ fn a_refused_plan_exits_1_and_lists_each_refusal() {
         .assert_stdout_contains("billing: refused; nothing applied")
         .assert_stderr_contains("error: billing: the server refused the plan; nothing applied")
         .assert_stderr_contains(
-            "  - the plan would remove 6 of the source's 8 active actions (75 %), more than its limit of 50 %. Check the spec, or pass --force [--force passes this]",
+            "  - the plan would remove 6 of the source's 8 active actions (75 %), more than its limit of 50 %. Check the spec, or force the plan: --force on the command line, force=true on a push, \"force\": true in a rollback over the API [--force passes this]",
         )
         .assert_stderr_contains("  - getInvoice: the name `get_data` is too generic\n");
     assert_no_token(&run);

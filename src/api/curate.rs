@@ -133,7 +133,7 @@ pub struct ActionsQuery {
     pub pinned: Option<bool>,
     /// Page size (default 100, at most 1000).
     pub limit: Option<usize>,
-    /// The cursor: ids greater than this (the previous page's `next_after`).
+    /// The cursor: the actions after this one (the previous page's `next_after`).
     pub after: Option<i64>,
 }
 
@@ -145,7 +145,7 @@ struct ActionsPage<'a> {
     next_after: Option<i64>,
 }
 
-/// `GET /v1/actions`: actions by id, filtered and paginated.
+/// `GET /v1/actions`: pinned actions first, then by id, filtered and paginated.
 pub async fn actions(
     State(api): State<ApiState>,
     query: Result<Query<ActionsQuery>, QueryRejection>,
@@ -211,6 +211,7 @@ pub async fn actions(
                 state,
                 after,
                 limit: Some(batch as i64),
+                pinned_first: true,
             })
             .await?;
         let exhausted = rows.len() < batch;
@@ -260,6 +261,33 @@ pub async fn action(
     ))
 }
 
+/// An edited action, and what the editor should know about the edit.
+#[derive(Debug, Serialize)]
+struct EditedAction<'a> {
+    #[serde(flatten)]
+    action: WithTokens<'a>,
+    /// Allowed but likely mistakes, such as a magic field for a parameter the
+    /// action does not have (it is kept, and takes effect if one appears).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    warnings: Vec<String>,
+}
+
+/// The warning `actions set` gives too: a magic field set for a parameter or
+/// header the action does not have.
+fn magic_field_warnings(action: &StoredAction, edit: &HandEdit) -> Vec<String> {
+    edit.magic_fields
+        .iter()
+        .flatten()
+        .filter(|(field, _)| !action.spec.fills(field))
+        .map(|(field, _)| {
+            format!(
+                "`{}` has no parameter or header `{field}`; the magic field is kept and takes effect if one appears",
+                action.name()
+            )
+        })
+        .collect()
+}
+
 /// `PATCH /v1/actions/{id}`: sets hand-owned fields. `If-Match` must name the
 /// version the editor saw, so two editors never overwrite each other silently.
 pub async fn edit_action(
@@ -294,10 +322,11 @@ pub async fn edit_action(
         }
     };
     tracing::info!(action = id, name = %action.name, by = %actor, version = action.version, "hand edit");
-    Ok(with_etag(
-        json(StatusCode::OK, &WithTokens::new(&action)),
-        action.version,
-    ))
+    let body = EditedAction {
+        action: WithTokens::new(&action),
+        warnings: magic_field_warnings(&action, &edit),
+    };
+    Ok(with_etag(json(StatusCode::OK, &body), action.version))
 }
 
 pub(super) fn action_id(path: Result<Path<i64>, PathRejection>) -> Result<i64, ApiError> {

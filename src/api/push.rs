@@ -27,6 +27,9 @@ pub struct PushQuery {
     /// What an action name another source has is prefixed with (default: the
     /// config's, else the source's name).
     pub name_prefix: Option<String>,
+    /// Replaces the spec's root server; relative servers resolve against it
+    /// (default: the config's `base_url`).
+    pub base_url: Option<url::Url>,
 }
 
 /// Plans and applies (or with `dry_run`, only plans) the spec in the body.
@@ -39,7 +42,7 @@ pub async fn push(
 ) -> Result<Response, ApiError> {
     let Query(query) = query.map_err(|e| {
         ApiError::InvalidRequest(format!(
-            "{}; the query takes dry_run=true, force=true and name_prefix=PREFIX",
+            "{}; the query takes dry_run=true, force=true, name_prefix=PREFIX and base_url=https://…",
             e.body_text()
         ))
     })?;
@@ -61,12 +64,24 @@ pub async fn push(
     if let Some(prefix) = &query.name_prefix {
         crate::config::check_name_prefix(prefix).map_err(ApiError::InvalidRequest)?;
     }
+    if let Some(url) = &query.base_url
+        && !matches!(url.scheme(), "https" | "http")
+    {
+        return Err(ApiError::InvalidRequest(format!(
+            "base_url `{url}` is not an http(s) URL"
+        )));
+    }
+    let mut convert = settings.convert.clone();
+    if let Some(url) = &query.base_url {
+        convert.base_url = Some(url.clone());
+    }
     let spec = crate::sync::SourceSpec {
         location: crate::source::SpecLocation::Bytes {
             name: settings.location.display(),
             bytes,
         },
         name_prefix: query.name_prefix.clone().or(settings.name_prefix.clone()),
+        convert,
         ..settings
     };
     let actor = format!("token:{}", token.name);

@@ -551,14 +551,40 @@ pub fn actions(args: &ActionsArgs) -> Result<ExitCode, Failure> {
                         );
                     }
                 }
+                // What this edit changed: its audit entries (a value set to what it
+                // already was changes nothing and has none).
+                let audit = store.audit(updated.id).await.map_err(|e| e.to_string())?;
+                let changed: Vec<&store::AuditEntry> =
+                    audit.iter().filter(|e| e.version == updated.version).collect();
                 match set.output {
-                    Output::Json => print_json(&serde_json::json!({ "action": updated })),
-                    _ => print_text(&format!("{} (version {}): set {}\n", updated.name(), updated.version, updated.hand_set.join(", "))),
+                    Output::Json => print_json(&serde_json::json!({ "action": updated, "changed": changed })),
+                    _ => print_text(&edit_report(&updated, &changed)),
                 }
             }
         }
     })?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// `actions set`'s text report: each field this edit changed, old → new.
+fn edit_report(updated: &StoredAction, changed: &[&store::AuditEntry]) -> String {
+    if changed.is_empty() {
+        return format!(
+            "{} (version {}): nothing changed; the fields already had those values\n",
+            updated.name(),
+            updated.version
+        );
+    }
+    let mut out = format!("{} (version {}):\n", updated.name(), updated.version);
+    for entry in changed {
+        let what = match entry.field.strip_prefix("pin:") {
+            Some(field) if entry.new.is_null() => format!("unpinned {field}"),
+            Some(field) => format!("pinned {field}: {}", entry.new),
+            None => format!("{}: {} → {}", entry.field, entry.old, entry.new),
+        };
+        out.push_str(&format!("  {what}\n"));
+    }
+    out
 }
 
 pub(super) async fn find(store: &AnyStore, name_or_id: &str) -> Result<StoredAction, Failure> {
@@ -817,42 +843,73 @@ pub fn history(args: &HistoryArgs) -> Result<ExitCode, Failure> {
                 .collect(),
         };
         let mut all = Vec::new();
+        let mut refusals = Vec::new();
         for source in sources {
             all.extend(store.revisions(&source).await.map_err(|e| e.to_string())?);
+            refusals.extend(store.refusals(&source).await.map_err(|e| e.to_string())?);
         }
         all.sort_by(|a, b| {
             b.applied_at
                 .cmp(&a.applied_at)
                 .then(b.number.cmp(&a.number))
         });
+        refusals.sort_by_key(|r| std::cmp::Reverse(r.last_at));
         match args.output {
-            Output::Json => print_json(&serde_json::json!({ "revisions": all })),
-            _ => {
-                let mut text = String::new();
-                for r in &all {
-                    let c = &r.counts;
-                    text.push_str(&format!(
-                        "{}  {} #{}  by {}  +{} ~{} -{} x{} ^{}  spec {}\n",
-                        format_time(r.applied_at),
-                        r.source,
-                        r.number,
-                        applied_by(r),
-                        c.created,
-                        c.updated,
-                        c.archived,
-                        c.deleted,
-                        c.restored,
-                        &r.spec_hash.chars().take(12).collect::<String>()
-                    ));
-                }
-                if all.is_empty() {
-                    text.push_str("no revisions yet\n");
-                }
-                print_text(&text)
+            Output::Json => {
+                print_json(&serde_json::json!({ "revisions": all, "refusals": refusals }))
             }
+            _ => print_text(&history_text(&all, &refusals)),
         }
     })?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Revisions and refusals, newest first, one line each.
+fn history_text(revisions: &[store::Revision], refusals: &[store::RefusalRecord]) -> String {
+    let mut lines: Vec<(i64, String)> = revisions
+        .iter()
+        .map(|r| {
+            let c = &r.counts;
+            let line = format!(
+                "{}  {} #{}  by {}  +{} ~{} -{} x{} ^{}  spec {}\n",
+                format_time(r.applied_at),
+                r.source,
+                r.number,
+                applied_by(r),
+                c.created,
+                c.updated,
+                c.archived,
+                c.deleted,
+                c.restored,
+                &r.spec_hash.chars().take(12).collect::<String>()
+            );
+            (r.applied_at, line)
+        })
+        .collect();
+    for r in refusals {
+        let times = if r.times > 1 {
+            format!(" ({} times since {})", r.times, format_time(r.first_at))
+        } else {
+            String::new()
+        };
+        let by = match &r.actor {
+            Some(actor) => format!("{} ({actor})", r.refused_by),
+            None => r.refused_by.clone(),
+        };
+        let line = format!(
+            "{}  {} refused{times}  by {by}  spec {}: {}\n",
+            format_time(r.last_at),
+            r.source,
+            &r.spec_hash.chars().take(12).collect::<String>(),
+            r.reasons.join("; ")
+        );
+        lines.push((r.last_at, line));
+    }
+    lines.sort_by_key(|l| std::cmp::Reverse(l.0));
+    if lines.is_empty() {
+        return "no revisions yet\n".to_string();
+    }
+    lines.into_iter().map(|(_, line)| line).collect()
 }
 
 /// `actionsync rollback`.

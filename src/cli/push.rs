@@ -64,6 +64,10 @@ pub struct PushArgs {
     /// the name (default: the server's config, else the source's name).
     #[arg(long, value_name = "PREFIX", value_parser = parse_name_prefix)]
     name_prefix: Option<String>,
+    /// Replaces the spec's root server on the server side (relative servers
+    /// resolve against it), as `convert --base-url` does locally.
+    #[arg(long, value_name = "URL")]
+    base_url: Option<url::Url>,
     /// Output format: the plan as text, as Markdown (for a pull-request comment),
     /// or the server's JSON answer.
     #[arg(long, value_enum, default_value_t = Output::Text)]
@@ -141,7 +145,10 @@ pub fn run(args: &PushArgs) -> Result<ExitCode, String> {
         &args.source,
         args.dry_run,
         args.force,
-        args.name_prefix.as_deref(),
+        &PushOptions {
+            name_prefix: args.name_prefix.as_deref(),
+            base_url: args.base_url.as_ref(),
+        },
     )?;
     let authorization = args.token.bearer()?;
     if url.scheme() == "http" && !is_loopback(&url) {
@@ -293,12 +300,19 @@ fn parse_name_prefix(s: &str) -> Result<String, String> {
     crate::config::check_name_prefix(s).map(|()| s.to_string())
 }
 
+/// Options a push sends in its query besides dry_run and force.
+#[derive(Debug, Default)]
+struct PushOptions<'a> {
+    name_prefix: Option<&'a str>,
+    base_url: Option<&'a Url>,
+}
+
 fn push_url(
     server: &Url,
     source: &str,
     dry_run: bool,
     force: bool,
-    name_prefix: Option<&str>,
+    options: &PushOptions<'_>,
 ) -> Result<Url, String> {
     let shown = redact_url(server);
     if !matches!(server.scheme(), "http" | "https") {
@@ -324,8 +338,11 @@ fn push_url(
         if force {
             query.append_pair("force", "true");
         }
-        if let Some(prefix) = name_prefix {
+        if let Some(prefix) = options.name_prefix {
             query.append_pair("name_prefix", prefix);
+        }
+        if let Some(base) = options.base_url {
+            query.append_pair("base_url", base.as_str());
         }
     }
     // `query_pairs_mut` leaves a bare `?` when nothing was appended.
@@ -616,29 +633,49 @@ mod tests {
     #[test]
     fn urls_keep_the_prefix_and_encode_the_source() {
         let server = Url::parse("https://host/actionsync/").unwrap();
-        let url = push_url(&server, "billing", true, false, None).unwrap();
+        let url = push_url(&server, "billing", true, false, &PushOptions::default()).unwrap();
         assert_eq!(
             url.as_str(),
             "https://host/actionsync/v1/sources/billing/spec?dry_run=true"
         );
-        let url = push_url(&server, "billing", false, false, Some("bill")).unwrap();
+        let base = Url::parse("https://api.example.com/v1").unwrap();
+        let url = push_url(
+            &server,
+            "billing",
+            false,
+            false,
+            &PushOptions {
+                name_prefix: Some("bill"),
+                base_url: Some(&base),
+            },
+        )
+        .unwrap();
         assert_eq!(
             url.as_str(),
-            "https://host/actionsync/v1/sources/billing/spec?name_prefix=bill"
+            "https://host/actionsync/v1/sources/billing/spec?name_prefix=bill&base_url=https%3A%2F%2Fapi.example.com%2Fv1"
         );
         let server = Url::parse("https://host/actionsync").unwrap();
-        let url = push_url(&server, "a b/c", false, true, None).unwrap();
+        let url = push_url(&server, "a b/c", false, true, &PushOptions::default()).unwrap();
         assert_eq!(
             url.as_str(),
             "https://host/actionsync/v1/sources/a%20b%2Fc/spec?force=true"
         );
         let server = Url::parse("http://127.0.0.1:8080").unwrap();
-        let url = push_url(&server, "billing", false, false, None).unwrap();
+        let url = push_url(&server, "billing", false, false, &PushOptions::default()).unwrap();
         assert_eq!(
             url.as_str(),
             "http://127.0.0.1:8080/v1/sources/billing/spec"
         );
-        assert!(push_url(&Url::parse("ftp://host/").unwrap(), "b", false, false, None).is_err());
+        assert!(
+            push_url(
+                &Url::parse("ftp://host/").unwrap(),
+                "b",
+                false,
+                false,
+                &PushOptions::default()
+            )
+            .is_err()
+        );
         assert!(is_loopback(&Url::parse("http://127.0.0.1:8080/").unwrap()));
         assert!(is_loopback(&Url::parse("http://[::1]/").unwrap()));
         assert!(is_loopback(&Url::parse("http://LOCALHOST/").unwrap()));
@@ -651,7 +688,7 @@ mod tests {
                 "b",
                 false,
                 false,
-                None
+                &PushOptions::default()
             )
             .is_err()
         );

@@ -1115,7 +1115,7 @@ fn guard_plan(
     if input.conversion.operation_count() == 0 {
         refusals.push(Refusal {
             code: "zero-operations".to_string(),
-            message: "the spec has zero operations; applying it would empty the source. Check the spec, or pass --force".to_string(),
+            message: "the spec has zero operations; applying it would empty the source. Check the spec, or force the plan: --force on the command line, force=true on a push, \"force\": true in a rollback over the API".to_string(),
             overridable: true,
         });
     }
@@ -1125,7 +1125,7 @@ fn guard_plan(
             refusals.push(Refusal {
                 code: "removal-guard".to_string(),
                 message: format!(
-                    "the plan would remove {removed} of the source's {active_before} active actions ({:.0} %), more than its limit of {:.0} %. Check the spec, or pass --force",
+                    "the plan would remove {removed} of the source's {active_before} active actions ({:.0} %), more than its limit of {:.0} %. Check the spec, or force the plan: --force on the command line, force=true on a push, \"force\": true in a rollback over the API",
                     share * 100.0,
                     input.options.max_removed_share * 100.0
                 ),

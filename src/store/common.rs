@@ -195,7 +195,7 @@ macro_rules! store_impl {
         use $crate::plan::{self, Change, ChangeKind, Counts, NameOwner, Plan};
         use $crate::store::common::{self, ACTION_COLUMNS, from_json, to_json};
         use $crate::store::{
-            ActionQuery, ActionSummary, AppliedBy, AuditEntry, HandEdit, NewToken, Result, Revision, SourceRecord,
+            ActionQuery, ActionSummary, AppliedBy, AuditEntry, HandEdit, NewToken, RefusalRecord, Result, Revision, SourceRecord,
             SpecBlob, Store, StoreError, TokenRecord, TokenScope, now_ms,
         };
 
@@ -372,12 +372,12 @@ macro_rules! store_impl {
             now: i64,
         ) -> Result<HashMap<String, i64>> {
             let mut ids = HashMap::with_capacity(creates.len());
-            for chunk in creates.chunks(rows_per_statement(10)) {
+            for chunk in creates.chunks(rows_per_statement(11)) {
                 // A failed statement aborts a Postgres transaction: the savepoint
                 // lets `taken_name` ask which name it was.
                 sqlx::query("SAVEPOINT insert_actions").execute(&mut **tx).await?;
                 let mut q = Builder::new(
-                    "INSERT INTO actions (source, key, name, state, method, path, spec, spec_digest, hand, hand_set, version, created_at, updated_at) ",
+                    "INSERT INTO actions (source, key, name, state, method, path, spec, spec_digest, hand, pinned, hand_set, version, created_at, updated_at) ",
                 );
                 q.push_values(chunk, |mut row, (change, spec, hand)| {
                     row.push_bind(source)
@@ -389,6 +389,7 @@ macro_rules! store_impl {
                         .push_bind(to_json(spec))
                         .push_bind(plan::spec_digest(spec))
                         .push_bind(to_json(hand))
+                        .push_bind(i64::from(hand.pinned))
                         .push("'[]'")
                         .push("1")
                         .push_bind(now)
@@ -646,7 +647,16 @@ macro_rules! store_impl {
 
             async fn actions(&self, query: &ActionQuery) -> Result<Vec<StoredAction>> {
                 // One SQL text per combination of filters; the parameters keep their order.
-                let mut sql = format!("SELECT {ACTION_COLUMNS} FROM actions WHERE id > $1");
+                // Pinned first: after the cursor means a lower `pinned`, or the same
+                // and a greater id (no cursor row: from the top).
+                let mut sql = if query.pinned_first {
+                    format!(
+                        "SELECT {ACTION_COLUMNS} FROM actions WHERE (pinned < COALESCE((SELECT pinned FROM actions WHERE id = $1), 1)
+                         OR (pinned = COALESCE((SELECT pinned FROM actions WHERE id = $1), 1) AND id > $1))"
+                    )
+                } else {
+                    format!("SELECT {ACTION_COLUMNS} FROM actions WHERE id > $1")
+                };
                 let mut n = 1;
                 if query.source.is_some() {
                     n += 1;
@@ -656,7 +666,7 @@ macro_rules! store_impl {
                     n += 1;
                     sql.push_str(&format!(" AND state = ${n}"));
                 }
-                sql.push_str(" ORDER BY id");
+                sql.push_str(if query.pinned_first { " ORDER BY pinned DESC, id" } else { " ORDER BY id" });
                 if query.limit.is_some() {
                     n += 1;
                     sql.push_str(&format!(" LIMIT ${n}"));
@@ -848,8 +858,8 @@ macro_rules! store_impl {
                 let (hand, hand_set, audit, name) = common::edit_hand_fields(&action, edit, actor)?;
                 let now = now_ms();
                 let done = sqlx::query(
-                    "UPDATE actions SET hand = $2, hand_set = $3, name = $4, version = version + 1, updated_at = $5
-                     WHERE id = $1 AND version = $6",
+                    "UPDATE actions SET hand = $2, hand_set = $3, name = $4, version = version + 1, updated_at = $5,
+                     pinned = $7 WHERE id = $1 AND version = $6",
                 )
                 .bind(id)
                 .bind(to_json(&hand))
@@ -857,6 +867,7 @@ macro_rules! store_impl {
                 .bind(&name)
                 .bind(now)
                 .bind(action.version)
+                .bind(i64::from(hand.pinned))
                 .execute(&mut *tx)
                 .await
                 .map_err(|e| name_conflict(e, &name))?;
@@ -891,6 +902,81 @@ macro_rules! store_impl {
                 self.action(id)
                     .await?
                     .ok_or_else(|| StoreError::NotFound(format!("no action with id {id}")))
+            }
+
+            async fn record_refusal(
+                &self,
+                source: &str,
+                spec_hash: &str,
+                reasons: &[String],
+                by: AppliedBy,
+                actor: Option<&str>,
+            ) -> Result<()> {
+                let now = now_ms();
+                let reasons = to_json(&reasons);
+                let mut tx = self.begin_write(Some(source)).await?;
+                let last = sqlx::query(
+                    "SELECT id, spec_hash, reasons FROM refusals WHERE source = $1 ORDER BY last_at DESC, id DESC LIMIT 1",
+                )
+                .bind(source)
+                .fetch_optional(&mut *tx)
+                .await?;
+                let repeat = match &last {
+                    Some(row) => {
+                        row.try_get::<String, _>("spec_hash")? == spec_hash
+                            && row.try_get::<String, _>("reasons")? == reasons
+                    }
+                    None => false,
+                };
+                match last {
+                    Some(row) if repeat => {
+                        sqlx::query("UPDATE refusals SET times = times + 1, last_at = $2 WHERE id = $1")
+                            .bind(row.try_get::<i64, _>("id")?)
+                            .bind(now)
+                            .execute(&mut *tx)
+                            .await?;
+                    }
+                    _ => {
+                        sqlx::query(
+                            "INSERT INTO refusals (source, spec_hash, reasons, refused_by, actor, first_at, last_at, times)
+                             VALUES ($1, $2, $3, $4, $5, $6, $6, 1)",
+                        )
+                        .bind(source)
+                        .bind(spec_hash)
+                        .bind(&reasons)
+                        .bind(by.as_str())
+                        .bind(actor)
+                        .bind(now)
+                        .execute(&mut *tx)
+                        .await?;
+                    }
+                }
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn refusals(&self, source: &str) -> Result<Vec<RefusalRecord>> {
+                let rows = sqlx::query(
+                    "SELECT source, spec_hash, reasons, refused_by, actor, first_at, last_at, times FROM refusals
+                     WHERE source = $1 ORDER BY last_at DESC, id DESC",
+                )
+                .bind(source)
+                .fetch_all(&self.pool)
+                .await?;
+                rows.iter()
+                    .map(|r| {
+                        Ok(RefusalRecord {
+                            source: r.try_get("source")?,
+                            spec_hash: r.try_get("spec_hash")?,
+                            reasons: from_json("reasons", &r.try_get::<String, _>("reasons")?)?,
+                            refused_by: r.try_get("refused_by")?,
+                            actor: r.try_get("actor")?,
+                            first_at: r.try_get("first_at")?,
+                            last_at: r.try_get("last_at")?,
+                            times: r.try_get("times")?,
+                        })
+                    })
+                    .collect()
             }
 
             async fn revisions(&self, source: &str) -> Result<Vec<Revision>> {

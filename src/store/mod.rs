@@ -166,6 +166,29 @@ pub struct Revision {
     pub plan: Option<Plan>,
 }
 
+/// A reconcile whose plan was refused, as `history` shows it: the same refusal
+/// of the same spec again counts in `times`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefusalRecord {
+    /// Source.
+    pub source: String,
+    /// Hash of the spec whose plan was refused.
+    pub spec_hash: String,
+    /// Why, one entry per refusal.
+    pub reasons: Vec<String>,
+    /// What tried to apply it (`cli`, `watch`, `poll`, `push`, `user`).
+    pub refused_by: String,
+    /// Who, when known (`token:NAME`).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub actor: Option<String>,
+    /// When it was first refused, in milliseconds since the Unix epoch.
+    pub first_at: i64,
+    /// When it was last refused.
+    pub last_at: i64,
+    /// How many times.
+    pub times: i64,
+}
+
 /// One hand edit of one field.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AuditEntry {
@@ -244,10 +267,13 @@ pub struct ActionQuery {
     pub source: Option<String>,
     /// Only this state.
     pub state: Option<ActionState>,
-    /// Only ids greater than this (a page's cursor).
+    /// Only actions after this one (a page's cursor): ids greater than this, or
+    /// with `pinned_first`, after it in that order.
     pub after: Option<i64>,
     /// At most this many.
     pub limit: Option<i64>,
+    /// Pinned actions first, then by id; else by id.
+    pub pinned_first: bool,
 }
 
 /// What an API token may do.
@@ -430,6 +456,20 @@ pub trait Store: Send + Sync {
     /// A stored spec's bytes.
     fn spec_body(&self, hash: &str) -> impl Future<Output = Result<Option<Vec<u8>>>> + Send;
 
+    /// Records that a plan for `source` was refused (or, if the last refusal of
+    /// that source was the same spec for the same reasons, counts it again).
+    fn record_refusal(
+        &self,
+        source: &str,
+        spec_hash: &str,
+        reasons: &[String],
+        by: AppliedBy,
+        actor: Option<&str>,
+    ) -> impl Future<Output = Result<()>> + Send;
+
+    /// A source's refusals, newest first.
+    fn refusals(&self, source: &str) -> impl Future<Output = Result<Vec<RefusalRecord>>> + Send;
+
     /// The hand edits of an action, oldest first.
     fn audit(&self, action_id: i64) -> impl Future<Output = Result<Vec<AuditEntry>>> + Send;
 
@@ -602,6 +642,19 @@ impl Store for AnyStore {
     }
     async fn spec_body(&self, hash: &str) -> Result<Option<Vec<u8>>> {
         delegate!(self, s => s.spec_body(hash))
+    }
+    async fn record_refusal(
+        &self,
+        source: &str,
+        spec_hash: &str,
+        reasons: &[String],
+        by: AppliedBy,
+        actor: Option<&str>,
+    ) -> Result<()> {
+        delegate!(self, s => s.record_refusal(source, spec_hash, reasons, by, actor))
+    }
+    async fn refusals(&self, source: &str) -> Result<Vec<RefusalRecord>> {
+        delegate!(self, s => s.refusals(source))
     }
     async fn audit(&self, action_id: i64) -> Result<Vec<AuditEntry>> {
         delegate!(self, s => s.audit(action_id))

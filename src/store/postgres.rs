@@ -46,6 +46,14 @@ impl PgStore {
                 "lz4",
                 include_str!("../../migrations/postgres/0005_lz4.sql"),
             ),
+            (
+                "pinned",
+                include_str!("../../migrations/postgres/0006_pinned.sql"),
+            ),
+            (
+                "refusals",
+                include_str!("../../migrations/postgres/0008_refusals.sql"),
+            ),
         ]);
         migrator
             .run(&pool)

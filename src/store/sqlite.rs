@@ -79,6 +79,14 @@ impl SqliteStore {
                 "spec_digest",
                 include_str!("../../migrations/sqlite/0004_spec_digest.sql"),
             ),
+            (
+                "pinned",
+                include_str!("../../migrations/sqlite/0005_pinned.sql"),
+            ),
+            (
+                "refusals",
+                include_str!("../../migrations/sqlite/0007_refusals.sql"),
+            ),
         ]);
         migrator
             .run(&pool)
