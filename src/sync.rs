@@ -156,13 +156,14 @@ pub async fn reconcile<S: Store>(
     options: ReconcileOptions<'_>,
 ) -> Result<(Outcome, Timings), SyncError> {
     let mut timings = Timings::default();
-    // A dry run writes nothing, not even the source's row.
-    let record = if options.dry_run {
+    // A dry run writes nothing, not even the source's row; nor does a push to a
+    // new name until it applies (a push that fails leaves no source behind).
+    let record = if options.dry_run || source.kind == "push" {
         store.source(&source.name).await?
     } else {
         Some(
             store
-                .ensure_source(&source.name, &source.kind, &source.location.display())
+                .ensure_source(&source.name, &source.kind, &source.location.stored())
                 .await?,
         )
     };
@@ -308,6 +309,11 @@ pub async fn reconcile<S: Store>(
             ));
         }
         let started = Instant::now();
+        if record.is_none() {
+            store
+                .ensure_source(&source.name, &source.kind, &source.location.stored())
+                .await?;
+        }
         let applied = store
             .apply(&plan, blob, &input, options.applied_by, options.actor)
             .await;

@@ -690,6 +690,19 @@ fn token_answers(backend: Backend) {
         &[],
         Some(orders().into()),
     ));
+    // 401 before any rule of the route is checked: a bad id, source name, query
+    // or revision number without a token says only that a token is needed.
+    for (method, path) in [
+        (Method::PATCH, "/v1/actions/x"),
+        (Method::GET, "/v1/actions/x"),
+        (Method::POST, "/v1/actions/x/test"),
+        (Method::PUT, "/v1/sources/Bad%20Name/spec?colour=red"),
+        (Method::POST, "/v1/sources/Bad%20Name/rollback"),
+        (Method::GET, "/v1/sources/orders/revisions/three"),
+        (Method::GET, "/v1/actions?colour=red"),
+    ] {
+        unauthorized(server.send(method, path, None, &[], Some("{}".into())));
+    }
 
     // 401: a token that was never created.
     let made_up = Token {
@@ -1240,6 +1253,17 @@ fn tools_say_what_they_cost_in_every_format(backend: Backend) {
         .get(&tools, "/v1/tools?channel=widget&format=openai&strict=yes")
         .expect_error(400, "invalid_request");
     assert_mentions(&message, "true or false");
+    // An empty value is refused like an empty channel: the document's enums
+    // have no empty string.
+    for empty in [
+        "channel=&format=native",
+        "channel=widget&format=",
+        "channel=widget&strict=",
+    ] {
+        server
+            .get(&tools, &format!("/v1/tools?{empty}"))
+            .expect_error(400, "invalid_request");
+    }
 }
 on_each_backend!(tools_say_what_they_cost_in_every_format);
 
@@ -1585,6 +1609,33 @@ fn a_push_may_give_the_base_url(backend: Backend) {
         .expect_error(400, "invalid_request");
 }
 on_each_backend!(a_push_may_give_the_base_url);
+
+/// A first push that fails leaves no source behind; one that applies creates it.
+fn a_failed_first_push_leaves_no_source(backend: Backend) {
+    let server = Server::start(backend, None);
+    let admin = &server.admin;
+    server
+        .push(admin, "fresh", "openapi: 3.0.3\ninfo: [not, a, map\n")
+        .expect_error(400, "invalid_spec");
+    // Nothing to apply (no operations): nothing is created either.
+    let empty = server.push(
+        admin,
+        "fresh",
+        "openapi: 3.0.3\ninfo: {title: T, version: '1'}\npaths: {}\n",
+    );
+    assert_eq!(empty.status, 200);
+    let sources = server.get(admin, "/v1/sources").expect_json(200);
+    assert!(
+        !sources.to_string().contains("\"fresh\""),
+        "no source `fresh` after failed pushes: {sources}"
+    );
+    server
+        .push(admin, "fresh", &orders())
+        .expect_push(200, "applied");
+    let sources = server.get(admin, "/v1/sources").expect_json(200);
+    assert!(sources.to_string().contains("\"fresh\""), "{sources}");
+}
+on_each_backend!(a_failed_first_push_leaves_no_source);
 
 /// A method a route does not take is answered like every other error: 405 with
 /// `Allow` and a JSON error body a client can parse.

@@ -309,6 +309,61 @@ on_both_backends!(
 );
 
 on_both_backends!(
+    a_file_source_is_recorded_by_its_absolute_path,
+    |store: AnyStore| async move {
+        // The bundled spec, by a path relative to the crate root (the tests' folder).
+        let relative = std::path::Path::new("specs/orders.yaml");
+        assert!(relative.is_file(), "run from the crate root");
+        reconcile(
+            &store,
+            &source("orders", relative),
+            ReconcileOptions::default(),
+        )
+        .await;
+        let record = store.source("orders").await.unwrap().expect("the source");
+        let recorded = std::path::Path::new(&record.location);
+        assert!(recorded.is_absolute(), "{}", record.location);
+        assert!(
+            recorded.ends_with("specs/orders.yaml"),
+            "{}",
+            record.location
+        );
+    }
+);
+
+on_both_backends!(
+    backup_copies_sqlite_and_names_pg_dump_for_postgres,
+    |store: AnyStore| async move {
+        let specs = Specs::new();
+        let path = specs.write("orders.yaml", &spec(&[Op::get("getOrder", "/orders/{id}")]));
+        reconcile(
+            &store,
+            &source("orders", &path),
+            ReconcileOptions::default(),
+        )
+        .await;
+        let to = specs.path().join("backup.db");
+        match &store {
+            AnyStore::Sqlite(_) => {
+                store.backup(&to).await.expect("backup");
+                let copy =
+                    actionsync::store::open(&format!("sqlite://{}", to.display()), specs.path())
+                        .await
+                        .expect("the copy opens as a catalogue");
+                let actions = copy.actions(&ActionQuery::default()).await.unwrap();
+                assert_eq!(actions.len(), 1);
+                assert!(store.backup(&to).await.is_err(), "never overwrites");
+            }
+            AnyStore::Postgres(_) => {
+                let e = store.backup(&to).await.expect_err("postgres: pg_dump");
+                assert!(e.to_string().contains("pg_dump"), "{e}");
+                assert!(!to.exists());
+            }
+        }
+    }
+);
+
+on_both_backends!(
     names_are_unique_across_sources,
     |store: AnyStore| async move {
         let specs = Specs::new();

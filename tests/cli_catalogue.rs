@@ -651,6 +651,11 @@ fn actions_list_and_show() {
     assert_eq!(list_actions(&work, &["--state", "active"]).len(), 15);
     assert_eq!(list_actions(&work, &["--state", "archived"]).len(), 0);
 
+    // Markdown is for plans: `actions` offers text and JSON only.
+    work.run(["actions", "list", "--output", "markdown"])
+        .assert_exit(64)
+        .assert_stderr_contains("possible values: text, json");
+
     let table = work.run(["actions", "list"]);
     table
         .assert_exit(0)
@@ -1761,6 +1766,40 @@ impl Drop for Schema {
             .stderr(Stdio::null())
             .status();
     }
+}
+
+/// `backup FILE` copies the SQLite catalogue to a new file that works as a
+/// catalogue; it never overwrites a file.
+#[test]
+fn backup_copies_the_catalogue_to_a_new_file() {
+    let work = Work::with_bundled_specs();
+    work.run(["reconcile", "specs"]).assert_exit(0);
+    work.run(["actions", "set", "get_order", "--pinned", "true"])
+        .assert_exit(0);
+    work.run(["backup", "copy.db"])
+        .assert_exit(0)
+        .assert_stderr_contains("backed up the catalogue to copy.db");
+    let copied = work.run([
+        "actions",
+        "list",
+        "--output",
+        "json",
+        "--database",
+        "sqlite://copy.db",
+    ]);
+    copied.assert_exit(0);
+    let actions = copied.stdout_json()["actions"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(actions.len(), 15, "every action is in the copy");
+    assert_eq!(
+        actions[0]["name"], "get_order",
+        "hand edits too: pinned first"
+    );
+    work.run(["backup", "copy.db"])
+        .assert_exit(1)
+        .assert_stderr_contains("exists already");
 }
 
 #[test]

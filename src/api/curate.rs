@@ -55,10 +55,11 @@ pub async fn revision(
     path: Result<Path<(String, i64)>, PathRejection>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
+    // Who asks comes first: no route's rules are told to a caller without a token.
+    api.authorize(&headers, auth::Need::Curate).await?;
     let Path((name, number)) = path.map_err(|_| {
         ApiError::InvalidRequest("a revision is a number: /v1/sources/{name}/revisions/3".into())
     })?;
-    api.authorize(&headers, auth::Need::Curate).await?;
     let revision = api
         .daemon()
         .store
@@ -90,8 +91,8 @@ pub async fn rollback(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
-    valid_source_name(&name)?;
     let token = api.authorize(&headers, auth::Need::Curate).await?;
+    valid_source_name(&name)?;
     let request: RollbackRequest = parse_body(body, "{\"revision\": 3}")?;
     let store = &api.daemon().store;
     if store.source(&name).await?.is_none() {
@@ -247,8 +248,8 @@ pub async fn action(
     path: Result<Path<i64>, PathRejection>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let id = action_id(path)?;
     api.authorize(&headers, auth::Need::Curate).await?;
+    let id = action_id(path)?;
     let action = api
         .daemon()
         .store
@@ -296,8 +297,8 @@ pub async fn edit_action(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
-    let id = action_id(path)?;
     let token = api.authorize(&headers, auth::Need::Curate).await?;
+    let id = action_id(path)?;
     let expected = if_match(&headers)?;
     let edit: HandEdit = parse_body(
         body,

@@ -40,6 +40,8 @@ pub async fn push(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
+    // Who asks comes first: no route's rules are told to a caller without a token.
+    let token = api.authorize(&headers, auth::Need::Push(&name)).await?;
     let Query(query) = query.map_err(|e| {
         ApiError::InvalidRequest(format!(
             "{}; the query takes dry_run=true, force=true, name_prefix=PREFIX and base_url=https://…",
@@ -47,7 +49,6 @@ pub async fn push(
         ))
     })?;
     valid_source_name(&name)?;
-    let token = api.authorize(&headers, auth::Need::Push(&name)).await?;
     // Where the source comes from, and its size limit, before reading the body.
     let settings = api.daemon().push_target(&name).map_err(|from| {
         ApiError::WatchedSource(format!(

@@ -214,7 +214,7 @@ pub async fn tools(
         Some(c) => Channel::parse_or_explain(c).map_err(ApiError::InvalidRequest)?,
     };
     let format = match query.format.as_deref() {
-        None | Some("") => ToolFormat::Native,
+        None => ToolFormat::Native,
         Some(f) => ToolFormat::parse(f).ok_or_else(|| {
             ApiError::InvalidRequest(format!(
                 "format `{f}`: use openai, anthropic, mcp or native"
@@ -222,7 +222,7 @@ pub async fn tools(
         })?,
     };
     let strict = match query.strict.as_deref().map(str::trim) {
-        None | Some("") | Some("false") => false,
+        None | Some("false") => false,
         Some("true") => true,
         Some(other) => {
             return Err(ApiError::InvalidRequest(format!(

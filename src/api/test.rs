@@ -67,8 +67,8 @@ pub async fn test_action(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
-    let id = action_id(path)?;
     let token = api.authorize(&headers, auth::Need::Curate).await?;
+    let id = action_id(path)?;
     let config = api
         .daemon()
         .config

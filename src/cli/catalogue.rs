@@ -41,8 +41,17 @@ pub enum Output {
     Text,
     /// Stable JSON.
     Json,
-    /// Markdown (plans only; others print text).
+    /// Markdown (for a pull-request comment).
     Markdown,
+}
+
+/// Text or JSON, for commands that print data rather than a plan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DataOutput {
+    /// Readable.
+    Text,
+    /// Stable JSON.
+    Json,
 }
 
 /// `plan` and `reconcile`.
@@ -110,16 +119,16 @@ enum ActionsCommand {
         #[command(flatten)]
         filter: ListFilter,
         /// Output format.
-        #[arg(long, value_enum, default_value_t = Output::Text)]
-        output: Output,
+        #[arg(long, value_enum, default_value_t = DataOutput::Text)]
+        output: DataOutput,
     },
     /// Show one action, by name or id.
     Show {
         /// Name or id.
         action: String,
         /// Output format.
-        #[arg(long, value_enum, default_value_t = Output::Text)]
-        output: Output,
+        #[arg(long, value_enum, default_value_t = DataOutput::Text)]
+        output: DataOutput,
     },
     /// Set hand-owned fields of an action; the spec never changes them.
     Set(SetArgs),
@@ -209,8 +218,8 @@ struct SetArgs {
     #[arg(long, value_name = "FIELD")]
     unpin: Vec<String>,
     /// Output format.
-    #[arg(long, value_enum, default_value_t = Output::Text)]
-    output: Output,
+    #[arg(long, value_enum, default_value_t = DataOutput::Text)]
+    output: DataOutput,
 }
 
 /// `history`.
@@ -511,7 +520,7 @@ pub fn actions(args: &ActionsArgs) -> Result<ExitCode, Failure> {
                 let actions = store.actions(&query).await.map_err(|e| e.to_string())?;
                 let actions = filter.apply(actions);
                 match output {
-                    Output::Json => print_json(&serde_json::json!({ "actions": actions })),
+                    DataOutput::Json => print_json(&serde_json::json!({ "actions": actions })),
                     _ => print_text(&action_table(&actions)),
                 }
             }
@@ -519,7 +528,7 @@ pub fn actions(args: &ActionsArgs) -> Result<ExitCode, Failure> {
                 let found = find(&store, action).await?;
                 let audit = store.audit(found.id).await.map_err(|e| e.to_string())?;
                 match output {
-                    Output::Json => print_json(&serde_json::json!({ "action": tools::WithTokens::new(&found), "audit": audit })),
+                    DataOutput::Json => print_json(&serde_json::json!({ "action": tools::WithTokens::new(&found), "audit": audit })),
                     _ => print_text(&show_action(&found, &audit)),
                 }
             }
@@ -557,7 +566,7 @@ pub fn actions(args: &ActionsArgs) -> Result<ExitCode, Failure> {
                 let changed: Vec<&store::AuditEntry> =
                     audit.iter().filter(|e| e.version == updated.version).collect();
                 match set.output {
-                    Output::Json => print_json(&serde_json::json!({ "action": updated, "changed": changed })),
+                    DataOutput::Json => print_json(&serde_json::json!({ "action": updated, "changed": changed })),
                     _ => print_text(&edit_report(&updated, &changed)),
                 }
             }

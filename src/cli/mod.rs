@@ -6,6 +6,7 @@
 //! whose body does not match the spec's response schema, 64 usage error (sysexits'
 //! `EX_USAGE`: a mistyped flag in CI must not read as "changes planned").
 
+mod backup;
 mod catalogue;
 mod convert;
 mod export;
@@ -54,6 +55,9 @@ enum Command {
     History(catalogue::HistoryArgs),
     /// Apply an earlier revision's spec again, as a new revision.
     Rollback(catalogue::RollbackArgs),
+    /// Copy the SQLite catalogue to a new file, consistently, even while serve
+    /// runs (for PostgreSQL, use pg_dump).
+    Backup(backup::BackupArgs),
     /// Send a spec to a running `actionsync serve` (CI on deploy): it plans and
     /// applies it, or with --dry-run only plans, and answers the plan.
     Push(push::PushArgs),
@@ -307,6 +311,7 @@ pub fn run() -> ExitCode {
         Command::Actions(args) => catalogue::actions(&args),
         Command::History(args) => catalogue::history(&args),
         Command::Rollback(args) => catalogue::rollback(&args),
+        Command::Backup(args) => backup::run(&args),
         Command::Push(args) => push::run(&args),
         Command::Export(args) => export::run(&args),
         Command::Test(args) => test::run(&args),

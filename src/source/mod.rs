@@ -63,6 +63,19 @@ impl SpecLocation {
         }
     }
 
+    /// How the catalogue records it: as [`Self::display`], but a file's path made
+    /// absolute, so a source reads the same whichever folder it was reconciled
+    /// from.
+    pub fn stored(&self) -> String {
+        match self {
+            SpecLocation::File(p) => std::path::absolute(p)
+                .unwrap_or_else(|_| p.clone())
+                .display()
+                .to_string(),
+            other => other.display(),
+        }
+    }
+
     /// A default source name: the file stem (`orders` for `specs/orders.yaml`), with
     /// characters a source name may not have replaced by `-`.
     pub fn default_source_name(&self) -> String {

@@ -105,9 +105,17 @@ pub fn parse_document_as(
         Some(b'{') | Some(b'[') => match serde_json::from_str::<Value>(text) {
             Ok(value) => Ok((value, Syntax::Json)),
             Err(json_error) if claimed == Some(Syntax::Json) => Err(from_json_error(&json_error)),
+            // Too deep as JSON is too deep as YAML: parsing it again would only
+            // cost time (the YAML parser's is quadratic in flow nesting).
+            Err(json_error)
+                if matches!(from_json_error(&json_error), ParseError::TooDeep { .. }) =>
+            {
+                Err(from_json_error(&json_error))
+            }
             Err(json_error) => match parse_yaml(text) {
                 Ok(value) => Ok((value, Syntax::Yaml)),
                 Err(yaml_error) if claimed == Some(Syntax::Yaml) => Err(yaml_error),
+                Err(yaml_error @ ParseError::TooDeep { .. }) => Err(yaml_error),
                 Err(_) => Err(from_json_error(&json_error)),
             },
         },
@@ -130,6 +138,7 @@ impl Syntax {
 }
 
 fn parse_yaml(text: &str) -> Result<Value, ParseError> {
+    check_flow_depth(text)?;
     let deserializer = serde_yaml::Deserializer::from_str(text);
     JsonValue::deserialize(deserializer)
         .map(|v| v.0)
@@ -261,6 +270,88 @@ fn from_yaml_error(e: &serde_yaml::Error) -> ParseError {
 }
 
 /// 1-based line and column of a byte offset.
+/// Refuses YAML whose flow collections (`{…}`, `[…]`) nest deeper than
+/// [`MAX_DEPTH`], in one pass over the text. The YAML parser takes time
+/// quadratic in that nesting before its own depth limit applies (100,000 levels:
+/// minutes), so it must not see such a document. Block nesting needs no check:
+/// each level costs its indentation, so the document's size bounds it.
+///
+/// A bracket counts where YAML would open a flow collection: at the start of a
+/// line or value (after `:`, `-`, `,`, `?`, `[`, `{` and spaces), outside quoted
+/// scalars and comments. Brackets inside plain text (`Returns {id}`) do not.
+fn check_flow_depth(text: &str) -> Result<(), ParseError> {
+    #[derive(PartialEq)]
+    enum In {
+        Plain,
+        Single,
+        Double,
+        Comment,
+    }
+    let bytes = text.as_bytes();
+    let mut state = In::Plain;
+    let mut depth = 0usize;
+    // The last byte that was not a space or tab on this line, if any.
+    let mut last: Option<u8> = None;
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        match state {
+            In::Comment => {
+                if b == b'\n' {
+                    state = In::Plain;
+                    last = None;
+                }
+            }
+            In::Single => {
+                if b == b'\'' {
+                    if bytes.get(i + 1) == Some(&b'\'') {
+                        i += 1;
+                    } else {
+                        state = In::Plain;
+                        last = Some(b);
+                    }
+                }
+            }
+            In::Double => match b {
+                b'\\' => i += 1,
+                b'"' => {
+                    state = In::Plain;
+                    last = Some(b);
+                }
+                _ => {}
+            },
+            In::Plain => {
+                let at_value_start =
+                    matches!(last, None | Some(b':' | b'-' | b',' | b'?' | b'[' | b'{'));
+                match b {
+                    b'\n' => last = None,
+                    b' ' | b'\t' | b'\r' => {}
+                    b'#' if i == 0 || matches!(bytes[i - 1], b' ' | b'\t' | b'\n') => {
+                        state = In::Comment;
+                    }
+                    b'\'' if at_value_start => state = In::Single,
+                    b'"' if at_value_start => state = In::Double,
+                    b'[' | b'{' if at_value_start => {
+                        depth += 1;
+                        if depth > MAX_DEPTH {
+                            let (line, column) = line_column(bytes, i);
+                            return Err(ParseError::TooDeep { line, column });
+                        }
+                        last = Some(b);
+                    }
+                    b']' | b'}' => {
+                        depth = depth.saturating_sub(1);
+                        last = Some(b);
+                    }
+                    _ => last = Some(b),
+                }
+            }
+        }
+        i += 1;
+    }
+    Ok(())
+}
+
 fn line_column(bytes: &[u8], offset: usize) -> (usize, usize) {
     let before = &bytes[..offset.min(bytes.len())];
     let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
@@ -336,6 +427,47 @@ mod tests {
         assert!(matches!(
             parse_document(format!("a: {yaml}").as_bytes(), DEFAULT_MAX_BYTES),
             Err(ParseError::TooDeep { .. })
+        ));
+    }
+
+    #[test]
+    fn a_hostile_depth_is_refused_at_its_129th_level_whatever_the_syntax() {
+        // 100,000 levels: the YAML parser alone would take minutes over these.
+        let flow = "{a: ".repeat(100_000);
+        let json = "{\"a\":".repeat(100_000);
+        for (text, claimed, column) in [
+            (&flow, Some(Syntax::Yaml), 4 * 128 + 1),
+            (&flow, None, 4 * 128 + 1),
+            (&json, None, 5 * 127 + 1),
+            (&json, Some(Syntax::Yaml), 5 * 127 + 1),
+        ] {
+            assert_eq!(
+                parse_document_as(text.as_bytes(), DEFAULT_MAX_BYTES, claimed).unwrap_err(),
+                ParseError::TooDeep { line: 1, column },
+                "{claimed:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn brackets_in_text_quotes_and_comments_are_not_nesting() {
+        let mut doc = String::from("paths:\n");
+        for i in 0..300 {
+            doc.push_str(&format!(
+                "  /p{i}:\n    summary: Returns {{id}} or [a list\n    x-note: '[[{{{{ quoted'\n    x-other: \"{{{{[[ \\\" still quoted\"\n    # {{{{[[[ a comment\n"
+            ));
+        }
+        let (value, _) = parse_document(doc.as_bytes(), DEFAULT_MAX_BYTES).unwrap();
+        assert_eq!(
+            value["paths"]["/p299"]["summary"],
+            "Returns {id} or [a list"
+        );
+        assert_eq!(check_flow_depth(&doc), Ok(()));
+        // Real flow collections count, however they are spread over lines.
+        let nested = format!("a: {}\n", "[\n".repeat(MAX_DEPTH + 1));
+        assert!(matches!(
+            check_flow_depth(&nested),
+            Err(ParseError::TooDeep { line, .. }) if line == MAX_DEPTH + 1
         ));
     }
 

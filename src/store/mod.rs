@@ -507,6 +507,19 @@ pub enum AnyStore {
     Postgres(postgres::PgStore),
 }
 
+impl AnyStore {
+    /// A consistent copy of a SQLite catalogue in the new file `to`; PostgreSQL
+    /// has its own tools for that, which the error names.
+    pub async fn backup(&self, to: &std::path::Path) -> Result<()> {
+        match self {
+            AnyStore::Sqlite(s) => s.backup(to).await,
+            AnyStore::Postgres(_) => Err(StoreError::Invalid(
+                "the catalogue is in PostgreSQL: back it up with pg_dump (pg_dump --format=custom --file=actionsync.dump DATABASE_URL), which copies one consistent snapshot while serve runs".to_string(),
+            )),
+        }
+    }
+}
+
 /// Opens the catalogue at `url` (`sqlite://path`, `sqlite::memory:`, `postgres://…`)
 /// and brings its tables up to date. A relative SQLite path is taken relative to
 /// `base_dir` (the config file's folder), and the file is created if missing.

@@ -18,6 +18,23 @@ pub struct SqliteStore {
 }
 
 impl SqliteStore {
+    /// Writes a consistent copy of the catalogue to `to`, a file that must not
+    /// exist yet (`VACUUM INTO`): it reads one snapshot, so it may run while
+    /// `serve` writes, and the copy is compacted.
+    pub async fn backup(&self, to: &Path) -> super::Result<()> {
+        if to.exists() {
+            return Err(super::StoreError::Invalid(format!(
+                "{} exists already; a backup never overwrites a file: name a new one",
+                to.display()
+            )));
+        }
+        sqlx::query("VACUUM INTO $1")
+            .bind(to.display().to_string())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
     /// Opens (creating if missing) and migrates the database at `url`
     /// (`sqlite://relative/or/absolute.db`, `sqlite::memory:`); a relative path is
     /// taken relative to `base_dir`.
