@@ -126,6 +126,9 @@ impl Server {
                 database,
             ])
             .current_dir(dir)
+            // The bench measures the server's throughput, not its rate limits.
+            .env("ACTIONSYNC_RATE_LIMIT_PER_TOKEN", "0")
+            .env("ACTIONSYNC_RATE_LIMIT_PER_ADDRESS", "0")
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()

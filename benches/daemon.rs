@@ -57,6 +57,9 @@ fn start(dir: &Path) -> Daemon {
             "json",
         ])
         .current_dir(dir)
+        // The bench measures the daemon, not the API's rate limits.
+        .env("ACTIONSYNC_RATE_LIMIT_PER_TOKEN", "0")
+        .env("ACTIONSYNC_RATE_LIMIT_PER_ADDRESS", "0")
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()

@@ -92,6 +92,9 @@ pub struct Config {
     /// How `actionsync test` and `POST /v1/actions/{id}/test` call actions.
     #[serde(default)]
     pub test: crate::call::TestSettings,
+    /// Rate limits on the API, per token and per client address.
+    #[serde(default)]
+    pub rate_limit: RateLimits,
     /// The folder relative paths are taken from (the file's folder).
     #[serde(skip)]
     pub base_dir: PathBuf,
@@ -174,6 +177,32 @@ impl BudgetOptions {
 pub struct HeaderValue {
     /// The environment variable holding the value.
     pub env: String,
+}
+
+/// The config's `rate_limit`: requests per second, each with a burst; 0 turns a
+/// limit off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RateLimits {
+    /// Requests per second one token may make, sustained.
+    pub per_token: u32,
+    /// Requests per second one client address may make, sustained.
+    pub per_address: u32,
+    /// How many requests beyond the rate each may make at once.
+    pub burst: u32,
+}
+
+impl Default for RateLimits {
+    /// Far above what CI and curators do (a deploy pushes a handful of specs; the
+    /// AI runtime reads tools once a conversation), well below what would starve
+    /// the server.
+    fn default() -> Self {
+        RateLimits {
+            per_token: 50,
+            per_address: 100,
+            burst: 200,
+        }
+    }
 }
 
 /// One entry of `sources`.
@@ -293,6 +322,27 @@ impl Config {
                         ),
                         reason: format!("{name}={v:?} is not a number of tokens"),
                     })?;
+            }
+        }
+        for (name, field) in [
+            (
+                "ACTIONSYNC_RATE_LIMIT_PER_TOKEN",
+                &mut self.rate_limit.per_token,
+            ),
+            (
+                "ACTIONSYNC_RATE_LIMIT_PER_ADDRESS",
+                &mut self.rate_limit.per_address,
+            ),
+            ("ACTIONSYNC_RATE_LIMIT_BURST", &mut self.rate_limit.burst),
+        ] {
+            if let Some(v) = var(name) {
+                *field = v.trim().parse::<u32>().map_err(|_| ConfigError::Invalid {
+                    path: self
+                        .path
+                        .as_ref()
+                        .map_or_else(|| "(environment)".to_string(), |p| p.display().to_string()),
+                    reason: format!("{name}={v:?} is not a number of requests (0 turns it off)"),
+                })?;
             }
         }
         let parse_url = |name: &str, value: String| {
@@ -603,6 +653,7 @@ const TOP_KEYS: &[&str] = &[
     "sources",
     "token_budget",
     "test",
+    "rate_limit",
 ];
 
 /// Parses the config's text, naming any key it does not know (serde cannot refuse
@@ -796,6 +847,34 @@ mod tests {
         let mut config: Config = super::parse(text).unwrap();
         config.base_dir = PathBuf::from("/srv/app");
         config
+    }
+
+    #[test]
+    fn rate_limits_default_read_and_override() {
+        assert_eq!(parse("").rate_limit, RateLimits::default());
+        let mut config = parse("rate_limit: {per_token: 5, burst: 10}\n");
+        assert_eq!(config.rate_limit.per_token, 5);
+        assert_eq!(
+            config.rate_limit.per_address,
+            RateLimits::default().per_address
+        );
+        config
+            .apply_environment(|k| {
+                (k == "ACTIONSYNC_RATE_LIMIT_PER_ADDRESS").then(|| "0".to_string())
+            })
+            .unwrap();
+        assert_eq!(config.rate_limit.per_address, 0);
+        assert!(
+            super::parse("rate_limit: {per_second: 5}\n").is_err(),
+            "a misspelt key"
+        );
+        let mut bad = parse("");
+        assert!(
+            bad.apply_environment(
+                |k| (k == "ACTIONSYNC_RATE_LIMIT_BURST").then(|| "lots".to_string())
+            )
+            .is_err()
+        );
     }
 
     #[test]

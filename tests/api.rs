@@ -1637,6 +1637,63 @@ fn a_failed_first_push_leaves_no_source(backend: Backend) {
 }
 on_each_backend!(a_failed_first_push_leaves_no_source);
 
+/// Past the config's `rate_limit`, the API answers `429 rate_limited` with
+/// `Retry-After`, per token (another token is not held back) and per address;
+/// health checks are never limited.
+fn requests_past_the_rate_limit_are_answered_429(backend: Backend) {
+    let server = Server::start(
+        backend,
+        Some("rate_limit: {per_token: 1, per_address: 0, burst: 3}\n"),
+    );
+    let admin = &server.admin;
+    let mut statuses = Vec::new();
+    for _ in 0..6 {
+        statuses.push(server.get(admin, "/v1/sources").status);
+    }
+    assert_eq!(
+        &statuses[..3],
+        [200, 200, 200],
+        "the burst passes: {statuses:?}"
+    );
+    assert!(
+        statuses.contains(&429),
+        "then the limit holds: {statuses:?}"
+    );
+    let limited = server.get(admin, "/v1/sources");
+    let message = limited.expect_error(429, "rate_limited");
+    assert_mentions(&message, "try again");
+    assert!(
+        limited
+            .header("retry-after")
+            .and_then(|v| v.parse::<u64>().ok())
+            .is_some_and(|s| s >= 1),
+        "Retry-After in seconds"
+    );
+    // Another token has its own allowance.
+    let other = server.token(&["--admin"]);
+    server.get(&other, "/v1/sources").expect_json(200);
+    // Probes are not limited.
+    for _ in 0..5 {
+        let health = server.send(Method::GET, "/healthz", None, &[], None);
+        assert_eq!(health.status, 200);
+    }
+
+    // Per address, whatever the token.
+    let server = Server::start(
+        Backend::sqlite(),
+        Some("rate_limit: {per_token: 0, per_address: 1, burst: 2}\n"),
+    );
+    let a = server.token(&["--admin"]);
+    let b = server.token(&["--admin"]);
+    let statuses: Vec<u16> = [&a, &b, &a, &b]
+        .iter()
+        .map(|t| server.get(t, "/v1/sources").status)
+        .collect();
+    assert_eq!(statuses[..2], [200, 200]);
+    assert!(statuses[2..].contains(&429), "{statuses:?}");
+}
+on_each_backend!(requests_past_the_rate_limit_are_answered_429);
+
 /// A method a route does not take is answered like every other error: 405 with
 /// `Allow` and a JSON error body a client can parse.
 /// `POST /v1/sources/{name}/rollback`: an earlier revision's spec applied again as

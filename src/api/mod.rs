@@ -22,6 +22,7 @@
 
 pub mod auth;
 pub mod curate;
+pub mod limit;
 pub mod push;
 pub mod runtime;
 pub mod test;

@@ -22,7 +22,15 @@ struct AppState {
 /// The routes: `/healthz` (the process is up), `/readyz` (migrations ran and
 /// every source was reconciled once), `/metrics`, and the API's.
 pub fn router(daemon: Arc<Daemon>, metrics: Option<PrometheusHandle>) -> Router {
-    let api = crate::api::router(crate::api::ApiState::new(daemon.clone()));
+    let limits = daemon
+        .config
+        .lock()
+        .map(|c| c.rate_limit)
+        .unwrap_or_default();
+    let api = crate::api::limit::limited(
+        crate::api::router(crate::api::ApiState::new(daemon.clone())),
+        limits,
+    );
     Router::new()
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(ready))

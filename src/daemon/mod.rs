@@ -462,7 +462,9 @@ pub async fn serve(options: ServeOptions, shutdown: CancellationToken) -> Result
     let server = tokio::spawn({
         let shutdown = shutdown.clone();
         async move {
-            let _ = axum::serve(listener, router)
+            // The client's address is what the API's per-address limit counts.
+            let service = router.into_make_service_with_connect_info::<std::net::SocketAddr>();
+            let _ = axum::serve(listener, service)
                 .with_graceful_shutdown(async move { shutdown.cancelled().await })
                 .await;
         }
