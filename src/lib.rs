@@ -42,4 +42,5 @@ pub mod source;
 pub mod spec;
 pub mod store;
 pub mod sync;
+pub mod tls;
 pub mod tools;

@@ -136,6 +136,7 @@ impl Server {
         }
         // Before the server starts, so the two never migrate the database at once.
         let admin = create_token(&dir, &backend.url, &["--admin"]);
+        actionsync::tls::install_provider();
         let http = Client::builder()
             .no_proxy()
             .timeout(WAIT)

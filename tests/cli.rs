@@ -266,9 +266,15 @@ fn convert_yaml_output_is_the_same_document_as_json() {
         "tests/fixtures/broken/bad-operation.yaml",
     ] {
         let json = convert_ok(&[spec]);
-        let run = actionsync(["convert", "--format", "yaml", spec]).run();
+        let run = actionsync(["convert", "--output", "yaml", spec]).run();
         run.assert_success();
         let yaml = run.stdout_yaml();
+        // The older spelling still works.
+        let older = actionsync(["convert", "--format", "yaml", spec]).run();
+        older.assert_success();
+        if older.stdout() != run.stdout() {
+            older.fail(format!("{spec}: --format yaml differs from --output yaml"));
+        }
         if yaml != json {
             run.fail(format!(
                 "{spec}: the YAML output differs from the JSON output\nJSON:\n{json:#}\nYAML as JSON:\n{yaml:#}"
@@ -280,7 +286,7 @@ fn convert_yaml_output_is_the_same_document_as_json() {
 #[test]
 fn convert_table_output_lists_the_actions_under_a_header() {
     let json = convert_ok(&["specs/orders.yaml"]);
-    let run = actionsync(["convert", "--format", "table", "specs/orders.yaml"]).run();
+    let run = actionsync(["convert", "--output", "table", "specs/orders.yaml"]).run();
     run.assert_success();
     let out = run.stdout();
     run.check(
@@ -527,6 +533,20 @@ fn convert_skips_bad_operations_and_keeps_the_good_one() {
 }
 
 #[test]
+fn convert_strict_says_on_standard_error_why_it_fails() {
+    let path = "tests/fixtures/broken/bad-operation.yaml";
+    let errors = diagnostics_with(&convert_ok(&[path]), "error").len();
+    assert!(errors > 1, "{path} has several error diagnostics");
+    let run = actionsync(["convert", "--strict", path]).run();
+    run.assert_exit(1)
+        .assert_stderr_contains(&format!("{errors} errors"))
+        .assert_stderr_contains("diagnostics");
+    // The document is still printed, so the diagnostics can be read.
+    let doc = run.stdout_json();
+    assert_eq!(diagnostics_with(&doc, "error").len(), errors);
+}
+
+#[test]
 fn convert_strict_accepts_warnings() {
     // lint/a.yaml has warnings (a generated description) but no errors.
     let run = actionsync(["convert", "--strict", "tests/fixtures/lint/a.yaml"]).run();
@@ -568,9 +588,9 @@ fn usage_errors_exit_2() {
         run.assert_exit(64).assert_stdout_empty();
         run.check(!run.stderr().trim().is_empty(), "a usage error says why");
     }
-    actionsync(["convert", "--format", "xml", "specs/orders.yaml"])
+    actionsync(["convert", "--output", "xml", "specs/orders.yaml"])
         .run()
-        .assert_stderr_contains("--format");
+        .assert_stderr_contains("--output");
     actionsync(["convert", "--max-size", "lots", "specs/orders.yaml"])
         .run()
         .assert_stderr_contains("--max-size");
@@ -614,7 +634,7 @@ fn help_and_version_exit_0() {
         .assert_stdout_contains(env!("CARGO_PKG_VERSION"));
     let run = actionsync(["convert", "--help"]).run();
     run.assert_success()
-        .assert_stdout_contains("--format")
+        .assert_stdout_contains("--output <FORMAT>")
         .assert_stdout_contains("--include-tag");
 }
 
@@ -1271,6 +1291,36 @@ fn lint_clean_spec_stays_clean_next_to_others() {
     assert_eq!(array(clean, "findings"), &Vec::<Value>::new());
 }
 
+/// A folder is every spec file in it, as `plan`, `reconcile` and `serve` read it.
+#[test]
+fn lint_takes_folders() {
+    let by_folder = actionsync(["lint", "--output", "json", "tests/fixtures/lint"]).run();
+    by_folder.assert_exit(1);
+    let mut specs = vec!["tests/fixtures/lint/clean.yaml"];
+    specs.extend(LINT_ABC);
+    specs.sort();
+    let by_file = actionsync(["lint", "--output", "json"].into_iter().chain(specs)).run();
+    by_file.assert_exit(1);
+    assert_eq!(
+        by_folder.stdout_json(),
+        by_file.stdout_json(),
+        "lint of the folder is lint of its spec files"
+    );
+
+    // The bundled specs, as the README's first command serves them.
+    actionsync(["lint", "specs"])
+        .run()
+        .assert_success()
+        .assert_stdout_contains("specs/orders.yaml (source `orders`)")
+        .assert_stdout_contains("specs/helpdesk.json (source `helpdesk`)");
+
+    // A folder without a spec file is an error, not a clean bill of health.
+    let empty = tempdir();
+    std::fs::write(empty.path().join("notes.txt"), "not a spec").expect("write");
+    let run = actionsync([std::ffi::OsStr::new("lint"), empty.path().as_os_str()]).run();
+    run.assert_exit(1).assert_stdout_contains("no spec files");
+}
+
 #[test]
 fn lint_reports_an_unreadable_spec_and_goes_on() {
     let run = actionsync([
@@ -1508,4 +1558,30 @@ fn a_source_sets_its_schema_budget_in_the_config() {
         .run()
         .assert_exit(1)
         .assert_stderr_contains("schema_budget: max_depth is 12; it must be 2 to 10");
+}
+
+// ---------------------------------------------------------------------------
+// token
+// ---------------------------------------------------------------------------
+
+#[test]
+fn token_create_says_in_a_sentence_what_each_scope_may_do() {
+    let dir = tempdir();
+    let cases: [(&[&str], &str); 3] = [
+        (&["--admin"], "may do everything an admin does"),
+        (&["--tools"], "may read the tool list"),
+        (&["--source", "billing"], "may push to billing"),
+    ];
+    for (scope, says) in cases {
+        let run = actionsync(["token", "create"])
+            .args(scope)
+            .current_dir(dir.path())
+            .run();
+        run.assert_success().assert_stdout_contains(says);
+        let first = run.stdout().lines().next().unwrap_or_default();
+        run.check(
+            !first.contains("may everything"),
+            "the first line is a sentence",
+        );
+    }
 }

@@ -68,7 +68,7 @@ impl Work {
 
     /// The tool names of an OpenAI export with these filters, in output order.
     fn openai_names(&self, filters: &[&str]) -> Vec<String> {
-        let mut args = vec!["--format", "openai"];
+        let mut args = vec!["--output", "openai"];
         args.extend_from_slice(filters);
         let doc = self.export(&args);
         doc.as_array()
@@ -141,7 +141,7 @@ fn segments_restrict_and_disabled_actions_never_appear() {
     // The disabled action stays out for every audience and format.
     for format in ["openai", "mcp", "native"] {
         for filters in [&[][..], &["--segments", "vip,eu"], &["--channel", "widget"]] {
-            let mut args = vec!["export", "--format", format];
+            let mut args = vec!["export", "--output", format];
             args.extend_from_slice(filters);
             let run = work.run(&args);
             run.assert_exit(0).check(
@@ -181,7 +181,7 @@ fn archived_actions_never_appear() {
     work.run(["reconcile", "specs"])
         .assert_exit(0)
         .assert_stderr_contains("helpdesk: applied as revision 2 (1 archived)");
-    let run = work.run(["export", "--format", "native"]);
+    let run = work.run(["export", "--output", "native"]);
     run.assert_exit(0).check(
         !run.stdout().contains("list_customers"),
         "an archived action was exported",
@@ -204,7 +204,7 @@ fn channel_filter_and_an_unknown_channel() {
     );
     assert_eq!(work.openai_names(&["--channel", "widget"]).len(), 15);
 
-    work.run(["export", "--format", "openai", "--channel", "fax"])
+    work.run(["export", "--output", "openai", "--channel", "fax"])
         .assert_exit(64)
         .assert_stderr_contains("`fax` is not a channel")
         .assert_stderr_contains("widget, email, sms, whatsapp, phone, slack")
@@ -222,7 +222,7 @@ fn openai_tools_have_the_values_in_effect_and_no_magic_arguments() {
         "--magic",
         "orderId=contact.last_order_id",
     ]);
-    let doc = work.export(&["--format", "openai", "--source", "orders"]);
+    let doc = work.export(&["--output", "openai", "--source", "orders"]);
     let tools = doc.as_array().expect("an array");
     assert_eq!(tools.len(), 8, "orders has 8 actions: {doc:#}");
     let get_order = tools
@@ -263,7 +263,7 @@ fn openai_tools_have_the_values_in_effect_and_no_magic_arguments() {
 #[test]
 fn mcp_document_shape() {
     let work = Work::bundled();
-    let doc = work.export(&["--format", "mcp", "--source", "orders"]);
+    let doc = work.export(&["--output", "mcp", "--source", "orders"]);
     let keys: Vec<&String> = doc.as_object().expect("an object").keys().collect();
     assert_eq!(keys, ["tools"]);
     let tools = doc["tools"].as_array().expect("tools is an array");
@@ -301,7 +301,7 @@ fn mcp_document_shape() {
 fn native_document_shape() {
     let work = Work::bundled();
     work.set(&["get_order", "--segments", "vip", "--channels", "widget,sms"]);
-    let doc = work.export(&["--format", "native", "--segments", "vip"]);
+    let doc = work.export(&["--output", "native", "--segments", "vip"]);
     let tools = doc.as_array().expect("an array");
     let get_order = tools
         .iter()
@@ -350,7 +350,7 @@ fn native_document_shape() {
 #[test]
 fn source_filter_and_an_unknown_source() {
     let work = Work::bundled();
-    let helpdesk = work.export(&["--format", "native", "--source", "helpdesk"]);
+    let helpdesk = work.export(&["--output", "native", "--source", "helpdesk"]);
     let sources: Vec<&str> = helpdesk
         .as_array()
         .expect("array")
@@ -359,7 +359,7 @@ fn source_filter_and_an_unknown_source() {
         .collect();
     assert_eq!(sources, ["helpdesk"; 7]);
 
-    work.run(["export", "--format", "openai", "--source", "billing"])
+    work.run(["export", "--output", "openai", "--source", "billing"])
         .assert_exit(1)
         .assert_stderr_contains("no source named `billing`")
         .assert_stdout_empty();
@@ -370,7 +370,7 @@ fn segments_and_no_segments_conflict() {
     let work = Work::bundled();
     work.run([
         "export",
-        "--format",
+        "--output",
         "openai",
         "--segments",
         "vip",
@@ -378,23 +378,46 @@ fn segments_and_no_segments_conflict() {
     ])
     .assert_exit(64)
     .assert_stdout_empty();
-    work.run(["export", "--format", "claude"])
+    work.run(["export", "--output", "claude"])
         .assert_exit(64)
         .assert_stderr_contains("anthropic");
-    work.run(["export", "--format", "mcp", "--strict"])
+    work.run(["export", "--output", "mcp", "--strict"])
         .assert_exit(64)
-        .assert_stderr_contains("--format openai")
+        .assert_stderr_contains("--output openai")
         .assert_stdout_empty();
+}
+
+/// `--output` is the format, as in every other command; the file is `--out`.
+#[test]
+fn output_is_the_format_and_out_the_file() {
+    let work = Work::bundled();
+    let stdout = work.run(["export", "--output", "json"]);
+    stdout
+        .assert_exit(64)
+        .assert_stderr_contains("openai")
+        .assert_stdout_empty();
+    assert!(
+        !work.path().join("json").exists(),
+        "`--output json` wrote a file named json"
+    );
+    let run = work.run(["export", "--output", "openai", "--out", "tools.json"]);
+    run.assert_exit(0).assert_stdout_empty();
+    let written = std::fs::read_to_string(work.path().join("tools.json")).expect("read");
+    let doc: Value = serde_json::from_str(&written).expect("JSON");
+    assert!(
+        doc.as_array().is_some_and(|tools| !tools.is_empty()),
+        "{doc:#}"
+    );
 }
 
 #[test]
 fn output_file_is_the_same_document_and_replaced_whole() {
     let work = Work::bundled();
-    let stdout = work.run(["export", "--format", "mcp"]);
+    let stdout = work.run(["export", "--output", "mcp"]);
     stdout.assert_exit(0);
 
     work.write("out/tools.json", "an older export");
-    work.run(["export", "--format", "mcp", "--output", "out/tools.json"])
+    work.run(["export", "--output", "mcp", "--out", "out/tools.json"])
         .assert_exit(0)
         .assert_stdout_empty()
         .assert_stderr_contains("wrote 15 mcp tools, ")
@@ -409,22 +432,16 @@ fn output_file_is_the_same_document_and_replaced_whole() {
     assert_eq!(left, ["tools.json"], "a temporary file was left behind");
 
     // The same input gives the same bytes.
-    work.run(["export", "--format", "mcp", "-o", "out/again.json"])
+    work.run(["export", "--output", "mcp", "-o", "out/again.json"])
         .assert_exit(0);
     assert_eq!(
         std::fs::read_to_string(work.path().join("out/again.json")).expect("read"),
         written
     );
 
-    work.run([
-        "export",
-        "--format",
-        "mcp",
-        "--output",
-        "missing/tools.json",
-    ])
-    .assert_exit(1)
-    .assert_stderr_contains("cannot write missing/tools.json");
+    work.run(["export", "--output", "mcp", "--out", "missing/tools.json"])
+        .assert_exit(1)
+        .assert_stderr_contains("cannot write missing/tools.json");
 }
 
 /// A spec whose body and a query parameter each carry a different recursive schema
@@ -487,7 +504,7 @@ fn recursive_schemas_are_cut_into_self_contained_tools_in_every_format() {
     };
     work.write("specs/trees.yaml", TREES_SPEC);
     work.run(["reconcile", "specs"]).assert_exit(0);
-    let openai = work.export(&["--format", "openai"]);
+    let openai = work.export(&["--output", "openai"]);
     let schema = &openai[0]["function"]["parameters"];
     assert_eq!(openai[0]["function"]["name"], "create_folder");
     // Nothing a client must resolve: no reference, no definitions.
@@ -507,7 +524,7 @@ fn recursive_schemas_are_cut_into_self_contained_tools_in_every_format() {
     );
     assert!(schema["properties"]["filter"]["properties"]["pattern"].is_object());
 
-    let mcp = work.export(&["--format", "mcp"]);
+    let mcp = work.export(&["--output", "mcp"]);
     assert_eq!(&mcp["tools"][0]["inputSchema"], schema);
 }
 
@@ -544,8 +561,8 @@ fn summary(run: &Run) -> (u64, u64) {
 fn each_tool_and_each_audience_reports_its_token_cost() {
     let work = Work::bundled();
     work.set(&["refund_order", "--segments", "vip"]);
-    let openai = work.export(&["--format", "openai"]);
-    let native = work.export(&["--format", "native"]);
+    let openai = work.export(&["--output", "openai"]);
+    let native = work.export(&["--output", "native"]);
     let (openai, native) = (openai.as_array().unwrap(), native.as_array().unwrap());
     assert_eq!(openai.len(), native.len());
     // The count is the tokens of the OpenAI tool as compact JSON, in every format.
@@ -555,7 +572,7 @@ fn each_tool_and_each_audience_reports_its_token_cost() {
     }
     let total: u64 = native.iter().filter_map(|t| t["tokens"].as_u64()).sum();
     for format in ["openai", "anthropic", "mcp", "native"] {
-        let run = work.run(["export", "--format", format]);
+        let run = work.run(["export", "--output", format]);
         run.assert_exit(0).assert_stderr_contains(&format!(
             "15 {format} tools, {total} tokens (o200k_base) for any channel, every segment"
         ));
@@ -572,7 +589,7 @@ fn each_tool_and_each_audience_reports_its_token_cost() {
         .find(|t| t["name"] == "get_loyalty_rewards")
         .and_then(|t| t["tokens"].as_u64())
         .expect("get_loyalty_rewards's tokens");
-    let run = work.run(["export", "--format", "openai", "--no-segments"]);
+    let run = work.run(["export", "--output", "openai", "--no-segments"]);
     run.assert_exit(0)
         .assert_stderr_contains("for any channel, a contact in no segment");
     assert_eq!(summary(&run), (13, total - refund - rewards));
@@ -584,17 +601,17 @@ fn each_tool_and_each_audience_reports_its_token_cost() {
 #[test]
 fn the_budget_warns_when_an_audience_is_sent_too_much() {
     let work = Work::bundled();
-    let run = work.run(["export", "--format", "openai"]);
+    let run = work.run(["export", "--output", "openai"]);
     run.assert_exit(0).check(
         !run.stderr().contains("warning"),
         "a warning under the default budget",
     );
     work.write("actionsync.yaml", "token_budget:\n  audience_tokens: 100\n");
-    work.run(["export", "--format", "openai", "--channel", "widget"])
+    work.run(["export", "--output", "openai", "--channel", "widget"])
         .assert_exit(0)
         .assert_stderr_contains("over the budget of 100 for one audience (budget.audience_tokens)");
     // The environment overrides the file.
-    let run = actionsync(["export", "--format", "openai"])
+    let run = actionsync(["export", "--output", "openai"])
         .current_dir(work.path())
         .env("ACTIONSYNC_AUDIENCE_TOKENS", "1000000")
         .run();
@@ -607,8 +624,8 @@ fn the_budget_warns_when_an_audience_is_sent_too_much() {
 #[test]
 fn anthropic_tools_have_their_shape() {
     let work = Work::bundled();
-    let openai = work.export(&["--format", "openai"]);
-    let anthropic = work.export(&["--format", "anthropic"]);
+    let openai = work.export(&["--output", "openai"]);
+    let anthropic = work.export(&["--output", "anthropic"]);
     let tools = anthropic.as_array().expect("an array");
     assert_eq!(tools.len(), 15);
     for (tool, function) in tools.iter().zip(openai.as_array().unwrap()) {
@@ -634,7 +651,7 @@ fn anthropic_tools_have_their_shape() {
 #[test]
 fn mcp_export_reads_as_the_official_sdks_list_tools_result() {
     let work = Work::bundled();
-    let run = work.run(["export", "--format", "mcp"]);
+    let run = work.run(["export", "--output", "mcp"]);
     run.assert_exit(0);
     let result: rmcp::model::ListToolsResult = serde_json::from_str(run.stdout())
         .unwrap_or_else(|e| run.fail(format!("not an MCP ListToolsResult: {e}")));
@@ -665,7 +682,7 @@ fn mcp_export_reads_as_the_official_sdks_list_tools_result() {
 fn openai_export_reads_as_async_openais_chat_tools() {
     use async_openai::types::chat::ChatCompletionTools;
     let work = Work::bundled();
-    let run = work.run(["export", "--format", "openai"]);
+    let run = work.run(["export", "--output", "openai"]);
     run.assert_exit(0);
     let tools: Vec<ChatCompletionTools> = serde_json::from_str(run.stdout())
         .unwrap_or_else(|e| run.fail(format!("not OpenAI chat tools: {e}")));
@@ -773,14 +790,14 @@ fn strict_export_follows_openais_rules_or_names_what_cannot() {
     work.run(["reconcile", "specs"]).assert_exit(0);
 
     // One action cannot be strict: nothing is written, and it is named with why.
-    let run = work.run(["export", "--format", "openai", "--strict"]);
+    let run = work.run(["export", "--output", "openai", "--strict"]);
     run.assert_exit(1)
         .assert_stdout_empty()
         .assert_stderr_contains("1 of the 2 tools cannot be strict")
         .assert_stderr_contains("`set_note_metadata`: #/properties/body: a free-form object");
     work.run([
         "export",
-        "--format",
+        "--output",
         "openai",
         "--strict",
         "-o",
@@ -791,7 +808,7 @@ fn strict_export_follows_openais_rules_or_names_what_cannot() {
 
     // Without it, the rest is strict.
     work.set(&["set_note_metadata", "--enabled", "false"]);
-    let run = work.run(["export", "--format", "openai", "--strict"]);
+    let run = work.run(["export", "--output", "openai", "--strict"]);
     run.assert_exit(0)
         .assert_stderr_contains("1 openai strict tool, ");
     let doc = run.stdout_json();

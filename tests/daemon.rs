@@ -785,6 +785,25 @@ async fn serves_health_readiness_metrics_and_fills_the_catalogue() {
             "actionsync_last_success_timestamp_seconds{{source=\"{name}\"}} = {last_success} is a Unix time from this run (started at {test_started_s})"
         );
     }
+    // Each metric says what it is: a `# HELP` line beside every `# TYPE`.
+    let typed: Vec<&str> = metrics
+        .lines()
+        .filter_map(|l| l.strip_prefix("# TYPE "))
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
+    assert!(
+        typed.contains(&"actionsync_reconciles_total"),
+        "/metrics has a # TYPE line per metric:\n{metrics}"
+    );
+    for name in typed {
+        let help = format!("# HELP {name} ");
+        assert!(
+            metrics
+                .lines()
+                .any(|l| l.starts_with(&help) && l.len() > help.len()),
+            "/metrics has no `# HELP` line for {name}:\n{metrics}"
+        );
+    }
 }
 
 /// Behaviour 1: `/readyz` stays 503 while a source the daemon started with has not
@@ -1547,5 +1566,159 @@ async fn a_deleted_spec_file_plans_its_removal_and_the_guards_refuse_it() {
         revision_count(&store, "gone").await,
         1,
         "nothing was applied"
+    );
+}
+
+/// Text logs written to a pipe or a file carry no ANSI colour codes: `serve
+/// 2>serve.log` or a log collector reads plain text.
+#[test]
+fn text_logs_to_a_pipe_have_no_colour() {
+    let dir = tempdir();
+    let specs = dir.path().join("specs");
+    std::fs::create_dir(&specs).unwrap();
+    std::fs::write(specs.join("local.yaml"), spec("local", 2, "v1")).unwrap();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_actionsync"));
+    cmd.args(["serve", "specs", "--listen", "127.0.0.1:0"])
+        .current_dir(dir.path())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .env_remove("NO_COLOR");
+    for (key, _) in std::env::vars_os() {
+        let text = key.to_string_lossy().to_ascii_uppercase();
+        if text.starts_with("ACTIONSYNC_") {
+            cmd.env_remove(&key);
+        }
+    }
+    let mut child = cmd.spawn().expect("start actionsync serve");
+    let pipe = child.stderr.take().expect("stderr is piped");
+    let (lines, received) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(pipe).lines() {
+            let Ok(line) = line else { break };
+            if lines.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut logs = Vec::new();
+    let started = Instant::now();
+    while !logs.iter().any(|l: &String| l.contains("applied")) && started.elapsed() < WAIT {
+        if let Ok(line) = received.recv_timeout(Duration::from_millis(100)) {
+            logs.push(line);
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    let text = logs.join("\n");
+    assert!(
+        text.contains("applied") && text.contains("INFO"),
+        "serve logged its first apply as text:\n{text}"
+    );
+    assert!(
+        !text.contains("\x1b["),
+        "text logs to a pipe carry ANSI colour codes:\n{}",
+        text.escape_debug()
+    );
+}
+
+/// What `serve` writes to a terminal (a pseudo-terminal as its standard error) until
+/// its first apply, with `NO_COLOR` set to `no_color` or unset.
+fn serve_on_a_terminal(no_color: Option<&str>) -> String {
+    use std::os::fd::FromRawFd;
+    let dir = tempdir();
+    let specs = dir.path().join("specs");
+    std::fs::create_dir(&specs).unwrap();
+    std::fs::write(specs.join("local.yaml"), spec("local", 2, "v1")).unwrap();
+    let (mut leader, mut follower) = (-1, -1);
+    // SAFETY: openpty writes two new descriptors, which are owned by Files below.
+    let opened = unsafe {
+        libc::openpty(
+            &mut leader,
+            &mut follower,
+            std::ptr::null_mut(),
+            std::ptr::null(),
+            std::ptr::null(),
+        )
+    };
+    assert_eq!(opened, 0, "openpty: {}", std::io::Error::last_os_error());
+    // SAFETY: both descriptors were just opened and are owned by nothing else.
+    let (leader, follower) = unsafe {
+        (
+            std::fs::File::from_raw_fd(leader),
+            std::fs::File::from_raw_fd(follower),
+        )
+    };
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_actionsync"));
+    cmd.args(["serve", "specs", "--listen", "127.0.0.1:0"])
+        .current_dir(dir.path())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::from(follower))
+        .env_remove("NO_COLOR");
+    for (key, _) in std::env::vars_os() {
+        if key
+            .to_string_lossy()
+            .to_ascii_uppercase()
+            .starts_with("ACTIONSYNC_")
+        {
+            cmd.env_remove(&key);
+        }
+    }
+    if let Some(value) = no_color {
+        cmd.env("NO_COLOR", value);
+    }
+    // `cmd` holds the follower until it is dropped; the child has its own copy.
+    let mut child = cmd.spawn().expect("start actionsync serve");
+    drop(cmd);
+    let (chunks, received) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut leader = leader;
+        let mut buffer = [0u8; 4096];
+        // Ends with EIO once the child has exited.
+        while let Ok(n) = leader.read(&mut buffer) {
+            if n == 0 || chunks.send(buffer[..n].to_vec()).is_err() {
+                break;
+            }
+        }
+    });
+    let mut output = Vec::new();
+    let started = Instant::now();
+    while !String::from_utf8_lossy(&output).contains("applied") && started.elapsed() < WAIT {
+        if let Ok(chunk) = received.recv_timeout(Duration::from_millis(100)) {
+            output.extend(chunk);
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    let text = String::from_utf8_lossy(&output).into_owned();
+    assert!(
+        text.contains("applied"),
+        "serve logged its first apply:\n{text}"
+    );
+    text
+}
+
+/// On a terminal, text logs are coloured; `NO_COLOR` (any value but empty) turns
+/// the colour off (https://no-color.org).
+#[test]
+fn text_logs_on_a_terminal_are_coloured_unless_no_color() {
+    let coloured = serve_on_a_terminal(None);
+    assert!(
+        coloured.contains("\x1b["),
+        "no colour on a terminal:\n{}",
+        coloured.escape_debug()
+    );
+    for value in ["1", "true"] {
+        let plain = serve_on_a_terminal(Some(value));
+        assert!(
+            !plain.contains("\x1b["),
+            "colour on a terminal with NO_COLOR={value}:\n{}",
+            plain.escape_debug()
+        );
+    }
+    assert!(
+        serve_on_a_terminal(Some("")).contains("\x1b["),
+        "NO_COLOR= (empty) is unset"
     );
 }

@@ -56,7 +56,7 @@ fn tls() -> Tls {
     let cert = params
         .signed_by(&key, &issuer)
         .expect("the server certificate");
-    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
     let server = rustls::ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .expect("TLS versions")
@@ -1042,6 +1042,7 @@ impl Serve {
 
     /// `POST /v1/actions/{id}/test` with `body`: status, headers and JSON.
     fn test(&self, id: i64, body: &Value) -> (u16, reqwest::header::HeaderMap, Value) {
+        actionsync::tls::install_provider();
         let client = reqwest::blocking::Client::builder()
             .no_proxy()
             .timeout(Duration::from_secs(60))

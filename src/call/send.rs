@@ -167,6 +167,7 @@ pub fn client(options: &CallOptions) -> Result<TestClient, CallError> {
         policy: options.addresses.clone(),
         refused: refused.clone(),
     };
+    crate::tls::install_provider();
     let mut builder = reqwest::Client::builder()
         .no_proxy()
         .redirect(redirect::Policy::none())

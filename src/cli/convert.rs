@@ -19,9 +19,9 @@ pub struct ConvertArgs {
     /// Source name for the actions (default: the file name without extension).
     #[arg(long, value_name = "NAME", value_parser = super::parse_source_name)]
     source: Option<String>,
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = Format::Json)]
-    format: Format,
+    /// Output format (`--format` is the older spelling).
+    #[arg(long, value_enum, value_name = "FORMAT", default_value_t = Format::Json, alias = "format")]
+    output: Format,
     /// Exit 1 if any error diagnostic was reported.
     #[arg(long)]
     strict: bool,
@@ -58,7 +58,7 @@ pub fn run(args: &ConvertArgs) -> Result<ExitCode, String> {
     // Standard output is line-buffered: unbuffered, a large spec's output would be
     // one write per line (1.9 million for Microsoft Graph's).
     let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
-    let written: std::io::Result<()> = match args.format {
+    let written: std::io::Result<()> = match args.output {
         Format::Json => super::write_json(&mut out, &conversion),
         Format::Yaml => serde_yaml::to_string(&conversion)
             .map_err(std::io::Error::other)
@@ -88,7 +88,7 @@ pub fn run(args: &ConvertArgs) -> Result<ExitCode, String> {
             conversion.operation_count()
         );
     }
-    if std::io::stderr().is_terminal() && args.format != Format::Table {
+    if std::io::stderr().is_terminal() && args.output != Format::Table {
         eprintln!(
             "{}: {} actions, {} skipped, {errors} errors, {warnings} warnings",
             conversion.source,
@@ -97,6 +97,14 @@ pub fn run(args: &ConvertArgs) -> Result<ExitCode, String> {
         );
     }
     let code = if args.strict && errors > 0 {
+        eprintln!(
+            "error: --strict: the conversion reported {}; see the diagnostics of severity error in the output",
+            if errors == 1 {
+                "1 error".to_string()
+            } else {
+                format!("{errors} errors")
+            }
+        );
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS

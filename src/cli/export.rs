@@ -21,10 +21,11 @@ use crate::tools::{self, Audience, ToolFormat};
 /// `export`.
 #[derive(Debug, Args)]
 pub struct ExportArgs {
-    /// The shape of the tools.
-    #[arg(long, value_enum)]
-    format: ToolFormat,
-    /// OpenAI strict mode (with --format openai): `"strict": true`, every property
+    /// The shape of the tools (`--output` is a format in every command; the file
+    /// is `--out`).
+    #[arg(long, value_enum, value_name = "FORMAT", alias = "format")]
+    output: ToolFormat,
+    /// OpenAI strict mode (with --output openai): `"strict": true`, every property
     /// required and the optional ones nullable, no other properties allowed. Fails,
     /// naming each action and why, if a tool cannot be strict.
     #[arg(long)]
@@ -52,17 +53,17 @@ pub struct ExportArgs {
     /// Write to FILE instead of standard output. The file is replaced whole, never
     /// left half-written.
     #[arg(long, short = 'o', value_name = "FILE")]
-    output: Option<PathBuf>,
+    out: Option<PathBuf>,
     #[command(flatten)]
     catalogue: CatalogueArgs,
 }
 
 /// `actionsync export`.
 pub fn run(args: &ExportArgs) -> Result<ExitCode, Failure> {
-    if args.strict && args.format != ToolFormat::Openai {
+    if args.strict && args.output != ToolFormat::Openai {
         eprintln!(
-            "error: --strict is OpenAI's strict mode: use it with --format openai, not {}",
-            args.format
+            "error: --strict is OpenAI's strict mode: use it with --output openai, not {}",
+            args.output
         );
         return Ok(ExitCode::from(super::USAGE_ERROR));
     }
@@ -116,7 +117,7 @@ pub fn run(args: &ExportArgs) -> Result<ExitCode, Failure> {
             return Err(message);
         }
         strict.into_iter().filter_map(Result::ok).collect()
-    } else if args.format == ToolFormat::Native {
+    } else if args.output == ToolFormat::Native {
         // Counted once, above.
         chosen
             .iter()
@@ -124,9 +125,9 @@ pub fn run(args: &ExportArgs) -> Result<ExitCode, Failure> {
             .map(|(a, t)| tools::native(a, *t))
             .collect()
     } else {
-        chosen.iter().map(|a| tools::tool(a, args.format)).collect()
+        chosen.iter().map(|a| tools::tool(a, args.output)).collect()
     };
-    let document = tools::document(args.format, rendered);
+    let document = tools::document(args.output, rendered);
     // The same limits lint checks, for the one audience exported.
     let mut warnings = Vec::new();
     if count > lint::MAX_TOOLS {
@@ -143,11 +144,11 @@ pub fn run(args: &ExportArgs) -> Result<ExitCode, Failure> {
     }
     let what = format!(
         "{count} {}{} tool{}, {tokens} tokens (o200k_base)",
-        args.format,
+        args.output,
         if args.strict { " strict" } else { "" },
         if count == 1 { "" } else { "s" },
     );
-    match &args.output {
+    match &args.out {
         None => {
             print_json(&document)?;
             eprintln!("{what} for {}", audience_text(&audience));
@@ -194,7 +195,7 @@ fn write_replacing(path: &Path, document: &Value) -> Result<(), Failure> {
     };
     let file_name = path
         .file_name()
-        .ok_or_else(|| format!("--output {}: name a file, not a folder", path.display()))?;
+        .ok_or_else(|| format!("--out {}: name a file, not a folder", path.display()))?;
     let mut temp_name = std::ffi::OsString::from(".");
     temp_name.push(file_name);
     temp_name.push(format!(".{}.tmp", std::process::id()));

@@ -21,7 +21,8 @@ use crate::tools;
 
 #[derive(Debug, Args)]
 pub struct LintArgs {
-    /// The specs: files, http(s) URLs, or - for standard input.
+    /// The specs: files, folders (each spec file in them, as `plan` reads them),
+    /// http(s) URLs, or - for standard input.
     #[arg(value_name = "SPEC", required = true)]
     specs: Vec<String>,
     /// Output format.
@@ -80,8 +81,28 @@ pub fn run(args: &LintArgs) -> Result<ExitCode, String> {
     let mut reports: Vec<SpecReport> = Vec::new();
     let mut conversions: Vec<Option<Conversion>> = Vec::new();
     let mut source_names: HashMap<String, usize> = HashMap::new();
-    for arg in &args.specs {
-        let location = location(arg)?;
+    for arg in expand_folders(&args.specs) {
+        let arg = match arg {
+            Ok(arg) => arg,
+            Err(empty) => {
+                reports.push(SpecReport {
+                    source: String::new(),
+                    actions: 0,
+                    skipped: 0,
+                    findings: vec![Diagnostic::new(
+                        Severity::Error,
+                        "no-specs",
+                        None,
+                        "#",
+                        "no spec files in this folder (.yaml, .yml or .json files with `openapi` or `swagger` at the top)".to_string(),
+                    )],
+                    spec: empty,
+                });
+                conversions.push(None);
+                continue;
+            }
+        };
+        let location = location(&arg)?;
         let mut source = location.default_source_name();
         let n = source_names.entry(source.clone()).or_default();
         *n += 1;
@@ -205,6 +226,30 @@ pub fn run(args: &LintArgs) -> Result<ExitCode, String> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// The spec arguments with each folder replaced by the spec files in it (sorted,
+/// as `plan` and `serve` read a folder). A folder with none is `Err(folder)`; a
+/// folder that cannot be read is passed on, to be reported like a missing file.
+fn expand_folders(args: &[String]) -> Vec<Result<String, String>> {
+    let mut expanded = Vec::new();
+    for arg in args {
+        let path = std::path::Path::new(arg);
+        if arg == "-" || !path.is_dir() {
+            expanded.push(Ok(arg.clone()));
+            continue;
+        }
+        match crate::config::spec_files(path) {
+            Ok(files) if files.is_empty() => expanded.push(Err(arg.clone())),
+            Ok(files) => expanded.extend(
+                files
+                    .into_iter()
+                    .map(|file| Ok(file.to_string_lossy().into_owned())),
+            ),
+            Err(_) => expanded.push(Ok(arg.clone())),
+        }
+    }
+    expanded
 }
 
 fn text(out: &mut impl Write, report: &Report) -> std::io::Result<()> {

@@ -297,6 +297,7 @@ fn parse_size(text: &str) -> Result<usize, String> {
 
 /// Parses the command line and runs the command.
 pub fn run() -> ExitCode {
+    crate::tls::install_provider();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {

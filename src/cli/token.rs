@@ -97,7 +97,10 @@ fn create(args: &CreateArgs) -> Result<ExitCode, Failure> {
     })?;
     let what = match record.scope {
         TokenScope::Push => format!("push to {}", record.sources.join(", ")),
-        TokenScope::Admin => "everything (admin)".to_string(),
+        TokenScope::Admin => {
+            "do everything an admin does (read, hand edits, rollback, test, push to any source)"
+                .to_string()
+        }
         TokenScope::Tools => "read the tool list".to_string(),
     };
     // The token alone on the last line: scripts take it with `tail -n 1`.

@@ -372,6 +372,44 @@ pub fn canonical(path: &Path) -> PathBuf {
     std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf())
 }
 
+/// Gives every metric the daemon and the API record its `# HELP` line on
+/// `/metrics`. Descriptions go to the installed recorder, so this runs after it.
+fn describe_metrics() {
+    use metrics::{describe_counter, describe_gauge, describe_histogram};
+    describe_counter!(
+        "actionsync_reconciles_total",
+        "Reconciles of a source, by outcome (unchanged, no_changes, applied, refused, error)"
+    );
+    describe_histogram!(
+        "actionsync_reconcile_seconds",
+        "How long one reconcile of a source took, in seconds"
+    );
+    describe_histogram!(
+        "actionsync_plan_changes",
+        "Actions each applied plan changed (created, updated, archived, deleted or restored)"
+    );
+    describe_gauge!(
+        "actionsync_last_success_timestamp_seconds",
+        "Unix time of the source's last reconcile that was not refused and did not fail"
+    );
+    describe_counter!(
+        "actionsync_fetches_total",
+        "Fetches of a URL source, by outcome (fetched, not_modified, error)"
+    );
+    describe_histogram!(
+        "actionsync_fetch_seconds",
+        "How long one fetch of a URL source took, in seconds"
+    );
+    describe_counter!(
+        "actionsync_pushes_total",
+        "Specs pushed to a source over the API, by outcome (applied, unchanged, no_changes, planned, refused)"
+    );
+    describe_histogram!(
+        "actionsync_push_seconds",
+        "How long the server took to plan and apply one pushed spec, in seconds"
+    );
+}
+
 /// Runs the daemon until `shutdown` is cancelled (or a signal arrives).
 pub async fn serve(options: ServeOptions, shutdown: CancellationToken) -> Result<(), DaemonError> {
     // Signal handlers first: a SIGTERM that arrives while starting must still mean
@@ -380,6 +418,7 @@ pub async fn serve(options: ServeOptions, shutdown: CancellationToken) -> Result
     let metrics = metrics_exporter_prometheus::PrometheusBuilder::new()
         .install_recorder()
         .ok();
+    describe_metrics();
     let (config, sources, folders) = desired_sources(&options)?;
     let listener = tokio::net::TcpListener::bind(&options.listen)
         .await

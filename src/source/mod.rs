@@ -567,6 +567,7 @@ impl Loader<'_> {
 
     fn fetch(&mut self, url: &Url, limit: usize) -> Result<Vec<u8>, String> {
         if self.http.is_none() {
+            crate::tls::install_provider();
             let client = reqwest::blocking::Client::builder()
                 .timeout(self.options.http_timeout)
                 .redirect(reqwest::redirect::Policy::limited(5))
@@ -764,6 +765,7 @@ pub fn polling_client(timeout: Duration, private_headers: bool) -> Result<reqwes
     } else {
         reqwest::redirect::Policy::limited(5)
     };
+    crate::tls::install_provider();
     reqwest::Client::builder()
         .timeout(timeout)
         .redirect(policy)
