@@ -177,12 +177,15 @@ pub fn check(subjects: &[Subject<'_>]) -> Vec<(usize, Diagnostic)> {
         }
         match first_with_name.get(s.name) {
             Some(&j) if subjects[j].source != s.source => {
-                // Said on both sides: which one to rename is the user's choice.
+                // Said on both sides. In one catalogue the plan resolves it (the
+                // source that applies second takes its prefix), as reconcile does:
+                // a warning, so the choice can be made on purpose.
                 for (this, that) in [(i, j), (j, i)] {
                     let (s, other) = (&subjects[this], &subjects[that]);
-                    out.push((this, finding(s, Severity::Error, "duplicate-name", format!(
-                        "the name `{}` is also the name of `{}` in source `{}`; names must be unique across the catalogue. Rename one (operationId, or pin a name)",
-                        s.name, other.key, other.source
+                    out.push((this, finding(s, Severity::Warning, "duplicate-name", format!(
+                        "the name `{}` is also the name of `{}` in source `{}`; in one catalogue, the source applied second names its action with its prefix (`{}`). To choose, set a source's name_prefix, or rename one (operationId, or pin a name)",
+                        s.name, other.key, other.source,
+                        naming::prefixed_name(&naming::default_name_prefix(s.source), s.name)
                     ))));
                 }
             }

@@ -1225,6 +1225,20 @@ fn lint_json_report() {
             .any(|(_, c, k)| c == "duplicate-name" && *k == "getCustomer"),
         "{all_codes:#?}"
     );
+    // A name two sources share does not stop them: reconcile prefixes one, and
+    // lint says so as a warning.
+    let duplicate = specs
+        .iter()
+        .flat_map(|s| s["findings"].as_array().cloned().unwrap_or_default())
+        .find(|f| f["code"] == "duplicate-name")
+        .expect("a duplicate-name finding");
+    assert_eq!(duplicate["severity"], "warning", "{duplicate}");
+    assert!(
+        duplicate["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("_get_customer")),
+        "{duplicate}"
+    );
     assert!(has(LINT_ABC[1], "http-url"), "{all_codes:#?}");
     assert!(has(LINT_ABC[2], "no-server"), "{all_codes:#?}");
 }

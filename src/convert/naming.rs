@@ -182,6 +182,32 @@ pub fn fnv1a(bytes: &[u8]) -> u64 {
     hash
 }
 
+/// The name prefix of a source that sets none: its name, as a tool name's
+/// characters (`billing-api` → `billing_api`).
+pub fn default_name_prefix(source: &str) -> String {
+    let mut prefix = String::with_capacity(source.len());
+    for c in source.chars() {
+        let c = c.to_ascii_lowercase();
+        if c.is_ascii_lowercase() || c.is_ascii_digit() {
+            prefix.push(c);
+        } else if !prefix.is_empty() && !prefix.ends_with('_') {
+            prefix.push('_');
+        }
+    }
+    while prefix.ends_with('_') {
+        prefix.pop();
+    }
+    if prefix.is_empty() {
+        prefix.push_str("source");
+    }
+    prefix
+}
+
+/// `name` with a source's prefix: what it is called when another source has it.
+pub fn prefixed_name(prefix: &str, name: &str) -> String {
+    format!("{prefix}_{name}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -30,6 +30,7 @@ use crate::action::{
     ActionDraft, ActionState, HandFields, Origin, SPEC_FIELDS, SkipKind, SpecFields, StoredAction,
 };
 use crate::convert::Conversion;
+pub use crate::convert::naming::{default_name_prefix, prefixed_name};
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::lint::{self, Subject};
 
@@ -95,32 +96,6 @@ pub struct PlanInput<'a> {
     /// What a name another source has is prefixed with ([`default_name_prefix`]
     /// of the source's name unless the source sets `name_prefix`).
     pub name_prefix: &'a str,
-}
-
-/// The name prefix of a source that sets none: its name, as a tool name's
-/// characters (`billing-api` → `billing_api`).
-pub fn default_name_prefix(source: &str) -> String {
-    let mut prefix = String::with_capacity(source.len());
-    for c in source.chars() {
-        let c = c.to_ascii_lowercase();
-        if c.is_ascii_lowercase() || c.is_ascii_digit() {
-            prefix.push(c);
-        } else if !prefix.is_empty() && !prefix.ends_with('_') {
-            prefix.push('_');
-        }
-    }
-    while prefix.ends_with('_') {
-        prefix.pop();
-    }
-    if prefix.is_empty() {
-        prefix.push_str("source");
-    }
-    prefix
-}
-
-/// `name` with a source's prefix: what it is called when another source has it.
-pub fn prefixed_name(prefix: &str, name: &str) -> String {
-    format!("{prefix}_{name}")
 }
 
 /// A change the plan leaves out because its name cannot be resolved: the rest of
