@@ -785,6 +785,30 @@ fn create(draft: &ActionDraft) -> Change {
     }
 }
 
+/// Names in effect after the plan but for the actions it writes, each with its
+/// source and key: the other sources' actions, and this source's active ones the
+/// plan neither changes nor removes.
+fn untouched_owners(
+    input: &PlanInput<'_>,
+    changes: &[Change],
+) -> HashMap<String, (String, String)> {
+    let touched: HashSet<i64> = changes.iter().filter_map(|c| c.id).collect();
+    let mut owners: HashMap<String, (String, String)> = input
+        .others
+        .iter()
+        .map(|o| (o.name.clone(), (o.source.clone(), o.key.clone())))
+        .collect();
+    for stored in input.current {
+        if stored.state == ActionState::Active && !touched.contains(&stored.id) {
+            owners.insert(
+                stored.name.clone(),
+                (input.source.to_string(), stored.key.clone()),
+            );
+        }
+    }
+    owners
+}
+
 /// Makes the name of every action the plan writes unique across the catalogue.
 /// A name another source (or an earlier action of this plan) has is prefixed
 /// with the source's prefix, with a warning; what cannot be resolved that way (a
@@ -795,29 +819,7 @@ fn resolve_names(
     changes: &mut Vec<Change>,
     findings: &mut Vec<Diagnostic>,
 ) -> Vec<HeldBack> {
-    let removed: HashSet<i64> = changes
-        .iter()
-        .filter(|c| matches!(c.kind, ChangeKind::Archive | ChangeKind::Delete))
-        .filter_map(|c| c.id)
-        .collect();
-    let changed: HashSet<i64> = changes.iter().filter_map(|c| c.id).collect();
-    // Names in effect after the plan, but for the actions it writes.
-    let mut owners: HashMap<String, (String, String)> = input
-        .others
-        .iter()
-        .map(|o| (o.name.clone(), (o.source.clone(), o.key.clone())))
-        .collect();
-    for stored in input.current {
-        if stored.state == ActionState::Active
-            && !removed.contains(&stored.id)
-            && !changed.contains(&stored.id)
-        {
-            owners.insert(
-                stored.name.clone(),
-                (input.source.to_string(), stored.key.clone()),
-            );
-        }
-    }
+    let mut owners = untouched_owners(input, changes);
     let current_by_id: HashMap<i64, &CurrentAction> =
         input.current.iter().map(|a| (a.id, a)).collect();
     let mut held_back = Vec::new();
@@ -932,25 +934,7 @@ fn lint_plan(
     }
 
     // Names in effect after the plan, in this source and the others.
-    let removed: HashSet<i64> = changes
-        .iter()
-        .filter(|c| matches!(c.kind, ChangeKind::Archive | ChangeKind::Delete))
-        .filter_map(|c| c.id)
-        .collect();
-    let changed: HashSet<i64> = changes.iter().filter_map(|c| c.id).collect();
-    let mut owners: HashMap<&str, (&str, &str)> = input
-        .others
-        .iter()
-        .map(|o| (o.name.as_str(), (o.source.as_str(), o.key.as_str())))
-        .collect();
-    for stored in input.current {
-        if stored.state == ActionState::Active
-            && !removed.contains(&stored.id)
-            && !changed.contains(&stored.id)
-        {
-            owners.insert(stored.name.as_str(), (input.source, stored.key.as_str()));
-        }
-    }
+    let owners = untouched_owners(input, changes);
     let current_by_id: HashMap<i64, &CurrentAction> =
         input.current.iter().map(|a| (a.id, a)).collect();
     // Each action the plan writes, as it will be (its hand-owned fields, so pins,
