@@ -1792,6 +1792,18 @@ fn rollback_of_a_watched_source_needs_it_paused(backend: Backend) {
     assert_eq!(listed["sources"][0]["paused"], true);
     // Paused already: a rollback needs nothing more.
     rollback(json!({"revision": 1})).expect_json(200);
+    // The log says how each rollback ended, refused ones included.
+    let started = std::time::Instant::now();
+    let logged = |outcome: &str| {
+        server.log_text().lines().any(|l| {
+            l.contains("\"message\":\"rollback\"")
+                && l.contains(&format!("\"outcome\":\"{outcome}\""))
+        })
+    };
+    while !logged("NoChanges") && started.elapsed() < WAIT {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(logged("NoChanges"), "{}", server.log_text());
 
     // A save while paused is planned, not applied; resuming applies it at once.
     std::fs::write(
