@@ -1693,28 +1693,33 @@ mod tests {
         assert_eq!(reasons, [CutReason::EnumLimit, CutReason::UnionLimit]);
     }
 
-    #[test]
-    fn a_body_over_the_byte_budget_loses_depth_until_it_fits() {
-        // Forty objects of forty described properties: about 100 KB inlined.
+    /// `Big`: `n` properties, each a `Leaf` of `n` described string fields.
+    fn groups_of_fields(n: usize) -> Spec {
         let mut leaf = Map::new();
-        for i in 0..40 {
+        for i in 0..n {
             leaf.insert(
                 format!("field_{i}"),
                 json!({"type": "string", "description": "A field that is described at some length here"}),
             );
         }
         let mut root = Map::new();
-        for i in 0..40 {
+        for i in 0..n {
             root.insert(
                 format!("group_{i}"),
                 json!({"$ref": "#/components/schemas/Leaf"}),
             );
         }
-        let s = spec(
+        spec(
             "3.0.3",
             json!({"Leaf": {"type": "object", "properties": leaf},
                    "Big": {"type": "object", "properties": root}}),
-        );
+        )
+    }
+
+    #[test]
+    fn a_body_over_the_byte_budget_loses_depth_until_it_fits() {
+        // Forty objects of forty described properties: about 100 KB inlined.
+        let s = groups_of_fields(40);
         let built = build_with(&s, "Big", Purpose::RequestBody, &SchemaBudget::default());
         assert!(serialized_len(&built.schema) <= SchemaBudget::MAX_BYTES);
         assert_eq!(
@@ -1728,25 +1733,7 @@ mod tests {
     #[test]
     fn a_shared_body_is_the_same_whatever_limit_and_order_it_is_built_in() {
         // Ten objects of ten described properties: about 6 KB inlined.
-        let mut leaf = Map::new();
-        for i in 0..10 {
-            leaf.insert(
-                format!("field_{i}"),
-                json!({"type": "string", "description": "A field that is described at some length here"}),
-            );
-        }
-        let mut root = Map::new();
-        for i in 0..10 {
-            root.insert(
-                format!("group_{i}"),
-                json!({"$ref": "#/components/schemas/Leaf"}),
-            );
-        }
-        let s = spec(
-            "3.0.3",
-            json!({"Leaf": {"type": "object", "properties": leaf},
-                   "Big": {"type": "object", "properties": root}}),
-        );
+        let s = groups_of_fields(10);
         fn build<'s>(schemas: &Schemas<'s>, s: &'s Spec, limit: usize) -> (Value, Vec<Cut>) {
             let r = json!({"$ref": "#/components/schemas/Big"});
             let built = schemas
