@@ -227,9 +227,11 @@ pub async fn reconcile<S: Store>(
     };
     // A spec in one document that has not changed costs a read and a hash.
     let options_hash = options_fingerprint(source);
+    // Hashed once: the same hash is the revision's spec hash if it has changed.
+    let one_document_hash = root.is_self_contained().then(|| root.hash());
     if may_skip
-        && root.is_self_contained()
-        && known_hash.as_deref() == Some(input_hash(&root.hash(), &options_hash).as_str())
+        && let Some(hash) = &one_document_hash
+        && known_hash.as_deref() == Some(input_hash(hash, &options_hash).as_str())
     {
         timings.load = started.elapsed();
         record_attempt(None, None).await?;
@@ -251,7 +253,7 @@ pub async fn reconcile<S: Store>(
         }
     };
     timings.load = started.elapsed();
-    let spec_hash = loaded.content_hash();
+    let spec_hash = one_document_hash.unwrap_or_else(|| loaded.content_hash());
     let input = input_hash(&spec_hash, &options_hash);
     if may_skip && known_hash.as_deref() == Some(input.as_str()) {
         record_attempt(None, None).await?;
