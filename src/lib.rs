@@ -33,6 +33,7 @@ pub mod api;
 pub mod call;
 pub mod cli;
 pub mod config;
+pub mod console;
 pub mod convert;
 pub mod daemon;
 pub mod diagnostic;

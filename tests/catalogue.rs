@@ -1148,3 +1148,52 @@ fn the_plan_warns_about_exactly_the_tools_over_the_token_budget() {
     assert!(!expected.is_empty() && expected.len() < costs.len());
     assert_eq!(warned, expected);
 }
+
+on_both_backends!(
+    console_sessions_expire_end_and_die_with_their_token,
+    |store: AnyStore| async move {
+        use actionsync::store::{NewToken, TokenScope, now_ms};
+        let token = store
+            .create_token(&NewToken {
+                name: "jane".to_string(),
+                hash: "h-jane".to_string(),
+                scope: TokenScope::Curator,
+                sources: Vec::new(),
+            })
+            .await
+            .expect("a curator token is stored");
+        assert_eq!(token.scope, TokenScope::Curator);
+        let now = now_ms();
+        store
+            .create_session("s1", token.id, "csrf-1", now + 60_000)
+            .await
+            .expect("a session");
+        store
+            .create_session("s2", token.id, "csrf-2", now + 60_000)
+            .await
+            .expect("another session");
+        let session = store
+            .session("s1", now)
+            .await
+            .expect("read")
+            .expect("the session is live");
+        assert_eq!(session.token.name, "jane");
+        assert_eq!(session.csrf, "csrf-1");
+        // Past its expiry, a session is gone.
+        assert!(
+            store
+                .session("s1", now + 60_000)
+                .await
+                .expect("read")
+                .is_none()
+        );
+        // Signing out ends one session, not the others.
+        assert!(store.delete_session("s1").await.expect("delete"));
+        assert!(store.session("s1", now).await.expect("read").is_none());
+        assert!(store.session("s2", now).await.expect("read").is_some());
+        // Revoking the token ends the rest.
+        assert!(store.revoke_token(token.id).await.expect("revoke"));
+        assert!(store.session("s2", now).await.expect("read").is_none());
+        assert!(!store.delete_session("s2").await.expect("delete"));
+    }
+);

@@ -65,8 +65,11 @@ pub enum Need<'a> {
     Push(&'a str),
     /// Read the tool list.
     Tools,
-    /// Read or change the catalogue as a curator.
+    /// Read the catalogue, edit hand-owned fields, run a test: a curator's work.
     Curate,
+    /// Change what the catalogue's spec-owned fields come from: roll back, pause
+    /// or resume a source, apply a plan from the console. Admin only.
+    Manage,
 }
 
 /// Whether a token may do what a request needs; `Err` says why not, for the 403.
@@ -82,13 +85,19 @@ pub fn allows(token: &TokenRecord, need: Need<'_>) -> Result<(), String> {
             list(&token.sources)
         )),
         (TokenScope::Tools, Need::Tools) => Ok(()),
+        (TokenScope::Curator, Need::Curate) => Ok(()),
+        (scope, Need::Manage) => Err(format!(
+            "token `{}` is a {} token; rollbacks, pauses and applying plans take an admin token (actionsync token create --admin)",
+            token.name,
+            scope.as_str()
+        )),
         (scope, Need::Tools) => Err(format!(
             "token `{}` is a {} token; the tool list takes a tools or admin token (actionsync token create --tools)",
             token.name,
             scope.as_str()
         )),
         (scope, Need::Curate) => Err(format!(
-            "token `{}` is a {} token; the curators' API takes an admin token (actionsync token create --admin)",
+            "token `{}` is a {} token; the curators' API takes a curator or admin token (actionsync token create --curator)",
             token.name,
             scope.as_str()
         )),
@@ -169,8 +178,14 @@ mod tests {
         assert!(allows(&tools, Need::Tools).is_ok());
         assert!(allows(&tools, Need::Push("billing")).is_err());
         assert!(allows(&tools, Need::Curate).is_err());
+        let curator = token(TokenScope::Curator, &[]);
+        assert!(allows(&curator, Need::Curate).is_ok());
+        assert!(allows(&curator, Need::Manage).is_err());
+        assert!(allows(&curator, Need::Push("billing")).is_err());
+        assert!(allows(&curator, Need::Tools).is_err());
+        assert!(allows(&push, Need::Manage).is_err());
         let admin = token(TokenScope::Admin, &[]);
-        for need in [Need::Push("x"), Need::Tools, Need::Curate] {
+        for need in [Need::Push("x"), Need::Tools, Need::Curate, Need::Manage] {
             assert!(allows(&admin, need).is_ok());
         }
     }

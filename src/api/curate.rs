@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::push::{answer, reply, valid_source_name};
+use super::wire::PushReply;
 use super::{ApiError, ApiState, auth, etag, json};
 use crate::action::{ActionState, Channel, StoredAction};
 use crate::daemon::Trigger;
@@ -84,7 +85,7 @@ async fn set_paused(
     headers: HeaderMap,
     paused: bool,
 ) -> Result<Response, ApiError> {
-    let token = api.authorize(&headers, auth::Need::Curate).await?;
+    let token = api.authorize(&headers, auth::Need::Manage).await?;
     valid_source_name(&name)?;
     let lock = api.source_lock(&name);
     let guard = lock.lock().await;
@@ -172,28 +173,40 @@ pub async fn rollback(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
-    let token = api.authorize(&headers, auth::Need::Curate).await?;
+    let token = api.authorize(&headers, auth::Need::Manage).await?;
     valid_source_name(&name)?;
     let request: RollbackRequest = parse_body(body, "{\"revision\": 3}")?;
-    let store = &api.daemon().store;
-    if store.source(&name).await?.is_none() {
-        return Err(no_source(&name));
-    }
-    let settings = api.daemon().source_settings(&name);
     let actor = format!("token:{}", token.name);
+    let reply = rollback_source(&api, &name, &request, &actor).await?;
+    Ok(answer(&headers, &reply))
+}
+
+/// A rollback (or its dry run) of source `name` by `actor`: what
+/// `POST /v1/sources/{name}/rollback` and the console both call.
+pub async fn rollback_source(
+    api: &ApiState,
+    name: &str,
+    request: &RollbackRequest,
+    actor: &str,
+) -> Result<PushReply, ApiError> {
+    let store = &api.daemon().store;
+    if store.source(name).await?.is_none() {
+        return Err(no_source(name));
+    }
+    let settings = api.daemon().source_settings(name);
     let options = ReconcileOptions {
         dry_run: request.dry_run,
         force: request.force,
         applied_by: AppliedBy::User,
-        actor: Some(&actor),
+        actor: Some(actor),
         tool_tokens: api.daemon().tool_tokens(),
         ..ReconcileOptions::default()
     };
-    let lock = api.source_lock(&name);
+    let lock = api.source_lock(name);
     let guard = lock.lock().await;
     let result = sync::rollback(store, &settings, request.revision, request.pause, options).await;
-    let mut reply = reply(&api, &name, request.dry_run, result).await?;
-    if let Some(record) = store.source(&name).await?
+    let mut reply = reply(api, name, request.dry_run, result).await?;
+    if let Some(record) = store.source(name).await?
         && record.paused
         && sync::is_watched(&record.kind)
         && !request.dry_run
@@ -205,13 +218,13 @@ pub async fn rollback(
     drop(guard);
     tracing::info!(
         source = %name,
-        token = %token.name,
+        by = %actor,
         to = request.revision,
         outcome = ?reply.outcome,
         revision = reply.revision,
         "rollback"
     );
-    Ok(answer(&headers, &reply))
+    Ok(reply)
 }
 
 /// The query of `GET /v1/actions`.
@@ -287,13 +300,44 @@ pub async fn actions(
                 .is_none_or(|t| a.hand.tags.iter().any(|x| x == t))
             && query.pinned.is_none_or(|p| a.hand.pinned == p)
     };
-    // Filters on hand-owned fields are applied here, a batch at a time, so a page
-    // costs what it returns, not the whole catalogue.
     let filtered = channel.is_some()
         || query.segment.is_some()
         || query.tag.is_some()
         || query.pinned.is_some();
-    let batch = if filtered {
+    let (page, next_after) = page_of_actions(
+        &api.daemon().store,
+        &ActionQuery {
+            source: query.source.clone(),
+            state,
+            after: query.after,
+            limit: None,
+            pinned_first: true,
+        },
+        limit,
+        filtered.then_some(&wanted as &(dyn Fn(&StoredAction) -> bool + Sync)),
+    )
+    .await?;
+    Ok(json(
+        StatusCode::OK,
+        &ActionsPage {
+            actions: page.iter().map(WithTokens::new).collect(),
+            next_after,
+        },
+    ))
+}
+
+/// One page of actions (pinned first, then by id) of those `query` selects that
+/// pass `wanted`, and the cursor of the next page (`None` on the last): what
+/// `GET /v1/actions` and the console's list both call. Filters on hand-owned
+/// fields are applied here, a batch at a time, so a page costs what it returns,
+/// not the whole catalogue.
+pub async fn page_of_actions(
+    store: &crate::store::AnyStore,
+    query: &ActionQuery,
+    limit: usize,
+    wanted: Option<&(dyn Fn(&StoredAction) -> bool + Sync)>,
+) -> Result<(Vec<StoredAction>, Option<i64>), crate::store::StoreError> {
+    let batch = if wanted.is_some() {
         (limit * 4).max(500)
     } else {
         limit + 1
@@ -302,20 +346,19 @@ pub async fn actions(
     let mut page: Vec<StoredAction> = Vec::new();
     let mut more = false;
     loop {
-        let rows = api
-            .daemon()
-            .store
+        let rows = store
             .actions(&ActionQuery {
-                source: query.source.clone(),
-                state,
                 after,
                 limit: Some(batch as i64),
-                pinned_first: true,
+                ..query.clone()
             })
             .await?;
         let exhausted = rows.len() < batch;
         after = rows.last().map(|a| a.id).or(after);
-        for action in rows.into_iter().filter(|a| wanted(a)) {
+        for action in rows
+            .into_iter()
+            .filter(|a| wanted.is_none_or(|wanted| wanted(a)))
+        {
             if page.len() == limit {
                 more = true;
                 break;
@@ -331,13 +374,7 @@ pub async fn actions(
     } else {
         None
     };
-    Ok(json(
-        StatusCode::OK,
-        &ActionsPage {
-            actions: page.iter().map(WithTokens::new).collect(),
-            next_after,
-        },
-    ))
+    Ok((page, next_after))
 }
 
 /// `GET /v1/actions/{id}`: one action; its `ETag` is its row version.
@@ -402,16 +439,34 @@ pub async fn edit_action(
         body,
         "{\"segments\": [\"vip\"], \"channels\": [\"widget\", \"sms\"]}",
     )?;
+    let actor = format!("token:{}", token.name);
+    let (action, warnings) = edit_hand(&api, id, expected, &edit, &actor).await?;
+    let body = EditedAction {
+        action: WithTokens::new(&action),
+        warnings,
+    };
+    Ok(with_etag(json(StatusCode::OK, &body), action.version))
+}
+
+/// A hand edit of action `id` by `actor`, based on version `expected` (`None`:
+/// whatever is current), and its warnings: what `PATCH /v1/actions/{id}` and
+/// the console both call.
+pub async fn edit_hand(
+    api: &ApiState,
+    id: i64,
+    expected: Option<i64>,
+    edit: &HandEdit,
+    actor: &str,
+) -> Result<(StoredAction, Vec<String>), ApiError> {
     if edit.is_empty() {
         return Err(ApiError::InvalidRequest(
             "the edit changes nothing: give segments, channels, magic_fields, remove_magic, require_confirmation, enabled, pinned, tags, pins or unpin".to_string(),
         ));
     }
-    let actor = format!("token:{}", token.name);
     let store = &api.daemon().store;
     let mut attempt = 0;
     let action = loop {
-        match store.edit_hand(id, expected, &edit, &actor).await {
+        match store.edit_hand(id, expected, edit, actor).await {
             // `If-Match: *` asked for whatever version is current: an apply that
             // landed between the read and the write is no reason to refuse.
             Err(crate::store::StoreError::Stale { .. }) if expected.is_none() && attempt < 3 => {
@@ -421,11 +476,8 @@ pub async fn edit_action(
         }
     };
     tracing::info!(action = id, name = %action.name, by = %actor, version = action.version, "hand edit");
-    let body = EditedAction {
-        action: WithTokens::new(&action),
-        warnings: magic_field_warnings(&action, &edit),
-    };
-    Ok(with_etag(json(StatusCode::OK, &body), action.version))
+    let warnings = magic_field_warnings(&action, edit);
+    Ok((action, warnings))
 }
 
 pub(super) fn action_id(path: Result<Path<i64>, PathRejection>) -> Result<i64, ApiError> {

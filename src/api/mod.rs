@@ -74,12 +74,13 @@ impl ApiState {
         }
     }
 
-    fn daemon(&self) -> &Daemon {
+    /// The running daemon: its store, config and sources.
+    pub fn daemon(&self) -> &Daemon {
         &self.inner.daemon
     }
 
     /// The lock that serialises changes to one source in this process.
-    fn source_lock(&self, source: &str) -> Arc<tokio::sync::Mutex<()>> {
+    pub fn source_lock(&self, source: &str) -> Arc<tokio::sync::Mutex<()>> {
         let mut locks = self
             .inner
             .locks

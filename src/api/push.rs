@@ -57,6 +57,40 @@ pub async fn push(
     })?;
     let limit = settings.load.max_bytes;
     let bytes = read_limited(&headers, body, limit).await?;
+    let actor = format!("token:{}", token.name);
+    let started = std::time::Instant::now();
+    let reply = plan_spec(
+        &api,
+        &name,
+        settings,
+        bytes,
+        &query,
+        AppliedBy::Push,
+        &actor,
+    )
+    .await?;
+    counter!("actionsync_pushes_total", "source" => name.clone(), "outcome" => outcome_label(reply.outcome)).increment(1);
+    histogram!("actionsync_push_seconds", "source" => name.clone())
+        .record(started.elapsed().as_secs_f64());
+    info!(
+        source = %name, token = %token.name, outcome = outcome_label(reply.outcome),
+        revision = reply.revision, dry_run = query.dry_run, ms = started.elapsed().as_millis() as u64, "push"
+    );
+    Ok(answer(&headers, &reply))
+}
+
+/// Plans the spec `bytes` for source `name` (its `settings`, the location
+/// replaced by the bytes) and, unless `query.dry_run`, applies it, as `actor`:
+/// what a push and the console's plan preview both call.
+pub async fn plan_spec(
+    api: &ApiState,
+    name: &str,
+    settings: crate::sync::SourceSpec,
+    bytes: Vec<u8>,
+    query: &PushQuery,
+    applied_by: AppliedBy,
+    actor: &str,
+) -> Result<PushReply, ApiError> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(ApiError::InvalidSpec(
             "the body is empty: send the spec (JSON or YAML) as the request body".to_string(),
@@ -85,29 +119,20 @@ pub async fn push(
         convert,
         ..settings
     };
-    let actor = format!("token:{}", token.name);
     let options = ReconcileOptions {
         dry_run: query.dry_run,
         force: query.force,
-        applied_by: AppliedBy::Push,
-        actor: Some(&actor),
+        applied_by,
+        actor: Some(actor),
         tool_tokens: api.daemon().tool_tokens(),
         ..ReconcileOptions::default()
     };
-    let started = std::time::Instant::now();
-    let lock = api.source_lock(&name);
+    let lock = api.source_lock(name);
     let guard = lock.lock().await;
     let result = sync::reconcile(&api.daemon().store, &spec, options).await;
-    let reply = reply(&api, &name, options.dry_run, result).await?;
+    let reply = reply(api, name, options.dry_run, result).await?;
     drop(guard);
-    counter!("actionsync_pushes_total", "source" => name.clone(), "outcome" => outcome_label(reply.outcome)).increment(1);
-    histogram!("actionsync_push_seconds", "source" => name.clone())
-        .record(started.elapsed().as_secs_f64());
-    info!(
-        source = %name, token = %token.name, outcome = outcome_label(reply.outcome),
-        revision = reply.revision, dry_run = query.dry_run, ms = started.elapsed().as_millis() as u64, "push"
-    );
-    Ok(answer(&headers, &reply))
+    Ok(reply)
 }
 
 /// The answer to a reconcile (a push or a rollback), with the source's revision.
@@ -280,7 +305,7 @@ async fn read_limited(headers: &HeaderMap, body: Body, limit: usize) -> Result<V
 const BODY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(120);
 
 /// A source name must be one the catalogue accepts.
-pub(super) fn valid_source_name(name: &str) -> Result<(), ApiError> {
+pub fn valid_source_name(name: &str) -> Result<(), ApiError> {
     if crate::convert::is_valid_source_name(name) {
         Ok(())
     } else {

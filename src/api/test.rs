@@ -21,8 +21,9 @@ use governor::{DefaultKeyedRateLimiter, Quota};
 
 use super::curate::{action_id, parse_body};
 use super::{ApiError, ApiState, auth, json};
+use crate::call::report::TestReport;
 use crate::call::{self, CallError, CallOptions, TestInput, send::AddressPolicy};
-use crate::store::Store;
+use crate::store::{Store, TokenRecord};
 
 /// Tests started per token, under the rate the config set.
 #[derive(Default)]
@@ -69,6 +70,26 @@ pub async fn test_action(
 ) -> Result<Response, ApiError> {
     let token = api.authorize(&headers, auth::Need::Curate).await?;
     let id = action_id(path)?;
+    // The rate limit counts before the body is read, as before the extraction.
+    let input = move || -> Result<TestInput, ApiError> {
+        parse_body(
+            body,
+            "{\"args\": {\"order_id\": \"42\"}, \"context\": {\"contact.email\": \"jane@example.com\"}, \"timeout\": 10}",
+        )
+    };
+    let report = run_test(&api, &token, id, input).await?;
+    Ok(json(StatusCode::OK, &report))
+}
+
+/// Calls action `id` for `token` (under its rate limit) with the input
+/// `input` gives: what `POST /v1/actions/{id}/test` and the console's Test
+/// button both call.
+pub async fn run_test(
+    api: &ApiState,
+    token: &TokenRecord,
+    id: i64,
+    input: impl FnOnce() -> Result<TestInput, ApiError>,
+) -> Result<TestReport, ApiError> {
     let config = api
         .daemon()
         .config
@@ -91,10 +112,7 @@ pub async fn test_action(
             ),
             retry_after,
         })?;
-    let input: TestInput = parse_body(
-        body,
-        "{\"args\": {\"order_id\": \"42\"}, \"context\": {\"contact.email\": \"jane@example.com\"}, \"timeout\": 10}",
-    )?;
+    let input = input()?;
     let store = &api.daemon().store;
     let action = store
         .action(id)
@@ -134,7 +152,7 @@ pub async fn test_action(
         latency_ms = report.latency_ms,
         "test"
     );
-    Ok(json(StatusCode::OK, &report))
+    Ok(report)
 }
 
 /// A server-side problem with the test settings: the message names the

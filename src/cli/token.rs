@@ -25,7 +25,7 @@ pub enum TokenCommand {
 
 /// `token create`.
 #[derive(Debug, Args)]
-#[command(group = clap::ArgGroup::new("scope").required(true).multiple(false).args(["source", "admin", "tools"]))]
+#[command(group = clap::ArgGroup::new("scope").required(true).multiple(false).args(["source", "admin", "tools", "curator"]))]
 pub struct CreateArgs {
     /// A push token for this source (repeat for several): CI pushes its spec with it.
     #[arg(long, value_name = "NAME", value_parser = super::parse_source_name)]
@@ -36,6 +36,10 @@ pub struct CreateArgs {
     /// A tools token: reads the tool list (GET /v1/tools), for the AI runtime.
     #[arg(long)]
     tools: bool,
+    /// A curator token: reads the catalogue, edits hand-owned fields and runs
+    /// tests (in the console or over the API); no pushes, rollbacks or tokens.
+    #[arg(long)]
+    curator: bool,
     /// A label for people, shown by `token list` and in the server's log.
     #[arg(long, value_name = "LABEL")]
     name: Option<String>,
@@ -76,6 +80,8 @@ fn create(args: &CreateArgs) -> Result<ExitCode, Failure> {
         (TokenScope::Admin, Vec::new())
     } else if args.tools {
         (TokenScope::Tools, Vec::new())
+    } else if args.curator {
+        (TokenScope::Curator, Vec::new())
     } else {
         let mut sources = args.source.clone();
         sources.sort();
@@ -102,6 +108,9 @@ fn create(args: &CreateArgs) -> Result<ExitCode, Failure> {
                 .to_string()
         }
         TokenScope::Tools => "read the tool list".to_string(),
+        TokenScope::Curator => {
+            "curate (read, hand edits, test; sign in to the console at /ui/)".to_string()
+        }
     };
     // The token alone on the last line: scripts take it with `tail -n 1`.
     println!(
@@ -123,17 +132,17 @@ fn list(args: &ListArgs) -> Result<ExitCode, Failure> {
     }
     if tokens.is_empty() {
         println!(
-            "no tokens; create one with actionsync token create --source NAME (or --admin, --tools)"
+            "no tokens; create one with actionsync token create --source NAME (or --admin, --tools, --curator)"
         );
         return Ok(ExitCode::SUCCESS);
     }
     println!(
-        "{:>4}  {:<24} {:<6} {:<24} {:<21} REVOKED",
+        "{:>4}  {:<24} {:<7} {:<24} {:<21} REVOKED",
         "ID", "NAME", "SCOPE", "SOURCES", "CREATED"
     );
     for t in &tokens {
         println!(
-            "{:>4}  {:<24} {:<6} {:<24} {:<21} {}",
+            "{:>4}  {:<24} {:<7} {:<24} {:<21} {}",
             t.id,
             t.name,
             t.scope.as_str(),

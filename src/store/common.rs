@@ -195,7 +195,7 @@ macro_rules! store_impl {
         use $crate::plan::{self, Change, ChangeKind, Counts, NameOwner, Plan};
         use $crate::store::common::{self, ACTION_COLUMNS, from_json, to_json};
         use $crate::store::{
-            ActionQuery, ActionSummary, AppliedBy, AuditEntry, HandEdit, NewToken, RefusalRecord, Result, Revision, SourceRecord,
+            ActionQuery, ActionSummary, AppliedBy, AuditEntry, ConsoleSession, HandEdit, NewToken, RefusalRecord, Result, Revision, SourceRecord,
             SpecBlob, Store, StoreError, TokenRecord, TokenScope, now_ms,
         };
 
@@ -573,9 +573,60 @@ macro_rules! store_impl {
             }
 
             async fn revoke_token(&self, id: i64) -> Result<bool> {
+                let mut tx = self.pool.begin().await?;
                 let done = sqlx::query("UPDATE tokens SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL")
                     .bind(id)
                     .bind(now_ms())
+                    .execute(&mut *tx)
+                    .await?;
+                sqlx::query("DELETE FROM console_sessions WHERE token_id = $1")
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn create_session(&self, hash: &str, token_id: i64, csrf: &str, expires_at: i64) -> Result<()> {
+                let now = now_ms();
+                let mut tx = self.pool.begin().await?;
+                sqlx::query("DELETE FROM console_sessions WHERE expires_at <= $1")
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                sqlx::query("INSERT INTO console_sessions (hash, token_id, csrf, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)")
+                    .bind(hash)
+                    .bind(token_id)
+                    .bind(csrf)
+                    .bind(now)
+                    .bind(expires_at)
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn session(&self, hash: &str, now: i64) -> Result<Option<ConsoleSession>> {
+                let row = sqlx::query(
+                    "SELECT s.csrf, s.expires_at, t.id, t.name, t.scope, t.sources, t.created_at, t.revoked_at
+                     FROM console_sessions s JOIN tokens t ON t.id = s.token_id
+                     WHERE s.hash = $1 AND s.expires_at > $2 AND t.revoked_at IS NULL",
+                )
+                .bind(hash)
+                .bind(now)
+                .fetch_optional(&self.pool)
+                .await?;
+                let Some(row) = row else { return Ok(None) };
+                Ok(Some(ConsoleSession {
+                    token: decode_token(&row)?,
+                    csrf: row.try_get("csrf")?,
+                    expires_at: row.try_get("expires_at")?,
+                }))
+            }
+
+            async fn delete_session(&self, hash: &str) -> Result<bool> {
+                let done = sqlx::query("DELETE FROM console_sessions WHERE hash = $1")
+                    .bind(hash)
                     .execute(&self.pool)
                     .await?;
                 Ok(done.rows_affected() == 1)

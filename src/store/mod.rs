@@ -292,6 +292,10 @@ pub enum TokenScope {
     Push,
     /// Reading the tool list (the AI runtime).
     Tools,
+    /// A person curating the catalogue, in the console or over the API: reads,
+    /// hand edits and the Test button; no pushes, rollbacks, plans applied or
+    /// source changes, and no tool list.
+    Curator,
 }
 
 impl TokenScope {
@@ -301,6 +305,7 @@ impl TokenScope {
             TokenScope::Admin => "admin",
             TokenScope::Push => "push",
             TokenScope::Tools => "tools",
+            TokenScope::Curator => "curator",
         }
     }
 
@@ -310,6 +315,7 @@ impl TokenScope {
             "admin" => Some(TokenScope::Admin),
             "push" => Some(TokenScope::Push),
             "tools" => Some(TokenScope::Tools),
+            "curator" => Some(TokenScope::Curator),
             _ => None,
         }
     }
@@ -343,6 +349,18 @@ pub struct TokenRecord {
     pub created_at: i64,
     /// When it was revoked, if it was.
     pub revoked_at: Option<i64>,
+}
+
+/// A signed-in console session: the token it was opened with (live, not
+/// revoked) and the CSRF token its writes must carry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsoleSession {
+    /// The token that signed in.
+    pub token: TokenRecord,
+    /// The CSRF token of the session's forms.
+    pub csrf: String,
+    /// When it ends, in milliseconds since the Unix epoch.
+    pub expires_at: i64,
 }
 
 /// A spec as stored: its content hash and bytes.
@@ -510,8 +528,30 @@ pub trait Store: Send + Sync {
     /// Every token, revoked ones included, by id.
     fn tokens(&self) -> impl Future<Output = Result<Vec<TokenRecord>>> + Send;
 
-    /// Revokes a token; false if there is no such live token.
+    /// Revokes a token, ending its console sessions; false if there is no such
+    /// live token.
     fn revoke_token(&self, id: i64) -> impl Future<Output = Result<bool>> + Send;
+
+    /// Opens a console session: `hash` is the SHA-256 of the session id (the id
+    /// itself is never stored). Expired sessions are deleted on the way.
+    fn create_session(
+        &self,
+        hash: &str,
+        token_id: i64,
+        csrf: &str,
+        expires_at: i64,
+    ) -> impl Future<Output = Result<()>> + Send;
+
+    /// The session with this hash, if it has not expired by `now` and its token
+    /// is live.
+    fn session(
+        &self,
+        hash: &str,
+        now: i64,
+    ) -> impl Future<Output = Result<Option<ConsoleSession>>> + Send;
+
+    /// Ends a session (signing out); false if there was none.
+    fn delete_session(&self, hash: &str) -> impl Future<Output = Result<bool>> + Send;
 
     /// A number that every change to actions (apply, hand edit) increases: a
     /// cache of the catalogue built at generation `g` is current while it is `g`.
@@ -712,6 +752,21 @@ impl Store for AnyStore {
     }
     async fn revoke_token(&self, id: i64) -> Result<bool> {
         delegate!(self, s => s.revoke_token(id))
+    }
+    async fn create_session(
+        &self,
+        hash: &str,
+        token_id: i64,
+        csrf: &str,
+        expires_at: i64,
+    ) -> Result<()> {
+        delegate!(self, s => s.create_session(hash, token_id, csrf, expires_at))
+    }
+    async fn session(&self, hash: &str, now: i64) -> Result<Option<ConsoleSession>> {
+        delegate!(self, s => s.session(hash, now))
+    }
+    async fn delete_session(&self, hash: &str) -> Result<bool> {
+        delegate!(self, s => s.delete_session(hash))
     }
     async fn generation(&self) -> Result<i64> {
         delegate!(self, s => s.generation())

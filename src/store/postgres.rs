@@ -58,6 +58,10 @@ impl PgStore {
                 "paused",
                 include_str!("../../migrations/postgres/0008_paused.sql"),
             ),
+            (
+                "console",
+                include_str!("../../migrations/postgres/0009_console.sql"),
+            ),
         ]);
         migrator
             .run(&pool)

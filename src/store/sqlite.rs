@@ -108,6 +108,10 @@ impl SqliteStore {
                 "paused",
                 include_str!("../../migrations/sqlite/0007_paused.sql"),
             ),
+            (
+                "console",
+                include_str!("../../migrations/sqlite/0008_console.sql"),
+            ),
         ]);
         migrator
             .run(&pool)

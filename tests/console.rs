@@ -1,0 +1,929 @@
+//! The web console in a real headless Chromium, driven over WebDriver
+//! (`chromedriver`) with `fantoccini`: the real `actionsync serve` binary on a
+//! temporary SQLite catalogue, specs pushed over the API, and each step checked
+//! both on the page and through the API.
+//!
+//! Without `/usr/bin/chromedriver` (or `CHROMEDRIVER`) the tests print
+//! `SKIPPED: …` and pass; CI installs Chromium (`.ci/run`), so they run there.
+//! With `ACTIONSYNC_SCREENSHOTS=1` the test also writes the README's screenshots
+//! to `docs/screenshots/`.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::{Value, json};
+
+/// How long anything may take before the test gives up.
+const WAIT: Duration = Duration::from_secs(30);
+
+/// The chromedriver to use, if there is one.
+fn chromedriver() -> Option<PathBuf> {
+    let path = std::env::var_os("CHROMEDRIVER")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/usr/bin/chromedriver"));
+    path.exists().then_some(path)
+}
+
+/// The Chromium binary.
+fn chromium() -> String {
+    std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".to_string())
+}
+
+/// A child process killed when dropped.
+struct Process(Child);
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A free port on 127.0.0.1.
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+/// The API the actions call, and a page on another origin that posts a form
+/// to the console (a cross-site request forgery attempt).
+fn upstream(console: Arc<Mutex<String>>) -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind the upstream");
+    let port = listener.local_addr().expect("address").port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().map_while(Result::ok) {
+            let console = console.clone();
+            std::thread::spawn(move || answer(stream, &console));
+        }
+    });
+    port
+}
+
+fn answer(mut stream: TcpStream, console: &Mutex<String>) {
+    let mut reader = BufReader::new(stream.try_clone().expect("clone the stream"));
+    let mut request_line = String::new();
+    if reader.read_line(&mut request_line).is_err() {
+        return;
+    }
+    let mut length = 0usize;
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line).is_err() || line.trim().is_empty() {
+            break;
+        }
+        if let Some((k, v)) = line.split_once(':')
+            && k.eq_ignore_ascii_case("content-length")
+        {
+            length = v.trim().parse().unwrap_or(0);
+        }
+    }
+    let mut body = vec![0; length];
+    let _ = reader.read_exact(&mut body);
+    let path = request_line.split_whitespace().nth(1).unwrap_or("/");
+    let (content_type, text) = if path.starts_with("/evil") {
+        // A form on another origin, aimed at the console, without the CSRF token.
+        let target = console.lock().expect("lock").clone();
+        (
+            "text/html",
+            format!(
+                "<!doctype html><title>Win a prize</title><form method=post action=\"{target}\">\
+                 <input type=hidden name=version value=1><input type=hidden name=channel value=sms>\
+                 <input type=hidden name=enabled value=1><button id=go>Claim</button></form>"
+            ),
+        )
+    } else {
+        (
+            "application/json",
+            json!({ "id": "42", "status": "shipped", "path": path }).to_string(),
+        )
+    };
+    let _ = write!(
+        stream,
+        "HTTP/1.1 200 OK\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{text}",
+        text.len()
+    );
+}
+
+/// The shop's spec: `version` changes one description, so two pushes make two
+/// revisions; one description carries a script tag.
+fn shop_spec(upstream: u16, version: u32) -> String {
+    let ops = [
+        (
+            "get_order",
+            "get",
+            "/orders/{order_id}",
+            "Look up one order by its id: status, items, totals and the shipping address.",
+            true,
+        ),
+        (
+            "list_orders",
+            "get",
+            "/orders",
+            "List a customer's recent orders, newest first, with their status.",
+            false,
+        ),
+        (
+            "cancel_order",
+            "post",
+            "/orders/{order_id}/cancel",
+            "Cancel an order that has not shipped yet; refunds the payment in full.",
+            true,
+        ),
+        (
+            "track_shipment",
+            "get",
+            "/orders/{order_id}/tracking",
+            "Where an order's parcel is: carrier, tracking number and the latest scan.",
+            true,
+        ),
+        (
+            "update_address",
+            "put",
+            "/orders/{order_id}/address",
+            "Change the delivery address of an order before it ships.",
+            true,
+        ),
+        (
+            "start_return",
+            "post",
+            "/returns",
+            "Open a return for items of a delivered order and email the label. <script>window.__xss = 1</script>",
+            false,
+        ),
+        (
+            "get_product",
+            "get",
+            "/products/{product_id}",
+            "A product's name, price, stock level and delivery estimate.",
+            false,
+        ),
+        (
+            "delete_wishlist_item",
+            "delete",
+            "/wishlist/{item_id}",
+            "Remove one item from the customer's wishlist.",
+            false,
+        ),
+    ];
+    let mut paths = serde_json::Map::new();
+    for (id, method, path, description, has_order) in ops {
+        let description = if id == "list_orders" && version > 1 {
+            "List a customer's orders, newest first, with status and totals (v2)."
+        } else {
+            description
+        };
+        let mut parameters = Vec::new();
+        if has_order {
+            parameters.push(json!({"name": "order_id", "in": "path", "required": true, "description": "The order's id", "schema": {"type": "string"}, "example": "42"}));
+        } else if path.contains("{product_id}") {
+            parameters.push(json!({"name": "product_id", "in": "path", "required": true, "schema": {"type": "string"}, "example": "p1"}));
+        } else if path.contains("{item_id}") {
+            parameters.push(json!({"name": "item_id", "in": "path", "required": true, "schema": {"type": "string"}, "example": "i1"}));
+        }
+        if id == "list_orders" {
+            parameters.push(json!({"name": "email", "in": "query", "required": true, "description": "The customer's email", "schema": {"type": "string"}}));
+        }
+        let mut op = json!({
+            "operationId": id,
+            "summary": description,
+            "description": description,
+            "parameters": parameters,
+            "responses": {"200": {"description": "OK", "content": {"application/json": {"schema": {"type": "object"}}}}}
+        });
+        if id == "get_order" {
+            op["x-open-tags"] = json!(["orders", "tier-1"]);
+            op["x-open-pinned"] = json!(true);
+        }
+        if id == "cancel_order" {
+            op["x-actionsync-segments"] = json!(["vip"]);
+            op["x-actionsync-channels"] = json!(["widget", "email"]);
+        }
+        let entry = paths.entry(path.to_string()).or_insert_with(|| json!({}));
+        entry[method] = op;
+    }
+    json!({
+        "openapi": "3.1.0",
+        "info": {"title": "Shop", "version": format!("{version}.0.0")},
+        "servers": [{"url": format!("http://127.0.0.1:{upstream}")}],
+        "paths": paths
+    })
+    .to_string()
+}
+
+fn billing_spec(upstream: u16) -> String {
+    json!({
+        "openapi": "3.1.0",
+        "info": {"title": "Billing", "version": "1.0.0"},
+        "servers": [{"url": format!("http://127.0.0.1:{upstream}")}],
+        "paths": {
+            "/invoices/{invoice_id}": {"get": {
+                "operationId": "get_invoice",
+                "description": "Fetch one invoice with its lines, taxes and payment status.",
+                "parameters": [{"name": "invoice_id", "in": "path", "required": true, "schema": {"type": "string"}}],
+                "responses": {"200": {"description": "OK"}}
+            }},
+            "/refunds": {"post": {
+                "operationId": "create_refund",
+                "description": "Refund part or all of a payment to the customer's card.",
+                "requestBody": {"content": {"application/json": {"schema": {"type": "object", "properties": {"amount": {"type": "number"}}}}}},
+                "responses": {"200": {"description": "OK"}}
+            }}
+        }
+    })
+    .to_string()
+}
+
+/// `actionsync token create SCOPE` against the test's catalogue; the token.
+fn token(dir: &Path, scope: &str) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_actionsync"))
+        .args(["token", "create", scope, "--config", "actionsync.yaml"])
+        .current_dir(dir)
+        .output()
+        .expect("run token create");
+    assert!(
+        out.status.success(),
+        "token create {scope}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .last()
+        .unwrap_or_default()
+        .trim()
+        .to_string()
+}
+
+/// The running server, its tokens and an HTTP client for the API.
+struct Server {
+    _process: Process,
+    base: String,
+    admin: String,
+    tools: String,
+    curator: String,
+    http: reqwest::Client,
+    logs: Arc<Mutex<Vec<String>>>,
+    _dir: tempfile::TempDir,
+}
+
+impl Server {
+    fn start(upstream: u16) -> Server {
+        let dir = tempfile::Builder::new()
+            .prefix("actionsync-console-")
+            .tempdir()
+            .expect("a temporary folder");
+        std::fs::write(
+            dir.path().join("actionsync.yaml"),
+            "database: sqlite://catalogue.db\nsources:\n  - name: shop\n    push: true\n  - name: billing\n    push: true\ntest:\n  allow_http: true\n  allow_networks: [127.0.0.0/8]\n",
+        )
+        .expect("write the config");
+        let admin = token(dir.path(), "--admin");
+        let tools = token(dir.path(), "--tools");
+        let curator = token(dir.path(), "--curator");
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_actionsync"));
+        cmd.args(["serve", "--config", "actionsync.yaml"])
+            .args(["--listen", "127.0.0.1:0", "--log-format", "json"])
+            .current_dir(dir.path())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        for (key, _) in std::env::vars_os() {
+            let text = key.to_string_lossy().to_ascii_uppercase();
+            if text.starts_with("ACTIONSYNC_") || text.ends_with("_PROXY") {
+                cmd.env_remove(&key);
+            }
+        }
+        let mut child = cmd.spawn().expect("start actionsync serve");
+        let pipe = child.stderr.take().expect("stderr is piped");
+        let logs = Arc::new(Mutex::new(Vec::new()));
+        {
+            let logs = logs.clone();
+            std::thread::spawn(move || {
+                for line in BufReader::new(pipe).lines().map_while(Result::ok) {
+                    logs.lock().expect("lock").push(line);
+                }
+            });
+        }
+        let process = Process(child);
+        let started = Instant::now();
+        let address = loop {
+            let found = logs
+                .lock()
+                .expect("lock")
+                .iter()
+                .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+                .find(|e| e["message"] == "listening")
+                .and_then(|e| e["address"].as_str().map(str::to_string));
+            if let Some(address) = found {
+                break address;
+            }
+            assert!(started.elapsed() < WAIT, "serve did not start: {:?}", logs);
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        actionsync::tls::install_provider();
+        Server {
+            _process: process,
+            base: format!("http://{address}"),
+            admin,
+            tools,
+            curator,
+            http: reqwest::Client::builder()
+                .no_proxy()
+                .redirect(reqwest::redirect::Policy::none())
+                .timeout(WAIT)
+                .build()
+                .expect("an HTTP client"),
+            logs,
+            _dir: dir,
+        }
+    }
+
+    async fn api(&self, method: reqwest::Method, path: &str, body: Option<String>) -> (u16, Value) {
+        let mut request = self
+            .http
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(&self.admin);
+        if let Some(body) = body {
+            request = request
+                .header("content-type", "application/json")
+                .header("if-match", "*")
+                .body(body);
+        }
+        let response = request.send().await.expect("the API answers");
+        let status = response.status().as_u16();
+        let text = response.text().await.unwrap_or_default();
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
+    }
+
+    async fn push(&self, source: &str, spec: String) {
+        let (status, body) = self
+            .api(
+                reqwest::Method::PUT,
+                &format!("/v1/sources/{source}/spec"),
+                Some(spec),
+            )
+            .await;
+        assert_eq!(status, 200, "push {source}: {body}");
+    }
+
+    /// The action named `name`, through the API.
+    async fn action(&self, name: &str) -> Value {
+        let (_, page) = self
+            .api(reqwest::Method::GET, "/v1/actions?limit=1000", None)
+            .await;
+        page["actions"]
+            .as_array()
+            .and_then(|a| a.iter().find(|x| x["name"] == name).cloned())
+            .unwrap_or_else(|| panic!("no action `{name}` in {page}"))
+    }
+}
+
+/// chromedriver on a free port, and a headless Chromium session.
+async fn browser(driver: &Path) -> (Process, Client) {
+    let port = free_port();
+    let process = Process(
+        Command::new(driver)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start chromedriver"),
+    );
+    let profile = tempfile::tempdir().expect("a profile folder");
+    let profile_path = profile.keep();
+    let mut caps = serde_json::Map::new();
+    caps.insert(
+        "goog:chromeOptions".to_string(),
+        json!({
+            "binary": chromium(),
+            "args": [
+                "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                "--disable-dev-shm-usage", "--hide-scrollbars",
+                format!("--user-data-dir={}", profile_path.display()),
+                "--window-size=1280,900"
+            ]
+        }),
+    );
+    let started = Instant::now();
+    loop {
+        let connected =
+            ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+                .capabilities(caps.clone())
+                .connect(&format!("http://127.0.0.1:{port}"))
+                .await;
+        match connected {
+            Ok(client) => return (process, client),
+            Err(e) if started.elapsed() > WAIT => panic!("cannot start Chromium: {e}"),
+            Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+        }
+    }
+}
+
+/// The page's visible text.
+async fn text(client: &Client) -> String {
+    client
+        .find(Locator::Css("body"))
+        .await
+        .expect("a body")
+        .text()
+        .await
+        .expect("its text")
+}
+
+/// The current URL's path.
+async fn path(client: &Client) -> String {
+    client
+        .current_url()
+        .await
+        .expect("a URL")
+        .path()
+        .to_string()
+}
+
+async fn sign_in(client: &Client, base: &str, token: &str) {
+    client
+        .goto(&format!("{base}/ui/sign-in"))
+        .await
+        .expect("open sign-in");
+    let field = client
+        .find(Locator::XPath(
+            "//label[normalize-space()='Token']/following::input[1]",
+        ))
+        .await
+        .expect("a field labelled Token");
+    field.send_keys(token).await.expect("type the token");
+    client
+        .find(Locator::Css(
+            "form[action='/ui/sign-in'] button[type=submit]",
+        ))
+        .await
+        .expect("the sign-in button")
+        .click()
+        .await
+        .expect("sign in");
+}
+
+/// Clicks the submit button whose text is `label`.
+async fn click_button(client: &Client, label: &str) {
+    client
+        .find(Locator::XPath(&format!(
+            "//button[normalize-space()='{label}' or @aria-label='{label}']"
+        )))
+        .await
+        .unwrap_or_else(|e| panic!("a button `{label}`: {e}"))
+        .click()
+        .await
+        .expect("click");
+}
+
+/// Every form control and button with no accessible name.
+async fn unlabelled(client: &Client) -> Vec<Value> {
+    let found = client
+        .execute(
+            r#"return Array.from(document.querySelectorAll('input:not([type=hidden]), select, textarea, button'))
+                .filter(el => {
+                  if (el.getAttribute('aria-label')) return false;
+                  if (el.tagName === 'BUTTON') return el.textContent.trim() === '';
+                  if (el.id && document.querySelector('label[for="' + el.id + '"]')) return false;
+                  return !el.closest('label');
+                })
+                .map(el => el.outerHTML);"#,
+            vec![],
+        )
+        .await
+        .expect("run the check");
+    found.as_array().cloned().unwrap_or_default()
+}
+
+async fn screenshot(client: &Client, name: &str) {
+    if std::env::var("ACTIONSYNC_SCREENSHOTS").as_deref() != Ok("1") {
+        return;
+    }
+    let png = client.screenshot().await.expect("a screenshot");
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/screenshots");
+    std::fs::create_dir_all(&dir).expect("create docs/screenshots");
+    std::fs::write(dir.join(name), png).expect("write the screenshot");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_console_in_a_real_browser() {
+    let Some(driver) = chromedriver() else {
+        println!(
+            "SKIPPED: no chromedriver at /usr/bin/chromedriver (set CHROMEDRIVER, or apt-get install chromium chromium-driver)"
+        );
+        return;
+    };
+    let evil_target = Arc::new(Mutex::new(String::new()));
+    let upstream = upstream(evil_target.clone());
+    let server = tokio::task::spawn_blocking(move || Server::start(upstream))
+        .await
+        .expect("start the server");
+    let base = server.base.clone();
+    server.push("shop", shop_spec(upstream, 1)).await;
+    server.push("billing", billing_spec(upstream)).await;
+    server.push("shop", shop_spec(upstream, 2)).await;
+
+    // The console's answers carry the strict CSP; assets are cacheable.
+    let response = server
+        .http
+        .get(format!("{base}/ui/sign-in"))
+        .send()
+        .await
+        .expect("GET /ui/sign-in");
+    let csp = response
+        .headers()
+        .get("content-security-policy")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    assert_eq!(csp, actionsync::console::CSP);
+    let page = response.text().await.unwrap_or_default();
+    let css = page
+        .split("href=\"")
+        .find_map(|s| s.split('"').next().filter(|h| h.ends_with(".css")))
+        .expect("a stylesheet link")
+        .to_string();
+    let asset = server
+        .http
+        .get(format!("{base}{css}"))
+        .send()
+        .await
+        .expect("the CSS");
+    assert_eq!(asset.status(), 200);
+    assert!(
+        asset
+            .headers()
+            .get("cache-control")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.contains("immutable")),
+        "assets are cached"
+    );
+
+    let (_driver, client) = browser(&driver).await;
+
+    // Without a session, every page leads to the sign-in page.
+    for page in [
+        "/ui/",
+        "/ui/actions",
+        "/ui/actions/1",
+        "/ui/sources",
+        "/ui/sources/shop/revisions/1",
+        "/ui/audience",
+    ] {
+        client.goto(&format!("{base}{page}")).await.expect("open");
+        assert_eq!(
+            path(&client).await,
+            "/ui/sign-in",
+            "{page} without a session"
+        );
+    }
+    // The browser's `/` goes to the console.
+    client.goto(&format!("{base}/")).await.expect("open /");
+    assert_eq!(path(&client).await, "/ui/sign-in", "/ leads to the console");
+
+    // A tools token cannot sign in.
+    sign_in(&client, &base, &server.tools).await;
+    assert_eq!(path(&client).await, "/ui/sign-in");
+    let shown = text(&client).await;
+    assert!(shown.contains("tools token cannot sign in"), "{shown}");
+
+    // An admin token can.
+    sign_in(&client, &base, &server.admin).await;
+    assert_eq!(path(&client).await, "/ui/actions");
+    let shown = text(&client).await;
+    assert!(
+        shown.contains("get_order") && shown.contains("get_invoice"),
+        "{shown}"
+    );
+    assert!(
+        unlabelled(&client).await.is_empty(),
+        "unlabelled controls: {:?}",
+        unlabelled(&client).await
+    );
+
+    // A description with a script tag is text, never a script.
+    assert!(
+        shown.contains("<script>window.__xss = 1</script>"),
+        "{shown}"
+    );
+    let xss = client
+        .execute(
+            "return window.__xss === undefined && document.scripts.length === 1;",
+            vec![],
+        )
+        .await
+        .expect("run");
+    assert_eq!(xss, json!(true), "the description's script must not run");
+
+    // Pinned actions come first.
+    let first = client
+        .find(Locator::Css("table.actions tbody tr td.name a"))
+        .await
+        .expect("a first row")
+        .text()
+        .await
+        .expect("its name");
+    assert_eq!(first, "get_order");
+
+    // Filter by source, then search.
+    let source = client
+        .find(Locator::Css("#f-source"))
+        .await
+        .expect("the source filter");
+    source
+        .select_by_value("billing")
+        .await
+        .expect("choose billing");
+    wait_for(&client, |t| {
+        !t.contains("get_order") && t.contains("get_invoice")
+    })
+    .await;
+    client
+        .goto(&format!("{base}/ui/actions"))
+        .await
+        .expect("open");
+    let search = client
+        .find(Locator::Css("#q"))
+        .await
+        .expect("the search field");
+    search.send_keys("parcel").await.expect("type");
+    click_button(&client, "Filter").await;
+    let shown = wait_for(&client, |t| {
+        t.contains("track_shipment") && !t.contains("get_invoice")
+    })
+    .await;
+    assert!(!shown.contains("cancel_order"), "{shown}");
+    client
+        .goto(&format!("{base}/ui/actions?channel=email"))
+        .await
+        .expect("open");
+    let shown = text(&client).await;
+    assert!(
+        shown.contains("cancel_order") && !shown.contains("track_shipment"),
+        "{shown}"
+    );
+
+    if std::env::var("ACTIONSYNC_SCREENSHOTS").as_deref() == Ok("1") {
+        client
+            .goto(&format!("{base}/ui/actions"))
+            .await
+            .expect("open");
+        screenshot(&client, "actions.png").await;
+    }
+
+    // Toggle a channel; the API reports it.
+    let order = server.action("track_shipment").await;
+    let id = order["id"].as_i64().expect("an id");
+    client
+        .goto(&format!("{base}/ui/actions/{id}"))
+        .await
+        .expect("open the action");
+    assert!(
+        unlabelled(&client).await.is_empty(),
+        "unlabelled controls: {:?}",
+        unlabelled(&client).await
+    );
+    client
+        .find(Locator::XPath("//label[normalize-space()='sms']/input"))
+        .await
+        .expect("a toggle labelled sms")
+        .click()
+        .await
+        .expect("toggle sms");
+    click_button(&client, "Save").await;
+    wait_for(&client, |t| t.contains("Saved.")).await;
+    let order = server.action("track_shipment").await;
+    assert_eq!(order["channels"], json!(["widget", "sms"]), "{order}");
+
+    // A stale edit shows the conflict and overwrites nothing.
+    client
+        .goto(&format!("{base}/ui/actions/{id}"))
+        .await
+        .expect("open");
+    let (status, _) = server
+        .api(
+            reqwest::Method::PATCH,
+            &format!("/v1/actions/{id}"),
+            Some(json!({"segments": ["gold"]}).to_string()),
+        )
+        .await;
+    assert_eq!(status, 200);
+    client
+        .find(Locator::XPath("//label[normalize-space()='email']/input"))
+        .await
+        .expect("a toggle labelled email")
+        .click()
+        .await
+        .expect("toggle email");
+    click_button(&client, "Save").await;
+    let shown = wait_for(&client, |t| t.contains("changed since you opened it")).await;
+    assert!(
+        shown.contains("gold"),
+        "the conflict shows the current values: {shown}"
+    );
+    let order = server.action("track_shipment").await;
+    assert_eq!(order["channels"], json!(["widget", "sms"]), "{order}");
+    assert_eq!(order["segments"], json!(["gold"]), "{order}");
+
+    // Pin a sharper description, then unpin it.
+    client
+        .goto(&format!("{base}/ui/actions/{id}"))
+        .await
+        .expect("open");
+    client
+        .find(Locator::XPath(
+            "//h3[text()='description']/ancestor::div[contains(@class,'specfield')]//summary",
+        ))
+        .await
+        .expect("the description's Pin")
+        .click()
+        .await
+        .expect("open Pin");
+    let field = client
+        .find(Locator::Css("#pin-description"))
+        .await
+        .expect("the pin field");
+    field.clear().await.expect("clear");
+    field
+        .send_keys("Where the parcel is now. Use when a customer asks where their order is.")
+        .await
+        .expect("type");
+    click_button(&client, "Pin description").await;
+    wait_for(&client, |t| t.contains("Saved.")).await;
+    let order = server.action("track_shipment").await;
+    assert_eq!(
+        order["pins"]["description"],
+        json!("Where the parcel is now. Use when a customer asks where their order is.")
+    );
+    if std::env::var("ACTIONSYNC_SCREENSHOTS").as_deref() == Ok("1") {
+        client
+            .goto(&format!("{base}/ui/actions/{id}"))
+            .await
+            .expect("open");
+        screenshot(&client, "action.png").await;
+    }
+    click_button(&client, "Unpin description").await;
+    wait_for(&client, |t| t.contains("Saved.")).await;
+    let order = server.action("track_shipment").await;
+    assert!(order["pins"].get("description").is_none(), "{order}");
+
+    // The Test button calls the local upstream.
+    client
+        .goto(&format!("{base}/ui/actions/{id}"))
+        .await
+        .expect("open");
+    let args = client
+        .find(Locator::Css("#test-args"))
+        .await
+        .expect("the arguments");
+    args.clear().await.expect("clear");
+    args.send_keys("{\"order_id\": \"42\"}")
+        .await
+        .expect("type");
+    click_button(&client, "Test").await;
+    let shown = wait_for(&client, |t| t.contains("HTTP 200")).await;
+    assert!(shown.contains("/orders/42/tracking"), "{shown}");
+
+    // Roll back, previewing first.
+    client
+        .goto(&format!("{base}/ui/sources/shop/revisions/1"))
+        .await
+        .expect("open");
+    click_button(&client, "Preview rollback").await;
+    let shown = wait_for(&client, |t| t.contains("Dry run")).await;
+    assert!(
+        shown.contains("list_orders"),
+        "the preview shows the plan: {shown}"
+    );
+    let (_, sources) = server.api(reqwest::Method::GET, "/v1/sources", None).await;
+    let revision = |sources: &Value| {
+        sources["sources"]
+            .as_array()
+            .and_then(|s| s.iter().find(|x| x["name"] == "shop"))
+            .map(|s| s["last_revision"].clone())
+    };
+    assert_eq!(
+        revision(&sources),
+        Some(json!(2)),
+        "a preview changes nothing"
+    );
+    click_button(&client, "Roll back to revision 1").await;
+    wait_for(&client, |t| t.contains("Revisions of shop")).await;
+    let (_, sources) = server.api(reqwest::Method::GET, "/v1/sources", None).await;
+    assert_eq!(revision(&sources), Some(json!(3)));
+    let list = server.action("list_orders").await;
+    assert!(
+        list["description"]
+            .as_str()
+            .is_some_and(|d| !d.contains("(v2)")),
+        "{list}"
+    );
+
+    // What the AI sees.
+    client
+        .goto(&format!("{base}/ui/audience?channel=sms"))
+        .await
+        .expect("open");
+    let count = client
+        .find(Locator::Css("#tool-count"))
+        .await
+        .expect("a count")
+        .text()
+        .await
+        .expect("text");
+    assert_eq!(count, "1", "only track_shipment is on sms");
+
+    // A cross-site form without the CSRF token is refused.
+    *evil_target.lock().expect("lock") = format!(
+        "{base}/ui/actions/{}/edit",
+        server.action("get_product").await["id"]
+    );
+    client
+        .goto(&format!("http://127.0.0.1:{upstream}/evil"))
+        .await
+        .expect("open the other site");
+    client
+        .find(Locator::Css("#go"))
+        .await
+        .expect("the button")
+        .click()
+        .await
+        .expect("click");
+    let shown = wait_for(&client, |t| {
+        t.contains("Forbidden") || t.contains("Sign in")
+    })
+    .await;
+    assert!(
+        shown.contains("another site") || shown.contains("CSRF") || shown.contains("Sign in"),
+        "{shown}"
+    );
+    let product = server.action("get_product").await;
+    assert_eq!(product["channels"], json!(["widget"]), "{product}");
+
+    // Usable at 375 px: nothing wider than the screen but the tables' own scroll.
+    client.set_window_size(375, 800).await.expect("resize");
+    for page in ["/ui/actions", &format!("/ui/actions/{id}"), "/ui/sources"] {
+        client.goto(&format!("{base}{page}")).await.expect("open");
+        let width = client
+            .execute(
+                "return document.documentElement.scrollWidth <= window.innerWidth + 1;",
+                vec![],
+            )
+            .await
+            .expect("measure");
+        assert_eq!(width, json!(true), "{page} is wider than 375 px");
+    }
+    client.set_window_size(1280, 900).await.expect("resize");
+
+    // Signing out ends the session on the server.
+    client
+        .goto(&format!("{base}/ui/actions"))
+        .await
+        .expect("open");
+    click_button(&client, "Sign out").await;
+    wait_for(&client, |t| t.contains("signed out")).await;
+    client
+        .goto(&format!("{base}/ui/actions"))
+        .await
+        .expect("open");
+    assert_eq!(path(&client).await, "/ui/sign-in");
+
+    // A curator reads and edits, but cannot roll back.
+    sign_in(&client, &base, &server.curator).await;
+    assert_eq!(path(&client).await, "/ui/actions");
+    client
+        .goto(&format!("{base}/ui/sources/shop/revisions/1"))
+        .await
+        .expect("open");
+    let shown = text(&client).await;
+    assert!(shown.contains("Rollbacks take an admin token"), "{shown}");
+
+    client.close().await.expect("close the browser");
+    drop(server.logs);
+}
+
+/// Waits until the page's text satisfies `ok`; returns it.
+async fn wait_for(client: &Client, ok: impl Fn(&str) -> bool) -> String {
+    let started = Instant::now();
+    loop {
+        let shown = text(client).await;
+        if ok(&shown) {
+            return shown;
+        }
+        assert!(
+            started.elapsed() < WAIT,
+            "timed out; the page shows:\n{shown}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
