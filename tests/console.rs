@@ -273,14 +273,14 @@ struct Server {
 }
 
 impl Server {
-    fn start(upstream: u16) -> Server {
+    fn start() -> Server {
         let dir = tempfile::Builder::new()
             .prefix("actionsync-console-")
             .tempdir()
             .expect("a temporary folder");
         std::fs::write(
             dir.path().join("actionsync.yaml"),
-            "database: sqlite://catalogue.db\nsources:\n  - name: shop\n    push: true\n  - name: billing\n    push: true\ntest:\n  allow_http: true\n  allow_networks: [127.0.0.0/8]\n",
+            "database: sqlite://catalogue.db\ndefaults:\n  allow_http: true\nsources:\n  - name: shop\n    push: true\n  - name: billing\n    push: true\ntest:\n  allow_http: true\n  allow_networks: [127.0.0.0/8]\n",
         )
         .expect("write the config");
         let admin = token(dir.path(), "--admin");
@@ -364,6 +364,29 @@ impl Server {
         )
     }
 
+    /// `GET path` with `token`; the answer's JSON array (or object's first array).
+    async fn api_with(&self, token: &str, path: &str) -> (u16, Vec<Value>) {
+        let response = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("the API answers");
+        let status = response.status().as_u16();
+        let body: Value =
+            serde_json::from_str(&response.text().await.unwrap_or_default()).unwrap_or(Value::Null);
+        let list = match body {
+            Value::Array(items) => items,
+            Value::Object(map) => map
+                .into_iter()
+                .find_map(|(_, v)| v.as_array().cloned())
+                .unwrap_or_default(),
+            _ => Vec::new(),
+        };
+        (status, list)
+    }
+
     async fn push(&self, source: &str, spec: String) {
         let (status, body) = self
             .api(
@@ -429,15 +452,17 @@ async fn browser(driver: &Path) -> (Process, Client) {
     }
 }
 
-/// The page's visible text.
+/// The page's visible text (read again while a navigation replaces the page).
 async fn text(client: &Client) -> String {
-    client
-        .find(Locator::Css("body"))
-        .await
-        .expect("a body")
-        .text()
-        .await
-        .expect("its text")
+    let started = Instant::now();
+    loop {
+        let read = async { client.find(Locator::Css("body")).await?.text().await };
+        match read.await {
+            Ok(text) => return text,
+            Err(e) if started.elapsed() > WAIT => panic!("cannot read the page: {e}"),
+            Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+        }
+    }
 }
 
 /// The current URL's path.
@@ -525,7 +550,7 @@ async fn the_console_in_a_real_browser() {
     };
     let evil_target = Arc::new(Mutex::new(String::new()));
     let upstream = upstream(evil_target.clone());
-    let server = tokio::task::spawn_blocking(move || Server::start(upstream))
+    let server = tokio::task::spawn_blocking(Server::start)
         .await
         .expect("start the server");
     let base = server.base.clone();
@@ -599,6 +624,7 @@ async fn the_console_in_a_real_browser() {
 
     // An admin token can.
     sign_in(&client, &base, &server.admin).await;
+    wait_for(&client, |t| t.contains("Sign out")).await;
     assert_eq!(path(&client).await, "/ui/actions");
     let shown = text(&client).await;
     assert!(
@@ -703,7 +729,11 @@ async fn the_console_in_a_real_browser() {
     click_button(&client, "Save").await;
     wait_for(&client, |t| t.contains("Saved.")).await;
     let order = server.action("track_shipment").await;
-    assert_eq!(order["channels"], json!(["widget", "sms"]), "{order}");
+    assert_eq!(
+        order["hand"]["channels"],
+        json!(["widget", "sms"]),
+        "{order}"
+    );
 
     // A stale edit shows the conflict and overwrites nothing.
     client
@@ -732,8 +762,12 @@ async fn the_console_in_a_real_browser() {
         "the conflict shows the current values: {shown}"
     );
     let order = server.action("track_shipment").await;
-    assert_eq!(order["channels"], json!(["widget", "sms"]), "{order}");
-    assert_eq!(order["segments"], json!(["gold"]), "{order}");
+    assert_eq!(
+        order["hand"]["channels"],
+        json!(["widget", "sms"]),
+        "{order}"
+    );
+    assert_eq!(order["hand"]["segments"], json!(["gold"]), "{order}");
 
     // Pin a sharper description, then unpin it.
     client
@@ -762,7 +796,7 @@ async fn the_console_in_a_real_browser() {
     wait_for(&client, |t| t.contains("Saved.")).await;
     let order = server.action("track_shipment").await;
     assert_eq!(
-        order["pins"]["description"],
+        order["hand"]["pins"]["description"],
         json!("Where the parcel is now. Use when a customer asks where their order is.")
     );
     if std::env::var("ACTIONSYNC_SCREENSHOTS").as_deref() == Ok("1") {
@@ -775,7 +809,10 @@ async fn the_console_in_a_real_browser() {
     click_button(&client, "Unpin description").await;
     wait_for(&client, |t| t.contains("Saved.")).await;
     let order = server.action("track_shipment").await;
-    assert!(order["pins"].get("description").is_none(), "{order}");
+    assert!(
+        order["hand"]["pins"].get("description").is_none(),
+        "{order}"
+    );
 
     // The Test button calls the local upstream.
     client
@@ -823,7 +860,7 @@ async fn the_console_in_a_real_browser() {
     assert_eq!(revision(&sources), Some(json!(3)));
     let list = server.action("list_orders").await;
     assert!(
-        list["description"]
+        list["spec"]["description"]
             .as_str()
             .is_some_and(|d| !d.contains("(v2)")),
         "{list}"
@@ -841,7 +878,26 @@ async fn the_console_in_a_real_browser() {
         .text()
         .await
         .expect("text");
-    assert_eq!(count, "1", "only track_shipment is on sms");
+    assert_eq!(
+        count, "0",
+        "track_shipment, the one action on sms, is for gold contacts only"
+    );
+    client
+        .goto(&format!("{base}/ui/audience?channel=sms&segments=gold"))
+        .await
+        .expect("open");
+    let count = client
+        .find(Locator::Css("#tool-count"))
+        .await
+        .expect("a count")
+        .text()
+        .await
+        .expect("text");
+    assert_eq!(count, "1", "a gold contact on sms gets track_shipment");
+    let (_, tools) = server
+        .api_with(&server.tools, "/v1/tools?channel=sms&segments=gold")
+        .await;
+    assert_eq!(tools.len(), 1, "the API serves the same list: {tools:?}");
 
     // A cross-site form without the CSRF token is refused.
     *evil_target.lock().expect("lock") = format!(
@@ -868,7 +924,7 @@ async fn the_console_in_a_real_browser() {
         "{shown}"
     );
     let product = server.action("get_product").await;
-    assert_eq!(product["channels"], json!(["widget"]), "{product}");
+    assert_eq!(product["hand"]["channels"], json!(["widget"]), "{product}");
 
     // Usable at 375 px: nothing wider than the screen but the tables' own scroll.
     client.set_window_size(375, 800).await.expect("resize");

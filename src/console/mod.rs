@@ -13,9 +13,10 @@
 //! form field or the `X-CSRF-Token` header) and must not come from another site
 //! (`Origin`, `Sec-Fetch-Site`).
 //!
-//! The cookie is `Secure` unless the server listens on a loopback address: the
-//! daemon speaks plain HTTP, so anywhere else it is expected behind a proxy that
-//! terminates TLS.
+//! The cookie is `Secure` unless the browser reached the server at a loopback
+//! address (`Host: 127.0.0.1:…`, `localhost`, `[::1]`): anywhere else the console
+//! is expected over TLS (`serve`'s own, or a proxy that terminates it), and a
+//! `Secure` cookie never travels in clear.
 //!
 //! The console changes the catalogue only through the calls the API makes
 //! ([`crate::api::curate::edit_hand`], [`crate::api::curate::rollback_source`],
@@ -55,23 +56,12 @@ pub const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; 
 #[derive(Clone)]
 pub struct Console {
     api: ApiState,
-    /// Whether the session cookie is `Secure`.
-    secure: bool,
 }
 
 /// The console's routes, under `/ui/`. `api` is the API's state, shared so that
 /// the console's rollbacks and plans queue with the API's pushes.
 pub fn router(api: ApiState) -> Router {
-    let listen = api
-        .daemon()
-        .config
-        .lock()
-        .ok()
-        .and_then(|c| c.listen.clone());
-    let console = Console {
-        secure: !listen.as_deref().is_none_or(is_loopback),
-        api,
-    };
+    let console = Console { api };
     Router::new()
         .route("/ui", get(|| async { Redirect::to("/ui/") }))
         .route("/ui/", get(|| async { Redirect::to("/ui/actions") }))
@@ -121,8 +111,8 @@ async fn root(headers: HeaderMap) -> Response {
     }
 }
 
-/// Whether a listen address (`127.0.0.1:8080`, `[::1]:80`, `localhost:8080`) is
-/// on the loopback interface.
+/// Whether a host (`127.0.0.1:8080`, `[::1]:80`, `localhost:8080`, as the
+/// `Host` header names it) is on the loopback interface.
 fn is_loopback(listen: &str) -> bool {
     let host = listen
         .rsplit_once(':')
@@ -151,7 +141,7 @@ async fn security_headers(request: axum::extract::Request, next: Next) -> Respon
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     headers.insert(
         header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
+        HeaderValue::from_static("same-origin"),
     );
     if !headers.contains_key(header::CACHE_CONTROL) {
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
@@ -457,7 +447,11 @@ async fn sign_in(
         "{COOKIE}={id}; Path=/ui; HttpOnly; SameSite=Strict; Max-Age={}",
         SESSION_HOURS * 3600
     );
-    if console.secure {
+    let host = headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if !is_loopback(host) {
         cookie.push_str("; Secure");
     }
     let mut response = Redirect::to(next.unwrap_or("/ui/actions")).into_response();
