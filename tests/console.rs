@@ -176,6 +176,8 @@ fn shop_spec(upstream: u16, version: u32) -> String {
     for (id, method, path, description, has_order) in ops {
         let description = if id == "list_orders" && version > 1 {
             "List a customer's orders, newest first, with status and totals (v2)."
+        } else if id == "track_shipment" && version > 2 {
+            "Track an order's parcel: carrier, tracking number, latest scan and ETA."
         } else {
             description
         };
@@ -699,14 +701,6 @@ async fn the_console_in_a_real_browser() {
         "{shown}"
     );
 
-    if std::env::var("ACTIONSYNC_SCREENSHOTS").as_deref() == Ok("1") {
-        client
-            .goto(&format!("{base}/ui/actions"))
-            .await
-            .expect("open");
-        screenshot(&client, "actions.png").await;
-    }
-
     // Toggle a channel; the API reports it.
     let order = server.action("track_shipment").await;
     let id = order["id"].as_i64().expect("an id");
@@ -799,13 +793,49 @@ async fn the_console_in_a_real_browser() {
         order["hand"]["pins"]["description"],
         json!("Where the parcel is now. Use when a customer asks where their order is.")
     );
+    // The spec moves under the pin: the page shows the drift, the pin stays.
+    server.push("shop", shop_spec(upstream, 3)).await;
+    client
+        .goto(&format!("{base}/ui/actions/{id}"))
+        .await
+        .expect("open");
+    let shown = text(&client).await;
+    assert!(
+        shown.contains("The spec changed this field under the pin in revision 3"),
+        "{shown}"
+    );
+    assert!(shown.contains("Where the parcel is now."), "{shown}");
+    screenshot(&client, "action.png").await;
+    client
+        .goto(&format!("{base}/ui/actions?drift=1"))
+        .await
+        .expect("open");
+    let shown = text(&client).await;
+    assert!(
+        shown.contains("track_shipment") && !shown.contains("get_order"),
+        "the drift filter: {shown}"
+    );
     if std::env::var("ACTIONSYNC_SCREENSHOTS").as_deref() == Ok("1") {
+        // A catalogue with some variety for the README's picture.
+        let wishlist = server.action("delete_wishlist_item").await["id"].clone();
+        let (status, _) = server
+            .api(
+                reqwest::Method::PATCH,
+                &format!("/v1/actions/{wishlist}"),
+                Some(json!({"enabled": false}).to_string()),
+            )
+            .await;
+        assert_eq!(status, 200);
         client
-            .goto(&format!("{base}/ui/actions/{id}"))
+            .goto(&format!("{base}/ui/actions"))
             .await
             .expect("open");
-        screenshot(&client, "action.png").await;
+        screenshot(&client, "actions.png").await;
     }
+    client
+        .goto(&format!("{base}/ui/actions/{id}"))
+        .await
+        .expect("open");
     click_button(&client, "Unpin description").await;
     wait_for(&client, |t| t.contains("Saved.")).await;
     let order = server.action("track_shipment").await;
@@ -851,13 +881,13 @@ async fn the_console_in_a_real_browser() {
     };
     assert_eq!(
         revision(&sources),
-        Some(json!(2)),
+        Some(json!(3)),
         "a preview changes nothing"
     );
     click_button(&client, "Roll back to revision 1").await;
     wait_for(&client, |t| t.contains("Revisions of shop")).await;
     let (_, sources) = server.api(reqwest::Method::GET, "/v1/sources", None).await;
-    assert_eq!(revision(&sources), Some(json!(3)));
+    assert_eq!(revision(&sources), Some(json!(4)));
     let list = server.action("list_orders").await;
     assert!(
         list["spec"]["description"]

@@ -260,7 +260,7 @@ async fn list_page(
             }
             div.field.check {
                 input #f-orphans type="checkbox" name="orphans" value="1" checked[want_orphans] data-autosubmit;
-                label for="f-orphans" { "Orphaned magic fields" }
+                label for="f-orphans" { "Orphaned magic" }
             }
             div.field.buttons {
                 button.primary type="submit" { "Filter" }
