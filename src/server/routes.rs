@@ -1,5 +1,5 @@
-//! The daemon's HTTP endpoints: liveness, readiness, Prometheus metrics, and the
-//! API ([`crate::api`]).
+//! The routes `serve` answers: liveness, readiness, Prometheus metrics, and the
+//! API ([`crate::api`]) behind its rate limits.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -11,7 +11,7 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 use metrics_exporter_prometheus::PrometheusHandle;
 
-use super::Daemon;
+use crate::daemon::Daemon;
 
 #[derive(Clone)]
 struct AppState {
