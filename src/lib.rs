@@ -20,8 +20,10 @@
 //! - [`action`], [`diagnostic`]: the plain data passed between the stages.
 //! - [`plan`], [`store`], [`sync`]: the catalogue: pure plans, their storage
 //!   (SQLite or Postgres), and the one path from a spec to a revision.
-//! - [`daemon`]: `serve` (watchers, pollers, per-source workers); [`api`]: its HTTP
-//!   API (pushes, the curators' routes, the tool list); [`tools`]: actions as the
+//! - [`server`]: the process `serve` runs (listener, TLS, signals, systemd), from
+//!   which hang [`daemon`] (watchers, pollers, per-source workers) and [`api`] (the
+//!   HTTP API: pushes, the curators' routes, the tool list) and [`console`] (the
+//!   web console under `/ui/`, over the API's calls); [`tools`]: actions as the
 //!   tool definitions an LLM takes.
 //! - [`call`]: tests an action: the request built and sent as the platform
 //!   sends it, the answer checked against the spec's response schema.
@@ -39,6 +41,7 @@ pub mod daemon;
 pub mod diagnostic;
 pub mod lint;
 pub mod plan;
+pub mod server;
 pub mod source;
 pub mod spec;
 pub mod store;

@@ -10,6 +10,7 @@
 //! `ACTIONSYNC_TEST_POSTGRES` is set.
 
 mod common;
+mod util;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader, Read, Write};
@@ -110,14 +111,16 @@ fn tempdir() -> tempfile::TempDir {
 }
 
 impl Daemon {
-    /// `actionsync serve ARGS --listen 127.0.0.1:0 --log-format json` in `dir`, with
-    /// `env` added to an environment cleared of `ACTIONSYNC_*` and proxies. Returns
-    /// once it logged the address it listens on.
+    /// `actionsync serve ARGS --listen 127.0.0.1:0 --log-format json` in `dir` (ARGS
+    /// may name another `--listen`), with `env` added to an environment cleared of
+    /// `ACTIONSYNC_*` and proxies. Returns once it logged the address it listens on.
     fn start(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Daemon {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_actionsync"));
-        cmd.arg("serve")
-            .args(args)
-            .args(["--listen", "127.0.0.1:0", "--log-format", "json"])
+        cmd.arg("serve").args(args);
+        if !args.contains(&"--listen") {
+            cmd.args(["--listen", "127.0.0.1:0"]);
+        }
+        cmd.args(["--log-format", "json"])
             .current_dir(dir)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -1721,4 +1724,281 @@ fn text_logs_on_a_terminal_are_coloured_unless_no_color() {
         serve_on_a_terminal(Some("")).contains("\x1b["),
         "NO_COLOR= (empty) is unset"
     );
+}
+
+// ---------------------------------------------------------------------------
+// Production: TLS, systemd, plain HTTP on the network
+// ---------------------------------------------------------------------------
+
+/// A self-signed certificate for 127.0.0.1 named `name`: (certificate PEM, key PEM).
+fn certificate(name: &str) -> (String, String) {
+    let key = rcgen::KeyPair::generate().expect("a key");
+    let mut params =
+        rcgen::CertificateParams::new(vec!["127.0.0.1".to_string()]).expect("certificate params");
+    params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, name);
+    let cert = params.self_signed(&key).expect("a self-signed certificate");
+    (cert.pem(), key.serialize_pem())
+}
+
+/// Writes a certificate and its key where `serve` reads them, each by rename (as a
+/// certificate manager does), so `serve` never reads half a file.
+fn install_certificate(dir: &Path, (cert, key): &(String, String)) {
+    write_by_rename(&dir.join("cert.pem"), "cert.pem.new", cert);
+    write_by_rename(&dir.join("key.pem"), "key.pem.new", key);
+}
+
+/// `GET https://ADDRESS/healthz` from a client that trusts only `cert`, on a new
+/// connection: the status, or the client's error.
+fn https_health(address: &str, cert: &str) -> Result<u16, String> {
+    actionsync::tls::install_provider();
+    let root = reqwest::Certificate::from_pem(cert.as_bytes()).expect("a PEM certificate");
+    let client = reqwest::blocking::Client::builder()
+        .tls_certs_only([root])
+        .pool_max_idle_per_host(0)
+        .timeout(Duration::from_secs(10))
+        .build()
+        .expect("an HTTPS client");
+    client
+        .get(format!("https://{address}/healthz"))
+        .send()
+        .map(|r| r.status().as_u16())
+        .map_err(|e| format!("{e:?}"))
+}
+
+/// `--tls-cert`/`--tls-key`: the API is served over HTTPS with that certificate;
+/// after SIGHUP, new connections get the renewed one; a broken renewal keeps the
+/// one that works, and says so.
+#[test]
+fn https_serves_the_given_certificate_and_a_renewed_one_after_sighup() {
+    let dir = tempdir();
+    let first = certificate("first");
+    install_certificate(dir.path(), &first);
+    let daemon = Daemon::start(
+        dir.path(),
+        &["--tls-cert", "cert.pem", "--tls-key", "key.pem"],
+        &[],
+    );
+    let listening = daemon
+        .find_log("listening", |_| true)
+        .expect("a `listening` line");
+    assert_eq!(
+        listening["tls"], true,
+        "the listening line says TLS: {listening}"
+    );
+    assert_eq!(
+        https_health(&daemon.address, &first.0),
+        Ok(200),
+        "GET /healthz over HTTPS, trusting the first certificate"
+    );
+    let (status, _) = http_get_raw(&daemon.address);
+    assert_ne!(status, Some(200), "plain HTTP is not served beside HTTPS");
+
+    let second = certificate("second");
+    install_certificate(dir.path(), &second);
+    daemon.signal("HUP");
+    eventually_sync(
+        "the renewed certificate to be served",
+        || match https_health(&daemon.address, &second.0) {
+            Ok(200) => Ok(()),
+            other => Err(format!("{other:?}")),
+        },
+    );
+    assert!(
+        daemon
+            .find_log("TLS certificate reloaded", |_| true)
+            .is_some(),
+        "the reload is logged:\n{}",
+        daemon.log_text()
+    );
+    assert!(
+        https_health(&daemon.address, &first.0).is_err(),
+        "a client trusting only the old certificate no longer connects"
+    );
+
+    std::fs::write(dir.path().join("cert.pem"), "not a certificate\n").unwrap();
+    daemon.signal("HUP");
+    eventually_sync("the failed reload to be logged", || {
+        daemon
+            .find_log(
+                "the TLS certificate was not reloaded; new connections keep the one loaded before",
+                |e| {
+                    e["level"] == "WARN"
+                        && e["error"].as_str().is_some_and(|m| m.contains("cert.pem"))
+                },
+            )
+            .ok_or_else(|| daemon.log_text())
+    });
+    assert_eq!(
+        https_health(&daemon.address, &second.0),
+        Ok(200),
+        "after a broken renewal the working certificate is still served"
+    );
+}
+
+/// A plain HTTP request to `address`: the status, if the answer was HTTP at all.
+fn http_get_raw(address: &str) -> (Option<u16>, String) {
+    let Ok(mut stream) = TcpStream::connect(address) else {
+        return (None, String::new());
+    };
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let _ = write!(
+        stream,
+        "GET /healthz HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n"
+    );
+    let mut bytes = Vec::new();
+    let _ = stream.read_to_end(&mut bytes);
+    let text = String::from_utf8_lossy(&bytes).to_string();
+    let status = text
+        .strip_prefix("HTTP/1.1 ")
+        .and_then(|t| t.get(..3))
+        .and_then(|s| s.parse().ok());
+    (status, text)
+}
+
+/// A certificate that cannot be read stops `serve` at once, naming the file.
+#[test]
+fn an_unreadable_certificate_stops_serve_naming_the_file() {
+    let dir = tempdir();
+    std::fs::write(dir.path().join("key.pem"), certificate("k").1).unwrap();
+    let run = util::actionsync([
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--tls-cert",
+        "missing.pem",
+        "--tls-key",
+        "key.pem",
+    ])
+    .current_dir(dir.path())
+    .run();
+    run.check(
+        run.code() != Some(0),
+        "serve must fail without its certificate",
+    )
+    .assert_stderr_contains("missing.pem")
+    .assert_stderr_contains("cannot read the certificate");
+    let run = util::actionsync(["serve", "--tls-cert", "cert.pem"])
+        .current_dir(dir.path())
+        .run();
+    run.assert_exit(64).assert_stderr_contains("--tls-key");
+}
+
+/// Plain HTTP on an address other machines reach is warned about at start; on
+/// loopback it is not.
+#[test]
+fn plain_http_beyond_loopback_is_warned_about() {
+    const WARNING: &str = "serving plain HTTP on a non-loopback address: bearer tokens and edits cross the network unencrypted; give --tls-cert and --tls-key, or put a TLS-terminating proxy in front";
+    let dir = tempdir();
+    let open = Daemon::start(dir.path(), &["--listen", "0.0.0.0:0"], &[]);
+    assert!(
+        open.find_log(WARNING, |e| e["level"] == "WARN").is_some(),
+        "no warning for plain HTTP on 0.0.0.0:\n{}",
+        open.log_text()
+    );
+    let dir = tempdir();
+    let local = Daemon::start(dir.path(), &[], &[]);
+    assert!(
+        local.find_log(WARNING, |_| true).is_none(),
+        "a warning on loopback:\n{}",
+        local.log_text()
+    );
+}
+
+/// The datagrams `serve` sent to a `NOTIFY_SOCKET` made here.
+struct NotifySocket {
+    socket: std::os::unix::net::UnixDatagram,
+    path: PathBuf,
+    seen: Vec<String>,
+}
+
+impl NotifySocket {
+    fn bind(dir: &Path) -> NotifySocket {
+        let path = dir.join("notify.sock");
+        let socket = std::os::unix::net::UnixDatagram::bind(&path).expect("bind a notify socket");
+        socket
+            .set_read_timeout(Some(Duration::from_millis(100)))
+            .unwrap();
+        NotifySocket {
+            socket,
+            path,
+            seen: Vec::new(),
+        }
+    }
+
+    /// Reads what arrived until `done` holds of everything seen so far.
+    fn until(&mut self, what: &str, done: impl Fn(&[String]) -> bool) {
+        let started = Instant::now();
+        let mut buffer = [0u8; 4096];
+        while !done(&self.seen) {
+            if started.elapsed() > WAIT {
+                panic!(
+                    "timed out waiting for {what}; systemd was told {:?}",
+                    self.seen
+                );
+            }
+            if let Ok(n) = self.socket.recv(&mut buffer) {
+                self.seen
+                    .push(String::from_utf8_lossy(&buffer[..n]).to_string());
+            }
+        }
+    }
+}
+
+/// How many of the datagrams `seen` hold the line `line`.
+fn said(seen: &[String], line: &str) -> usize {
+    seen.iter().filter(|m| m.lines().any(|l| l == line)).count()
+}
+
+/// `Type=notify`: systemd hears `READY=1` only once `/readyz` would say ready, the
+/// watchdog is fed at half its period, a reload says `RELOADING=1` then `READY=1`,
+/// and a stop says `STOPPING=1`.
+#[test]
+fn systemd_hears_ready_when_ready_and_the_watchdog_is_fed() {
+    let server = ScriptedServer::start(Reply::doc(spec("held", 2, "v1"), "\"h1\""), false);
+    let dir = tempdir();
+    std::fs::write(
+        dir.path().join("actionsync.yaml"),
+        format!(
+            "sources:\n  - name: held\n    url: {}/held.yaml\n    every: 1s\n",
+            server.base
+        ),
+    )
+    .unwrap();
+    let mut notify = NotifySocket::bind(dir.path());
+    let socket = notify.path.display().to_string();
+    let mut daemon = Daemon::start(
+        dir.path(),
+        &["--config", "actionsync.yaml"],
+        &[("NOTIFY_SOCKET", &socket), ("WATCHDOG_USEC", "200000")],
+    );
+    notify.until("three watchdog pings", |seen| said(seen, "WATCHDOG=1") >= 3);
+    let (status, body) = daemon.get("/readyz");
+    assert_eq!(status, 503, "/readyz while the first fetch is held: {body}");
+    assert_eq!(
+        said(&notify.seen, "READY=1"),
+        0,
+        "READY=1 before ready: {:?}",
+        notify.seen
+    );
+
+    server.open_gate();
+    notify.until("READY=1", |seen| said(seen, "READY=1") > 0);
+    let (status, body) = daemon.get("/readyz");
+    assert_eq!(status, 200, "/readyz once systemd was told READY=1: {body}");
+
+    daemon.signal("HUP");
+    notify.until("RELOADING=1 then READY=1", |seen| {
+        let reloading = seen
+            .iter()
+            .position(|m| m.lines().any(|l| l == "RELOADING=1"));
+        reloading.is_some_and(|at| said(&seen[at..], "READY=1") > 0)
+    });
+
+    let status = daemon.terminate();
+    assert!(status.success(), "serve exits 0 on SIGTERM: {status}");
+    notify.until("STOPPING=1", |seen| said(seen, "STOPPING=1") > 0);
 }

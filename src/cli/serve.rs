@@ -8,7 +8,8 @@ use std::time::Duration;
 use clap::{Args, ValueEnum};
 use tokio_util::sync::CancellationToken;
 
-use crate::daemon::{self, ServeOptions, WatchMode};
+use crate::daemon::{ServeOptions, WatchMode};
+use crate::server::{self, ServerOptions, tls::TlsFiles};
 
 /// The address served when neither `--listen`, `ACTIONSYNC_LISTEN` nor the config says.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
@@ -19,7 +20,7 @@ pub struct ServeArgs {
     /// source named after it; new files in a folder become sources).
     #[arg(value_name = "PATH")]
     paths: Vec<PathBuf>,
-    /// Where to serve HTTP (health, readiness, metrics) [default: 127.0.0.1:8080].
+    /// Where to serve HTTP (the API, health, readiness, metrics) [default: 127.0.0.1:8080].
     #[arg(long, value_name = "ADDR", env = "ACTIONSYNC_LISTEN")]
     listen: Option<String>,
     /// How to notice file changes: native notifications, or polling (network file
@@ -38,6 +39,22 @@ pub struct ServeArgs {
     /// Database URL (overrides the config).
     #[arg(long, value_name = "URL", env = "ACTIONSYNC_DATABASE_URL")]
     database: Option<String>,
+    /// Serve HTTPS with this PEM certificate chain (read again on SIGHUP).
+    #[arg(
+        long,
+        value_name = "FILE",
+        env = "ACTIONSYNC_TLS_CERT",
+        requires = "tls_key"
+    )]
+    tls_cert: Option<PathBuf>,
+    /// The PEM private key of `--tls-cert`.
+    #[arg(
+        long,
+        value_name = "FILE",
+        env = "ACTIONSYNC_TLS_KEY",
+        requires = "tls_cert"
+    )]
+    tls_key: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -89,20 +106,27 @@ pub fn run(args: &ServeArgs) -> Result<ExitCode, String> {
                 .unwrap_or_else(|| DEFAULT_LISTEN.to_string())
         }
     };
-    let options = ServeOptions {
-        config_path: args.config.clone(),
-        database: args.database.clone(),
-        paths: args.paths.clone(),
+    let options = ServerOptions {
         listen,
-        watch_mode: args.watch_mode,
-        debounce: args.debounce,
+        tls: args
+            .tls_cert
+            .clone()
+            .zip(args.tls_key.clone())
+            .map(|(cert, key)| TlsFiles { cert, key }),
+        daemon: ServeOptions {
+            config_path: args.config.clone(),
+            database: args.database.clone(),
+            paths: args.paths.clone(),
+            watch_mode: args.watch_mode,
+            debounce: args.debounce,
+        },
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .map_err(|e| format!("cannot start the async runtime: {e}"))?;
     runtime
-        .block_on(daemon::serve(options, CancellationToken::new()))
+        .block_on(server::run(options, CancellationToken::new()))
         .map_err(|e| e.to_string())?;
     Ok(ExitCode::SUCCESS)
 }

@@ -1,7 +1,8 @@
-//! `actionsync serve`: the long-running service. It reconciles every source once,
-//! then keeps them in sync: file and folder sources through a debounced watcher
-//! ([`watch`]), URL sources through scheduled conditional GETs ([`poll`]). It
-//! serves health, readiness and Prometheus metrics over HTTP ([`http`]).
+//! The sources half of `actionsync serve`: it reconciles every source once, then
+//! keeps them in sync: file and folder sources through a debounced watcher
+//! ([`watch`]), URL sources through scheduled conditional GETs ([`poll`]). The
+//! HTTP side (health, readiness, metrics, the API) and the signals are
+//! [`crate::server`]'s, which starts this with [`start`].
 //!
 //! Each source has one worker task fed by a channel of triggers; a burst of
 //! triggers coalesces into one reconcile, and a source's reconciles never overlap
@@ -10,11 +11,10 @@
 //! never plans removals; a refused plan is logged and recorded on the source, and
 //! the catalogue keeps its last good state.
 //!
-//! Shutdown (SIGTERM, Ctrl-C): watchers, pollers and the HTTP server stop taking
-//! work; an apply in flight finishes; the process exits 0. SIGHUP reloads the
-//! config: sources are added and removed without a restart.
+//! [`Running::stop`]: watchers and pollers stop taking work; an apply in flight
+//! finishes. [`Running::reload`]: the config is read again, and sources are added
+//! and removed without a restart.
 
-pub mod http;
 pub mod poll;
 pub mod watch;
 
@@ -54,8 +54,6 @@ pub struct ServeOptions {
     pub database: Option<String>,
     /// Spec files and folders given on the command line, watched like `file`/`dir` sources.
     pub paths: Vec<PathBuf>,
-    /// Where HTTP is served.
-    pub listen: String,
     /// Native notifications or polling.
     pub watch_mode: WatchMode,
     /// How long a burst of file events settles before it counts.
@@ -71,14 +69,6 @@ pub enum DaemonError {
     /// The catalogue could not be opened.
     #[error(transparent)]
     Store(#[from] store::StoreError),
-    /// The HTTP listener could not bind.
-    #[error("cannot listen on {address}: {reason}")]
-    Listen {
-        /// The address.
-        address: String,
-        /// Why.
-        reason: String,
-    },
     /// The file watcher could not start.
     #[error("cannot watch the spec files: {0}")]
     Watch(String),
@@ -374,7 +364,8 @@ pub fn canonical(path: &Path) -> PathBuf {
 
 /// Gives every metric the daemon and the API record its `# HELP` line on
 /// `/metrics`. Descriptions go to the installed recorder, so this runs after it.
-fn describe_metrics() {
+/// Describes the daemon's metrics to the recorder the server installed.
+pub fn describe_metrics() {
     use metrics::{describe_counter, describe_gauge, describe_histogram};
     describe_counter!(
         "actionsync_reconciles_total",
@@ -410,26 +401,21 @@ fn describe_metrics() {
     );
 }
 
-/// Runs the daemon until `shutdown` is cancelled (or a signal arrives).
-pub async fn serve(options: ServeOptions, shutdown: CancellationToken) -> Result<(), DaemonError> {
-    // Signal handlers first: a SIGTERM that arrives while starting must still mean
-    // a clean stop, not the default action.
-    let handlers = Signals::install();
-    let metrics = metrics_exporter_prometheus::PrometheusBuilder::new()
-        .install_recorder()
-        .ok();
-    describe_metrics();
+/// A started daemon: the state the API shares, and the file watcher a reload
+/// restarts.
+pub struct Running {
+    /// The daemon's shared state.
+    pub daemon: Arc<Daemon>,
+    watcher: Option<watch::Watcher>,
+}
+
+/// Opens the catalogue and starts every source: its worker, its poller if it has
+/// a URL, and the watcher of files and folders.
+pub async fn start(
+    options: ServeOptions,
+    shutdown: CancellationToken,
+) -> Result<Running, DaemonError> {
     let (config, sources, folders) = desired_sources(&options)?;
-    let listener = tokio::net::TcpListener::bind(&options.listen)
-        .await
-        .map_err(|e| DaemonError::Listen {
-            address: options.listen.clone(),
-            reason: e.to_string(),
-        })?;
-    let address = listener
-        .local_addr()
-        .map(|a| a.to_string())
-        .unwrap_or_else(|_| options.listen.clone());
     let store = store::open(&config.database_url(), &config.base_dir).await?;
     info!(database = %store::redact(&config.database_url()), "catalogue open");
     let http_client = crate::source::polling_client(Duration::from_secs(60), false)
@@ -442,9 +428,9 @@ pub async fn serve(options: ServeOptions, shutdown: CancellationToken) -> Result
         generations: std::sync::atomic::AtomicU64::new(0),
         starting: Mutex::new(sources.iter().map(|(s, _, _)| s.name.clone()).collect()),
         config: Mutex::new(config.clone()),
-        shutdown: shutdown.clone(),
+        shutdown,
         tracker: TaskTracker::new(),
-        options: options.clone(),
+        options,
         http: http_client,
     });
     if sources.is_empty() {
@@ -457,108 +443,57 @@ pub async fn serve(options: ServeOptions, shutdown: CancellationToken) -> Result
         daemon.start_source(spec, origin, url);
     }
     let watcher = watch::start(daemon.clone()).map_err(DaemonError::Watch)?;
-    let router = http::router(daemon.clone(), metrics);
-    info!(address = %address, "listening");
-    let server = tokio::spawn({
-        let shutdown = shutdown.clone();
-        async move {
-            // The client's address is what the API's per-address limit counts.
-            let service = router.into_make_service_with_connect_info::<std::net::SocketAddr>();
-            let _ = axum::serve(listener, service)
-                .with_graceful_shutdown(async move { shutdown.cancelled().await })
-                .await;
-        }
-    });
-
-    let mut watcher = Some(watcher);
-    signals(&daemon, &mut watcher, handlers).await;
-    shutdown.cancel();
-    drop(watcher);
-    info!("shutting down: finishing the work in flight");
-    daemon.tracker.close();
-    if tokio::time::timeout(Duration::from_secs(20), daemon.tracker.wait())
-        .await
-        .is_err()
-    {
-        warn!(
-            "work still in flight after 20 s; stopping anyway (applies are transactions: nothing partial is kept)"
-        );
-    }
-    // Requests in flight (a push being applied) finish; idle connections close.
-    let _ = tokio::time::timeout(Duration::from_secs(20), server).await;
-    info!("stopped");
-    Ok(())
+    Ok(Running {
+        daemon,
+        watcher: Some(watcher),
+    })
 }
 
-/// The signal streams, installed before anything else starts.
-struct Signals {
-    #[cfg(unix)]
-    streams: Option<(tokio::signal::unix::Signal, tokio::signal::unix::Signal)>,
-}
-
-impl Signals {
-    fn install() -> Signals {
-        #[cfg(unix)]
-        {
-            use tokio::signal::unix::{SignalKind, signal};
-            Signals {
-                streams: signal(SignalKind::terminate())
-                    .ok()
-                    .zip(signal(SignalKind::hangup()).ok()),
-            }
-        }
-        #[cfg(not(unix))]
-        Signals {}
-    }
-}
-
-/// Waits for SIGTERM or Ctrl-C (or the token); reloads on SIGHUP.
-async fn signals(daemon: &Arc<Daemon>, watcher: &mut Option<watch::Watcher>, handlers: Signals) {
-    #[cfg(unix)]
-    {
-        let Some((mut term, mut hup)) = handlers.streams else {
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = daemon.shutdown.cancelled() => {}
-            }
+impl Running {
+    /// Reads the config again (SIGHUP): new sources start, removed ones stop,
+    /// changed ones are checked; on error the running sources stay as they were.
+    pub fn reload(&mut self) {
+        if let Err(e) = reload(&self.daemon) {
+            warn!(error = %e, "the config was not reloaded; the running sources stay as they were");
             return;
-        };
-        loop {
-            tokio::select! {
-                _ = term.recv() => { info!("SIGTERM"); return; }
-                _ = tokio::signal::ctrl_c() => { info!("interrupted"); return; }
-                _ = daemon.shutdown.cancelled() => return,
-                _ = hup.recv() => {
-                    info!("SIGHUP: reloading the config");
-                    match reload(daemon) {
-                        Ok(()) => {
-                            // The folders to watch may have changed.
-                            *watcher = None;
-                            match watch::start(daemon.clone()) {
-                                Ok(w) => *watcher = Some(w),
-                                Err(e) => warn!(error = %e, "cannot restart the file watcher"),
-                            }
-                            // Changes the old watcher had not yet reported: check every
-                            // file source (an unchanged one costs a hash).
-                            let files: Vec<String> = daemon.sources.lock().map(|s| {
-                                s.iter().filter(|(_, h)| h.url.is_none()).map(|(n, _)| n.clone()).collect()
-                            }).unwrap_or_default();
-                            for name in files {
-                                daemon.trigger(&name, Trigger::Check(AppliedBy::Watch));
-                            }
-                        }
-                        Err(e) => warn!(error = %e, "the config was not reloaded; the running sources stay as they were"),
-                    }
-                }
-            }
+        }
+        // The folders to watch may have changed.
+        self.watcher = None;
+        match watch::start(self.daemon.clone()) {
+            Ok(w) => self.watcher = Some(w),
+            Err(e) => warn!(error = %e, "cannot restart the file watcher"),
+        }
+        // Changes the old watcher had not yet reported: check every file source (an
+        // unchanged one costs a hash).
+        let files: Vec<String> = self
+            .daemon
+            .sources
+            .lock()
+            .map(|s| {
+                s.iter()
+                    .filter(|(_, h)| h.url.is_none())
+                    .map(|(n, _)| n.clone())
+                    .collect()
+            })
+            .unwrap_or_default();
+        for name in files {
+            self.daemon.trigger(&name, Trigger::Check(AppliedBy::Watch));
         }
     }
-    #[cfg(not(unix))]
-    {
-        let _ = handlers;
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = daemon.shutdown.cancelled() => {}
+
+    /// Stops taking work and waits (20 s at most) for the work in flight: applies
+    /// are transactions, so one cut short keeps nothing partial.
+    pub async fn stop(mut self) {
+        self.daemon.shutdown.cancel();
+        self.watcher = None;
+        self.daemon.tracker.close();
+        if tokio::time::timeout(Duration::from_secs(20), self.daemon.tracker.wait())
+            .await
+            .is_err()
+        {
+            warn!(
+                "work still in flight after 20 s; stopping anyway (applies are transactions: nothing partial is kept)"
+            );
         }
     }
 }

@@ -1,5 +1,5 @@
-//! The daemon's HTTP endpoints: liveness, readiness, Prometheus metrics, and the
-//! API ([`crate::api`]).
+//! The routes `serve` answers: liveness, readiness, Prometheus metrics, and the
+//! API ([`crate::api`]) behind its rate limits.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -11,7 +11,7 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 use metrics_exporter_prometheus::PrometheusHandle;
 
-use super::Daemon;
+use crate::daemon::Daemon;
 
 #[derive(Clone)]
 struct AppState {
@@ -27,10 +27,9 @@ pub fn router(daemon: Arc<Daemon>, metrics: Option<PrometheusHandle>) -> Router 
         .lock()
         .map(|c| c.rate_limit)
         .unwrap_or_default();
-    let api = crate::api::limit::limited(
-        crate::api::router(crate::api::ApiState::new(daemon.clone())),
-        limits,
-    );
+    let state = crate::api::ApiState::new(daemon.clone());
+    let api = crate::api::limit::limited(crate::api::router(state.clone()), limits)
+        .merge(crate::console::router(state)); // the console under /ui/, and `/` for a browser
     Router::new()
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(ready))
