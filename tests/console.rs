@@ -271,7 +271,7 @@ struct Server {
     curator: String,
     http: reqwest::Client,
     logs: Arc<Mutex<Vec<String>>>,
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
 }
 
 impl Server {
@@ -342,7 +342,7 @@ impl Server {
                 .build()
                 .expect("an HTTP client"),
             logs,
-            _dir: dir,
+            dir,
         }
     }
 
@@ -498,6 +498,11 @@ async fn sign_in(client: &Client, base: &str, token: &str) {
         .click()
         .await
         .expect("sign in");
+    // The answer: the actions page, or the sign-in page with why not.
+    wait_for(client, |t| {
+        t.contains("Sign out") || t.contains("cannot sign in") || t.contains("not valid")
+    })
+    .await;
 }
 
 /// Clicks the submit button whose text is `label`.
@@ -1012,4 +1017,234 @@ async fn wait_for(client: &Client, ok: impl Fn(&str) -> bool) -> String {
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+/// Signs in over HTTP with `token`: the session cookie (`name=value`) and the
+/// CSRF token of the actions page's forms.
+async fn http_session(server: &Server, token: &str) -> (String, String) {
+    let response = server
+        .http
+        .post(format!("{}/ui/sign-in", server.base))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(encode_form(&[("token", token), ("next", "")]))
+        .send()
+        .await
+        .expect("POST /ui/sign-in");
+    assert_eq!(response.status(), 303, "sign-in redirects");
+    let cookie = response
+        .headers()
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .expect("a session cookie")
+        .to_string();
+    for attribute in ["HttpOnly", "SameSite=Strict", "Path=/ui", "Max-Age="] {
+        assert!(cookie.contains(attribute), "{attribute} in {cookie}");
+    }
+    let pair = cookie.split(';').next().unwrap_or_default().to_string();
+    let page = server
+        .http
+        .get(format!("{}/ui/actions", server.base))
+        .header("cookie", &pair)
+        .send()
+        .await
+        .expect("GET /ui/actions")
+        .text()
+        .await
+        .unwrap_or_default();
+    let csrf = page
+        .split("name=\"csrf\" value=\"")
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .expect("a CSRF token in the page")
+        .to_string();
+    (pair, csrf)
+}
+
+/// What the browser test shows, checked at the HTTP level (no browser needed):
+/// a write without the session's CSRF token is refused, and a curator token
+/// reads and edits but neither rolls back, pushes nor reads the tool list.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn csrf_and_the_curator_scope_over_http() {
+    let evil_target = Arc::new(Mutex::new(String::new()));
+    let upstream = upstream(evil_target);
+    let server = tokio::task::spawn_blocking(Server::start)
+        .await
+        .expect("start the server");
+    server.push("shop", shop_spec(upstream, 1)).await;
+    server.push("shop", shop_spec(upstream, 2)).await;
+    let product = server.action("get_product").await;
+    let id = product["id"].as_i64().expect("an id");
+    let version = product["version"].as_i64().expect("a version").to_string();
+    let (cookie, csrf) = http_session(&server, &server.curator).await;
+    let edit = |csrf: Option<&str>| {
+        let mut form = vec![
+            ("version", version.as_str()),
+            ("channel", "widget"),
+            ("channel", "slack"),
+            ("enabled", "1"),
+        ];
+        if let Some(csrf) = csrf {
+            form.push(("csrf", csrf));
+        }
+        server
+            .http
+            .post(format!("{}/ui/actions/{id}/edit", server.base))
+            .header("cookie", &cookie)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(encode_form(&form))
+            .send()
+    };
+    // No CSRF token, or another one: refused, nothing changes.
+    let refused = edit(None).await.expect("POST");
+    assert_eq!(refused.status(), 403);
+    let refused = edit(Some("0123")).await.expect("POST");
+    assert_eq!(refused.status(), 403);
+    assert_eq!(
+        server.action("get_product").await["hand"]["channels"],
+        json!(["widget"])
+    );
+    // The session's token: saved, through the same edit as the API's.
+    let saved = edit(Some(&csrf)).await.expect("POST");
+    assert_eq!(saved.status(), 303);
+    let product = server.action("get_product").await;
+    assert_eq!(product["hand"]["channels"], json!(["widget", "slack"]));
+    let audit = server
+        .api(reqwest::Method::GET, &format!("/v1/actions/{id}"), None)
+        .await;
+    assert_eq!(audit.0, 200);
+
+    // The curator may not roll back, from the console or the API.
+    let rollback = server
+        .http
+        .post(format!("{}/ui/sources/shop/rollback", server.base))
+        .header("cookie", &cookie)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(encode_form(&[
+            ("csrf", csrf.as_str()),
+            ("revision", "1"),
+            ("dry_run", "false"),
+        ]))
+        .send()
+        .await
+        .expect("POST rollback");
+    assert_eq!(rollback.status(), 403);
+    let api = |method: reqwest::Method, path: &str, body: &str| {
+        server
+            .http
+            .request(method, format!("{}{path}", server.base))
+            .bearer_auth(&server.curator)
+            .header("content-type", "application/json")
+            .header("if-match", "*")
+            .body(body.to_string())
+            .send()
+    };
+    let status = |r: reqwest::Response| r.status().as_u16();
+    assert_eq!(
+        status(
+            api(reqwest::Method::GET, "/v1/actions", "")
+                .await
+                .expect("GET")
+        ),
+        200
+    );
+    assert_eq!(
+        status(
+            api(
+                reqwest::Method::PATCH,
+                &format!("/v1/actions/{id}"),
+                "{\"tags\": [\"x\"]}"
+            )
+            .await
+            .expect("PATCH")
+        ),
+        200
+    );
+    assert_eq!(
+        status(
+            api(
+                reqwest::Method::POST,
+                "/v1/sources/shop/rollback",
+                "{\"revision\": 1}"
+            )
+            .await
+            .expect("POST")
+        ),
+        403
+    );
+    assert_eq!(
+        status(
+            api(reqwest::Method::POST, "/v1/sources/shop/pause", "")
+                .await
+                .expect("POST")
+        ),
+        403
+    );
+    assert_eq!(
+        status(
+            api(reqwest::Method::PUT, "/v1/sources/shop/spec", "{}")
+                .await
+                .expect("PUT")
+        ),
+        403
+    );
+    assert_eq!(
+        status(
+            api(reqwest::Method::GET, "/v1/tools", "")
+                .await
+                .expect("GET")
+        ),
+        403
+    );
+
+    // Sign-out ends the session on the server: the old cookie leads to sign-in.
+    let out = server
+        .http
+        .post(format!("{}/ui/sign-out", server.base))
+        .header("cookie", &cookie)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(encode_form(&[("csrf", csrf.as_str())]))
+        .send()
+        .await
+        .expect("POST sign-out");
+    assert_eq!(out.status(), 303);
+    let again = server
+        .http
+        .get(format!("{}/ui/actions", server.base))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .expect("GET");
+    assert_eq!(again.status(), 303);
+    assert!(
+        again
+            .headers()
+            .get("location")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|l| l.starts_with("/ui/sign-in")),
+        "{:?}",
+        again.headers()
+    );
+    // A push token cannot sign in either.
+    let push = token_in(&server, "--source=shop");
+    let refused = server
+        .http
+        .post(format!("{}/ui/sign-in", server.base))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(encode_form(&[("token", push.as_str())]))
+        .send()
+        .await
+        .expect("POST sign-in");
+    assert_eq!(refused.status(), 401);
+}
+
+/// A token made while the server runs.
+fn token_in(server: &Server, scope: &str) -> String {
+    token(server.dir.path(), scope)
+}
+
+/// `application/x-www-form-urlencoded` of `pairs`.
+fn encode_form(pairs: &[(&str, &str)]) -> String {
+    url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(pairs)
+        .finish()
 }
