@@ -220,7 +220,12 @@ fn shop_spec(upstream: u16, version: u32) -> String {
 }
 
 fn billing_spec(upstream: u16) -> String {
-    json!({
+    billing_spec_with(upstream, false)
+}
+
+/// Billing's spec; `more` adds `list_invoices`.
+fn billing_spec_with(upstream: u16, more: bool) -> String {
+    let mut spec = json!({
         "openapi": "3.1.0",
         "info": {"title": "Billing", "version": "1.0.0"},
         "servers": [{"url": format!("http://127.0.0.1:{upstream}")}],
@@ -238,8 +243,15 @@ fn billing_spec(upstream: u16) -> String {
                 "responses": {"200": {"description": "OK"}}
             }}
         }
-    })
-    .to_string()
+    });
+    if more {
+        spec["paths"]["/invoices"] = json!({"get": {
+            "operationId": "list_invoices",
+            "description": "List a customer's invoices, newest first, with their totals.",
+            "responses": {"200": {"description": "OK"}}
+        }});
+    }
+    spec.to_string()
 }
 
 /// `actionsync token create SCOPE` against the test's catalogue; the token.
@@ -282,9 +294,24 @@ impl Server {
             .expect("a temporary folder");
         std::fs::write(
             dir.path().join("actionsync.yaml"),
-            "database: sqlite://catalogue.db\ndefaults:\n  allow_http: true\nsources:\n  - name: shop\n    push: true\n  - name: billing\n    push: true\ntest:\n  allow_http: true\n  allow_networks: [127.0.0.0/8]\n",
+            "database: sqlite://catalogue.db\ndefaults:\n  allow_http: true\nsources:\n  - name: shop\n    push: true\n  - name: billing\n    push: true\n  - name: docs\n    file: docs.json\ntest:\n  allow_http: true\n  allow_networks: [127.0.0.0/8]\n",
         )
         .expect("write the config");
+        std::fs::write(
+            dir.path().join("docs.json"),
+            json!({
+                "openapi": "3.1.0",
+                "info": {"title": "Docs", "version": "1"},
+                "servers": [{"url": "https://docs.example.com"}],
+                "paths": {"/articles": {"get": {
+                    "operationId": "search_articles",
+                    "description": "Search the help centre's articles by keywords.",
+                    "responses": {"200": {"description": "OK"}}
+                }}}
+            })
+            .to_string(),
+        )
+        .expect("write docs.json");
         let admin = token(dir.path(), "--admin");
         let tools = token(dir.path(), "--tools");
         let curator = token(dir.path(), "--curator");
@@ -975,6 +1002,49 @@ async fn the_console_in_a_real_browser() {
         assert_eq!(width, json!(true), "{page} is wider than 375 px");
     }
     client.set_window_size(1280, 900).await.expect("resize");
+
+    // Sources: state, counts, and "Reconcile now" for a file source.
+    client
+        .goto(&format!("{base}/ui/sources"))
+        .await
+        .expect("open");
+    let shown = text(&client).await;
+    assert!(
+        shown.contains("docs") && shown.contains("docs.json") && shown.contains("synced"),
+        "{shown}"
+    );
+    click_button(&client, "Reconcile docs now").await;
+    wait_for(&client, |t| t.contains("is being read again")).await;
+
+    // Plan a pasted spec: a dry run first, then apply it.
+    client
+        .goto(&format!("{base}/ui/sources/billing/plan"))
+        .await
+        .expect("open");
+    client
+        .execute(
+            "document.getElementById('spec').value = arguments[0];",
+            vec![json!(billing_spec_with(upstream, true))],
+        )
+        .await
+        .expect("paste the spec");
+    click_button(&client, "Preview plan").await;
+    let shown = wait_for(&client, |t| t.contains("Dry run")).await;
+    assert!(shown.contains("list_invoices"), "{shown}");
+    let (_, page) = server
+        .api(reqwest::Method::GET, "/v1/actions?source=billing", None)
+        .await;
+    assert_eq!(
+        page["actions"].as_array().map(Vec::len),
+        Some(2),
+        "a preview applies nothing"
+    );
+    click_button(&client, "Apply this spec").await;
+    wait_for(&client, |t| t.contains("applied") && !t.contains("Dry run")).await;
+    let (_, page) = server
+        .api(reqwest::Method::GET, "/v1/actions?source=billing", None)
+        .await;
+    assert_eq!(page["actions"].as_array().map(Vec::len), Some(3), "{page}");
 
     // Signing out ends the session on the server.
     client
