@@ -1294,6 +1294,32 @@ async fn csrf_and_the_curator_scope_over_http() {
         "{:?}",
         again.headers()
     );
+    // Apply applies only the spec whose plan was previewed.
+    server.push("billing", billing_spec(upstream)).await;
+    let (admin_cookie, admin_csrf) = http_session(&server, &server.admin).await;
+    let changed = billing_spec_with(upstream, true);
+    let apply = server
+        .http
+        .post(format!("{}/ui/sources/billing/plan", server.base))
+        .header("cookie", &admin_cookie)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(encode_form(&[
+            ("csrf", admin_csrf.as_str()),
+            ("spec", changed.as_str()),
+            ("apply", "true"),
+            ("previewed", "not-the-previewed-spec"),
+        ]))
+        .send()
+        .await
+        .expect("POST plan");
+    assert_eq!(apply.status(), 422);
+    let page = apply.text().await.unwrap_or_default();
+    assert!(page.contains("changed since its preview"), "{page}");
+    let (_, actions) = server
+        .api(reqwest::Method::GET, "/v1/actions?source=billing", None)
+        .await;
+    assert_eq!(actions["actions"].as_array().map(Vec::len), Some(2));
+
     // A push token cannot sign in either.
     let push = token_in(&server, "--source=shop");
     let refused = server

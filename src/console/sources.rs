@@ -471,7 +471,7 @@ pub async fn plan_page(
     Path(name): Path<String>,
 ) -> Response {
     match console.api.daemon().store.source(&name).await {
-        Ok(Some(_)) => plan_form(&console, &session, &name, "", None).into_response(),
+        Ok(Some(_)) => plan_form(&console, &session, &name, "", None, None).into_response(),
         Ok(None) => error_page(
             Some(&session),
             ApiError::NotFound(format!("no source `{name}`")),
@@ -480,12 +480,15 @@ pub async fn plan_page(
     }
 }
 
+/// The plan page; `previewed` is the hash of the spec whose dry run it shows,
+/// the only spec its Apply button applies.
 fn plan_form(
     console: &Console,
     session: &Session,
     name: &str,
     spec: &str,
     answer: Option<Markup>,
+    previewed: Option<&str>,
 ) -> layout::Page {
     let pushable = console.api.daemon().push_target(name).is_ok();
     let body = html! {
@@ -502,9 +505,12 @@ fn plan_form(
                 label for="spec" { "Spec" }
                 textarea #spec name="spec" rows="14" spellcheck="false" { (spec) }
             }
+            @if let Some(previewed) = previewed {
+                input type="hidden" name="previewed" value=(previewed);
+            }
             div.buttons {
                 button.primary type="submit" name="apply" value="false" { "Preview plan" }
-                @if pushable && session.allows(auth::Need::Manage) && answer.is_some() {
+                @if pushable && session.allows(auth::Need::Manage) && previewed.is_some() {
                     button.danger type="submit" name="apply" value="true" { "Apply this spec" }
                 }
             }
@@ -530,6 +536,14 @@ pub struct PlanForm {
     spec: String,
     #[serde(default)]
     apply: String,
+    #[serde(default)]
+    previewed: String,
+}
+
+/// SHA-256 of a pasted spec, hex.
+fn spec_hash(spec: &str) -> String {
+    use sha2::Digest;
+    crate::source::hex(&sha2::Sha256::digest(spec.as_bytes()))
 }
 
 /// `POST /ui/sources/{name}/plan`: the plan of the pasted spec (a dry run);
@@ -556,6 +570,11 @@ pub async fn plan(
             return Err(ApiError::NotFound(format!("no source `{name}`")));
         }
         let apply = form.apply == "true";
+        if apply && form.previewed != spec_hash(&form.spec) {
+            return Err(ApiError::Conflict(
+                "the spec changed since its preview: preview it again, then apply".to_string(),
+            ));
+        }
         let settings = if apply {
             session.require(auth::Need::Manage)?;
             console.api.daemon().push_target(&name).map_err(|from| {
@@ -600,19 +619,32 @@ pub async fn plan(
             } else {
                 StatusCode::OK
             };
+            let hash = spec_hash(&form.spec);
+            let previewed =
+                (reply.dry_run && reply.outcome != PushOutcome::Refused).then_some(hash.as_str());
             (
                 status,
-                plan_form(&console, &session, &name, &form.spec, Some(answer)),
+                plan_form(
+                    &console,
+                    &session,
+                    &name,
+                    &form.spec,
+                    Some(answer),
+                    previewed,
+                ),
             )
                 .into_response()
         }
         Err(
-            e @ (ApiError::InvalidSpec(_) | ApiError::TooLarge(_) | ApiError::WatchedSource(_)),
+            e @ (ApiError::InvalidSpec(_)
+            | ApiError::TooLarge(_)
+            | ApiError::WatchedSource(_)
+            | ApiError::Conflict(_)),
         ) => {
             let answer = html! { p.flash.error role="alert" { (e.to_string()) } };
             (
                 StatusCode::UNPROCESSABLE_ENTITY,
-                plan_form(&console, &session, &name, &form.spec, Some(answer)),
+                plan_form(&console, &session, &name, &form.spec, Some(answer), None),
             )
                 .into_response()
         }
