@@ -189,7 +189,8 @@ fn shop_spec(upstream: u16, version: u32) -> String {
         } else if path.contains("{item_id}") {
             parameters.push(json!({"name": "item_id", "in": "path", "required": true, "schema": {"type": "string"}, "example": "i1"}));
         }
-        if id == "list_orders" {
+        // Version 3 drops the email parameter, which a magic field fills.
+        if id == "list_orders" && version < 3 {
             parameters.push(json!({"name": "email", "in": "query", "required": true, "description": "The customer's email", "schema": {"type": "string"}}));
         }
         let mut op = json!({
@@ -795,6 +796,26 @@ async fn the_console_in_a_real_browser() {
     );
     assert_eq!(order["hand"]["segments"], json!(["gold"]), "{order}");
 
+    // A magic field for a query parameter.
+    let orders = server.action("list_orders").await["id"].clone();
+    client
+        .goto(&format!("{base}/ui/actions/{orders}"))
+        .await
+        .expect("open");
+    let magic = client
+        .find(Locator::XPath(
+            "//label[code='email']/following-sibling::input[@name='magic_value']",
+        ))
+        .await
+        .expect("the magic field of email");
+    magic.send_keys("contact.email").await.expect("type");
+    click_button(&client, "Save").await;
+    wait_for(&client, |t| t.contains("Saved.")).await;
+    assert_eq!(
+        server.action("list_orders").await["hand"]["magic_fields"],
+        json!({"email": "contact.email"})
+    );
+
     // Pin a sharper description, then unpin it.
     client
         .goto(&format!("{base}/ui/actions/{id}"))
@@ -846,6 +867,27 @@ async fn the_console_in_a_real_browser() {
     assert!(
         shown.contains("track_shipment") && !shown.contains("get_order"),
         "the drift filter: {shown}"
+    );
+    // The same push dropped list_orders' email: its magic field is orphaned.
+    client
+        .goto(&format!("{base}/ui/actions?orphans=1"))
+        .await
+        .expect("open");
+    let shown = text(&client).await;
+    assert!(
+        shown.contains("list_orders")
+            && shown.contains("1 orphaned magic")
+            && !shown.contains("track_shipment"),
+        "the orphans filter: {shown}"
+    );
+    client
+        .goto(&format!("{base}/ui/actions/{orders}"))
+        .await
+        .expect("open");
+    let shown = text(&client).await;
+    assert!(
+        shown.contains("orphaned") && shown.contains("Remove email"),
+        "{shown}"
     );
     if std::env::var("ACTIONSYNC_SCREENSHOTS").as_deref() == Ok("1") {
         // A catalogue with some variety for the README's picture.
