@@ -337,12 +337,12 @@ fn row(a: &StoredAction, drift: bool) -> Markup {
                 @if drift { " " (badge("warn", "drift")) }
                 @if orphaned > 0 { " " (badge("warn", &format!("{orphaned} orphaned magic"))) }
             }
-            td { @for c in &a.hand.channels { span.chip { (c.as_str()) } " " } }
-            td {
+            td.chips { @for c in &a.hand.channels { span.chip { (c.as_str()) } " " } }
+            td.chips {
                 @if a.hand.segments.is_empty() { span.muted { "everyone" } }
                 @for s in &a.hand.segments { span.chip { (s) } " " }
             }
-            td { @for t in &a.hand.tags { span.chip.tag { (t) } " " } }
+            td.chips { @for t in &a.hand.tags { span.chip.tag { (t) } " " } }
             td.num { (crate::tools::tokens(a)) }
         }
     }
