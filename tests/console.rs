@@ -1362,6 +1362,40 @@ async fn csrf_and_the_curator_scope_over_http() {
         .await;
     assert_eq!(actions["actions"].as_array().map(Vec::len), Some(2));
 
+    // A long catalogue comes in pages of 50, each with the cursor of the next.
+    let mut bulk: Value = serde_json::from_str(&shop_spec(upstream, 2)).expect("JSON");
+    for n in 0..112 {
+        bulk["paths"][format!("/reports/{n}")] = json!({"get": {
+            "operationId": format!("get_report_{n:03}"),
+            "description": format!("Fetch sales report number {n} with its totals by day."),
+            "responses": {"200": {"description": "OK"}}
+        }});
+    }
+    server.push("shop", bulk.to_string()).await;
+    let mut next = Some("/ui/actions?source=shop".to_string());
+    let mut pages = Vec::new();
+    while let Some(url) = next.take() {
+        let page = server
+            .http
+            .get(format!("{}{url}", server.base))
+            .header("cookie", &admin_cookie)
+            .send()
+            .await
+            .expect("GET a page")
+            .text()
+            .await
+            .unwrap_or_default();
+        let body = page.split("<tbody>").nth(1).unwrap_or_default();
+        pages.push(body.matches("<tr>").count());
+        next = page
+            .split("href=\"")
+            .filter_map(|s| s.split('"').next())
+            .find(|h| h.contains("after="))
+            .map(|h| h.replace("&amp;", "&"));
+        assert!(pages.len() < 10, "the pages never end: {pages:?}");
+    }
+    assert_eq!(pages, [50, 50, 20]);
+
     // A push token cannot sign in either.
     let push = token_in(&server, "--source=shop");
     let refused = server
