@@ -9,8 +9,8 @@
 
 pub mod auth;
 pub mod naming;
-mod pin;
 mod operation;
+mod pin;
 pub mod schema;
 pub mod select;
 pub mod server;
