@@ -851,6 +851,14 @@ fn curation_answers(backend: Backend) {
         &json!({"segments": ["eu"]}),
     );
     assert_mentions(&weak.expect_error(412, "stale"), "weak");
+    // A body that is not an edit is 400 whatever the tag: the request is wrong
+    // before any version is compared (it was 412 with a weak tag).
+    for tag in [format!("W/{current}"), "\"1\"".to_string()] {
+        let message = server
+            .patch(admin, id, Some(&tag), &json!({"enabled": 5}))
+            .expect_error(400, "invalid_request");
+        assert_mentions(&message, "enabled");
+    }
 
     // 422: a pin that does not fit its field.
     let message = server

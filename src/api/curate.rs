@@ -416,7 +416,6 @@ pub async fn edit_action(
 ) -> Result<Response, ApiError> {
     let token = api.authorize(&headers, auth::Need::Curate).await?;
     let id = action_id(path)?;
-    let expected = if_match(&headers)?;
     let example = "{\"segments\": [\"vip\"], \"channels\": [\"widget\", \"sms\"]}";
     let fields: serde_json::Map<String, serde_json::Value> = parse_body(body, example)?;
     // No field takes null (the document says so): `"segments": null` would
@@ -437,6 +436,9 @@ pub async fn edit_action(
             "the edit changes nothing: give segments, channels, magic_fields, remove_magic, require_confirmation, enabled, pinned, tags, pins or unpin".to_string(),
         ));
     }
+    // After the body: a request that is wrong in itself is 400 whatever its tag,
+    // before any version is compared (412).
+    let expected = if_match(&headers)?;
     let actor = format!("token:{}", token.name);
     let store = &api.daemon().store;
     let mut attempt = 0;
