@@ -857,7 +857,7 @@ fn curation_answers(backend: Backend) {
         let message = server
             .patch(admin, id, Some(&tag), &json!({"enabled": 5}))
             .expect_error(400, "invalid_request");
-        assert_mentions(&message, "enabled");
+        assert_mentions(&message, "expected a boolean");
     }
 
     // 422: a pin that does not fit its field.

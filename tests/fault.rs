@@ -274,7 +274,7 @@ struct Shared {
 impl Shared {
     /// A target chosen at random: the victim half of the time, when it runs.
     fn pick(&self, rng: &mut Rng) -> (Target, String) {
-        if rng.next() % 2 == 0
+        if rng.next().is_multiple_of(2)
             && let Some(base) = self.victim.read().expect("the victim lock").clone()
         {
             return (Target::Victim, base);
@@ -311,7 +311,12 @@ impl Shared {
             (Answer::NoReply(e), Target::Survivor) => record
                 .failures
                 .push(format!("{what}: the survivor did not answer: {e}")),
-            (Answer::Reply { status: 503, body, .. }, _) if body.contains("\"busy\"") => {
+            (
+                Answer::Reply {
+                    status: 503, body, ..
+                },
+                _,
+            ) if body.contains("\"busy\"") => {
                 *record
                     .busy
                     .entry(match target {
@@ -348,9 +353,12 @@ fn pusher(shared: &Shared, source: &str, mut rng: Rng) {
                 let reply: Value = match serde_json::from_str(body) {
                     Ok(reply) => reply,
                     Err(e) => {
-                        shared.record.lock().expect("the record lock").failures.push(
-                            format!("{what}: a 200 that is not JSON ({e}): {body}"),
-                        );
+                        shared
+                            .record
+                            .lock()
+                            .expect("the record lock")
+                            .failures
+                            .push(format!("{what}: a 200 that is not JSON ({e}): {body}"));
                         continue;
                     }
                 };
@@ -716,7 +724,11 @@ fn a_replica_killed_under_load_loses_no_acknowledged_write() {
             record_of.last_revision
         );
         let pushes: BTreeSet<Option<u64>> = active.values().map(|d| push_of(d)).collect();
-        assert_eq!(pushes.len(), 1, "{source}: actions of several pushes: {pushes:?}");
+        assert_eq!(
+            pushes.len(),
+            1,
+            "{source}: actions of several pushes: {pushes:?}"
+        );
     }
     // Every acknowledged hand edit's tag.
     let mut tags: BTreeMap<i64, BTreeSet<String>> = BTreeMap::new();

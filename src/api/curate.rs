@@ -426,11 +426,12 @@ pub async fn edit_action(
             "`{field}` is null: no field takes null; leave a field out to keep it as it is, or send [] or {{}} to empty it; for example {example}"
         )));
     }
-    let edit: HandEdit = serde_json::from_value(serde_json::Value::Object(fields)).map_err(|e| {
-        ApiError::InvalidRequest(format!(
-            "the body is not the JSON this route takes ({e}); for example {example}"
-        ))
-    })?;
+    let edit: HandEdit =
+        serde_json::from_value(serde_json::Value::Object(fields)).map_err(|e| {
+            ApiError::InvalidRequest(format!(
+                "the body is not the JSON this route takes ({e}); for example {example}"
+            ))
+        })?;
     if edit.is_empty() {
         return Err(ApiError::InvalidRequest(
             "the edit changes nothing: give segments, channels, magic_fields, remove_magic, require_confirmation, enabled, pinned, tags, pins or unpin".to_string(),
