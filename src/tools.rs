@@ -301,7 +301,7 @@ pub fn body_argument(parameters: &[Parameter]) -> String {
 }
 
 /// A spec-owned field in effect, typed. Pins are checked when they are set
-/// (`lint::check_pin`), so one that does not fit its field predates that check;
+/// (`convert::check_pin`), so one that does not fit its field predates that check;
 /// the spec's value is then the safe choice rather than a broken tool.
 fn in_effect<T: for<'de> Deserialize<'de>>(
     action: &StoredAction,

@@ -810,6 +810,17 @@ fn curation_answers(backend: Backend) {
     server
         .patch(admin, id, Some("*"), &json!({"colour": "red"}))
         .expect_error(400, "invalid_request");
+    // No field takes null: `"segments": null` was read as the field left out,
+    // a 200 that changed nothing, where the document says segments is a list.
+    let message = server
+        .patch(
+            admin,
+            id,
+            Some("*"),
+            &json!({"segments": null, "enabled": true}),
+        )
+        .expect_error(400, "invalid_request");
+    assert_mentions(&message, "`segments` is null");
 
     // 428: an edit without If-Match changes nothing.
     let before = server.get(admin, &format!("/v1/actions/{id}"));
@@ -840,6 +851,14 @@ fn curation_answers(backend: Backend) {
         &json!({"segments": ["eu"]}),
     );
     assert_mentions(&weak.expect_error(412, "stale"), "weak");
+    // A body that is not an edit is 400 whatever the tag: the request is wrong
+    // before any version is compared (it was 412 with a weak tag).
+    for tag in [format!("W/{current}"), "\"1\"".to_string()] {
+        let message = server
+            .patch(admin, id, Some(&tag), &json!({"enabled": 5}))
+            .expect_error(400, "invalid_request");
+        assert_mentions(&message, "expected a boolean");
+    }
 
     // 422: a pin that does not fit its field.
     let message = server
@@ -1249,8 +1268,13 @@ fn tools_say_what_they_cost_in_every_format(backend: Backend) {
     assert!(names_of(&server, &tools).contains("set_note_metadata"));
     let message = server
         .get(&tools, "/v1/tools?channel=widget&format=mcp&strict=true")
-        .expect_error(400, "invalid_request");
+        .expect_error(422, "not_strict");
     assert_mentions(&message, "format=openai");
+    // So is strict=true without a format (native, the default): each value is
+    // valid, so schemathesis expected it accepted; 422 says it is the pair.
+    server
+        .get(&tools, "/v1/tools?channel=widget&strict=true")
+        .expect_error(422, "not_strict");
     let message = server
         .get(&tools, "/v1/tools?channel=widget&format=openai&strict=yes")
         .expect_error(400, "invalid_request");
@@ -1881,6 +1905,12 @@ fn rollback_restores_the_spec_and_keeps_hand_edits(backend: Backend) {
     let planned = planned.expect_push(200, "planned");
     assert_eq!(planned["plan"]["counts"]["updated"], 1);
     assert_eq!(server.revisions("orders"), vec![2, 1]);
+    // JSON Schema's integer is any number without a fraction: 1.0 is revision 1
+    // (schemathesis sent `{"revision": 4239.0}`, which was answered 400); 1.5 is not.
+    let planned = rollback(admin, json!({"revision": 1.0, "dry_run": true}));
+    planned.expect_push(200, "planned");
+    let message = rollback(admin, json!({"revision": 1.5})).expect_error(400, "invalid_request");
+    assert_mentions(&message, "whole number");
     // Push tokens cannot roll back; an unknown revision is 404.
     rollback(&pusher, json!({"revision": 1})).expect_error(403, "forbidden");
     rollback(admin, json!({"revision": 9})).expect_error(404, "not_found");

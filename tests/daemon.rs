@@ -1752,6 +1752,12 @@ fn install_certificate(dir: &Path, (cert, key): &(String, String)) {
 /// `GET https://ADDRESS/healthz` from a client that trusts only `cert`, on a new
 /// connection: the status, or the client's error.
 fn https_health(address: &str, cert: &str) -> Result<u16, String> {
+    https_get(address, "/healthz", cert, None)
+}
+
+/// `GET https://ADDRESS{path}`, with a bearer token if given, from a client that
+/// trusts only `cert`, on a new connection: the status, or the client's error.
+fn https_get(address: &str, path: &str, cert: &str, token: Option<&str>) -> Result<u16, String> {
     actionsync::tls::install_provider();
     let root = reqwest::Certificate::from_pem(cert.as_bytes()).expect("a PEM certificate");
     let client = reqwest::blocking::Client::builder()
@@ -1760,8 +1766,11 @@ fn https_health(address: &str, cert: &str) -> Result<u16, String> {
         .timeout(Duration::from_secs(10))
         .build()
         .expect("an HTTPS client");
-    client
-        .get(format!("https://{address}/healthz"))
+    let mut request = client.get(format!("https://{address}{path}"));
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    request
         .send()
         .map(|r| r.status().as_u16())
         .map_err(|e| format!("{e:?}"))
@@ -1775,6 +1784,15 @@ fn https_serves_the_given_certificate_and_a_renewed_one_after_sighup() {
     let dir = tempdir();
     let first = certificate("first");
     install_certificate(dir.path(), &first);
+    let token = util::actionsync(["token", "create", "--admin"])
+        .current_dir(dir.path())
+        .run()
+        .assert_success()
+        .stdout()
+        .lines()
+        .last()
+        .expect("the token, on the last line")
+        .to_string();
     let daemon = Daemon::start(
         dir.path(),
         &["--tls-cert", "cert.pem", "--tls-key", "key.pem"],
@@ -1791,6 +1809,11 @@ fn https_serves_the_given_certificate_and_a_renewed_one_after_sighup() {
         https_health(&daemon.address, &first.0),
         Ok(200),
         "GET /healthz over HTTPS, trusting the first certificate"
+    );
+    assert_eq!(
+        https_get(&daemon.address, "/v1/sources", &first.0, Some(&token)),
+        Ok(200),
+        "the API over HTTPS, with the rate limits on (they key on the client's address)"
     );
     let (status, _) = http_get_raw(&daemon.address);
     assert_ne!(status, Some(200), "plain HTTP is not served beside HTTPS");

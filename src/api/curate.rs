@@ -152,6 +152,7 @@ pub async fn revision(
 #[serde(deny_unknown_fields)]
 pub struct RollbackRequest {
     /// The revision whose spec to apply again.
+    #[serde(deserialize_with = "whole_number")]
     pub revision: i64,
     /// Pass the guards.
     #[serde(default)]
@@ -163,6 +164,24 @@ pub struct RollbackRequest {
     /// paused is refused: its next change would undo it).
     #[serde(default)]
     pub pause: bool,
+}
+
+/// A JSON integer, also when written with a zero fraction or an exponent (`3.0`,
+/// `3e0`): JSON Schema's `integer`, which the API's document says, is any number
+/// whose fraction is zero, so a client's serialiser may send either.
+fn whole_number<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<i64, D::Error> {
+    use serde::de::Error;
+    let number = serde_json::Number::deserialize(deserializer)?;
+    if let Some(n) = number.as_i64() {
+        return Ok(n);
+    }
+    match number.as_f64() {
+        // i64::MAX as f64 rounds up to 2^63, which is out of range.
+        Some(f) if f.fract() == 0.0 && f >= i64::MIN as f64 && f < i64::MAX as f64 => Ok(f as i64),
+        _ => Err(D::Error::custom(format!(
+            "{number} is not a whole number within 64 bits"
+        ))),
+    }
 }
 
 /// `POST /v1/sources/{name}/rollback`: applies an earlier revision's spec again,
@@ -434,11 +453,28 @@ pub async fn edit_action(
 ) -> Result<Response, ApiError> {
     let token = api.authorize(&headers, auth::Need::Curate).await?;
     let id = action_id(path)?;
+    let example = "{\"segments\": [\"vip\"], \"channels\": [\"widget\", \"sms\"]}";
+    let fields: serde_json::Map<String, serde_json::Value> = parse_body(body, example)?;
+    // No field takes null (the document says so): `"segments": null` would
+    // otherwise read as the field left out, and a client that meant "clear it"
+    // would get a 200 that changed nothing.
+    if let Some((field, _)) = fields.iter().find(|(_, v)| v.is_null()) {
+        return Err(ApiError::InvalidRequest(format!(
+            "`{field}` is null: no field takes null; leave a field out to keep it as it is, or send [] or {{}} to empty it; for example {example}"
+        )));
+    }
+    let edit: HandEdit =
+        serde_json::from_value(serde_json::Value::Object(fields)).map_err(|e| {
+            ApiError::InvalidRequest(format!(
+                "the body is not the JSON this route takes ({e}); for example {example}"
+            ))
+        })?;
+    if edit.is_empty() {
+        return Err(nothing_to_edit());
+    }
+    // After the body: a request that is wrong in itself is 400 whatever its tag,
+    // before any version is compared (412).
     let expected = if_match(&headers)?;
-    let edit: HandEdit = parse_body(
-        body,
-        "{\"segments\": [\"vip\"], \"channels\": [\"widget\", \"sms\"]}",
-    )?;
     let actor = format!("token:{}", token.name);
     let (action, warnings) = edit_hand(&api, id, expected, &edit, &actor).await?;
     let body = EditedAction {
@@ -446,6 +482,13 @@ pub async fn edit_action(
         warnings,
     };
     Ok(with_etag(json(StatusCode::OK, &body), action.version))
+}
+
+/// The answer to an edit that changes nothing.
+fn nothing_to_edit() -> ApiError {
+    ApiError::InvalidRequest(
+        "the edit changes nothing: give segments, channels, magic_fields, remove_magic, require_confirmation, enabled, pinned, tags, pins or unpin".to_string(),
+    )
 }
 
 /// A hand edit of action `id` by `actor`, based on version `expected` (`None`:
@@ -459,9 +502,7 @@ pub async fn edit_hand(
     actor: &str,
 ) -> Result<(StoredAction, Vec<String>), ApiError> {
     if edit.is_empty() {
-        return Err(ApiError::InvalidRequest(
-            "the edit changes nothing: give segments, channels, magic_fields, remove_magic, require_confirmation, enabled, pinned, tags, pins or unpin".to_string(),
-        ));
+        return Err(nothing_to_edit());
     }
     let store = &api.daemon().store;
     let mut attempt = 0;

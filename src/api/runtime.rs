@@ -230,9 +230,12 @@ pub async fn tools(
             )));
         }
     };
+    // Each value is valid on its own; together they ask for what does not exist:
+    // 422, like tools that cannot be strict (a 400 would say the request is
+    // malformed, and the document cannot tie one parameter to another).
     if strict && format != ToolFormat::Openai {
-        return Err(ApiError::InvalidRequest(format!(
-            "strict=true is OpenAI's strict mode: ask for format=openai, not {format}"
+        return Err(ApiError::NotStrict(format!(
+            "format={format} has no strict mode: strict=true is OpenAI's strict mode, ask for format=openai"
         )));
     }
     let segments: Vec<String> = query

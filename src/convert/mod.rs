@@ -10,6 +10,7 @@
 pub mod auth;
 pub mod naming;
 mod operation;
+mod pin;
 pub mod schema;
 pub mod select;
 pub mod server;
@@ -23,6 +24,7 @@ use url::Url;
 use crate::action::{ActionDraft, Method, SkipKind, Skipped};
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::spec::{Spec, SpecVersion, pointer};
+pub use pin::check_pin;
 pub use select::Selection;
 
 /// The keys of a path item that are operations, in the order OpenAPI lists them.

@@ -1436,7 +1436,7 @@ fn pins(
     let mut out = BTreeMap::new();
     for (field, pinned) in entries {
         // The same rule as a person's pin: the value replaces the spec's.
-        if let Err(why) = crate::lint::check_pin(&field, &pinned) {
+        if let Err(why) = crate::convert::check_pin(&field, &pinned) {
             warn(
                 Severity::Warning,
                 "bad-pin",

@@ -178,9 +178,9 @@ fn to_value<T: serde::Serialize>(value: &T) -> Value {
     serde_json::to_value(value).unwrap_or(Value::Null)
 }
 
-/// A pin must be a valid value of its field: see [`crate::lint::check_pin`].
+/// A pin must be a valid value of its field: see [`crate::convert::check_pin`].
 fn check_pin(field: &str, value: &Value) -> Result<()> {
-    crate::lint::check_pin(field, value).map_err(StoreError::Invalid)
+    crate::convert::check_pin(field, value).map_err(StoreError::Invalid)
 }
 
 /// Implements [`super::Store`] for a backend type with a `pool` field and an
