@@ -365,7 +365,7 @@ fn truncate(text: &str, max: usize) -> String {
 #[serde(default)]
 pub struct PageQuery {
     saved: String,
-    warn: String,
+    warned: String,
 }
 
 /// What a page shows above its sections.
@@ -394,8 +394,11 @@ pub async fn page(
     if !query.saved.is_empty() {
         extras.flash.push(("ok", "Saved.".to_string()));
     }
-    if !query.warn.is_empty() {
-        extras.flash.push(("warn", query.warn.clone()));
+    if !query.warned.is_empty() {
+        extras.flash.push((
+            "warn",
+            "A magic field names a parameter or header this action does not have: it is kept, flagged below, and takes effect if one appears.".to_string(),
+        ));
     }
     let result = async {
         let id = id_of(path)?;
@@ -877,10 +880,13 @@ async fn change(
     .await;
     match result {
         Ok(Ok(warnings)) => {
-            let mut to = format!("/ui/actions/{id}?saved=1");
-            if !warnings.is_empty() {
-                to.push_str(&format!("&warn={}", super::encode(&warnings.join(" "))));
-            }
+            // The page flags what the warnings say (an orphaned magic field); no
+            // text travels in the URL, so a link cannot put words on the page.
+            let to = if warnings.is_empty() {
+                format!("/ui/actions/{id}?saved=1")
+            } else {
+                format!("/ui/actions/{id}?saved=1&warned=1")
+            };
             Redirect::to(&to).into_response()
         }
         Ok(Err((expected, current))) => {
