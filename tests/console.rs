@@ -441,7 +441,8 @@ impl Server {
 }
 
 /// chromedriver on a free port, and a headless Chromium session.
-async fn browser(driver: &Path) -> (Process, Client) {
+/// The browser's profile folder is removed when the returned `TempDir` drops.
+async fn browser(driver: &Path) -> (Process, Client, tempfile::TempDir) {
     let port = free_port();
     let process = Process(
         Command::new(driver)
@@ -452,7 +453,7 @@ async fn browser(driver: &Path) -> (Process, Client) {
             .expect("start chromedriver"),
     );
     let profile = tempfile::tempdir().expect("a profile folder");
-    let profile_path = profile.keep();
+    let profile_path = profile.path().to_path_buf();
     let mut caps = serde_json::Map::new();
     caps.insert(
         "goog:chromeOptions".to_string(),
@@ -475,7 +476,7 @@ async fn browser(driver: &Path) -> (Process, Client) {
                 .connect(&format!("http://127.0.0.1:{port}"))
                 .await;
         match connected {
-            Ok(client) => return (process, client),
+            Ok(client) => return (process, client, profile),
             Err(e) if started.elapsed() > WAIT => panic!("cannot start Chromium: {e}"),
             Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
         }
@@ -629,7 +630,7 @@ async fn the_console_in_a_real_browser() {
         "assets are cached"
     );
 
-    let (_driver, client) = browser(&driver).await;
+    let (_driver, client, _profile) = browser(&driver).await;
 
     // Without a session, every page leads to the sign-in page.
     for page in [
