@@ -287,6 +287,16 @@ struct Server {
     dir: tempfile::TempDir,
 }
 
+impl Drop for Server {
+    /// A failing test shows the server's log.
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            let logs = self.logs.lock().map(|l| l.join("\n")).unwrap_or_default();
+            eprintln!("actionsync serve's log:\n{logs}");
+        }
+    }
+}
+
 impl Server {
     fn start() -> Server {
         let dir = tempfile::Builder::new()
@@ -631,6 +641,22 @@ async fn the_console_in_a_real_browser() {
     );
 
     let (_driver, client, _profile) = browser(&driver).await;
+    // The steps run in a task of their own, so that a failing one still closes
+    // the browser (a killed chromedriver leaves Chromium running).
+    let steps = tokio::spawn(steps(server, client.clone(), upstream, evil_target));
+    let outcome = steps.await;
+    let _ = client.close().await;
+    if let Err(e) = outcome {
+        match e.try_into_panic() {
+            Ok(panic) => std::panic::resume_unwind(panic),
+            Err(e) => panic!("the steps did not finish: {e}"),
+        }
+    }
+}
+
+/// The browser test's steps, on a signed-out browser.
+async fn steps(server: Server, client: Client, upstream: u16, evil_target: Arc<Mutex<String>>) {
+    let base = server.base.clone();
 
     // Without a session, every page leads to the sign-in page.
     for page in [
@@ -1111,9 +1137,6 @@ async fn the_console_in_a_real_browser() {
         .expect("open");
     let shown = text(&client).await;
     assert!(shown.contains("Rollbacks take an admin token"), "{shown}");
-
-    client.close().await.expect("close the browser");
-    drop(server.logs);
 }
 
 /// Waits until the page's text satisfies `ok`; returns it.
