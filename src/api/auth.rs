@@ -25,9 +25,7 @@ pub struct MintedToken {
 
 /// Makes a token with the operating system's random source.
 pub fn mint(name: &str, scope: TokenScope, sources: Vec<String>) -> Result<MintedToken, String> {
-    let mut bytes = [0u8; 32];
-    getrandom::fill(&mut bytes)
-        .map_err(|e| format!("the operating system gave no random bytes: {e}"))?;
+    let bytes = random_bytes()?;
     let secret = format!("{TOKEN_PREFIX}{}", base64url(&bytes));
     Ok(MintedToken {
         stored: NewToken {
@@ -40,7 +38,17 @@ pub fn mint(name: &str, scope: TokenScope, sources: Vec<String>) -> Result<Minte
     })
 }
 
-/// SHA-256 of a token, hex: what the catalogue stores and looks up.
+/// 32 bytes from the operating system's random source: a token's, or a console
+/// session's id and CSRF token.
+pub fn random_bytes() -> Result<[u8; 32], String> {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes)
+        .map_err(|e| format!("the operating system gave no random bytes: {e}"))?;
+    Ok(bytes)
+}
+
+/// SHA-256 of a token (or a console session's id), hex: what the catalogue stores
+/// and looks up.
 pub fn hash(token: &str) -> String {
     crate::source::hex(&Sha256::digest(token.as_bytes()))
 }

@@ -37,7 +37,6 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use maud::html;
 use serde::Deserialize;
-use sha2::{Digest, Sha256};
 
 use crate::api::{ApiError, ApiState, auth};
 use crate::store::{Store, TokenRecord, TokenScope, now_ms};
@@ -234,7 +233,7 @@ impl FromRequestParts<Console> for Session {
             .api
             .daemon()
             .store
-            .session(&hash(id), now_ms())
+            .session(&auth::hash(id), now_ms())
             .await
         {
             Ok(Some(session)) => Ok(Session {
@@ -275,17 +274,11 @@ fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
         .filter(|v| !v.is_empty())
 }
 
-/// SHA-256 of a session id, hex: what the catalogue keeps.
-fn hash(id: &str) -> String {
-    crate::source::hex(&Sha256::digest(id.as_bytes()))
-}
-
 /// 32 random bytes, hex.
 fn random_hex() -> Result<String, ApiError> {
-    let mut bytes = [0u8; 32];
-    getrandom::fill(&mut bytes)
-        .map_err(|e| ApiError::Internal(format!("no random bytes for a session: {e}")))?;
-    Ok(crate::source::hex(&bytes))
+    auth::random_bytes()
+        .map(|bytes| crate::source::hex(&bytes))
+        .map_err(|e| ApiError::Internal(format!("no random bytes for a session: {e}")))
 }
 
 /// Percent-encodes a query value.
@@ -437,7 +430,7 @@ async fn sign_in(
     };
     let expires_at = now_ms() + SESSION_HOURS * 3_600_000;
     if let Err(e) = store
-        .create_session(&hash(&id), token.id, &csrf, expires_at)
+        .create_session(&auth::hash(&id), token.id, &csrf, expires_at)
         .await
     {
         return error_page(None, e.into());
@@ -482,7 +475,12 @@ async fn sign_out(
         return error_page(Some(&session), e);
     }
     if let Some(id) = cookie(&headers, COOKIE)
-        && let Err(e) = console.api.daemon().store.delete_session(&hash(id)).await
+        && let Err(e) = console
+            .api
+            .daemon()
+            .store
+            .delete_session(&auth::hash(id))
+            .await
     {
         return error_page(Some(&session), e.into());
     }
