@@ -9,16 +9,54 @@ use arbitrary::{Result, Unstructured};
 use serde_json::{Map, Value, json};
 
 const NAMES: &[&str] = &[
-    "id", "orderId", "name", "user-id", "X-Api-Key", "page", "limit", "q", "$ref", "type",
-    "properties", "a b", "ünï", "", "default", "items", "Authorization", "Content-Type",
+    "id",
+    "orderId",
+    "name",
+    "user-id",
+    "X-Api-Key",
+    "page",
+    "limit",
+    "q",
+    "$ref",
+    "type",
+    "properties",
+    "a b",
+    "ünï",
+    "",
+    "default",
+    "items",
+    "Authorization",
+    "Content-Type",
 ];
 const SEGMENTS: &[&str] = &[
-    "orders", "users", "{id}", "{orderId}", "v1", "admin", "items", "{user-id}", "a.b", "",
-    "{}", "~1", "%20", "{id}.json",
+    "orders",
+    "users",
+    "{id}",
+    "{orderId}",
+    "v1",
+    "admin",
+    "items",
+    "{user-id}",
+    "a.b",
+    "",
+    "{}",
+    "~1",
+    "%20",
+    "{id}.json",
 ];
 const OPERATION_IDS: &[&str] = &[
-    "getOrder", "get_order", "listOrders", "createOrder", "x", "Get Order!", "", "GET /orders",
-    "deleteOrder", "get-order", "ordersGet", "a_very_long_operation_id_that_goes_on_and_on_past_the_sixty_four_characters_a_tool_name_may_have",
+    "getOrder",
+    "get_order",
+    "listOrders",
+    "createOrder",
+    "x",
+    "Get Order!",
+    "",
+    "GET /orders",
+    "deleteOrder",
+    "get-order",
+    "ordersGet",
+    "a_very_long_operation_id_that_goes_on_and_on_past_the_sixty_four_characters_a_tool_name_may_have",
 ];
 const TAGS: &[&str] = &["internal", "orders", "public", ""];
 const TEXTS: &[&str] = &[
@@ -46,7 +84,16 @@ const MEDIA: &[&str] = &[
 const TYPES: &[&str] = &[
     "string", "integer", "number", "boolean", "null", "array", "object", "file", "any",
 ];
-const FORMATS: &[&str] = &["int32", "int64", "date-time", "uuid", "binary", "email", "uri", "weird"];
+const FORMATS: &[&str] = &[
+    "int32",
+    "int64",
+    "date-time",
+    "uuid",
+    "binary",
+    "email",
+    "uri",
+    "weird",
+];
 const SERVERS: &[&str] = &[
     "https://api.example.com/v1",
     "http://api.example.com",
@@ -57,13 +104,42 @@ const SERVERS: &[&str] = &[
     "https://api.example.com:99999",
     "//example.com/v1",
 ];
-const LOCATIONS: &[&str] = &["path", "query", "header", "cookie", "body", "formData", "weird"];
+const LOCATIONS: &[&str] = &[
+    "path", "query", "header", "cookie", "body", "formData", "weird",
+];
 const SCHEMA_KEYWORDS: &[&str] = &[
-    "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "minLength", "maxLength",
-    "pattern", "default", "example", "examples", "const", "readOnly", "writeOnly", "deprecated",
-    "title", "description", "$schema", "$id", "$anchor", "$defs", "definitions", "nullable",
-    "discriminator", "xml", "dependencies", "dependentRequired", "patternProperties",
-    "uniqueItems", "minItems", "maxItems", "contentMediaType", "x-extension",
+    "minimum",
+    "maximum",
+    "exclusiveMinimum",
+    "exclusiveMaximum",
+    "minLength",
+    "maxLength",
+    "pattern",
+    "default",
+    "example",
+    "examples",
+    "const",
+    "readOnly",
+    "writeOnly",
+    "deprecated",
+    "title",
+    "description",
+    "$schema",
+    "$id",
+    "$anchor",
+    "$defs",
+    "definitions",
+    "nullable",
+    "discriminator",
+    "xml",
+    "dependencies",
+    "dependentRequired",
+    "patternProperties",
+    "uniqueItems",
+    "minItems",
+    "maxItems",
+    "contentMediaType",
+    "x-extension",
 ];
 
 /// Which OpenAPI dialect to write.
@@ -108,7 +184,11 @@ impl Builder {
             5 => Value::String(pick(u, NAMES)?.to_string()),
             6 if depth > 0 => {
                 let n = u.int_in_range(0..=3)?;
-                Value::Array((0..n).map(|_| self.literal(u, depth - 1)).collect::<Result<_>>()?)
+                Value::Array(
+                    (0..n)
+                        .map(|_| self.literal(u, depth - 1))
+                        .collect::<Result<_>>()?,
+                )
             }
             _ if depth > 0 => {
                 let mut map = Map::new();
@@ -132,8 +212,9 @@ impl Builder {
                     map.insert("type".into(), json!(pick(u, TYPES)?));
                 } else {
                     let n = u.int_in_range(0..=3)?;
-                    let types: Vec<Value> =
-                        (0..n).map(|_| pick(u, TYPES).map(|t| json!(t))).collect::<Result<_>>()?;
+                    let types: Vec<Value> = (0..n)
+                        .map(|_| pick(u, TYPES).map(|t| json!(t)))
+                        .collect::<Result<_>>()?;
                     map.insert("type".into(), Value::Array(types));
                 }
                 if u.arbitrary()? {
@@ -151,8 +232,9 @@ impl Builder {
                 map.insert("properties".into(), Value::Object(props));
                 if u.arbitrary()? {
                     let n = u.int_in_range(0..=3)?;
-                    let required: Vec<Value> =
-                        (0..n).map(|_| pick(u, NAMES).map(|t| json!(t))).collect::<Result<_>>()?;
+                    let required: Vec<Value> = (0..n)
+                        .map(|_| pick(u, NAMES).map(|t| json!(t)))
+                        .collect::<Result<_>>()?;
                     map.insert("required".into(), Value::Array(required));
                 }
                 match u.int_in_range(0..=3)? {
@@ -171,7 +253,11 @@ impl Builder {
                     self.schema(u, depth - 1)?
                 } else {
                     let n = u.int_in_range(0..=3)?;
-                    Value::Array((0..n).map(|_| self.schema(u, depth - 1)).collect::<Result<_>>()?)
+                    Value::Array(
+                        (0..n)
+                            .map(|_| self.schema(u, depth - 1))
+                            .collect::<Result<_>>()?,
+                    )
                 };
                 json!({"type": "array", "items": items})
             }
@@ -181,7 +267,11 @@ impl Builder {
                     self.schema(u, depth - 1)?
                 } else {
                     let n = u.int_in_range(0..=4)?;
-                    Value::Array((0..n).map(|_| self.schema(u, depth - 1)).collect::<Result<_>>()?)
+                    Value::Array(
+                        (0..n)
+                            .map(|_| self.schema(u, depth - 1))
+                            .collect::<Result<_>>()?,
+                    )
                 };
                 let mut map = Map::new();
                 map.insert(key.into(), value);
@@ -249,7 +339,10 @@ impl Builder {
             }
             _ if u.ratio(1, 8)? => {
                 let mut content = Map::new();
-                content.insert(pick(u, MEDIA)?.into(), json!({"schema": self.schema(u, depth)?}));
+                content.insert(
+                    pick(u, MEDIA)?.into(),
+                    json!({"schema": self.schema(u, depth)?}),
+                );
                 map.insert("content".into(), Value::Object(content));
             }
             _ => {
@@ -259,7 +352,18 @@ impl Builder {
         if u.ratio(1, 5)? {
             map.insert(
                 "style".into(),
-                json!(pick(u, &["form", "simple", "deepObject", "matrix", "label", "spaceDelimited", "bogus"])?),
+                json!(pick(
+                    u,
+                    &[
+                        "form",
+                        "simple",
+                        "deepObject",
+                        "matrix",
+                        "label",
+                        "spaceDelimited",
+                        "bogus"
+                    ]
+                )?),
             );
             map.insert("explode".into(), self.literal(u, 0)?);
         }
@@ -279,7 +383,9 @@ impl Builder {
         }
         if u.arbitrary()? {
             let n = u.int_in_range(0..=2)?;
-            let tags: Vec<Value> = (0..n).map(|_| pick(u, TAGS).map(|t| json!(t))).collect::<Result<_>>()?;
+            let tags: Vec<Value> = (0..n)
+                .map(|_| pick(u, TAGS).map(|t| json!(t)))
+                .collect::<Result<_>>()?;
             op.insert("tags".into(), Value::Array(tags));
         }
         let n = u.int_in_range(0..=4)?;
@@ -294,7 +400,10 @@ impl Builder {
                 let mut content = Map::new();
                 for _ in 0..u.int_in_range(0..=2)? {
                     let depth = u.int_in_range(0..=6)?;
-                    content.insert(pick(u, MEDIA)?.into(), json!({"schema": self.schema(u, depth)?}));
+                    content.insert(
+                        pick(u, MEDIA)?.into(),
+                        json!({"schema": self.schema(u, depth)?}),
+                    );
                 }
                 json!({"content": content, "required": u.arbitrary::<bool>()?})
             };
@@ -306,9 +415,14 @@ impl Builder {
         let depth = u.int_in_range(0..=3)?;
         let response = match self.dialect {
             Dialect::Swagger2 => json!({"description": "ok", "schema": self.schema(u, depth)?}),
-            _ => json!({"description": "ok", "content": {"application/json": {"schema": self.schema(u, depth)?}}}),
+            _ => {
+                json!({"description": "ok", "content": {"application/json": {"schema": self.schema(u, depth)?}}})
+            }
         };
-        op.insert("responses".into(), json!({ pick(u, &["200", "201", "default", "2XX"])?: response }));
+        op.insert(
+            "responses".into(),
+            json!({ pick(u, &["200", "201", "default", "2XX"])?: response }),
+        );
         if u.ratio(1, 4)? {
             let scheme = pick(u, &["key", "bearer", "oauth", "basic", "missing"])?;
             op.insert("security".into(), json!([{ scheme: [] }]));
@@ -319,7 +433,16 @@ impl Builder {
         if u.ratio(1, 8)? {
             let key = pick(
                 u,
-                &["x-open-channels", "x-open-segments", "x-open-magic-fields", "x-open-require-confirmation", "x-open-tags", "x-open-pinned", "x-open-enabled", "x-actionsync-name"],
+                &[
+                    "x-open-channels",
+                    "x-open-segments",
+                    "x-open-magic-fields",
+                    "x-open-require-confirmation",
+                    "x-open-tags",
+                    "x-open-pinned",
+                    "x-open-enabled",
+                    "x-actionsync-name",
+                ],
             )?;
             op.insert(key.into(), self.literal(u, 2)?);
         }
@@ -359,17 +482,29 @@ pub fn document(u: &mut Unstructured<'_>) -> Result<Value> {
             doc.insert("openapi".into(), json!("3.1.0"));
         }
     }
-    doc.insert("info".into(), json!({"title": pick(u, TEXTS)?, "version": "1.0"}));
+    doc.insert(
+        "info".into(),
+        json!({"title": pick(u, TEXTS)?, "version": "1.0"}),
+    );
     match dialect {
         Dialect::Swagger2 => {
             if u.ratio(3, 4)? {
-                doc.insert("host".into(), json!(pick(u, &["api.example.com", "", "a b", "example.com:8443"])?));
+                doc.insert(
+                    "host".into(),
+                    json!(pick(
+                        u,
+                        &["api.example.com", "", "a b", "example.com:8443"]
+                    )?),
+                );
             }
             if u.arbitrary()? {
                 doc.insert("basePath".into(), json!(pick(u, &["/v1", "", "v1", "/"])?));
             }
             if u.arbitrary()? {
-                doc.insert("schemes".into(), json!([pick(u, &["https", "http", "ws"])?]));
+                doc.insert(
+                    "schemes".into(),
+                    json!([pick(u, &["https", "http", "ws"])?]),
+                );
             }
         }
         _ => {
@@ -446,7 +581,10 @@ pub fn document(u: &mut Unstructured<'_>) -> Result<Value> {
         }
     }
     if u.ratio(1, 3)? {
-        doc.insert("security".into(), json!([{ pick(u, &["key", "bearer", "oauth", "basic", "missing"])?: [] }]));
+        doc.insert(
+            "security".into(),
+            json!([{ pick(u, &["key", "bearer", "oauth", "basic", "missing"])?: [] }]),
+        );
     }
     Ok(Value::Object(doc))
 }

@@ -154,10 +154,10 @@ pub fn evolve(first: &Conversion, second: &Conversion, edits: &[u8]) {
         }
         if edit & 4 != 0 {
             let name = format!("pinned_name_{}", action.id);
-            action.hand.pins.insert(
-                "name".to_string(),
-                serde_json::Value::String(name.clone()),
-            );
+            action
+                .hand
+                .pins
+                .insert("name".to_string(), serde_json::Value::String(name.clone()));
             action.name = name;
         }
     }
@@ -212,7 +212,10 @@ fn check_load_error(location: &SpecLocation, e: &LoadError) {
 fn check_conversion(conversion: &Conversion) {
     // The document `convert` prints.
     let printed = serde_json::to_vec(conversion);
-    assert!(printed.is_ok(), "the conversion does not print: {printed:?}");
+    assert!(
+        printed.is_ok(),
+        "the conversion does not print: {printed:?}"
+    );
     // Every operation once: as an action or as skipped, each key once.
     let mut keys = HashSet::new();
     for key in conversion
@@ -301,7 +304,11 @@ pub fn check_settled(conversion: &Conversion, catalogue: &[CurrentAction]) {
             again
                 .changes
                 .iter()
-                .map(|c| (c.kind, &c.key, c.fields.iter().map(|f| &f.field).collect::<Vec<_>>()))
+                .map(|c| (
+                    c.kind,
+                    &c.key,
+                    c.fields.iter().map(|f| &f.field).collect::<Vec<_>>()
+                ))
                 .collect::<Vec<_>>()
         );
     }
@@ -387,7 +394,11 @@ pub fn apply(current: &[CurrentAction], plan: &Plan) -> Vec<CurrentAction> {
     let mut keys = HashSet::new();
     let mut names = HashSet::new();
     for a in out.values() {
-        assert!(keys.insert(a.key.as_str()), "the plan leaves key `{}` twice", a.key);
+        assert!(
+            keys.insert(a.key.as_str()),
+            "the plan leaves key `{}` twice",
+            a.key
+        );
         if a.state == ActionState::Active {
             assert!(
                 names.insert(a.name.as_str()),
