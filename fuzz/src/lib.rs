@@ -15,6 +15,7 @@ use actionsync::convert::schema::SchemaBudget;
 use actionsync::convert::{self, Conversion, ConvertOptions, Selection};
 use actionsync::plan::{self, ChangeKind, CurrentAction, Plan, PlanInput, PlanOptions, StoredSpec};
 use actionsync::source::{self, LoadError, LoadOptions, SpecLocation};
+use serde_json::Value;
 use url::Url;
 
 /// Largest spec a fuzz input holds (the targets' `-max_len`).
@@ -118,7 +119,7 @@ pub fn load_and_convert(name: Name, flags: Flags, bytes: &[u8]) -> Option<Conver
     };
     let options = convert_options(&location, flags);
     let conversion = convert::convert(&spec, &options);
-    check_conversion(&conversion);
+    check_conversion(&conversion, &options.budget);
     Some(conversion)
 }
 
@@ -208,8 +209,47 @@ fn check_load_error(location: &SpecLocation, e: &LoadError) {
     );
 }
 
-/// What `convert` prints holds together.
-fn check_conversion(conversion: &Conversion) {
+/// What `convert` prints holds together, and every tool schema is what the
+/// README promises: finite, self-contained (no `$ref`, no `$defs`), valid JSON
+/// Schema 2020-12, within the budget's depth and bytes.
+fn check_conversion(conversion: &Conversion, budget: &SchemaBudget) {
+    for action in &conversion.actions {
+        let mut bytes = 0;
+        let schemas = action
+            .spec
+            .parameters
+            .iter()
+            .map(|p| (format!("parameter `{}`", p.key), &p.schema))
+            .chain(
+                action
+                    .spec
+                    .body
+                    .iter()
+                    .map(|b| ("the body".to_string(), &b.schema)),
+            );
+        for (what, schema) in schemas {
+            bytes += serde_json::to_vec(schema).map_or(0, |v| v.len());
+            let name = &action.spec.name;
+            if let Some(key) = has_key(schema, &["$ref", "$defs", "definitions"]) {
+                panic!("{name}: {what} has `{key}`: {schema}");
+            }
+            let depth = nesting(schema, 2);
+            assert!(
+                depth <= budget.max_depth,
+                "{name}: {what} nests {depth} levels, over {}: {schema}",
+                budget.max_depth
+            );
+            if let Err(e) = jsonschema::draft202012::meta::validate(schema) {
+                panic!("{name}: {what} is not valid JSON Schema 2020-12 ({e}): {schema}");
+            }
+        }
+        assert!(
+            bytes <= budget.max_bytes,
+            "{}: {bytes} bytes of schemas, over the {} budget",
+            action.spec.name,
+            budget.max_bytes
+        );
+    }
     // The document `convert` prints.
     let printed = serde_json::to_vec(conversion);
     assert!(
@@ -408,4 +448,63 @@ pub fn apply(current: &[CurrentAction], plan: &Plan) -> Vec<CurrentAction> {
         }
     }
     out.into_values().collect()
+}
+
+/// How deep a schema nests, `level` being its root's (the tool's input schema is
+/// 1): as `tests/shared_specs.rs` counts it.
+fn nesting(schema: &Value, level: usize) -> usize {
+    let Value::Object(map) = schema else {
+        return level;
+    };
+    let mut deepest = level;
+    for (key, value) in map {
+        for child in subschemas(key, value) {
+            deepest = deepest.max(nesting(child, level + 1));
+        }
+    }
+    deepest
+}
+
+/// The subschemas under one keyword of a schema (none for literal data such as
+/// `enum`, `const`, `default`, `examples`, or for annotations).
+fn subschemas<'v>(key: &str, value: &'v Value) -> Vec<&'v Value> {
+    const ONE: [&str; 11] = [
+        "items",
+        "additionalProperties",
+        "unevaluatedProperties",
+        "not",
+        "contains",
+        "propertyNames",
+        "if",
+        "then",
+        "else",
+        "unevaluatedItems",
+        "contentSchema",
+    ];
+    match (key, value) {
+        ("properties" | "patternProperties" | "dependentSchemas", Value::Object(m)) => {
+            m.values().collect()
+        }
+        ("allOf" | "anyOf" | "oneOf" | "prefixItems", Value::Array(items)) => {
+            items.iter().collect()
+        }
+        (k, v) if ONE.contains(&k) => vec![v],
+        _ => Vec::new(),
+    }
+}
+
+/// The first of `wanted` used as a keyword anywhere in a schema (a property
+/// named `$ref` is not a keyword).
+fn has_key(schema: &Value, wanted: &[&str]) -> Option<String> {
+    let Value::Object(map) = schema else {
+        return None;
+    };
+    map.iter().find_map(|(k, v)| {
+        if wanted.contains(&k.as_str()) {
+            return Some(k.clone());
+        }
+        subschemas(k, v)
+            .into_iter()
+            .find_map(|child| has_key(child, wanted))
+    })
 }
