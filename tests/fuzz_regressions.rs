@@ -69,3 +69,69 @@ fn an_empty_tuple_is_left_out_with_a_warning() {
         warnings[0]
     );
 }
+
+/// Each parameter could take half the tool's byte budget, whatever the others
+/// took: four parameters of one large `Filter` object made 31 KB of schemas
+/// where the README promises 16 KiB for a tool's parameters and body together.
+/// Not found by the fuzzer's search but by its invariant (`check_conversion` in
+/// `fuzz/src/lib.rs`), on this input written by hand while writing it.
+#[test]
+fn parameters_share_the_tool_byte_budget() {
+    let fields: serde_json::Map<String, Value> = (0..80)
+        .map(|i| {
+            (
+                format!("field_{i:02}"),
+                serde_json::json!({"type": "string", "description": "One field of the filter, with a description long enough to weigh"}),
+            )
+        })
+        .collect();
+    let parameters: Vec<Value> = (0..4)
+        .map(|i| {
+            serde_json::json!({"name": format!("filter{i}"), "in": "query", "style": "deepObject",
+                "schema": {"$ref": "#/components/schemas/Filter"}})
+        })
+        .collect();
+    let spec = serde_json::json!({
+        "openapi": "3.0.3",
+        "info": {"title": "Parameters share the budget", "version": "1"},
+        "servers": [{"url": "https://api.example.com"}],
+        "components": {"schemas": {"Filter": {"type": "object", "properties": fields}}},
+        "paths": {"/search": {"get": {
+            "operationId": "searchThings",
+            "summary": "Search the things of the account",
+            "parameters": parameters,
+            "responses": {"200": {"description": "ok"}},
+        }}},
+    });
+    let location = SpecLocation::Bytes {
+        name: "budget".to_string(),
+        bytes: serde_json::to_vec(&spec).unwrap(),
+    };
+    let spec = source::load(&location, &LoadOptions::default()).unwrap();
+    let budget = actionsync::convert::schema::SchemaBudget::default();
+    let conversion = convert::convert(
+        &spec,
+        &ConvertOptions {
+            source: "budget".to_string(),
+            ..ConvertOptions::default()
+        },
+    );
+    let action = &conversion.actions[0];
+    assert_eq!(action.spec.parameters.len(), 4, "no parameter is dropped");
+    let bytes: usize = schemas(&conversion)
+        .iter()
+        .map(|(_, s)| serde_json::to_vec(s).unwrap().len())
+        .sum();
+    assert!(
+        bytes <= budget.max_bytes,
+        "{bytes} bytes of schemas, over the {} budget",
+        budget.max_bytes
+    );
+    // Each parameter still says what was cut, as the README's table says.
+    let cuts = conversion
+        .diagnostics
+        .iter()
+        .filter(|d| d.code == "schema-cut")
+        .count();
+    assert!(cuts >= 2, "{:?}", conversion.diagnostics);
+}
