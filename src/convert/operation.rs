@@ -256,15 +256,17 @@ impl<'s> SpecContext<'s> {
     ) -> Result<(Vec<Parameter>, Swagger2Body<'s>), Failure> {
         let mut parameters: Vec<Parameter> = Vec::new();
         let mut swagger2_body = Swagger2Body::default();
+        // The parameters share the tool's budget with the body: each may take half
+        // of it, and no more than the parameters before it left.
+        let mut left = self.options.budget.max_bytes;
         for p in raw {
             match placement(&p, self.spec.version())? {
-                // Each parameter may take half the tool's budget; the body gets the rest.
-                Placement::Sent(location) => parameters.push(self.parameter(
-                    &p,
-                    location,
-                    self.options.budget.max_bytes / 2,
-                    warn,
-                )?),
+                Placement::Sent(location) => {
+                    let max_bytes = (self.options.budget.max_bytes / 2).min(left);
+                    let parameter = self.parameter(&p, location, max_bytes, warn)?;
+                    left = left.saturating_sub(serialized_len(&parameter.schema));
+                    parameters.push(parameter);
+                }
                 Placement::Body => swagger2_body.body = Some(p),
                 Placement::FormField => swagger2_body.form.push(p),
                 Placement::LeftOut(severity, code, message) => {
@@ -298,10 +300,7 @@ impl<'s> SpecContext<'s> {
 
     /// What the parameters' schemas leave of the tool's byte budget.
     fn bytes_left_for_body(&self, parameters: &[Parameter]) -> usize {
-        let used: usize = parameters
-            .iter()
-            .map(|p| serde_json::to_vec(&p.schema).map_or(0, |v| v.len()))
-            .sum();
+        let used: usize = parameters.iter().map(|p| serialized_len(&p.schema)).sum();
         self.options.budget.max_bytes.saturating_sub(used)
     }
 
@@ -1448,6 +1447,11 @@ fn pins(
         out.insert(field, pinned);
     }
     out
+}
+
+/// A schema's bytes as the tool carries it (compact JSON).
+fn serialized_len(schema: &Value) -> usize {
+    serde_json::to_vec(schema).map_or(0, |v| v.len())
 }
 
 #[cfg(test)]

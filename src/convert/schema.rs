@@ -479,11 +479,20 @@ impl<'s> Schemas<'s> {
                 "items" => match child {
                     // Draft-04 tuples (seen in Swagger 2.0 specs).
                     Value::Array(items) => {
-                        let converted = items
-                            .iter()
-                            .map(|item| self.normalise(item, base, warnings))
-                            .collect();
-                        out.insert("prefixItems".to_string(), Value::Array(converted));
+                        // An empty tuple is refused by draft-04 and 2020-12 alike
+                        // (`prefixItems` takes at least one schema); every item is
+                        // then an additional one.
+                        if items.is_empty() {
+                            warnings.push(
+                                "`items: []` (a tuple of no items) is not valid JSON Schema 2020-12; it is left out".to_string(),
+                            );
+                        } else {
+                            let converted = items
+                                .iter()
+                                .map(|item| self.normalise(item, base, warnings))
+                                .collect();
+                            out.insert("prefixItems".to_string(), Value::Array(converted));
+                        }
                         if let Some(extra @ (Value::Object(_) | Value::Bool(_))) =
                             map.get("additionalItems")
                         {
