@@ -13,7 +13,7 @@ mod common;
 mod util;
 
 use std::collections::BTreeSet;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -152,23 +152,9 @@ impl Server {
         if config.is_some() {
             cmd.args(["--config", "actionsync.yaml"]);
         }
-        for (key, _) in std::env::vars_os() {
-            let text = key.to_string_lossy().to_ascii_uppercase();
-            if text.starts_with("ACTIONSYNC_") || text.ends_with("_PROXY") {
-                cmd.env_remove(&key);
-            }
-        }
+        util::clear_env(&mut cmd);
         let mut child = cmd.spawn().expect("start actionsync serve");
-        let logs = Arc::new(Mutex::new(Vec::new()));
-        let pipe = child.stderr.take().expect("stderr is piped");
-        {
-            let logs = logs.clone();
-            std::thread::spawn(move || {
-                for line in BufReader::new(pipe).lines().map_while(Result::ok) {
-                    logs.lock().unwrap().push(line);
-                }
-            });
-        }
+        let logs = util::collect_lines(child.stderr.take().expect("stderr is piped"));
         let mut server = Server {
             child,
             base: String::new(),

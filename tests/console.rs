@@ -8,6 +8,8 @@
 //! With `ACTIONSYNC_SCREENSHOTS=1` the test also writes the README's screenshots
 //! to `docs/screenshots/`.
 
+mod util;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -333,23 +335,9 @@ impl Server {
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped());
-        for (key, _) in std::env::vars_os() {
-            let text = key.to_string_lossy().to_ascii_uppercase();
-            if text.starts_with("ACTIONSYNC_") || text.ends_with("_PROXY") {
-                cmd.env_remove(&key);
-            }
-        }
+        util::clear_env(&mut cmd);
         let mut child = cmd.spawn().expect("start actionsync serve");
-        let pipe = child.stderr.take().expect("stderr is piped");
-        let logs = Arc::new(Mutex::new(Vec::new()));
-        {
-            let logs = logs.clone();
-            std::thread::spawn(move || {
-                for line in BufReader::new(pipe).lines().map_while(Result::ok) {
-                    logs.lock().expect("lock").push(line);
-                }
-            });
-        }
+        let logs = util::collect_lines(child.stderr.take().expect("stderr is piped"));
         let process = Process(child);
         let started = Instant::now();
         let address = loop {

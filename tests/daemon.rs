@@ -125,12 +125,7 @@ impl Daemon {
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped());
-        for (key, _) in std::env::vars_os() {
-            let text = key.to_string_lossy().to_ascii_uppercase();
-            if text.starts_with("ACTIONSYNC_") || text.ends_with("_PROXY") {
-                cmd.env_remove(&key);
-            }
-        }
+        util::clear_env(&mut cmd);
         for (k, v) in env {
             cmd.env(k, v);
         }

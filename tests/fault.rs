@@ -22,7 +22,6 @@ mod common;
 mod util;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -122,26 +121,12 @@ impl Replica {
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped());
-        for (key, _) in std::env::vars_os() {
-            let text = key.to_string_lossy().to_ascii_uppercase();
-            if text.starts_with("ACTIONSYNC_") || text.ends_with("_PROXY") {
-                cmd.env_remove(&key);
-            }
-        }
+        util::clear_env(&mut cmd);
         // The load is far above what the default limits allow one client.
         cmd.env("ACTIONSYNC_RATE_LIMIT_PER_TOKEN", "0")
             .env("ACTIONSYNC_RATE_LIMIT_PER_ADDRESS", "0");
         let mut child = cmd.spawn().expect("start actionsync serve");
-        let logs = Arc::new(Mutex::new(Vec::new()));
-        let pipe = child.stderr.take().expect("stderr is piped");
-        {
-            let logs = logs.clone();
-            std::thread::spawn(move || {
-                for line in BufReader::new(pipe).lines().map_while(Result::ok) {
-                    logs.lock().expect("the log lock").push(line);
-                }
-            });
-        }
+        let logs = util::collect_lines(child.stderr.take().expect("stderr is piped"));
         let started = Instant::now();
         let address = loop {
             let listening = logs

@@ -999,16 +999,7 @@ impl Serve {
             .stdout(Stdio::null())
             .stderr(Stdio::piped());
         let mut child = cmd.spawn().expect("start actionsync serve");
-        let logs = Arc::new(Mutex::new(Vec::new()));
-        let pipe = child.stderr.take().expect("stderr");
-        {
-            let logs = logs.clone();
-            std::thread::spawn(move || {
-                for line in BufReader::new(pipe).lines().map_while(Result::ok) {
-                    logs.lock().unwrap().push(line);
-                }
-            });
-        }
+        let logs = util::collect_lines(child.stderr.take().expect("stderr"));
         let mut serve = Serve {
             child,
             base: String::new(),

@@ -7,9 +7,10 @@
 
 use std::ffi::{OsStr, OsString};
 use std::fmt::Write as _;
-use std::io::{Read, Write};
+use std::io::{BufRead, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
+use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -363,4 +364,31 @@ impl Run {
         }
         self
     }
+}
+
+/// Removes from `cmd`'s environment every `ACTIONSYNC_*` variable and proxy
+/// setting of the shell that runs the tests, so a developer's own settings never
+/// reach a process under test. Variables set on `cmd` afterwards stay.
+pub fn clear_env(cmd: &mut Command) -> &mut Command {
+    for (key, _) in std::env::vars_os() {
+        let text = key.to_string_lossy().to_ascii_uppercase();
+        if text.starts_with("ACTIONSYNC_") || text.ends_with("_PROXY") {
+            cmd.env_remove(&key);
+        }
+    }
+    cmd
+}
+
+/// The lines a child writes to `pipe`, collected in the background as they come.
+pub fn collect_lines(pipe: impl Read + Send + 'static) -> Arc<Mutex<Vec<String>>> {
+    let lines = Arc::new(Mutex::new(Vec::new()));
+    let sink = lines.clone();
+    thread::spawn(move || {
+        for line in std::io::BufReader::new(pipe).lines().map_while(Result::ok) {
+            sink.lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .push(line);
+        }
+    });
+    lines
 }
