@@ -2,6 +2,7 @@
 //! name and the initial hand-owned values from vendor extensions.
 
 use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
 
 use serde_json::{Map, Value, json};
 use url::Url;
@@ -185,7 +186,7 @@ impl<'s> SpecContext<'s> {
         what: &str,
         pointer: &str,
         warn: &mut impl FnMut(Severity, &str, String, String),
-    ) -> Result<Value, crate::spec::RefError> {
+    ) -> Result<Arc<Value>, crate::spec::RefError> {
         let built = self
             .schemas
             .build(base, schema, purpose, &self.options.budget, max_bytes)?;
@@ -542,7 +543,8 @@ impl<'s> SpecContext<'s> {
             location,
             description,
             required,
-            schema: built,
+            // Parameters are not cached: the tree is this action's alone.
+            schema: Arc::unwrap_or_clone(built),
             style,
             explode,
         })
@@ -643,11 +645,11 @@ impl<'s> SpecContext<'s> {
                 "the request body has neither a schema nor an example; the AI is told it may send any JSON".to_string(),
             );
             (
-                if multipart {
+                Arc::new(if multipart {
                     json!({"type": "object"})
                 } else {
                     json!({})
-                },
+                }),
                 false,
             )
         };
