@@ -301,7 +301,7 @@ impl<'s> SpecContext<'s> {
     fn bytes_left_for_body(&self, parameters: &[Parameter]) -> usize {
         let used: usize = parameters
             .iter()
-            .map(|p| serde_json::to_vec(&p.schema).map_or(0, |v| v.len()))
+            .map(|p| crate::json_text::compact_len(&p.schema))
             .sum();
         self.options.budget.max_bytes.saturating_sub(used)
     }

@@ -1127,10 +1127,9 @@ fn cache_key(root: &Value, purpose: Purpose, budget: &SchemaBudget) -> Option<St
     ))
 }
 
+/// The length of the value's compact JSON, counted without writing it.
 fn serialized_len(value: &Value) -> usize {
-    serde_json::to_vec(value)
-        .map(|v| v.len())
-        .unwrap_or(usize::MAX)
+    crate::json_text::compact_len(value)
 }
 
 /// A lower bound of a value's serialised length, cheap to compute.
