@@ -139,17 +139,19 @@ impl Syntax {
 
 /// `serde_json::from_str::<Value>`, the same value and the same errors (the same
 /// deserializer reads it: recursion limit, trailing characters, line and
-/// column), but each object's map is built at its final size: its members are
-/// gathered first (on one scratch stack for the whole document), then inserted
-/// into a map of exactly that capacity. serde_json inserts them into a map that
-/// grows by doubling, which leaves up to half of each map's slots unused and
-/// rehashes as it grows.
+/// column), but each object's map and each array is built at its final size:
+/// its members or items are gathered first (on a scratch stack for the whole
+/// document), then moved into a map or vector of exactly that capacity.
+/// serde_json's grow by doubling, which leaves up to half of each one's slots
+/// unused (and rehashes maps as they grow).
 fn parse_json(text: &str) -> Result<Value, serde_json::Error> {
     use serde::de::DeserializeSeed;
     let mut deserializer = serde_json::Deserializer::from_str(text);
-    let mut scratch = Vec::new();
+    let mut members = Vec::new();
+    let mut items = Vec::new();
     let value = ExactJson {
-        scratch: &mut scratch,
+        members: &mut members,
+        items: &mut items,
     }
     .deserialize(&mut deserializer)?;
     deserializer.end()?;
@@ -157,10 +159,11 @@ fn parse_json(text: &str) -> Result<Value, serde_json::Error> {
 }
 
 /// A JSON value, read as serde_json's own `Value` visitor reads it but for the
-/// size of its maps. `scratch` holds the members of the objects being read, the
-/// innermost last.
+/// size of its maps and arrays. `members` holds the members of the objects
+/// being read, `items` the items of the arrays being read, the innermost last.
 struct ExactJson<'a> {
-    scratch: &'a mut Vec<(String, Value)>,
+    members: &'a mut Vec<(String, Value)>,
+    items: &'a mut Vec<Value>,
 }
 
 impl<'de> serde::de::DeserializeSeed<'de> for ExactJson<'_> {
@@ -205,27 +208,31 @@ impl<'de> serde::de::Visitor<'de> for ExactJson<'_> {
         d.deserialize_any(self)
     }
     fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
-        let mut items = Vec::new();
+        let (members, items) = (self.members, self.items);
+        let start = items.len();
         while let Some(item) = seq.next_element_seed(ExactJson {
-            scratch: &mut *self.scratch,
+            members: &mut *members,
+            items: &mut *items,
         })? {
             items.push(item);
         }
-        Ok(Value::Array(items))
+        // Collected from a drain: a vector of exactly that many items.
+        Ok(Value::Array(items.drain(start..).collect()))
     }
     fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
-        let scratch = self.scratch;
-        let start = scratch.len();
+        let (members, items) = (self.members, self.items);
+        let start = members.len();
         while let Some(key) = map.next_key::<String>()? {
             let value = map.next_value_seed(ExactJson {
-                scratch: &mut *scratch,
+                members: &mut *members,
+                items: &mut *items,
             })?;
-            scratch.push((key, value));
+            members.push((key, value));
         }
-        let mut out = serde_json::Map::with_capacity(scratch.len() - start);
+        let mut out = serde_json::Map::with_capacity(members.len() - start);
         // In order: a repeated key keeps its first place and its last value, as
         // serde_json's `insert` does.
-        for (key, value) in scratch.drain(start..) {
+        for (key, value) in members.drain(start..) {
             out.insert(key, value);
         }
         Ok(Value::Object(out))
