@@ -2,6 +2,7 @@
 //! table, plus the initial values of the hand-owned ones that a spec may suggest.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -121,10 +122,30 @@ pub struct Body {
     /// Whether the operation requires a body.
     pub required: bool,
     /// JSON Schema (2020-12) of the body; recursive parts live under `$defs`.
-    pub schema: Value,
+    /// Shared: operations that send the same body hold one tree (it prints and
+    /// compares as the value it points to).
+    #[serde(with = "shared_value")]
+    pub schema: Arc<Value>,
     /// True when the spec gave only an example and the schema was inferred from it.
     #[serde(skip_serializing_if = "std::ops::Not::not", default)]
     pub inferred: bool,
+}
+
+/// Serde for a shared [`Value`], as the value itself (serde's `rc` feature
+/// would do the same for every crate that depends on serde).
+mod shared_value {
+    use std::sync::Arc;
+
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+    use serde_json::Value;
+
+    pub fn serialize<S: Serializer>(value: &Arc<Value>, serializer: S) -> Result<S::Ok, S::Error> {
+        value.as_ref().serialize(serializer)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Arc<Value>, D::Error> {
+        Value::deserialize(deserializer).map(Arc::new)
+    }
 }
 
 /// The kind of a security scheme.

@@ -28,6 +28,8 @@
 //! - [`call`]: tests an action: the request built and sent as the platform
 //!   sends it, the answer checked against the spec's response schema.
 //! - [`config`]: reads `actionsync.yaml`.
+//! - [`json_text`]: JSON text without building it (string escaping, compact
+//!   lengths), for the output of `cli` and the byte budget of `convert`.
 //! - [`cli`]: the command line; `main.rs` only calls it.
 
 pub mod action;
@@ -39,6 +41,7 @@ pub mod console;
 pub mod convert;
 pub mod daemon;
 pub mod diagnostic;
+pub mod json_text;
 pub mod lint;
 pub mod plan;
 pub mod server;

@@ -19,6 +19,7 @@
 //! magic field fills: the runtime fills it from the conversation.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
@@ -358,7 +359,7 @@ fn input_schema(action: &StoredAction) -> Value {
     }
     if let Some(body) = body {
         let name = body_argument(&parameters);
-        let schema = hoist(body.schema, &name, &mut defs);
+        let schema = hoist(Arc::unwrap_or_clone(body.schema), &name, &mut defs);
         properties.insert(name.clone(), schema);
         if body.required {
             required.push(Value::String(name));
@@ -689,7 +690,7 @@ mod tests {
         a.spec.body = Some(Body {
             content_type: "application/json".to_string(),
             required,
-            schema,
+            schema: Arc::new(schema),
             inferred: false,
         });
         a

@@ -664,7 +664,8 @@ on_both_backends!(
                 "children": {"type": "array", "items": {"$ref": "#/$defs/Folder"}}
             }}}
         });
-        old.actions[0].spec.body.as_mut().expect("a body").schema = old_body.clone();
+        old.actions[0].spec.body.as_mut().expect("a body").schema =
+            std::sync::Arc::new(old_body.clone());
         store
             .ensure_source("folders", "file", &src.location.display())
             .await
@@ -693,7 +694,7 @@ on_both_backends!(
             .await
             .expect("the old catalogue applies");
         let before = action(&store, "folders", "createFolder").await;
-        assert_eq!(before.spec.body.as_ref().unwrap().schema, old_body);
+        assert_eq!(*before.spec.body.as_ref().unwrap().schema, old_body);
         let edit = HandEdit {
             channels: Some(vec![Channel::Widget, Channel::Email]),
             segments: Some(vec!["vip".to_string()]),

@@ -852,8 +852,10 @@ mod tests {
             Some(Body {
                 content_type: "application/json".into(),
                 required: true,
-                schema: json!({"type": "object", "required": ["email", "kind"],
+                schema: std::sync::Arc::new(
+                    json!({"type": "object", "required": ["email", "kind"],
                     "properties": {"email": {"type": "string"}, "kind": {"default": "gift"}}}),
+                ),
                 inferred: false,
             }),
         );

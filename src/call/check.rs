@@ -188,7 +188,7 @@ fn declared_schema(
         .map_err(|e| format!("responses/{label}: {e}"))?;
     Ok(Some(Declared {
         label,
-        schema: built.schema,
+        schema: std::sync::Arc::unwrap_or_clone(built.schema),
         json,
         cut: !built.cuts.is_empty(),
     }))

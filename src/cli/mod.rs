@@ -13,6 +13,7 @@ mod convert;
 mod export;
 mod history;
 mod lint;
+mod pretty;
 mod push;
 mod reconcile;
 mod rollback;
@@ -235,10 +236,7 @@ pub(crate) fn write_json(
     out: &mut impl std::io::Write,
     value: &impl serde::Serialize,
 ) -> std::io::Result<()> {
-    serde_json::to_writer_pretty(&mut *out, value).map_err(|e| match e.io_error_kind() {
-        Some(kind) => std::io::Error::from(kind),
-        None => std::io::Error::other(e),
-    })?;
+    pretty::to_writer_pretty(&mut *out, value)?;
     writeln!(out)
 }
 

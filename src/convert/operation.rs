@@ -2,6 +2,7 @@
 //! name and the initial hand-owned values from vendor extensions.
 
 use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
 
 use serde_json::{Map, Value, json};
 use url::Url;
@@ -185,7 +186,7 @@ impl<'s> SpecContext<'s> {
         what: &str,
         pointer: &str,
         warn: &mut impl FnMut(Severity, &str, String, String),
-    ) -> Result<Value, crate::spec::RefError> {
+    ) -> Result<Arc<Value>, crate::spec::RefError> {
         let built = self
             .schemas
             .build(base, schema, purpose, &self.options.budget, max_bytes)?;
@@ -264,7 +265,7 @@ impl<'s> SpecContext<'s> {
                 Placement::Sent(location) => {
                     let max_bytes = (self.options.budget.max_bytes / 2).min(left);
                     let parameter = self.parameter(&p, location, max_bytes, warn)?;
-                    left = left.saturating_sub(serialized_len(&parameter.schema));
+                    left = left.saturating_sub(crate::json_text::compact_len(&parameter.schema));
                     parameters.push(parameter);
                 }
                 Placement::Body => swagger2_body.body = Some(p),
@@ -300,7 +301,10 @@ impl<'s> SpecContext<'s> {
 
     /// What the parameters' schemas leave of the tool's byte budget.
     fn bytes_left_for_body(&self, parameters: &[Parameter]) -> usize {
-        let used: usize = parameters.iter().map(|p| serialized_len(&p.schema)).sum();
+        let used: usize = parameters
+            .iter()
+            .map(|p| crate::json_text::compact_len(&p.schema))
+            .sum();
         self.options.budget.max_bytes.saturating_sub(used)
     }
 
@@ -541,7 +545,8 @@ impl<'s> SpecContext<'s> {
             location,
             description,
             required,
-            schema: built,
+            // Parameters are not cached: the tree is this action's alone.
+            schema: Arc::unwrap_or_clone(built),
             style,
             explode,
         })
@@ -642,11 +647,11 @@ impl<'s> SpecContext<'s> {
                 "the request body has neither a schema nor an example; the AI is told it may send any JSON".to_string(),
             );
             (
-                if multipart {
+                Arc::new(if multipart {
                     json!({"type": "object"})
                 } else {
                     json!({})
-                },
+                }),
                 false,
             )
         };
@@ -1447,11 +1452,6 @@ fn pins(
         out.insert(field, pinned);
     }
     out
-}
-
-/// A schema's bytes as the tool carries it (compact JSON).
-fn serialized_len(schema: &Value) -> usize {
-    serde_json::to_vec(schema).map_or(0, |v| v.len())
 }
 
 #[cfg(test)]

@@ -40,6 +40,7 @@
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
@@ -170,8 +171,10 @@ pub struct Cut {
 /// A schema built for one root, and what happened on the way.
 #[derive(Debug)]
 pub struct Built {
-    /// The JSON Schema: finite, no `$ref`, no `$defs`.
-    pub schema: Value,
+    /// The JSON Schema: finite, no `$ref`, no `$defs`. Shared: a request body
+    /// that many operations send is one tree, held by the cache and by each of
+    /// their actions ([`crate::action::Body::schema`]).
+    pub schema: Arc<Value>,
     /// Caveats worth a warning (a keyword value that was not valid, a schema that
     /// was not an object).
     pub warnings: Vec<String>,
@@ -283,7 +286,7 @@ impl<'s> Schemas<'s> {
             .iter()
             .find(|f| f.valid.contains(&max_bytes))?;
         Some(Built {
-            schema: fitted.built.schema.clone(),
+            schema: Arc::clone(&fitted.built.schema),
             warnings: Vec::new(),
             cuts: fitted.built.cuts.clone(),
         })
@@ -298,7 +301,7 @@ impl<'s> Schemas<'s> {
         {
             let copy = Fitted {
                 built: Built {
-                    schema: fitted.built.schema.clone(),
+                    schema: Arc::clone(&fitted.built.schema),
                     warnings: Vec::new(),
                     cuts: fitted.built.cuts.clone(),
                 },
@@ -353,7 +356,7 @@ impl<'s> Schemas<'s> {
                 // The least limit under which this attempt fits as well.
                 needs: expansion.estimate.max(len),
                 built: Built {
-                    schema,
+                    schema: Arc::new(schema),
                     warnings: expansion.warnings,
                     cuts: expansion.cuts,
                 },
@@ -401,7 +404,7 @@ impl<'s> Schemas<'s> {
         let mut last = attempt(ROOT_LEVEL, 1, false)?;
         if !last.fits {
             // Even its own keywords are too large (a huge description or enum).
-            last.built.schema = cut_node(&last.built.schema, None, CutReason::SizeLimit);
+            last.built.schema = Arc::new(cut_node(&last.built.schema, None, CutReason::SizeLimit));
             last.built.cuts = vec![Cut {
                 reason: CutReason::SizeLimit,
                 at: String::new(),
@@ -1133,10 +1136,9 @@ fn cache_key(root: &Value, purpose: Purpose, budget: &SchemaBudget) -> Option<St
     ))
 }
 
+/// The length of the value's compact JSON, counted without writing it.
 fn serialized_len(value: &Value) -> usize {
-    serde_json::to_vec(value)
-        .map(|v| v.len())
-        .unwrap_or(usize::MAX)
+    crate::json_text::compact_len(value)
 }
 
 /// A lower bound of a value's serialised length, cheap to compute.
@@ -1547,7 +1549,7 @@ mod tests {
     }
 
     fn build_ref(spec: &Spec, name: &str, purpose: Purpose) -> Value {
-        build_with(spec, name, purpose, &SchemaBudget::default()).schema
+        Arc::unwrap_or_clone(build_with(spec, name, purpose, &SchemaBudget::default()).schema)
     }
 
     /// Every node of a built schema, for checks that must hold everywhere.
@@ -1754,7 +1756,7 @@ mod tests {
                     limit,
                 )
                 .unwrap();
-            (built.schema, built.cuts)
+            (Arc::unwrap_or_clone(built.schema), built.cuts)
         }
         let fresh = |limit: usize| build(&Schemas::new(&s), &s, limit);
         let (whole, whole_cuts) = fresh(16_000);
@@ -1923,7 +1925,7 @@ mod tests {
         let second = schemas
             .build(s.root_url(), &r, Purpose::Parameter, &budget, 16384)
             .unwrap();
-        assert_eq!(first.schema, json!({"type": "string"}));
+        assert_eq!(*first.schema, json!({"type": "string"}));
         assert_eq!(first.schema, second.schema);
         assert_eq!(first.warnings.len(), 1, "{:?}", first.warnings);
         assert!(second.warnings.is_empty(), "said once per spec");

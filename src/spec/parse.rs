@@ -102,7 +102,7 @@ pub fn parse_document_as(
     let first = text.trim_start().bytes().next();
     match first {
         None => Err(ParseError::Empty),
-        Some(b'{') | Some(b'[') => match serde_json::from_str::<Value>(text) {
+        Some(b'{') | Some(b'[') => match parse_json(text) {
             Ok(value) => Ok((value, Syntax::Json)),
             Err(json_error) if claimed == Some(Syntax::Json) => Err(from_json_error(&json_error)),
             // Too deep as JSON is too deep as YAML: parsing it again would only
@@ -134,6 +134,108 @@ impl Syntax {
         } else {
             None
         }
+    }
+}
+
+/// `serde_json::from_str::<Value>`, the same value and the same errors (the same
+/// deserializer reads it: recursion limit, trailing characters, line and
+/// column), but each object's map and each array is built at its final size:
+/// its members or items are gathered first (on a scratch stack for the whole
+/// document), then moved into a map or vector of exactly that capacity.
+/// serde_json's grow by doubling, which leaves up to half of each one's slots
+/// unused (and rehashes maps as they grow).
+fn parse_json(text: &str) -> Result<Value, serde_json::Error> {
+    use serde::de::DeserializeSeed;
+    let mut deserializer = serde_json::Deserializer::from_str(text);
+    let mut members = Vec::new();
+    let mut items = Vec::new();
+    let value = ExactJson {
+        members: &mut members,
+        items: &mut items,
+    }
+    .deserialize(&mut deserializer)?;
+    deserializer.end()?;
+    Ok(value)
+}
+
+/// A JSON value, read as serde_json's own `Value` visitor reads it but for the
+/// size of its maps and arrays. `members` holds the members of the objects
+/// being read, `items` the items of the arrays being read, the innermost last.
+struct ExactJson<'a> {
+    members: &'a mut Vec<(String, Value)>,
+    items: &'a mut Vec<Value>,
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for ExactJson<'_> {
+    type Value = Value;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, deserializer: D) -> Result<Value, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for ExactJson<'_> {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("any valid JSON value")
+    }
+    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
+        Ok(Value::Number(v.into()))
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
+        Ok(Value::Number(v.into()))
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
+        Ok(serde_json::Number::from_f64(v).map_or(Value::Null, Value::Number))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+        Ok(Value::String(v.to_owned()))
+    }
+    fn visit_string<E>(self, v: String) -> Result<Value, E> {
+        Ok(Value::String(v))
+    }
+    fn visit_none<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_some<D: serde::Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        d.deserialize_any(self)
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let (members, items) = (self.members, self.items);
+        let start = items.len();
+        while let Some(item) = seq.next_element_seed(ExactJson {
+            members: &mut *members,
+            items: &mut *items,
+        })? {
+            items.push(item);
+        }
+        // Collected from a drain: a vector of exactly that many items.
+        Ok(Value::Array(items.drain(start..).collect()))
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let (members, items) = (self.members, self.items);
+        let start = members.len();
+        while let Some(key) = map.next_key::<String>()? {
+            let value = map.next_value_seed(ExactJson {
+                members: &mut *members,
+                items: &mut *items,
+            })?;
+            members.push((key, value));
+        }
+        let mut out = serde_json::Map::with_capacity(members.len() - start);
+        // In order: a repeated key keeps its first place and its last value, as
+        // serde_json's `insert` does.
+        for (key, value) in members.drain(start..) {
+            out.insert(key, value);
+        }
+        Ok(Value::Object(out))
     }
 }
 
@@ -367,6 +469,40 @@ fn line_column(bytes: &[u8], offset: usize) -> (usize, usize) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn json_parses_as_serde_json_parses_it() {
+        let good = [
+            r#"{"b": 1, "a": [1, -2, 3.5, 1e300, 18446744073709551615, -9223372036854775808], "c": {"d": {}, "e": []}}"#,
+            r#"{"dup": 1, "x": {"y": [{"z": null}, true, false, "s\u00e9\n"]}, "dup": 2}"#,
+            "[]",
+            "[{}, [], {\"k\": [{\"k\": {\"k\": 0}}]}]",
+        ];
+        for text in good {
+            let theirs: Value = serde_json::from_str(text).unwrap();
+            let ours = parse_json(text).unwrap();
+            assert_eq!(ours, theirs, "{text}");
+            assert_eq!(
+                serde_json::to_string(&ours).unwrap(),
+                serde_json::to_string(&theirs).unwrap()
+            );
+        }
+        let deep = "[".repeat(200) + &"]".repeat(200);
+        let bad = [
+            "{\"a\": 1,}",
+            "{\"a\" 1}",
+            "[1, 2] x",
+            "{\"a\": [1, 2}",
+            "{1: 2}",
+            "[1e400]",
+            deep.as_str(),
+        ];
+        for text in bad {
+            let theirs = serde_json::from_str::<Value>(text).unwrap_err();
+            let ours = parse_json(text).unwrap_err();
+            assert_eq!(ours.to_string(), theirs.to_string(), "{text}");
+        }
+    }
 
     #[test]
     fn json_error_has_line_and_column() {
