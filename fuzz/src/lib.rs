@@ -225,7 +225,7 @@ fn check_conversion(conversion: &Conversion, budget: &SchemaBudget) {
                     .spec
                     .body
                     .iter()
-                    .map(|b| ("the body".to_string(), &b.schema)),
+                    .map(|b| ("the body".to_string(), b.schema.as_ref())),
             );
         for (what, schema) in schemas {
             bytes += serde_json::to_vec(schema).map_or(0, |v| v.len());
