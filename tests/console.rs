@@ -1252,73 +1252,44 @@ async fn csrf_and_the_curator_scope_over_http() {
         .await
         .expect("POST rollback");
     assert_eq!(rollback.status(), 403);
-    let api = |method: reqwest::Method, path: &str, body: &str| {
-        server
+    // A curator reads and edits hand-owned fields; rollback, pause, pushes and the
+    // AI's tool list are not theirs.
+    let edit = format!("/v1/actions/{id}");
+    let expected = [
+        (reqwest::Method::GET, "/v1/actions", "", 200),
+        (
+            reqwest::Method::PATCH,
+            edit.as_str(),
+            "{\"tags\": [\"x\"]}",
+            200,
+        ),
+        (
+            reqwest::Method::POST,
+            "/v1/sources/shop/rollback",
+            "{\"revision\": 1}",
+            403,
+        ),
+        (reqwest::Method::POST, "/v1/sources/shop/pause", "", 403),
+        (reqwest::Method::PUT, "/v1/sources/shop/spec", "{}", 403),
+        (reqwest::Method::GET, "/v1/tools", "", 403),
+    ];
+    for (method, path, body, status) in expected {
+        let answer = server
             .http
-            .request(method, format!("{}{path}", server.base))
+            .request(method.clone(), format!("{}{path}", server.base))
             .bearer_auth(&server.curator)
             .header("content-type", "application/json")
             .header("if-match", "*")
-            .body(body.to_string())
+            .body(body)
             .send()
-    };
-    let status = |r: reqwest::Response| r.status().as_u16();
-    assert_eq!(
-        status(
-            api(reqwest::Method::GET, "/v1/actions", "")
-                .await
-                .expect("GET")
-        ),
-        200
-    );
-    assert_eq!(
-        status(
-            api(
-                reqwest::Method::PATCH,
-                &format!("/v1/actions/{id}"),
-                "{\"tags\": [\"x\"]}"
-            )
             .await
-            .expect("PATCH")
-        ),
-        200
-    );
-    assert_eq!(
-        status(
-            api(
-                reqwest::Method::POST,
-                "/v1/sources/shop/rollback",
-                "{\"revision\": 1}"
-            )
-            .await
-            .expect("POST")
-        ),
-        403
-    );
-    assert_eq!(
-        status(
-            api(reqwest::Method::POST, "/v1/sources/shop/pause", "")
-                .await
-                .expect("POST")
-        ),
-        403
-    );
-    assert_eq!(
-        status(
-            api(reqwest::Method::PUT, "/v1/sources/shop/spec", "{}")
-                .await
-                .expect("PUT")
-        ),
-        403
-    );
-    assert_eq!(
-        status(
-            api(reqwest::Method::GET, "/v1/tools", "")
-                .await
-                .expect("GET")
-        ),
-        403
-    );
+            .unwrap_or_else(|e| panic!("{method} {path}: {e}"));
+        assert_eq!(
+            answer.status().as_u16(),
+            status,
+            "{method} {path} with a curator token"
+        );
+    }
 
     // Sign-out ends the session on the server: the old cookie leads to sign-in.
     let out = server
