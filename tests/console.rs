@@ -494,6 +494,26 @@ async fn text(client: &Client) -> String {
     }
 }
 
+/// Opens `url` in the browser.
+async fn open(client: &Client, url: &str) {
+    client
+        .goto(url)
+        .await
+        .unwrap_or_else(|e| panic!("cannot open {url}: {e}"));
+}
+
+/// The text of the first element `css` selects.
+async fn text_of(client: &Client, css: &str) -> String {
+    let element = client
+        .find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("no element {css}: {e}"));
+    element
+        .text()
+        .await
+        .unwrap_or_else(|e| panic!("cannot read {css}: {e}"))
+}
+
 /// The current URL's path.
 async fn path(client: &Client) -> String {
     client
@@ -505,10 +525,7 @@ async fn path(client: &Client) -> String {
 }
 
 async fn sign_in(client: &Client, base: &str, token: &str) {
-    client
-        .goto(&format!("{base}/ui/sign-in"))
-        .await
-        .expect("open sign-in");
+    open(client, &format!("{base}/ui/sign-in")).await;
     let field = client
         .find(Locator::XPath(
             "//label[normalize-space()='Token']/following::input[1]",
@@ -655,7 +672,7 @@ async fn steps(server: Server, client: Client, upstream: u16, evil_target: Arc<M
         "/ui/sources/shop/revisions/1",
         "/ui/audience",
     ] {
-        client.goto(&format!("{base}{page}")).await.expect("open");
+        open(&client, &format!("{base}{page}")).await;
         assert_eq!(
             path(&client).await,
             "/ui/sign-in",
@@ -663,7 +680,7 @@ async fn steps(server: Server, client: Client, upstream: u16, evil_target: Arc<M
         );
     }
     // The browser's `/` goes to the console.
-    client.goto(&format!("{base}/")).await.expect("open /");
+    open(&client, &format!("{base}/")).await;
     assert_eq!(path(&client).await, "/ui/sign-in", "/ leads to the console");
 
     // A tools token cannot sign in.
@@ -702,13 +719,7 @@ async fn steps(server: Server, client: Client, upstream: u16, evil_target: Arc<M
     assert_eq!(xss, json!(true), "the description's script must not run");
 
     // Pinned actions come first.
-    let first = client
-        .find(Locator::Css("table.actions tbody tr td.name a"))
-        .await
-        .expect("a first row")
-        .text()
-        .await
-        .expect("its name");
+    let first = text_of(&client, "table.actions tbody tr td.name a").await;
     assert_eq!(first, "get_order");
 
     // Filter by source, then search.
@@ -724,10 +735,7 @@ async fn steps(server: Server, client: Client, upstream: u16, evil_target: Arc<M
         !t.contains("get_order") && t.contains("get_invoice")
     })
     .await;
-    client
-        .goto(&format!("{base}/ui/actions"))
-        .await
-        .expect("open");
+    open(&client, &format!("{base}/ui/actions")).await;
     let search = client
         .find(Locator::Css("#q"))
         .await
@@ -739,10 +747,7 @@ async fn steps(server: Server, client: Client, upstream: u16, evil_target: Arc<M
     })
     .await;
     assert!(!shown.contains("cancel_order"), "{shown}");
-    client
-        .goto(&format!("{base}/ui/actions?channel=email"))
-        .await
-        .expect("open");
+    open(&client, &format!("{base}/ui/actions?channel=email")).await;
     let shown = text(&client).await;
     assert!(
         shown.contains("cancel_order") && !shown.contains("track_shipment"),
@@ -752,10 +757,7 @@ async fn steps(server: Server, client: Client, upstream: u16, evil_target: Arc<M
     // Toggle a channel; the API reports it.
     let order = server.action("track_shipment").await;
     let id = order["id"].as_i64().expect("an id");
-    client
-        .goto(&format!("{base}/ui/actions/{id}"))
-        .await
-        .expect("open the action");
+    open(&client, &format!("{base}/ui/actions/{id}")).await;
     assert!(
         unlabelled(&client).await.is_empty(),
         "unlabelled controls: {:?}",
@@ -778,10 +780,7 @@ async fn steps(server: Server, client: Client, upstream: u16, evil_target: Arc<M
     );
 
     // A stale edit shows the conflict and overwrites nothing.
-    client
-        .goto(&format!("{base}/ui/actions/{id}"))
-        .await
-        .expect("open");
+    open(&client, &format!("{base}/ui/actions/{id}")).await;
     let (status, _) = server
         .api(
             reqwest::Method::PATCH,
@@ -813,10 +812,7 @@ async fn steps(server: Server, client: Client, upstream: u16, evil_target: Arc<M
 
     // A magic field for a query parameter.
     let orders = server.action("list_orders").await["id"].clone();
-    client
-        .goto(&format!("{base}/ui/actions/{orders}"))
-        .await
-        .expect("open");
+    open(&client, &format!("{base}/ui/actions/{orders}")).await;
     let magic = client
         .find(Locator::XPath(
             "//label[code='email']/following-sibling::input[@name='magic_value']",
@@ -832,10 +828,7 @@ async fn steps(server: Server, client: Client, upstream: u16, evil_target: Arc<M
     );
 
     // Pin a sharper description, then unpin it.
-    client
-        .goto(&format!("{base}/ui/actions/{id}"))
-        .await
-        .expect("open");
+    open(&client, &format!("{base}/ui/actions/{id}")).await;
     client
         .find(Locator::XPath(
             "//h3[text()='description']/ancestor::div[contains(@class,'specfield')]//summary",
@@ -863,10 +856,7 @@ async fn steps(server: Server, client: Client, upstream: u16, evil_target: Arc<M
     );
     // The spec moves under the pin: the page shows the drift, the pin stays.
     server.push("shop", shop_spec(upstream, 3)).await;
-    client
-        .goto(&format!("{base}/ui/actions/{id}"))
-        .await
-        .expect("open");
+    open(&client, &format!("{base}/ui/actions/{id}")).await;
     let shown = text(&client).await;
     assert!(
         shown.contains("The spec changed this field under the pin in revision 3"),
@@ -874,20 +864,14 @@ async fn steps(server: Server, client: Client, upstream: u16, evil_target: Arc<M
     );
     assert!(shown.contains("Where the parcel is now."), "{shown}");
     screenshot(&client, "action.png").await;
-    client
-        .goto(&format!("{base}/ui/actions?drift=1"))
-        .await
-        .expect("open");
+    open(&client, &format!("{base}/ui/actions?drift=1")).await;
     let shown = text(&client).await;
     assert!(
         shown.contains("track_shipment") && !shown.contains("get_order"),
         "the drift filter: {shown}"
     );
     // The same push dropped list_orders' email: its magic field is orphaned.
-    client
-        .goto(&format!("{base}/ui/actions?orphans=1"))
-        .await
-        .expect("open");
+    open(&client, &format!("{base}/ui/actions?orphans=1")).await;
     let shown = text(&client).await;
     assert!(
         shown.contains("list_orders")
@@ -895,10 +879,7 @@ async fn steps(server: Server, client: Client, upstream: u16, evil_target: Arc<M
             && !shown.contains("track_shipment"),
         "the orphans filter: {shown}"
     );
-    client
-        .goto(&format!("{base}/ui/actions/{orders}"))
-        .await
-        .expect("open");
+    open(&client, &format!("{base}/ui/actions/{orders}")).await;
     let shown = text(&client).await;
     assert!(
         shown.contains("orphaned") && shown.contains("Remove email"),
@@ -915,16 +896,10 @@ async fn steps(server: Server, client: Client, upstream: u16, evil_target: Arc<M
             )
             .await;
         assert_eq!(status, 200);
-        client
-            .goto(&format!("{base}/ui/actions"))
-            .await
-            .expect("open");
+        open(&client, &format!("{base}/ui/actions")).await;
         screenshot(&client, "actions.png").await;
     }
-    client
-        .goto(&format!("{base}/ui/actions/{id}"))
-        .await
-        .expect("open");
+    open(&client, &format!("{base}/ui/actions/{id}")).await;
     click_button(&client, "Unpin description").await;
     wait_for(&client, |t| t.contains("Saved.")).await;
     let order = server.action("track_shipment").await;
@@ -934,10 +909,7 @@ async fn steps(server: Server, client: Client, upstream: u16, evil_target: Arc<M
     );
 
     // The Test button calls the local upstream.
-    client
-        .goto(&format!("{base}/ui/actions/{id}"))
-        .await
-        .expect("open");
+    open(&client, &format!("{base}/ui/actions/{id}")).await;
     let args = client
         .find(Locator::Css("#test-args"))
         .await
@@ -951,10 +923,7 @@ async fn steps(server: Server, client: Client, upstream: u16, evil_target: Arc<M
     assert!(shown.contains("/orders/42/tracking"), "{shown}");
 
     // Roll back, previewing first.
-    client
-        .goto(&format!("{base}/ui/sources/shop/revisions/1"))
-        .await
-        .expect("open");
+    open(&client, &format!("{base}/ui/sources/shop/revisions/1")).await;
     click_button(&client, "Preview rollback").await;
     let shown = wait_for(&client, |t| t.contains("Dry run")).await;
     assert!(
@@ -986,32 +955,18 @@ async fn steps(server: Server, client: Client, upstream: u16, evil_target: Arc<M
     );
 
     // What the AI sees.
-    client
-        .goto(&format!("{base}/ui/audience?channel=sms"))
-        .await
-        .expect("open");
-    let count = client
-        .find(Locator::Css("#tool-count"))
-        .await
-        .expect("a count")
-        .text()
-        .await
-        .expect("text");
+    open(&client, &format!("{base}/ui/audience?channel=sms")).await;
+    let count = text_of(&client, "#tool-count").await;
     assert_eq!(
         count, "0",
         "track_shipment, the one action on sms, is for gold contacts only"
     );
-    client
-        .goto(&format!("{base}/ui/audience?channel=sms&segments=gold"))
-        .await
-        .expect("open");
-    let count = client
-        .find(Locator::Css("#tool-count"))
-        .await
-        .expect("a count")
-        .text()
-        .await
-        .expect("text");
+    open(
+        &client,
+        &format!("{base}/ui/audience?channel=sms&segments=gold"),
+    )
+    .await;
+    let count = text_of(&client, "#tool-count").await;
     assert_eq!(count, "1", "a gold contact on sms gets track_shipment");
     let (_, tools) = server
         .api_with(&server.tools, "/v1/tools?channel=sms&segments=gold")
@@ -1023,10 +978,7 @@ async fn steps(server: Server, client: Client, upstream: u16, evil_target: Arc<M
         "{base}/ui/actions/{}/edit",
         server.action("get_product").await["id"]
     );
-    client
-        .goto(&format!("http://127.0.0.1:{upstream}/evil"))
-        .await
-        .expect("open the other site");
+    open(&client, &format!("http://127.0.0.1:{upstream}/evil")).await;
     client
         .find(Locator::Css("#go"))
         .await
@@ -1048,7 +1000,7 @@ async fn steps(server: Server, client: Client, upstream: u16, evil_target: Arc<M
     // Usable at 375 px: nothing wider than the screen but the tables' own scroll.
     client.set_window_size(375, 800).await.expect("resize");
     for page in ["/ui/actions", &format!("/ui/actions/{id}"), "/ui/sources"] {
-        client.goto(&format!("{base}{page}")).await.expect("open");
+        open(&client, &format!("{base}{page}")).await;
         let width = client
             .execute(
                 "return document.documentElement.scrollWidth <= window.innerWidth + 1;",
@@ -1061,10 +1013,7 @@ async fn steps(server: Server, client: Client, upstream: u16, evil_target: Arc<M
     client.set_window_size(1280, 900).await.expect("resize");
 
     // Sources: state, counts, and "Reconcile now" for a file source.
-    client
-        .goto(&format!("{base}/ui/sources"))
-        .await
-        .expect("open");
+    open(&client, &format!("{base}/ui/sources")).await;
     let shown = text(&client).await;
     assert!(
         shown.contains("docs") && shown.contains("docs.json") && shown.contains("synced"),
@@ -1074,10 +1023,7 @@ async fn steps(server: Server, client: Client, upstream: u16, evil_target: Arc<M
     wait_for(&client, |t| t.contains("is being read again")).await;
 
     // Plan a pasted spec: a dry run first, then apply it.
-    client
-        .goto(&format!("{base}/ui/sources/billing/plan"))
-        .await
-        .expect("open");
+    open(&client, &format!("{base}/ui/sources/billing/plan")).await;
     client
         .execute(
             "document.getElementById('spec').value = arguments[0];",
@@ -1104,25 +1050,16 @@ async fn steps(server: Server, client: Client, upstream: u16, evil_target: Arc<M
     assert_eq!(page["actions"].as_array().map(Vec::len), Some(3), "{page}");
 
     // Signing out ends the session on the server.
-    client
-        .goto(&format!("{base}/ui/actions"))
-        .await
-        .expect("open");
+    open(&client, &format!("{base}/ui/actions")).await;
     click_button(&client, "Sign out").await;
     wait_for(&client, |t| t.contains("signed out")).await;
-    client
-        .goto(&format!("{base}/ui/actions"))
-        .await
-        .expect("open");
+    open(&client, &format!("{base}/ui/actions")).await;
     assert_eq!(path(&client).await, "/ui/sign-in");
 
     // A curator reads and edits, but cannot roll back.
     sign_in(&client, &base, &server.curator).await;
     assert_eq!(path(&client).await, "/ui/actions");
-    client
-        .goto(&format!("{base}/ui/sources/shop/revisions/1"))
-        .await
-        .expect("open");
+    open(&client, &format!("{base}/ui/sources/shop/revisions/1")).await;
     let shown = text(&client).await;
     assert!(shown.contains("Rollbacks take an admin token"), "{shown}");
 }
