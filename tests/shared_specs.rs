@@ -1,6 +1,8 @@
 //! Every real spec under `../shared/specs` (written by others) converts without a
 //! panic, accounts for every operation (`actions + skipped = operations`, checked
-//! against an independent count and the MANIFEST's), and yields only valid actions.
+//! against an independent count and the MANIFEST's), and yields only valid actions;
+//! a JSON spec converts the same whether its path items are kept as text until
+//! converted (as `source::load` reads one document) or parsed with the rest.
 //! Every schema they produce is finite, ref-free, within the default schema budget
 //! and valid JSON Schema 2020-12. The folder is `ACTIONSYNC_SHARED_SPECS`, else
 //! `../shared/specs`; the tests skip, saying so, where it is absent.
@@ -132,6 +134,24 @@ fn count_operations(path: &Path) -> usize {
         .sum()
 }
 
+/// A one-document JSON spec read the way `source::load` reads specs that
+/// reference other documents: its path items parsed with the rest, not kept as
+/// text. `None` for the others (read that way by `source::load` already).
+fn read_whole(path: &Path) -> Option<actionsync::spec::Spec> {
+    use actionsync::spec::{self, Document, Spec, Syntax};
+    let bytes = std::fs::read(path).ok()?;
+    if path.extension()? != "json" || spec::may_reference_other_documents(&bytes) {
+        return None;
+    }
+    let (value, _) =
+        spec::parse_document_as(&bytes, spec::DEFAULT_MAX_BYTES, Some(Syntax::Json)).ok()?;
+    let url = url::Url::from_file_path(std::fs::canonicalize(path).ok()?).ok()?;
+    let documents = [(url.clone(), Document::Loaded(value))]
+        .into_iter()
+        .collect();
+    Spec::new(url, documents, None).ok()
+}
+
 #[test]
 fn every_shared_spec_converts_and_accounts_for_every_operation() {
     let Some(dir) = shared_specs() else { return };
@@ -168,6 +188,14 @@ fn every_shared_spec_converts_and_accounts_for_every_operation() {
             ..ConvertOptions::default()
         };
         let conversion = convert::convert(&spec, &options);
+        if let Some(whole) = read_whole(path)
+            && serde_json::to_string(&convert::convert(&whole, &options)).ok()
+                != serde_json::to_string(&conversion).ok()
+        {
+            failures.push(format!(
+                "{rel}: converts differently when its path items are parsed with the rest"
+            ));
+        }
         let expected = count_operations(path);
         if conversion.operation_count() != expected {
             failures.push(format!(

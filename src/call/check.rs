@@ -18,7 +18,7 @@ use super::send::{Exchange, Outcome};
 use crate::action::Origin;
 use crate::convert::schema::{Purpose, SchemaBudget, Schemas};
 use crate::source::{LoadOptions, SpecLocation};
-use crate::spec::{SpecVersion, pointer};
+use crate::spec::SpecVersion;
 
 /// The most mismatches listed.
 pub const MAX_MISMATCHES: usize = 50;
@@ -139,7 +139,7 @@ fn declared_schema(
         .pointer
         .strip_prefix('#')
         .unwrap_or(&operation.pointer);
-    let Some(op) = pointer::follow(spec.root(), fragment).ok().flatten() else {
+    let Some(op) = spec.follow_in_root(fragment).ok().flatten() else {
         return Err(format!(
             "the operation {} {} is not in the stored spec",
             operation.method.to_uppercase(),

@@ -23,7 +23,7 @@ use url::Url;
 
 use crate::action::{ActionDraft, Method, SkipKind, Skipped};
 use crate::diagnostic::{Diagnostic, Severity};
-use crate::spec::{Spec, SpecVersion, pointer};
+use crate::spec::{ParseError, Paths, RawPaths, Spec, SpecVersion, pointer};
 pub use pin::check_pin;
 pub use select::Selection;
 
@@ -119,10 +119,29 @@ pub fn convert(spec: &Spec, options: &ConvertOptions) -> Conversion {
         root_failures: Vec::new(),
         filter_use: select::FilterUse::default(),
     };
-    for (path, item) in paths {
-        // `x-` keys are extensions, not paths.
-        if !path.starts_with("x-") {
-            driver.path_item(path, item);
+    // `x-` keys are extensions, not paths.
+    match paths {
+        PathsToRead::Map(paths) => {
+            for (path, item) in paths {
+                if !path.starts_with("x-") {
+                    driver.path_item(path, item);
+                }
+            }
+        }
+        // Each path item is parsed for its operations and dropped after them.
+        PathsToRead::Raw(paths) => {
+            for item in paths.items() {
+                if item.key().starts_with("x-") {
+                    continue;
+                }
+                match item.kept() {
+                    Some(value) => driver.path_item(item.key(), value),
+                    None => match paths.parse(item) {
+                        Ok(value) => driver.path_item(item.key(), &value),
+                        Err(e) => driver.unreadable_path_item(item.key(), &e),
+                    },
+                }
+            }
         }
     }
     let Driver {
@@ -152,16 +171,20 @@ fn spec_info(spec: &Spec) -> SpecInfo {
     }
 }
 
+/// A spec's path items, as values or as text.
+enum PathsToRead<'s> {
+    Map(&'s Map<String, Value>),
+    Raw(&'s RawPaths),
+}
+
 /// The `paths` mapping, or `None` (with a diagnostic saying why) when there is
 /// none to read operations from.
-fn read_paths<'s>(
-    spec: &'s Spec,
-    diagnostics: &mut Vec<Diagnostic>,
-) -> Option<&'s Map<String, Value>> {
+fn read_paths<'s>(spec: &'s Spec, diagnostics: &mut Vec<Diagnostic>) -> Option<PathsToRead<'s>> {
     let root = spec.root();
-    let paths = match root.get("paths") {
-        Some(Value::Object(paths)) => paths,
-        Some(_) => {
+    let paths = match spec.paths() {
+        Paths::Raw(paths) => PathsToRead::Raw(paths),
+        Paths::InRoot(Some(Value::Object(paths))) => PathsToRead::Map(paths),
+        Paths::InRoot(Some(_)) => {
             diagnostics.push(Diagnostic::new(
                 Severity::Error,
                 "bad-paths",
@@ -171,7 +194,7 @@ fn read_paths<'s>(
             ));
             return None;
         }
-        None => {
+        Paths::InRoot(None) => {
             if spec.version() == SpecVersion::OpenApi31 && root.get("webhooks").is_some() {
                 diagnostics.push(Diagnostic::new(
                     Severity::Info,
@@ -192,7 +215,11 @@ fn read_paths<'s>(
             return None;
         }
     };
-    if paths.keys().all(|p| p.starts_with("x-")) {
+    let only_extensions = match &paths {
+        PathsToRead::Map(paths) => paths.keys().all(|p| p.starts_with("x-")),
+        PathsToRead::Raw(paths) => paths.items().iter().all(|i| i.key().starts_with("x-")),
+    };
+    if only_extensions {
         diagnostics.push(Diagnostic::new(
             Severity::Warning,
             "no-operations",
@@ -220,22 +247,22 @@ struct Driver<'s> {
 }
 
 /// A path item that could be read.
-struct PathItem<'s> {
+struct PathItem<'p> {
     /// The path template, as `paths` spells it.
-    path: &'s str,
+    path: &'p str,
     /// JSON pointer to the path item in the root document.
     pointer: String,
     /// The path item, `$ref` followed.
-    map: &'s Map<String, Value>,
+    map: &'p Map<String, Value>,
     /// The document it lives in; references inside it resolve against it.
-    base: &'s Url,
+    base: &'p Url,
 }
 
 /// What identifies an operation in the conversion's output.
-struct OperationSite<'s> {
+struct OperationSite<'p> {
     key: String,
-    method_key: &'s str,
-    path: &'s str,
+    method_key: &'p str,
+    path: &'p str,
     pointer: String,
 }
 
@@ -253,8 +280,12 @@ impl OperationSite<'_> {
 }
 
 impl<'s> Driver<'s> {
-    /// Converts the operations of one path item.
-    fn path_item(&mut self, path: &'s str, item: &'s Value) {
+    /// Converts the operations of one path item. It may live only as long as
+    /// this call (a path item parsed from text for it).
+    fn path_item<'p>(&mut self, path: &'p str, item: &'p Value)
+    where
+        's: 'p,
+    {
         let Some(item) = self.read_path_item(path, item) else {
             return;
         };
@@ -267,7 +298,10 @@ impl<'s> Driver<'s> {
 
     /// The path item behind its `$ref`s, or `None` (with an error) when it cannot be
     /// read: then its operations cannot even be counted.
-    fn read_path_item(&mut self, path: &'s str, item: &'s Value) -> Option<PathItem<'s>> {
+    fn read_path_item<'p>(&mut self, path: &'p str, item: &'p Value) -> Option<PathItem<'p>>
+    where
+        's: 'p,
+    {
         let pointer = pointer::fragment(["paths", path]);
         let resolved = match self.spec.deref(self.spec.root_url(), item) {
             Ok(resolved) => resolved,
@@ -302,8 +336,23 @@ impl<'s> Driver<'s> {
         })
     }
 
+    /// A path item whose text could not be parsed again: its operations cannot
+    /// be known. (It was checked when the spec was read, so this does not happen.)
+    fn unreadable_path_item(&mut self, path: &str, error: &ParseError) {
+        self.conversion.diagnostics.push(Diagnostic::new(
+            Severity::Error,
+            "bad-path-item",
+            None,
+            pointer::fragment(["paths", path]),
+            format!("the path item for {path} could not be read: {error}"),
+        ));
+    }
+
     /// Converts one operation, or records it as skipped with the reason.
-    fn operation(&mut self, item: &PathItem<'s>, method_key: &'s str, op: &'s Value) {
+    fn operation<'p>(&mut self, item: &PathItem<'p>, method_key: &'p str, op: &'p Value)
+    where
+        's: 'p,
+    {
         let pointer = format!("{}/{method_key}", item.pointer);
         let operation_id = operation_id(op);
         let (key, naming_id) = self.operation_key(operation_id, method_key, item.path, &pointer);
@@ -365,13 +414,16 @@ impl<'s> Driver<'s> {
 
     /// The operation's key, its operationId unless an earlier operation has it (then
     /// `METHOD /path`), and the operationId to name the action from.
-    fn operation_key(
+    fn operation_key<'p>(
         &mut self,
-        operation_id: Option<&'s str>,
+        operation_id: Option<&'p str>,
         method_key: &str,
         path: &str,
         pointer: &str,
-    ) -> (String, Option<&'s str>) {
+    ) -> (String, Option<&'p str>)
+    where
+        's: 'p,
+    {
         let fallback_key = format!("{} {path}", method_key.to_ascii_uppercase());
         let (key, naming_id) = match operation_id {
             Some(id) if !self.keys.contains(id) => (id.to_string(), Some(id)),

@@ -46,19 +46,19 @@ impl Failure {
 }
 
 /// One operation, as the driver found it.
-pub(super) struct OperationInput<'a, 's> {
+pub(super) struct OperationInput<'a, 'p> {
     pub key: &'a str,
-    pub operation_id: Option<&'s str>,
+    pub operation_id: Option<&'p str>,
     /// The operationId to name the action from: `None` when it is missing or shared.
-    pub naming_id: Option<&'s str>,
+    pub naming_id: Option<&'p str>,
     pub method: Method,
-    pub method_key: &'s str,
-    pub path: &'s str,
+    pub method_key: &'p str,
+    pub path: &'p str,
     pub pointer: &'a str,
-    pub op: &'s Map<String, Value>,
-    pub item: &'s Map<String, Value>,
+    pub op: &'p Map<String, Value>,
+    pub item: &'p Map<String, Value>,
     /// The document the path item lives in; references inside it resolve against it.
-    pub base: &'s Url,
+    pub base: &'p Url,
     pub tags: Vec<String>,
 }
 
@@ -75,11 +75,11 @@ pub(super) struct SpecContext<'s> {
 }
 
 /// A parameter before conversion: where it was declared and what it says.
-struct RawParameter<'s> {
+struct RawParameter<'p> {
     name: String,
     location: String,
-    value: &'s Map<String, Value>,
-    base: &'s Url,
+    value: &'p Map<String, Value>,
+    base: &'p Url,
     pointer: String,
 }
 
@@ -135,11 +135,14 @@ impl<'s> SpecContext<'s> {
     }
 
     /// Converts one operation into an action, or says why it cannot be one.
-    pub fn convert(
+    pub fn convert<'p>(
         &self,
-        input: &OperationInput<'_, 's>,
+        input: &OperationInput<'_, 'p>,
         diagnostics: &mut Vec<Diagnostic>,
-    ) -> Result<ActionDraft, Failure> {
+    ) -> Result<ActionDraft, Failure>
+    where
+        's: 'p,
+    {
         let key = input.key;
         let mut warn = |severity: Severity, code: &str, pointer: String, message: String| {
             diagnostics.push(Diagnostic::new(severity, code, Some(key), pointer, message));
@@ -179,7 +182,7 @@ impl<'s> SpecContext<'s> {
     #[allow(clippy::too_many_arguments)]
     fn build_schema(
         &self,
-        base: &'s Url,
+        base: &Url,
         schema: &Value,
         purpose: Purpose,
         max_bytes: usize,
@@ -210,12 +213,15 @@ impl<'s> SpecContext<'s> {
     }
 
     /// The action's parameters, and what in Swagger 2.0 makes its body instead.
-    fn parameters(
+    fn parameters<'p>(
         &self,
-        input: &OperationInput<'_, 's>,
+        input: &OperationInput<'_, 'p>,
         path: &str,
         warn: &mut impl FnMut(Severity, &str, String, String),
-    ) -> Result<(Vec<Parameter>, Swagger2Body<'s>), Failure> {
+    ) -> Result<(Vec<Parameter>, Swagger2Body<'p>), Failure>
+    where
+        's: 'p,
+    {
         let raw = self.raw_parameters(input, warn)?;
         let (mut parameters, swagger2_body) = self.classify_parameters(raw, warn)?;
         reconcile_path_parameters(path, input.pointer, &mut parameters, warn);
@@ -225,12 +231,15 @@ impl<'s> SpecContext<'s> {
 
     /// The parameters as declared, the path item's first; an operation's parameter
     /// with the same name and location replaces the path item's.
-    fn raw_parameters(
+    fn raw_parameters<'p>(
         &self,
-        input: &OperationInput<'_, 's>,
+        input: &OperationInput<'_, 'p>,
         warn: &mut impl FnMut(Severity, &str, String, String),
-    ) -> Result<Vec<RawParameter<'s>>, Failure> {
-        let mut raw: Vec<RawParameter<'s>> = Vec::new();
+    ) -> Result<Vec<RawParameter<'p>>, Failure>
+    where
+        's: 'p,
+    {
+        let mut raw: Vec<RawParameter<'p>> = Vec::new();
         self.collect_parameters(
             input.item.get("parameters"),
             input.base,
@@ -250,11 +259,14 @@ impl<'s> SpecContext<'s> {
 
     /// Converts the parameters the action sends, sets aside Swagger 2.0's body and
     /// form parameters, and leaves out (saying why) what it cannot send.
-    fn classify_parameters(
+    fn classify_parameters<'p>(
         &self,
-        raw: Vec<RawParameter<'s>>,
+        raw: Vec<RawParameter<'p>>,
         warn: &mut impl FnMut(Severity, &str, String, String),
-    ) -> Result<(Vec<Parameter>, Swagger2Body<'s>), Failure> {
+    ) -> Result<(Vec<Parameter>, Swagger2Body<'p>), Failure>
+    where
+        's: 'p,
+    {
         let mut parameters: Vec<Parameter> = Vec::new();
         let mut swagger2_body = Swagger2Body::default();
         // The parameters share the tool's budget with the body: each may take half
@@ -280,13 +292,16 @@ impl<'s> SpecContext<'s> {
 
     /// The request body: OpenAPI 3's `requestBody`, or Swagger 2.0's body or form
     /// parameters.
-    fn body(
+    fn body<'p>(
         &self,
-        input: &OperationInput<'_, 's>,
-        swagger2_body: Swagger2Body<'s>,
+        input: &OperationInput<'_, 'p>,
+        swagger2_body: Swagger2Body<'p>,
         max_bytes: usize,
         warn: &mut impl FnMut(Severity, &str, String, String),
-    ) -> Result<Option<Body>, Failure> {
+    ) -> Result<Option<Body>, Failure>
+    where
+        's: 'p,
+    {
         match self.spec.version() {
             SpecVersion::Swagger2 => self.swagger2_body(
                 input,
@@ -310,11 +325,14 @@ impl<'s> SpecContext<'s> {
 
     /// The security requirements in effect: the operation's, else the spec's. Those
     /// naming an undefined scheme are left out with a warning.
-    fn auth(
+    fn auth<'p>(
         &self,
-        input: &OperationInput<'_, 's>,
+        input: &OperationInput<'_, 'p>,
         warn: &mut impl FnMut(Severity, &str, String, String),
-    ) -> Result<Vec<AuthRequirement>, Failure> {
+    ) -> Result<Vec<AuthRequirement>, Failure>
+    where
+        's: 'p,
+    {
         let security = input.op.get("security").or(self.root_security);
         let (auth, undefined) = match security {
             Some(security) => super::auth::requirements(security, &self.schemes),
@@ -355,7 +373,10 @@ impl<'s> SpecContext<'s> {
 
     /// The base URL the operation is called at: its own servers, its path item's, else
     /// the spec's (Swagger 2.0: `schemes`, `host`, `basePath`).
-    fn server_for(&self, input: &OperationInput<'_, 's>) -> Result<String, Failure> {
+    fn server_for<'p>(&self, input: &OperationInput<'_, 'p>) -> Result<String, Failure>
+    where
+        's: 'p,
+    {
         let policy = ServerPolicy {
             base_url: self.options.base_url.as_ref(),
             fetched_from: self.spec.fetched_from(),
@@ -408,14 +429,17 @@ impl<'s> SpecContext<'s> {
 
     /// Adds the parameters of one `parameters` list to `out`, replacing any with the
     /// same name and location.
-    fn collect_parameters(
+    fn collect_parameters<'p>(
         &self,
-        list: Option<&'s Value>,
-        base: &'s Url,
+        list: Option<&'p Value>,
+        base: &'p Url,
         pointer: &str,
-        out: &mut Vec<RawParameter<'s>>,
+        out: &mut Vec<RawParameter<'p>>,
         warn: &mut impl FnMut(Severity, &str, String, String),
-    ) -> Result<(), Failure> {
+    ) -> Result<(), Failure>
+    where
+        's: 'p,
+    {
         let Some(list) = list else { return Ok(()) };
         let Some(items) = list.as_array() else {
             return Err(Failure::new(
@@ -473,13 +497,16 @@ impl<'s> SpecContext<'s> {
     }
 
     /// One parameter the action sends: its schema, description and serialisation.
-    fn parameter(
+    fn parameter<'p>(
         &self,
-        p: &RawParameter<'s>,
+        p: &RawParameter<'p>,
         location: ParameterLocation,
         max_bytes: usize,
         warn: &mut impl FnMut(Severity, &str, String, String),
-    ) -> Result<Parameter, Failure> {
+    ) -> Result<Parameter, Failure>
+    where
+        's: 'p,
+    {
         let schema_source: Value;
         let (schema_value, schema_base): (&Value, &Url) =
             if self.spec.version() == SpecVersion::Swagger2 {
@@ -553,12 +580,15 @@ impl<'s> SpecContext<'s> {
     }
 
     /// The request body of an OpenAPI 3 operation, from `requestBody`.
-    fn oas3_body(
+    fn oas3_body<'p>(
         &self,
-        input: &OperationInput<'_, 's>,
+        input: &OperationInput<'_, 'p>,
         max_bytes: usize,
         warn: &mut impl FnMut(Severity, &str, String, String),
-    ) -> Result<Option<Body>, Failure> {
+    ) -> Result<Option<Body>, Failure>
+    where
+        's: 'p,
+    {
         let Some(request_body) = input.op.get("requestBody") else {
             return Ok(None);
         };
@@ -664,7 +694,10 @@ impl<'s> SpecContext<'s> {
     }
 
     /// The example a media type gives, to infer a schema from when it has none.
-    fn media_example(&self, media: &'s Value, base: &'s Url) -> Option<&'s Value> {
+    fn media_example<'p>(&self, media: &'p Value, base: &'p Url) -> Option<&'p Value>
+    where
+        's: 'p,
+    {
         if let Some(example) = media.get("example") {
             return Some(example);
         }
@@ -675,14 +708,17 @@ impl<'s> SpecContext<'s> {
 
     /// The request body of a Swagger 2.0 operation: its body parameter, else its
     /// form fields as one object.
-    fn swagger2_body(
+    fn swagger2_body<'p>(
         &self,
-        input: &OperationInput<'_, 's>,
-        body: Option<RawParameter<'s>>,
-        form: Vec<RawParameter<'s>>,
+        input: &OperationInput<'_, 'p>,
+        body: Option<RawParameter<'p>>,
+        form: Vec<RawParameter<'p>>,
         max_bytes: usize,
         warn: &mut impl FnMut(Severity, &str, String, String),
-    ) -> Result<Option<Body>, Failure> {
+    ) -> Result<Option<Body>, Failure>
+    where
+        's: 'p,
+    {
         let consumes = match input.op.get("consumes") {
             Some(c) => string_list(Some(c)),
             None => self.root_consumes.clone(),
@@ -844,9 +880,9 @@ impl OperationInput<'_, '_> {
 /// Swagger 2.0's request body, which it declares as parameters: one `in: body`,
 /// or `in: formData` fields.
 #[derive(Default)]
-struct Swagger2Body<'s> {
-    body: Option<RawParameter<'s>>,
-    form: Vec<RawParameter<'s>>,
+struct Swagger2Body<'p> {
+    body: Option<RawParameter<'p>>,
+    form: Vec<RawParameter<'p>>,
 }
 
 /// What becomes of a declared parameter.

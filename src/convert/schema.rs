@@ -251,7 +251,7 @@ impl<'s> Schemas<'s> {
     /// wrong.
     pub fn build(
         &self,
-        base: &'s Url,
+        base: &Url,
         schema: &Value,
         purpose: Purpose,
         budget: &SchemaBudget,
@@ -443,7 +443,7 @@ impl<'s> Schemas<'s> {
     }
 
     /// One schema in 2020-12 keywords, references left as references (by identity).
-    fn normalise(&self, value: &Value, base: &'s Url, warnings: &mut Vec<String>) -> Value {
+    fn normalise(&self, value: &Value, base: &Url, warnings: &mut Vec<String>) -> Value {
         let map = match value {
             Value::Object(map) => map,
             Value::Bool(b) => return Value::Bool(*b),
@@ -594,7 +594,7 @@ impl<'s> Schemas<'s> {
         &self,
         reference: &str,
         map: &Map<String, Value>,
-        base: &'s Url,
+        base: &Url,
         warnings: &mut Vec<String>,
     ) -> Value {
         let identity = self.spec.ref_identity(base, reference);

@@ -10,12 +10,13 @@
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
 use url::Url;
 
-use crate::spec::{self, Document, ParseError, Spec, SpecError, Syntax};
+use crate::spec::{self, Document, ParseError, ParsedRoot, RawPaths, Spec, SpecError, Syntax};
 
 /// Where a spec comes from.
 #[derive(Debug, Clone)]
@@ -225,8 +226,9 @@ impl RootDocument {
 pub struct Loaded {
     /// The spec.
     pub spec: Spec,
-    /// The root document's bytes (what a revision stores).
-    pub root_bytes: Vec<u8>,
+    /// The root document's bytes (what a revision stores), shared with the
+    /// spec's path items kept as text.
+    pub root_bytes: Arc<[u8]>,
     /// The content hash of a spec in several documents, computed as they were read;
     /// `None` for one document, whose hash is computed only when asked for
     /// (`convert` never asks: hashing is most of its instructions where the CPU
@@ -316,17 +318,35 @@ pub fn load_root(root: RootDocument, options: &LoadOptions) -> Result<Loaded, Lo
         claimed,
         ..
     } = root;
+    let bytes: Arc<[u8]> = bytes.into();
     let started = Instant::now();
-    let parsed = spec::parse_document_as(&bytes, options.max_bytes, claimed);
+    // A root that may reference other documents is read whole, so that every
+    // reference in it is found; one that cannot keeps its path items as text.
+    let several = spec::may_reference_other_documents(&bytes);
+    let parsed = if several {
+        spec::parse_document_as(&bytes, options.max_bytes, claimed).map(|(value, syntax)| {
+            ParsedRoot {
+                value,
+                syntax,
+                paths: None,
+            }
+        })
+    } else {
+        spec::parse_root(&bytes, options.max_bytes, claimed)
+    };
     loader.timings.parse += started.elapsed();
-    let (root_value, _) = parsed.map_err(|source| LoadError::Parse {
+    let ParsedRoot {
+        value: root_value,
+        paths: raw_paths,
+        ..
+    } = parsed.map_err(|source| LoadError::Parse {
         location: display.clone(),
         source,
     })?;
 
     let mut documents: HashMap<Url, Document> = HashMap::new();
     let mut queue: VecDeque<Url> = VecDeque::new();
-    if spec::may_reference_other_documents(&bytes) {
+    if several {
         enqueue_refs(&root_value, &root_url, &mut documents, &mut queue);
     }
     // Bytes handed over (a pushed spec, standard input) have no folder or site to
@@ -414,11 +434,14 @@ pub fn load_root(root: RootDocument, options: &LoadOptions) -> Result<Loaded, Lo
         }
         Some(hex(&hasher.finalize()))
     };
-    let spec =
+    let mut spec =
         Spec::new(root_url, documents, fetched_from).map_err(|source| LoadError::NotASpec {
             location: display,
             source,
         })?;
+    if let Some(ranges) = raw_paths {
+        spec = spec.with_raw_paths(RawPaths::new(Arc::clone(&bytes), ranges));
+    }
     Ok(Loaded {
         spec,
         root_bytes: bytes,

@@ -9,11 +9,16 @@ pub mod parse;
 pub mod pointer;
 
 use std::collections::HashMap;
+use std::ops::Range;
+use std::sync::{Arc, OnceLock};
 
 use serde_json::Value;
 use url::Url;
 
-pub use parse::{DEFAULT_MAX_BYTES, ParseError, Syntax, parse_document, parse_document_as};
+pub use parse::{
+    DEFAULT_MAX_BYTES, ParseError, ParsedRoot, Syntax, parse_document, parse_document_as,
+    parse_root,
+};
 
 /// The OpenAPI dialect of a spec, detected from its `openapi`/`swagger` field.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -112,6 +117,124 @@ pub struct Spec {
     version: SpecVersion,
     version_string: String,
     fetched_from: Option<Url>,
+    /// The root's path items as text, when the root was read that way
+    /// ([`parse::parse_root`]); its value then has no `paths`.
+    raw_paths: Option<RawPaths>,
+}
+
+/// The root document's path items, kept as JSON text: each is parsed when its
+/// operations are converted and dropped after ([`RawPaths::parse`]), so a
+/// spec's paths are never all in memory as values at once. One a `$ref`
+/// points into is parsed once and kept ([`Spec::resolve_ref`]).
+#[derive(Debug, Clone)]
+pub struct RawPaths {
+    /// The root document's bytes, which the ranges index.
+    bytes: Arc<[u8]>,
+    /// Each path item in document order, a repeated key in its first place
+    /// with its last text (as a JSON object keeps it).
+    items: Vec<RawPathItem>,
+    /// Index of each key in `items`.
+    index: HashMap<String, usize>,
+    /// The whole `paths` as a value, for a `$ref` to `#/paths` itself.
+    whole: OnceLock<Value>,
+}
+
+/// One path item of [`RawPaths`].
+#[derive(Debug, Clone)]
+pub struct RawPathItem {
+    key: String,
+    range: Range<usize>,
+    kept: OnceLock<Value>,
+}
+
+impl RawPathItem {
+    /// The path, as `paths` spells it.
+    pub fn key(&self) -> &str {
+        &self.key
+    }
+
+    /// Its value, if a `$ref` into it had it parsed and kept.
+    pub fn kept(&self) -> Option<&Value> {
+        self.kept.get()
+    }
+}
+
+impl RawPaths {
+    /// The path items of `bytes`, a root document read by [`parse::parse_root`]
+    /// (its [`parse::ParsedRoot::paths`]).
+    pub fn new(bytes: Arc<[u8]>, ranges: Vec<(String, Range<usize>)>) -> RawPaths {
+        let mut items: Vec<RawPathItem> = Vec::with_capacity(ranges.len());
+        let mut index: HashMap<String, usize> = HashMap::with_capacity(ranges.len());
+        for (key, range) in ranges {
+            match index.get(&key) {
+                Some(&i) => items[i].range = range,
+                None => {
+                    index.insert(key.clone(), items.len());
+                    items.push(RawPathItem {
+                        key,
+                        range,
+                        kept: OnceLock::new(),
+                    });
+                }
+            }
+        }
+        RawPaths {
+            bytes,
+            items,
+            index,
+            whole: OnceLock::new(),
+        }
+    }
+
+    /// The path items, in document order.
+    pub fn items(&self) -> &[RawPathItem] {
+        &self.items
+    }
+
+    /// Parses one path item; the caller owns the value. Cannot fail for items
+    /// of a document [`parse::parse_root`] accepted; the error says why if it does.
+    pub fn parse(&self, item: &RawPathItem) -> Result<Value, ParseError> {
+        match self.bytes.get(item.range.clone()) {
+            Some(text) => parse::parse_path_item(text),
+            None => Err(ParseError::Empty),
+        }
+    }
+
+    /// The path item `key`, parsed once and kept.
+    fn kept(&self, key: &str) -> Option<&Value> {
+        let item = &self.items[*self.index.get(key)?];
+        Some(
+            item.kept
+                .get_or_init(|| self.parse(item).unwrap_or(Value::Null)),
+        )
+    }
+
+    /// All of `paths`, parsed once and kept.
+    fn whole(&self) -> &Value {
+        self.whole.get_or_init(|| {
+            Value::Object(
+                self.items
+                    .iter()
+                    .map(|item| {
+                        let value = item
+                            .kept()
+                            .cloned()
+                            .unwrap_or_else(|| self.parse(item).unwrap_or(Value::Null));
+                        (item.key.clone(), value)
+                    })
+                    .collect(),
+            )
+        })
+    }
+}
+
+/// A spec's `paths`, wherever it is.
+#[derive(Debug, Clone, Copy)]
+pub enum Paths<'s> {
+    /// In the root document's value (`None`: it has none).
+    InRoot(Option<&'s Value>),
+    /// Kept as text.
+    Raw(&'s RawPaths),
 }
 
 /// How many `$ref`s a chain may follow before it is called a loop.
@@ -136,7 +259,56 @@ impl Spec {
             version,
             version_string,
             fetched_from,
+            raw_paths: None,
         })
+    }
+
+    /// The spec with its root's path items kept as text: the root's value has
+    /// no `paths` ([`parse::parse_root`]).
+    pub fn with_raw_paths(mut self, raw_paths: RawPaths) -> Spec {
+        self.raw_paths = Some(raw_paths);
+        self
+    }
+
+    /// The root's `paths`.
+    pub fn paths(&self) -> Paths<'_> {
+        match &self.raw_paths {
+            Some(raw) => Paths::Raw(raw),
+            None => Paths::InRoot(self.root().get("paths")),
+        }
+    }
+
+    /// Follows a fragment (without the `#`) in the root document, into its
+    /// path items too when they are kept as text. `Ok(None)` when it leads
+    /// nowhere.
+    pub fn follow_in_root(&self, fragment: &str) -> Result<Option<&Value>, pointer::NotAPointer> {
+        self.follow_in(&self.root, self.root(), fragment)
+    }
+
+    /// Follows `fragment` in the document `url`, whose value is `document`.
+    fn follow_in<'s>(
+        &'s self,
+        url: &Url,
+        document: &'s Value,
+        fragment: &str,
+    ) -> Result<Option<&'s Value>, pointer::NotAPointer> {
+        let decoded = pointer::decode(fragment);
+        if let Some(raw) = &self.raw_paths
+            && url == &self.root
+            && let Some(rest) = decoded.strip_prefix("/paths")
+        {
+            if rest.is_empty() {
+                return Ok(Some(raw.whole()));
+            }
+            if let Some(rest) = rest.strip_prefix('/') {
+                let (token, tail) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+                return match raw.kept(&pointer::unescape(token)) {
+                    Some(item) => pointer::follow_decoded(item, tail),
+                    None => Ok(None),
+                };
+            }
+        }
+        pointer::follow_decoded(document, &decoded)
     }
 
     /// The root document.
@@ -201,7 +373,7 @@ impl Spec {
     /// Follows one `$ref` string found in the document `base`.
     pub fn resolve_ref<'s>(
         &'s self,
-        base: &'s Url,
+        base: &Url,
         reference: &str,
     ) -> Result<Resolved<'s>, RefError> {
         // Local references, by far the most common, need no URL work.
@@ -236,7 +408,8 @@ impl Spec {
                 });
             }
         };
-        let value = pointer::follow(root, fragment)
+        let value = self
+            .follow_in(doc_key, root, fragment)
             .map_err(|_| RefError::NotAPointer(reference.to_string()))?
             .ok_or_else(|| RefError::NotFound {
                 reference: reference.to_string(),
@@ -296,16 +469,33 @@ pub fn document_url(mut url: Url) -> Url {
 }
 
 /// Whether a document's text may `$ref` another document: `false` only when every
-/// `$ref` in it is plainly local (`#…`). A byte scan far cheaper than walking the
-/// parsed tree, so single-file specs skip [`external_documents`].
+/// `$ref` in it is plainly local (`#…`) or plainly not a reference (a key whose
+/// value is a mapping or a list: a property or a path named `$ref`; a reference
+/// inside such a value is a `$ref` of its own, looked at in turn). A byte scan
+/// far cheaper than walking the parsed tree, so single-file specs skip
+/// [`external_documents`] and keep their path items as text.
 pub fn may_reference_other_documents(text: &[u8]) -> bool {
+    let space = |b: &u8| matches!(b, b' ' | b'\t' | b'\r' | b'\n');
     memchr::memmem::find_iter(text, b"$ref").any(|at| {
         let rest = &text[at + 4..];
-        let value = rest
+        // The key's closing quote, then the colon.
+        let key_end = rest
             .iter()
-            .position(|b| !matches!(b, b'"' | b'\'' | b' ' | b'\t' | b':'))
-            .map(|i| rest[i]);
-        value != Some(b'#')
+            .position(|b| !matches!(b, b'"' | b'\'') && !space(b))
+            .unwrap_or(rest.len());
+        if rest.get(key_end) != Some(&b':') {
+            // Not the key `$ref` (`$refs`, or `/users/{id}/$ref` as a value).
+            return false;
+        }
+        let value = &rest[key_end + 1..];
+        let first = value.iter().position(|b| !space(b)).map(|i| (i, value[i]));
+        match first {
+            // A mapping or a list is not a reference.
+            Some((_, b'{' | b'[')) => false,
+            Some((_, b'#')) => false,
+            Some((i, b'"' | b'\'')) => value.get(i + 1) != Some(&b'#'),
+            _ => true,
+        }
     })
 }
 
@@ -484,6 +674,50 @@ mod tests {
     }
 
     #[test]
+    fn references_into_path_items_kept_as_text_resolve() {
+        let text = br##"{"openapi": "3.0.3", "paths": {
+            "/a/{id}": {"parameters": [{"name": "id", "in": "path"}],
+                        "get": {"parameters": [{"$ref": "#/paths/~1a~1%7Bid%7D/parameters/0"}]}},
+            "/b": {"$ref": "#/paths/~1a~1{id}"}}}"##;
+        let bytes: Arc<[u8]> = text.to_vec().into();
+        let parsed = parse::parse_root(&bytes, DEFAULT_MAX_BYTES, None).unwrap();
+        let url = Url::parse("file:///spec.json").unwrap();
+        let documents = HashMap::from([(url.clone(), Document::Loaded(parsed.value))]);
+        let spec = Spec::new(url.clone(), documents, None)
+            .unwrap()
+            .with_raw_paths(RawPaths::new(bytes, parsed.paths.unwrap()));
+        assert!(spec.root().get("paths").is_none());
+        assert!(matches!(spec.paths(), Paths::Raw(raw) if raw.items().len() == 2));
+
+        let parameter = spec
+            .resolve_ref(&url, "#/paths/~1a~1%7Bid%7D/parameters/0")
+            .unwrap();
+        assert_eq!(parameter.value, &json!({"name": "id", "in": "path"}));
+        // A path item that is a reference leads to the one it names.
+        let b = spec.follow_in_root("/paths/~1b").unwrap().unwrap();
+        let item = spec.deref(&url, b).unwrap();
+        assert_eq!(
+            item.value["get"]["parameters"][0]["$ref"],
+            "#/paths/~1a~1%7Bid%7D/parameters/0"
+        );
+        // All of `paths`, in order.
+        let whole = spec.resolve_ref(&url, "#/paths").unwrap().value;
+        assert_eq!(
+            whole.as_object().unwrap().keys().collect::<Vec<_>>(),
+            ["/a/{id}", "/b"]
+        );
+        assert!(matches!(
+            spec.resolve_ref(&url, "#/paths/~1c"),
+            Err(RefError::NotFound { .. })
+        ));
+        assert!(matches!(
+            spec.resolve_ref(&url, "#/paths/~1b/get"),
+            Err(RefError::NotFound { .. })
+        ));
+        assert_eq!(spec.follow_in_root("/openapi"), Ok(Some(&json!("3.0.3"))));
+    }
+
+    #[test]
     fn detects_versions() {
         assert_eq!(
             detect_version(&json!({"openapi": "3.0.3"})).unwrap().0,
@@ -563,10 +797,20 @@ mod tests {
             b"a:\n  $ref: other.yaml#/a\n"
         ));
         assert!(may_reference_other_documents(b"{\"$ref\": \"other.json\"}"));
-        // A property named $ref may hide anything: look closer.
-        assert!(may_reference_other_documents(
+        // A property or a path named $ref is not a reference; one inside it is.
+        assert!(!may_reference_other_documents(
             b"properties:\n  $ref: {type: string}\n"
         ));
+        assert!(!may_reference_other_documents(
+            b"{\"paths\": {\"/users/{id}/$ref\": {\"get\": {}}}, \"x\": {\"$ref\" : [1]}}"
+        ));
+        assert!(may_reference_other_documents(
+            b"properties:\n  $ref: {$ref: other.yaml}\n"
+        ));
+        assert!(may_reference_other_documents(
+            b"{\"properties\": {\"$ref\": {\"$ref\": \"other.json#/a\"}}}"
+        ));
+        assert!(may_reference_other_documents(b"$ref:\n  other.yaml\n"));
         assert!(!may_reference_other_documents(b"openapi: 3.0.0\n"));
     }
 

@@ -1,8 +1,12 @@
 //! Bytes → `serde_json::Value`, for JSON and YAML, with limits and errors that say
 //! where (line and column) and what to do.
 
+use std::ops::Range;
+
 use serde::Deserialize;
+use serde::de::{DeserializeSeed, Visitor};
 use serde_json::Value;
+use serde_json::value::RawValue;
 
 /// The largest document read unless the caller says otherwise: 64 MiB.
 pub const DEFAULT_MAX_BYTES: usize = 64 * 1024 * 1024;
@@ -88,22 +92,91 @@ pub fn parse_document_as(
     max_bytes: usize,
     claimed: Option<Syntax>,
 ) -> Result<(Value, Syntax), ParseError> {
+    parse_with(bytes, max_bytes, claimed, false).map(|parsed| (parsed.value, parsed.syntax))
+}
+
+/// A spec's root document as [`parse_root`] reads it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ParsedRoot {
+    /// The document; without its `paths` member when `paths` is `Some`.
+    pub value: Value,
+    /// Which syntax it was read as.
+    pub syntax: Syntax,
+    /// A JSON document's `paths`, when it is a mapping: each path item's key and
+    /// the byte range of its JSON text in the bytes parsed, in order (a key given
+    /// twice appears twice; the later one wins). Checked as JSON and for depth,
+    /// so that parsing a range again cannot fail; not built into a `Value`.
+    pub paths: Option<Vec<(String, Range<usize>)>>,
+}
+
+/// [`parse_document_as`] for a spec's root document: the same checks, errors and
+/// value, except that a JSON document's path items are left as text
+/// ([`ParsedRoot::paths`]). Most of a large spec is its paths, and a path item is
+/// needed only while its operations are converted: a `Value` is about ten times
+/// the size of its text.
+pub fn parse_root(
+    bytes: &[u8],
+    max_bytes: usize,
+    claimed: Option<Syntax>,
+) -> Result<ParsedRoot, ParseError> {
+    parse_with(bytes, max_bytes, claimed, true)
+}
+
+/// Parses the JSON text of one path item that [`parse_root`] left as text.
+pub fn parse_path_item(text: &[u8]) -> Result<Value, ParseError> {
+    let text = std::str::from_utf8(text).map_err(|e| {
+        let (line, column) = line_column(text, e.valid_up_to());
+        ParseError::NotUtf8 { line, column }
+    })?;
+    parse_json(text).map_err(|e| from_json_error(&e))
+}
+
+fn parse_with(
+    bytes: &[u8],
+    max_bytes: usize,
+    claimed: Option<Syntax>,
+    lazy_paths: bool,
+) -> Result<ParsedRoot, ParseError> {
     if bytes.len() > max_bytes {
         return Err(ParseError::TooLarge {
             size: bytes.len(),
             limit: max_bytes,
         });
     }
-    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    let bom = if bytes.starts_with(b"\xEF\xBB\xBF") {
+        3
+    } else {
+        0
+    };
+    let bytes = &bytes[bom..];
     let text = std::str::from_utf8(bytes).map_err(|e| {
         let (line, column) = line_column(bytes, e.valid_up_to());
         ParseError::NotUtf8 { line, column }
     })?;
+    let yaml = |value| ParsedRoot {
+        value,
+        syntax: Syntax::Yaml,
+        paths: None,
+    };
     let first = text.trim_start().bytes().next();
+    let json = if lazy_paths && first == Some(b'{') {
+        parse_json_lazy_paths(text)
+    } else {
+        parse_json(text).map(|value| (value, None))
+    };
     match first {
         None => Err(ParseError::Empty),
-        Some(b'{') | Some(b'[') => match parse_json(text) {
-            Ok(value) => Ok((value, Syntax::Json)),
+        Some(b'{') | Some(b'[') => match json {
+            Ok((value, paths)) => Ok(ParsedRoot {
+                value,
+                syntax: Syntax::Json,
+                paths: paths.map(|items| {
+                    items
+                        .into_iter()
+                        .map(|(key, range)| (key, range.start + bom..range.end + bom))
+                        .collect()
+                }),
+            }),
             Err(json_error) if claimed == Some(Syntax::Json) => Err(from_json_error(&json_error)),
             // Too deep as JSON is too deep as YAML: parsing it again would only
             // cost time (the YAML parser's is quadratic in flow nesting).
@@ -113,13 +186,13 @@ pub fn parse_document_as(
                 Err(from_json_error(&json_error))
             }
             Err(json_error) => match parse_yaml(text) {
-                Ok(value) => Ok((value, Syntax::Yaml)),
+                Ok(value) => Ok(yaml(value)),
                 Err(yaml_error) if claimed == Some(Syntax::Yaml) => Err(yaml_error),
                 Err(yaml_error @ ParseError::TooDeep { .. }) => Err(yaml_error),
                 Err(_) => Err(from_json_error(&json_error)),
             },
         },
-        Some(_) => parse_yaml(text).map(|v| (v, Syntax::Yaml)),
+        Some(_) => parse_yaml(text).map(yaml),
     }
 }
 
@@ -145,7 +218,6 @@ impl Syntax {
 /// serde_json's grow by doubling, which leaves up to half of each one's slots
 /// unused (and rehashes maps as they grow).
 fn parse_json(text: &str) -> Result<Value, serde_json::Error> {
-    use serde::de::DeserializeSeed;
     let mut deserializer = serde_json::Deserializer::from_str(text);
     let mut members = Vec::new();
     let mut items = Vec::new();
@@ -236,6 +308,225 @@ impl<'de> serde::de::Visitor<'de> for ExactJson<'_> {
             out.insert(key, value);
         }
         Ok(Value::Object(out))
+    }
+}
+
+/// The byte ranges of a document's path items, by key.
+type PathRanges = Vec<(String, Range<usize>)>;
+
+/// [`parse_json`] of a document whose text starts with `{`, leaving its path
+/// items as text: the root's `paths` member, when it is a mapping, is not in
+/// the value, and each of its members is returned as its key and range in
+/// `text`. The same deserializer reads everything, so syntax errors are the
+/// same, at the same line and column; the path items' text is checked for
+/// depth here, and a document that may be too deep is parsed again whole, so
+/// that its error is serde_json's own.
+fn parse_json_lazy_paths(text: &str) -> Result<(Value, Option<PathRanges>), serde_json::Error> {
+    let mut deserializer = serde_json::Deserializer::from_str(text);
+    let mut members = Vec::new();
+    let mut items = Vec::new();
+    let (value, paths) = LazyRoot {
+        text,
+        members: &mut members,
+        items: &mut items,
+    }
+    .deserialize(&mut deserializer)?;
+    deserializer.end()?;
+    // The root and `paths` are two levels above each path item.
+    let may_be_too_deep = paths.iter().flatten().any(|(_, range)| {
+        text.get(range.clone())
+            .is_none_or(|item| max_depth(item.as_bytes()) > MAX_DEPTH - 3)
+    });
+    if may_be_too_deep {
+        return parse_json(text).map(|value| (value, None));
+    }
+    Ok((value, paths))
+}
+
+/// How deeply JSON text nests its arrays and objects (brackets inside strings
+/// do not count).
+fn max_depth(text: &[u8]) -> usize {
+    let (mut depth, mut deepest, mut in_string, mut escaped) = (0usize, 0usize, false, false);
+    for &b in text {
+        if in_string {
+            match b {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'{' | b'[' => {
+                depth += 1;
+                deepest = deepest.max(depth);
+            }
+            b'}' | b']' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    deepest
+}
+
+/// The root object of a JSON document, read like [`ExactJson`] but for `paths`.
+struct LazyRoot<'t, 'a> {
+    text: &'t str,
+    members: &'a mut Vec<(String, Value)>,
+    items: &'a mut Vec<Value>,
+}
+
+impl<'de> DeserializeSeed<'de> for LazyRoot<'_, '_> {
+    type Value = (Value, Option<PathRanges>);
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for LazyRoot<'_, '_> {
+    type Value = (Value, Option<PathRanges>);
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let LazyRoot {
+            text,
+            members,
+            items,
+        } = self;
+        let start = members.len();
+        let mut paths = None;
+        while let Some(key) = map.next_key::<String>()? {
+            if key == "paths" {
+                // The last `paths` wins, as it does in a map.
+                if let Some(i) = members[start..].iter().position(|(k, _)| k == "paths") {
+                    members.remove(start + i);
+                }
+                paths = None;
+                match map.next_value_seed(LazyPaths {
+                    text,
+                    members: &mut *members,
+                    items: &mut *items,
+                })? {
+                    Ok(ranges) => paths = Some(ranges),
+                    Err(value) => members.push((key, value)),
+                }
+                continue;
+            }
+            let value = map.next_value_seed(ExactJson {
+                members: &mut *members,
+                items: &mut *items,
+            })?;
+            members.push((key, value));
+        }
+        let mut out = serde_json::Map::with_capacity(members.len() - start);
+        for (key, value) in members.drain(start..) {
+            out.insert(key, value);
+        }
+        Ok((Value::Object(out), paths))
+    }
+}
+
+/// The root's `paths`: a mapping's members as text (`Ok`), anything else as a
+/// value (`Err`), which conversion reports.
+struct LazyPaths<'t, 'a> {
+    text: &'t str,
+    members: &'a mut Vec<(String, Value)>,
+    items: &'a mut Vec<Value>,
+}
+
+impl<'de> DeserializeSeed<'de> for LazyPaths<'_, '_> {
+    type Value = Result<PathRanges, Value>;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl LazyPaths<'_, '_> {
+    fn exact(&mut self) -> ExactJson<'_> {
+        ExactJson {
+            members: &mut *self.members,
+            items: &mut *self.items,
+        }
+    }
+}
+
+impl<'de> Visitor<'de> for LazyPaths<'_, '_> {
+    type Value = Result<PathRanges, Value>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("any valid JSON value")
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let base = self.text.as_ptr() as usize;
+        let mut ranges = Vec::new();
+        while let Some(key) = map.next_key::<String>()? {
+            let raw: &RawValue = map.next_value()?;
+            let item = raw.get();
+            // Borrowed from `text`, which the deserializer reads in place.
+            let start = (item.as_ptr() as usize)
+                .checked_sub(base)
+                .filter(|start| start + item.len() <= self.text.len())
+                .ok_or_else(|| serde::de::Error::custom("a path item outside the document"))?;
+            ranges.push((key, start..start + item.len()));
+        }
+        Ok(Ok(ranges))
+    }
+    fn visit_bool<E>(mut self, v: bool) -> Result<Self::Value, E>
+    where
+        E: serde::de::Error,
+    {
+        self.exact().visit_bool(v).map(Err)
+    }
+    fn visit_i64<E>(mut self, v: i64) -> Result<Self::Value, E>
+    where
+        E: serde::de::Error,
+    {
+        self.exact().visit_i64(v).map(Err)
+    }
+    fn visit_u64<E>(mut self, v: u64) -> Result<Self::Value, E>
+    where
+        E: serde::de::Error,
+    {
+        self.exact().visit_u64(v).map(Err)
+    }
+    fn visit_f64<E>(mut self, v: f64) -> Result<Self::Value, E>
+    where
+        E: serde::de::Error,
+    {
+        self.exact().visit_f64(v).map(Err)
+    }
+    fn visit_str<E>(mut self, v: &str) -> Result<Self::Value, E>
+    where
+        E: serde::de::Error,
+    {
+        self.exact().visit_str(v).map(Err)
+    }
+    fn visit_string<E>(mut self, v: String) -> Result<Self::Value, E>
+    where
+        E: serde::de::Error,
+    {
+        self.exact().visit_string(v).map(Err)
+    }
+    fn visit_none<E>(mut self) -> Result<Self::Value, E>
+    where
+        E: serde::de::Error,
+    {
+        self.exact().visit_none().map(Err)
+    }
+    fn visit_unit<E>(mut self) -> Result<Self::Value, E>
+    where
+        E: serde::de::Error,
+    {
+        self.exact().visit_unit().map(Err)
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(mut self, seq: A) -> Result<Self::Value, A::Error> {
+        self.exact().visit_seq(seq).map(Err)
     }
 }
 
@@ -502,6 +793,102 @@ mod tests {
             let ours = parse_json(text).unwrap_err();
             assert_eq!(ours.to_string(), theirs.to_string(), "{text}");
         }
+    }
+
+    /// What `parse_root` reads, put back together: the value with `paths`
+    /// rebuilt from the text of its items.
+    fn reassembled(bytes: &[u8]) -> Result<Value, ParseError> {
+        let parsed = parse_root(bytes, DEFAULT_MAX_BYTES, Some(Syntax::Json))?;
+        let Some(ranges) = parsed.paths else {
+            return Ok(parsed.value);
+        };
+        assert!(parsed.value.get("paths").is_none());
+        let mut paths = serde_json::Map::new();
+        for (key, range) in ranges {
+            paths.insert(key, parse_path_item(&bytes[range])?);
+        }
+        let mut value = parsed.value;
+        value
+            .as_object_mut()
+            .expect("a root with paths is an object")
+            .insert("paths".to_string(), Value::Object(paths));
+        Ok(value)
+    }
+
+    #[test]
+    fn path_items_left_as_text_read_back_as_the_whole_document_reads() {
+        let docs = [
+            r#"{"openapi": "3.0.3", "paths": {"/a": {"get": {"x": [1, {"y": "}]\""}]}}, "/b/{id}": {}}, "info": {}}"#,
+            // A path given twice keeps its first place and its last value.
+            r#"{"paths": {"/a": {"get": 1}, "/b": 2, "/a": {"put": 3}}}"#,
+            // So does `paths` itself, whether either is a mapping or not.
+            r#"{"paths": {"/a": 1}, "x": 0, "paths": {"/b": 2}}"#,
+            r#"{"paths": {"/a": 1}, "paths": []}"#,
+            r#"{"paths": null, "paths": {"/b": {}}}"#,
+            r#"{"paths": [1, 2]}"#,
+            r#"{"paths": "none"}"#,
+            r#"{"paths": {}}"#,
+            "\u{FEFF}{\"paths\": {\"/é\": {\"get\": \"caf\\u00e9\"}}}",
+            r#"{"openapi": "3.1.0"}"#,
+        ];
+        for text in docs {
+            let bytes = text.as_bytes();
+            let (whole, _) =
+                parse_document_as(bytes, DEFAULT_MAX_BYTES, Some(Syntax::Json)).unwrap();
+            let read_back = reassembled(bytes).unwrap();
+            assert_eq!(read_back, whole, "{text}");
+            // Same order of members, too.
+            assert_eq!(
+                serde_json::to_string(&read_back["paths"]).unwrap(),
+                serde_json::to_string(&whole["paths"]).unwrap(),
+                "{text}"
+            );
+        }
+        let parsed = parse_root(br#"{"paths": {"/a": 1}}"#, DEFAULT_MAX_BYTES, None).unwrap();
+        assert_eq!(parsed.paths, Some(vec![("/a".to_string(), 17..18)]));
+        // YAML keeps its paths in the value.
+        let parsed = parse_root(b"paths: {/a: 1}\n", DEFAULT_MAX_BYTES, None).unwrap();
+        assert_eq!((parsed.paths, parsed.syntax), (None, Syntax::Yaml));
+        assert_eq!(parsed.value["paths"]["/a"], 1);
+    }
+
+    #[test]
+    fn a_document_with_path_items_left_as_text_fails_as_the_whole_document_fails() {
+        let nested = |levels: usize| {
+            format!(
+                r#"{{"paths": {{"/a": {}1{}}}, "info": {{}}}}"#,
+                "[".repeat(levels),
+                "]".repeat(levels)
+            )
+        };
+        let mut docs: Vec<String> = (120..=130).map(nested).collect();
+        docs.extend([
+            r#"{"paths": {"/a": {"get": [1, 2}}}"#.to_string(),
+            r#"{"paths": {"/a": {"get": "\q"}}}"#.to_string(),
+            r#"{"paths": {"/a": 01}}"#.to_string(),
+            r#"{"paths": {"/a": {}}} x"#.to_string(),
+            r#"{"paths": {"/a": {},}}"#.to_string(),
+            "{\"paths\": {\"/a\": \"\u{1}\"}}".to_string(),
+        ]);
+        for text in &docs {
+            let bytes = text.as_bytes();
+            let whole = parse_document_as(bytes, DEFAULT_MAX_BYTES, Some(Syntax::Json));
+            match whole {
+                Ok((value, _)) => assert_eq!(reassembled(bytes), Ok(value), "{text}"),
+                Err(e) => assert_eq!(
+                    parse_root(bytes, DEFAULT_MAX_BYTES, Some(Syntax::Json)).unwrap_err(),
+                    e,
+                    "{text}"
+                ),
+            }
+        }
+        // The limit is where it was: 126 levels inside a path item are the
+        // 128 of the document.
+        assert!(reassembled(nested(125).as_bytes()).is_ok());
+        assert!(matches!(
+            reassembled(nested(126).as_bytes()),
+            Err(ParseError::TooDeep { .. })
+        ));
     }
 
     #[test]

@@ -1,5 +1,7 @@
 //! JSON pointers (RFC 6901) as they appear in `$ref` fragments (RFC 3986).
 
+use std::borrow::Cow;
+
 use serde_json::Value;
 
 /// Splits a fragment (`/components/schemas/a~1b`, without the `#`) into unescaped
@@ -25,24 +27,40 @@ pub struct NotAPointer;
 /// Follows a fragment (without the `#`) from `value`, without allocating unless the
 /// fragment is percent-encoded or escaped. `Ok(None)` when it leads nowhere.
 pub fn follow<'v>(value: &'v Value, fragment: &str) -> Result<Option<&'v Value>, NotAPointer> {
-    use std::borrow::Cow;
-    let decoded: Cow<'_, str> = if fragment.contains('%') {
+    follow_decoded(value, &decode(fragment))
+}
+
+/// A fragment percent-decoded, as URI fragments are before they are read as
+/// pointers; borrowed when there is nothing to decode.
+pub fn decode(fragment: &str) -> Cow<'_, str> {
+    if fragment.contains('%') {
         percent_encoding::percent_decode_str(fragment).decode_utf8_lossy()
     } else {
         Cow::Borrowed(fragment)
-    };
+    }
+}
+
+/// Unescapes one pointer token (`a~1b~0c` → `a/b~c`).
+pub fn unescape(token: &str) -> Cow<'_, str> {
+    if token.contains('~') {
+        Cow::Owned(token.replace("~1", "/").replace("~0", "~"))
+    } else {
+        Cow::Borrowed(token)
+    }
+}
+
+/// [`follow`] of a fragment already percent-decoded ([`decode`]).
+pub fn follow_decoded<'v>(
+    value: &'v Value,
+    decoded: &str,
+) -> Result<Option<&'v Value>, NotAPointer> {
     if decoded.is_empty() {
         return Ok(Some(value));
     }
     let rest = decoded.strip_prefix('/').ok_or(NotAPointer)?;
     let mut current = value;
     for raw in rest.split('/') {
-        let token: Cow<'_, str> = if raw.contains('~') {
-            Cow::Owned(raw.replace("~1", "/").replace("~0", "~"))
-        } else {
-            Cow::Borrowed(raw)
-        };
-        match step(current, &token) {
+        match step(current, &unescape(raw)) {
             Some(next) => current = next,
             None => return Ok(None),
         }
