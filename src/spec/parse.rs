@@ -317,21 +317,26 @@ type PathRanges = Vec<(String, Range<usize>)>;
 /// [`parse_json`] of a document whose text starts with `{`, leaving its path
 /// items as text: the root's `paths` member, when it is a mapping, is not in
 /// the value, and each of its members is returned as its key and range in
-/// `text`. The same deserializer reads everything, so syntax errors are the
-/// same, at the same line and column; the path items' text is checked for
-/// depth here, and a document that may be too deep is parsed again whole, so
-/// that its error is serde_json's own.
+/// `text`. The path items' text is checked as JSON and for depth; a document
+/// that fails either (or may be too deep) is parsed again whole, so that its
+/// error is the same, at the same line and column, as [`parse_json`]'s.
 fn parse_json_lazy_paths(text: &str) -> Result<(Value, Option<PathRanges>), serde_json::Error> {
     let mut deserializer = serde_json::Deserializer::from_str(text);
     let mut members = Vec::new();
     let mut items = Vec::new();
-    let (value, paths) = LazyRoot {
+    let read = LazyRoot {
         text,
         members: &mut members,
         items: &mut items,
     }
-    .deserialize(&mut deserializer)?;
-    deserializer.end()?;
+    .deserialize(&mut deserializer)
+    .and_then(|read| deserializer.end().map(|()| read));
+    // serde_json words an error in text it skips (a path item) its own way, and
+    // may place it a column off: a document that fails is parsed again whole, so
+    // that the error is the one it always gave.
+    let Ok((value, paths)) = read else {
+        return parse_json(text).map(|value| (value, None));
+    };
     // The root and `paths` are two levels above each path item.
     let may_be_too_deep = paths.iter().flatten().any(|(_, range)| {
         text.get(range.clone())
@@ -344,21 +349,30 @@ fn parse_json_lazy_paths(text: &str) -> Result<(Value, Option<PathRanges>), serd
 }
 
 /// How deeply JSON text nests its arrays and objects (brackets inside strings
-/// do not count).
+/// do not count), for text the parser has accepted. Strings, most of a spec's
+/// bytes, are crossed with `memchr`.
 fn max_depth(text: &[u8]) -> usize {
-    let (mut depth, mut deepest, mut in_string, mut escaped) = (0usize, 0usize, false, false);
-    for &b in text {
-        if in_string {
-            match b {
-                _ if escaped => escaped = false,
-                b'\\' => escaped = true,
-                b'"' => in_string = false,
-                _ => {}
-            }
-            continue;
-        }
+    let (mut depth, mut deepest, mut at) = (0usize, 0usize, 0usize);
+    while let Some(&b) = text.get(at) {
         match b {
-            b'"' => in_string = true,
+            b'"' => {
+                // To the closing quote, over escaped characters.
+                at += 1;
+                loop {
+                    let Some(rest) = text.get(at..) else {
+                        return deepest;
+                    };
+                    match memchr::memchr2(b'"', b'\\', rest) {
+                        Some(i) if rest[i] == b'\\' => at += i + 2,
+                        Some(i) => {
+                            at += i + 1;
+                            break;
+                        }
+                        None => return deepest,
+                    }
+                }
+                continue;
+            }
             b'{' | b'[' => {
                 depth += 1;
                 deepest = deepest.max(depth);
@@ -366,6 +380,7 @@ fn max_depth(text: &[u8]) -> usize {
             b'}' | b']' => depth = depth.saturating_sub(1),
             _ => {}
         }
+        at += 1;
     }
     deepest
 }
@@ -889,6 +904,13 @@ mod tests {
             reassembled(nested(126).as_bytes()),
             Err(ParseError::TooDeep { .. })
         ));
+    }
+
+    #[test]
+    fn nesting_is_counted_outside_strings_only() {
+        assert_eq!(max_depth(br#"{"a": [1, {"b": "[[{{\"}}"}], "c": {}}"#), 3);
+        assert_eq!(max_depth(br#"["\"[", ["\\", [[]]]]"#), 4);
+        assert_eq!(max_depth(b"1"), 0);
     }
 
     #[test]
