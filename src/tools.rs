@@ -182,7 +182,7 @@ pub fn strict_tool(action: &StoredAction) -> Result<Value, NotStrict> {
     Ok(openai(action, parameters, true))
 }
 
-/// The number of tokens `text` takes in `o200k_base`. The encoder is built once per
+/// The number of tokens `text` takes in `o200k_base`. The encoder is loaded once per
 /// process, on first use (it ships inside the binary; nothing is read or fetched).
 pub fn count_tokens(text: &str) -> usize {
     tokens::count(text)
