@@ -14,7 +14,7 @@ use crate::action::SpecFields;
 use crate::convert::{self, Conversion, ConvertOptions};
 use crate::plan::{self, CurrentAction, Plan, PlanInput, PlanOptions, StoredSpec};
 use crate::source::{self, LoadError, LoadOptions, SpecLocation};
-use crate::store::{ActionSummary, AppliedBy, SpecBlob, Store, StoreError};
+use crate::store::{AppliedBy, SpecBlob, Store, StoreError};
 
 /// Everything needed to reconcile one source.
 #[derive(Debug, Clone)]
@@ -431,10 +431,18 @@ async fn current_actions<S: Store>(
         .iter()
         .map(|d| (d.key.as_str(), &d.spec))
         .collect();
-    let same: Vec<bool> = summaries
+    // Only the drafts a stored digest may vouch for are digested, all at once.
+    let vouched: Vec<(usize, &SpecFields)> = summaries
         .iter()
-        .map(|s| same_as_draft(s, &drafts))
+        .enumerate()
+        .filter(|(_, s)| s.spec_digest.is_some())
+        .filter_map(|(i, s)| Some((i, *drafts.get(s.key.as_str())?)))
         .collect();
+    let specs: Vec<&SpecFields> = vouched.iter().map(|(_, spec)| *spec).collect();
+    let mut same = vec![false; summaries.len()];
+    for ((i, _), digest) in vouched.iter().zip(plan::spec_digests(&specs)) {
+        same[*i] = digest.is_some() && digest == summaries[*i].spec_digest;
+    }
     let wanted: Vec<i64> = summaries
         .iter()
         .zip(&same)
@@ -500,15 +508,6 @@ fn names_written(
     names.sort_unstable();
     names.dedup();
     names
-}
-
-/// Whether a stored action's digest vouches that its spec-owned fields are its
-/// draft's (same key). No digest, or no draft, means they must be read.
-fn same_as_draft(summary: &ActionSummary, drafts: &HashMap<&str, &SpecFields>) -> bool {
-    match (&summary.spec_digest, drafts.get(summary.key.as_str())) {
-        (Some(stored), Some(draft)) => plan::spec_digest(draft).as_ref() == Some(stored),
-        _ => false,
-    }
 }
 
 /// Whether a source of this kind is read by actionsync itself (a file, a file

@@ -30,6 +30,7 @@ use crate::action::{
 use crate::convert::schema;
 
 mod strict;
+mod tokens;
 
 pub use strict::{NotStrict, strict_schema};
 
@@ -181,12 +182,10 @@ pub fn strict_tool(action: &StoredAction) -> Result<Value, NotStrict> {
     Ok(openai(action, parameters, true))
 }
 
-/// The number of tokens `text` takes in `o200k_base`. The encoder is built once per
+/// The number of tokens `text` takes in `o200k_base`. The encoder is loaded once per
 /// process, on first use (it ships inside the binary; nothing is read or fetched).
 pub fn count_tokens(text: &str) -> usize {
-    tiktoken_rs::o200k_base_singleton()
-        .encode_ordinary(text)
-        .len()
+    tokens::count(text)
 }
 
 /// The action's token cost: the `o200k_base` tokens of its OpenAI function tool as

@@ -24,7 +24,6 @@ use std::collections::{HashMap, HashSet};
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use xxhash_rust::xxh3::xxh3_128;
 
 use crate::action::{
     ActionDraft, ActionState, HandFields, Origin, SPEC_FIELDS, SkipKind, SpecFields, StoredAction,
@@ -173,34 +172,149 @@ impl From<StoredAction> for CurrentAction {
 /// cryptographic hash: it tells a spec's versions apart, and whoever could
 /// craft a collision writes the spec anyway.
 pub fn spec_digest(spec: &SpecFields) -> Option<String> {
-    #[derive(Serialize)]
-    struct Compared<'a> {
-        name: &'a str,
-        description: &'a str,
-        method: crate::action::Method,
-        url: &'a str,
-        parameters: &'a [crate::action::Parameter],
-        headers: &'a [crate::action::StaticHeader],
-        body: &'a Option<crate::action::Body>,
-        auth: &'a [crate::action::AuthRequirement],
-    }
-    let compared = Compared {
-        name: &spec.name,
-        description: &spec.description,
-        method: spec.method,
-        url: &spec.url,
-        parameters: &spec.parameters,
-        headers: &spec.headers,
-        body: &spec.body,
-        auth: &spec.auth,
-    };
     // A version first, so a later change of what is compared invalidates old digests.
-    // The text is hashed whole: fed to the hash piece by piece as serde_json
-    // writes it, the hash's per-call cost was half the digest's.
-    let mut json = b"spec-digest/1\0".to_vec();
+    let mut hashed = HashWriter::new();
+    hashed.hasher.update(DIGEST_VERSION);
     // Serialising these types does not fail; if it did, no digest means a full compare.
-    serde_json::to_writer(&mut json, &compared).ok()?;
-    Some(format!("{:032x}", xxh3_128(&json)))
+    serde_json::to_writer(&mut hashed, &Compared::of(spec)).ok()?;
+    Some(format!("{:032x}", hashed.finish()))
+}
+
+/// The [`spec_digest`] of each of `specs`, in order: on as many threads as the
+/// machine has cores (up to four) when there are many, since a re-plan of a
+/// large spec digests every draft, and that was most of its plan step.
+pub fn spec_digests(specs: &[&SpecFields]) -> Vec<Option<String>> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .clamp(1, 4);
+    if threads == 1 || specs.len() < 64 {
+        return specs.iter().map(|s| spec_digest(s)).collect();
+    }
+    let per_thread = specs.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        let parts: Vec<_> = specs
+            .chunks(per_thread)
+            .map(|part| {
+                scope.spawn(move || part.iter().map(|s| spec_digest(s)).collect::<Vec<_>>())
+            })
+            .collect();
+        parts
+            .into_iter()
+            .flat_map(|part| {
+                // A digest does not panic; if a thread did, no digest means a full compare.
+                part.join().unwrap_or_else(|_| vec![None; per_thread])
+            })
+            .take(specs.len())
+            .collect()
+    })
+}
+
+/// Feeds the hash what serde_json writes, a block at a time: fed piece by piece
+/// the hash's per-call cost was half the digest's, and collecting the whole text
+/// first copied it as it grew.
+struct HashWriter {
+    hasher: xxhash_rust::xxh3::Xxh3,
+    block: Vec<u8>,
+}
+
+impl HashWriter {
+    const BLOCK: usize = 16 * 1024;
+
+    fn new() -> HashWriter {
+        HashWriter {
+            hasher: xxhash_rust::xxh3::Xxh3::new(),
+            block: Vec::with_capacity(Self::BLOCK),
+        }
+    }
+
+    fn finish(mut self) -> u128 {
+        self.hasher.update(&self.block);
+        self.block.clear();
+        self.hasher.digest128()
+    }
+}
+
+impl std::io::Write for HashWriter {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        if self.block.len() + data.len() > Self::BLOCK {
+            self.hasher.update(&self.block);
+            self.block.clear();
+        }
+        if data.len() >= Self::BLOCK {
+            self.hasher.update(data);
+        } else {
+            self.block.extend_from_slice(data);
+        }
+        Ok(data.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// What a [`spec_digest`] hashes first: a change of what is compared changes it.
+const DIGEST_VERSION: &[u8] = b"spec-digest/1\0";
+
+/// The spec-owned fields a [`spec_digest`] covers, serialised as [`SpecFields`]
+/// serialises them, in the same order, without `operation` (its last field).
+#[derive(Serialize)]
+struct Compared<'a> {
+    name: &'a str,
+    description: &'a str,
+    method: crate::action::Method,
+    url: &'a str,
+    parameters: &'a [crate::action::Parameter],
+    headers: &'a [crate::action::StaticHeader],
+    body: &'a Option<crate::action::Body>,
+    auth: &'a [crate::action::AuthRequirement],
+}
+
+impl<'a> Compared<'a> {
+    fn of(spec: &'a SpecFields) -> Compared<'a> {
+        Compared {
+            name: &spec.name,
+            description: &spec.description,
+            method: spec.method,
+            url: &spec.url,
+            parameters: &spec.parameters,
+            headers: &spec.headers,
+            body: &spec.body,
+            auth: &spec.auth,
+        }
+    }
+}
+
+/// An action's spec-owned fields as the catalogue stores them (the JSON of
+/// [`SpecFields`]) and their [`spec_digest`], from one serialisation instead of
+/// two: the digest's text is the stored text without `operation`, which comes
+/// last. `None` for the digest (a full compare at the next plan) only if the
+/// fields do not serialise, which they always do.
+pub fn stored_spec(spec: &SpecFields) -> (String, Option<String>) {
+    let fallback = || {
+        let json = serde_json::to_string(spec).unwrap_or_else(|_| "null".to_string());
+        (json, None)
+    };
+    let mut hasher = xxhash_rust::xxh3::Xxh3::new();
+    hasher.update(DIGEST_VERSION);
+    let Ok(mut json) = serde_json::to_vec(&Compared::of(spec)) else {
+        return fallback();
+    };
+    hasher.update(&json);
+    let digest = format!("{:032x}", hasher.digest128());
+    // `{…compared…}` becomes `{…compared…,"operation":{…}}`.
+    if json.pop() != Some(b'}') {
+        return fallback();
+    }
+    json.extend_from_slice(b",\"operation\":");
+    if serde_json::to_writer(&mut json, &spec.operation).is_err() {
+        return fallback();
+    }
+    json.push(b'}');
+    match String::from_utf8(json) {
+        Ok(json) => (json, Some(digest)),
+        Err(_) => fallback(),
+    }
 }
 
 /// What happens to one action.
@@ -375,6 +489,67 @@ impl Plan {
     }
 }
 
+/// The JSON a revision records of `plan` as applied: the plan, with each
+/// change's id as `ids` has it (the new actions' ids) and its name as `names`
+/// has it where `Some` (the name in effect, should a pin have won). The same
+/// text as the plan so changed would give, without copying the plan: its
+/// field changes are most of its bytes.
+pub fn applied_json(plan: &Plan, ids: &[Option<i64>], names: &[Option<String>]) -> String {
+    #[derive(Serialize)]
+    struct AppliedPlan<'a> {
+        source: &'a str,
+        spec_hash: &'a str,
+        base_revision: i64,
+        counts: &'a Counts,
+        changes: Vec<AppliedChange<'a>>,
+        drift: &'a [Drift],
+        orphans: &'a [Orphan],
+        kept: &'a [Kept],
+        #[serde(skip_serializing_if = "<[_]>::is_empty")]
+        held_back: &'a [HeldBack],
+        diagnostics: &'a [Diagnostic],
+        refusals: &'a [Refusal],
+        forced: bool,
+    }
+    #[derive(Serialize)]
+    struct AppliedChange<'a> {
+        kind: ChangeKind,
+        id: Option<i64>,
+        key: &'a str,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        previous_key: Option<&'a str>,
+        name: &'a str,
+        fields: &'a [FieldChange],
+    }
+    let applied = AppliedPlan {
+        source: &plan.source,
+        spec_hash: &plan.spec_hash,
+        base_revision: plan.base_revision,
+        counts: &plan.counts,
+        changes: plan
+            .changes
+            .iter()
+            .enumerate()
+            .map(|(i, c)| AppliedChange {
+                kind: c.kind,
+                id: ids.get(i).copied().unwrap_or(c.id),
+                key: &c.key,
+                previous_key: c.previous_key.as_deref(),
+                name: names.get(i).and_then(|n| n.as_deref()).unwrap_or(&c.name),
+                fields: &c.fields,
+            })
+            .collect(),
+        drift: &plan.drift,
+        orphans: &plan.orphans,
+        kept: &plan.kept,
+        held_back: &plan.held_back,
+        diagnostics: &plan.diagnostics,
+        refusals: &plan.refusals,
+        forced: plan.forced,
+    };
+    serde_json::to_string(&applied).unwrap_or_else(|_| "null".to_string())
+}
+
 /// Conversion diagnostics that make a plan unsafe to apply.
 const BLOCKING_CODES: &[&str] = &["http-url", "no-server", "relative-server", "bad-server"];
 
@@ -407,7 +582,7 @@ pub fn plan(input: PlanInput<'_>) -> Plan {
         .collect();
     diagnostics.append(&mut name_findings);
     let mut refusals = Vec::new();
-    lint_plan(&input, &changes, &mut diagnostics, &mut refusals);
+    lint_plan(&input, &mut changes, &mut diagnostics, &mut refusals);
     guard_plan(
         &input,
         &changes,
@@ -915,7 +1090,7 @@ fn resolve_names(
 /// in the catalogue afterwards. Errors refuse the plan; warnings are shown.
 fn lint_plan(
     input: &PlanInput<'_>,
-    changes: &[Change],
+    changes: &mut [Change],
     diagnostics: &mut Vec<Diagnostic>,
     refusals: &mut Vec<Refusal>,
 ) {
@@ -938,29 +1113,35 @@ fn lint_plan(
     let current_by_id: HashMap<i64, &CurrentAction> =
         input.current.iter().map(|a| (a.id, a)).collect();
     // Each action the plan writes, as it will be (its hand-owned fields, so pins,
-    // in effect): what lint and the token budget weigh.
+    // in effect): what lint and the token budget weigh. Each change lends its
+    // spec-owned fields (the bulk of it) to its action, which gives them back
+    // below: copying them was a tenth of a first apply's plan.
+    let mut lent: Vec<usize> = Vec::new();
     let written: Vec<StoredAction> = changes
-        .iter()
-        .filter(|c| {
+        .iter_mut()
+        .enumerate()
+        .filter(|(_, c)| {
             matches!(
                 c.kind,
                 ChangeKind::Create | ChangeKind::Update | ChangeKind::Restore
             )
         })
-        .filter_map(|c| {
+        .filter_map(|(index, c)| {
             let stored = c.id.and_then(|id| current_by_id.get(&id));
             let hand = match (stored, &c.hand) {
                 (Some(stored), _) => stored.hand.clone(),
                 (None, Some(hand)) => hand.clone(),
                 (None, None) => return None,
             };
+            let spec = c.spec.take()?;
+            lent.push(index);
             Some(StoredAction {
                 id: c.id.unwrap_or(0),
                 source: input.source.to_string(),
                 key: c.key.clone(),
                 name: c.name.clone(),
                 state: ActionState::Active,
-                spec: c.spec.clone()?,
+                spec,
                 hand,
                 hand_set: Vec::new(),
                 version: 0,
@@ -1057,6 +1238,10 @@ fn lint_plan(
             });
         }
     }
+    drop((subjects, costed));
+    for (index, action) in lent.into_iter().zip(written) {
+        changes[index].spec = Some(action.spec);
+    }
 }
 
 /// Refusals that `force` overrides: a spec with zero operations, or one that
@@ -1091,5 +1276,143 @@ fn guard_plan(
                 overridable: true,
             });
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::convert::ConvertOptions;
+    use crate::source::{LoadOptions, SpecLocation};
+
+    /// The drafts of a fixture spec.
+    fn drafts(fixture: &str) -> Vec<ActionDraft> {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures")
+            .join(fixture);
+        let spec = crate::source::load(&SpecLocation::File(path), &LoadOptions::default())
+            .expect("the fixture loads");
+        let options = ConvertOptions {
+            source: "fixture".to_string(),
+            base_url: url::Url::parse("https://api.example.com").ok(),
+            ..ConvertOptions::default()
+        };
+        crate::convert::convert(&spec, &options).actions
+    }
+
+    /// A plan with a change of every kind, a rename, drift and a held-back change.
+    fn plan_of_every_kind(held_back: bool) -> Plan {
+        let spec = drafts("request-bodies.yaml").remove(0).spec;
+        let change = |kind, id: Option<i64>, key: &str, previous: Option<&str>| Change {
+            kind,
+            id,
+            key: key.to_string(),
+            previous_key: previous.map(str::to_string),
+            name: format!("name_of_{key}"),
+            fields: vec![FieldChange {
+                field: "description".to_string(),
+                old: Value::Null,
+                new: Value::String("Löschen \"quoted\"".to_string()),
+                pinned: id == Some(2),
+            }],
+            spec: Some(spec.clone()),
+            hand: Some(HandFields::default()),
+        };
+        Plan {
+            source: "orders".to_string(),
+            spec_hash: "abc".to_string(),
+            base_revision: 3,
+            counts: Counts {
+                created: 1,
+                updated: 1,
+                archived: 1,
+                ..Counts::default()
+            },
+            changes: vec![
+                change(ChangeKind::Create, None, "createOrder", None),
+                change(ChangeKind::Update, Some(2), "getOrder", Some("fetchOrder")),
+                change(ChangeKind::Archive, Some(5), "oldOrder", None),
+            ],
+            drift: vec![Drift {
+                id: 2,
+                name: "get_order".to_string(),
+                field: "description".to_string(),
+                pinned: Value::String("pinned".to_string()),
+                spec_old: Value::Null,
+                spec_new: Value::Bool(true),
+            }],
+            orphans: Vec::new(),
+            kept: Vec::new(),
+            held_back: if held_back {
+                vec![HeldBack {
+                    kind: ChangeKind::Create,
+                    id: None,
+                    key: "clash".to_string(),
+                    name: "taken_name".to_string(),
+                    reason: "taken".to_string(),
+                }]
+            } else {
+                Vec::new()
+            },
+            diagnostics: Vec::new(),
+            refusals: Vec::new(),
+            forced: true,
+        }
+    }
+
+    #[test]
+    fn the_applied_plan_is_recorded_as_the_plan_with_its_ids_and_names() {
+        for held_back in [false, true] {
+            let plan = plan_of_every_kind(held_back);
+            let ids = [Some(41), Some(2), Some(5)];
+            let names = [None, Some("pinned_name".to_string()), None];
+            let mut expected = plan.clone();
+            expected.changes[0].id = Some(41);
+            expected.changes[1].name = "pinned_name".to_string();
+            assert_eq!(
+                applied_json(&plan, &ids, &names),
+                serde_json::to_string(&expected).expect("serialises")
+            );
+            let read: Plan =
+                serde_json::from_str(&applied_json(&plan, &ids, &names)).expect("reads back");
+            assert_eq!(read.changes[0].id, Some(41));
+        }
+    }
+
+    #[test]
+    fn the_stored_spec_and_its_digest_come_out_as_from_two_serialisations() {
+        let mut seen = 0;
+        let mut specs = Vec::new();
+        for fixture in [
+            "request-bodies.yaml",
+            "parameters.yaml",
+            "security.yaml",
+            "extensions.yaml",
+            "swagger2.json",
+            "oas31-features.yaml",
+        ] {
+            for draft in drafts(fixture) {
+                let (json, digest) = stored_spec(&draft.spec);
+                assert_eq!(
+                    json,
+                    serde_json::to_string(&draft.spec).expect("serialises"),
+                    "{fixture}: {}",
+                    draft.key
+                );
+                assert_eq!(digest, spec_digest(&draft.spec), "{fixture}: {}", draft.key);
+                // The digest every catalogue has stored since digests were kept.
+                let mut text = b"spec-digest/1\0".to_vec();
+                serde_json::to_writer(&mut text, &Compared::of(&draft.spec)).expect("serialises");
+                let stored = format!("{:032x}", xxhash_rust::xxh3::xxh3_128(&text));
+                assert_eq!(digest.as_deref(), Some(stored.as_str()));
+                specs.push(draft.spec);
+                seen += 1;
+            }
+        }
+        assert!(seen > 20, "only {seen} drafts");
+        // Many at once, as a re-plan digests them (on several threads): the same.
+        let many: Vec<&SpecFields> = specs.iter().cycle().take(seen * 5 + 3).collect();
+        let one_by_one: Vec<Option<String>> = many.iter().map(|s| spec_digest(s)).collect();
+        assert_eq!(spec_digests(&many), one_by_one);
     }
 }

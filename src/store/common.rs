@@ -326,8 +326,7 @@ macro_rules! store_impl {
             now: i64,
         ) -> Result<Option<String>> {
             let id = change.id.unwrap_or_default();
-            let json = to_json(spec);
-            let digest = plan::spec_digest(spec);
+            let (json, digest) = plan::stored_spec(spec);
             for _ in 0..8 {
                 let (hand, version) = match read.take() {
                     Some(read) => read,
@@ -380,14 +379,15 @@ macro_rules! store_impl {
                     "INSERT INTO actions (source, key, name, state, method, path, spec, spec_digest, hand, pinned, hand_set, version, created_at, updated_at) ",
                 );
                 q.push_values(chunk, |mut row, (change, spec, hand)| {
+                    let (json, digest) = plan::stored_spec(spec);
                     row.push_bind(source)
                         .push_bind(&change.key)
                         .push_bind(&change.name)
                         .push("'active'")
                         .push_bind(&spec.operation.method)
                         .push_bind(&spec.operation.path)
-                        .push_bind(to_json(spec))
-                        .push_bind(plan::spec_digest(spec))
+                        .push_bind(json)
+                        .push_bind(digest)
                         .push_bind(to_json(hand))
                         .push_bind(i64::from(hand.pinned))
                         .push("'[]'")
@@ -846,24 +846,27 @@ macro_rules! store_impl {
                 let now = now_ms();
                 store_spec(&mut tx, spec, now).await?;
 
-                let mut applied = plan.clone();
+                // What the revision records beside the plan: each change's id (the
+                // new actions') and the name in effect where a pin won.
+                let mut applied_ids: Vec<Option<i64>> = plan.changes.iter().map(|c| c.id).collect();
+                let mut applied_names: Vec<Option<String>> = vec![None; plan.changes.len()];
                 // Removals first, so their names are free; then names that change are
                 // parked, so two actions may swap names; then updates, then creations.
                 for delete in [false, true] {
                     let kind = if delete { ChangeKind::Delete } else { ChangeKind::Archive };
-                    let ids: Vec<i64> = applied.changes.iter().filter(|c| c.kind == kind).map(|c| c.id.unwrap_or_default()).collect();
+                    let ids: Vec<i64> = plan.changes.iter().filter(|c| c.kind == kind).map(|c| c.id.unwrap_or_default()).collect();
                     if !remove_actions(&mut tx, &plan.source, &ids, delete, now).await? {
                         return Err(conflict(plan, current));
                     }
                 }
-                let updates: Vec<usize> = (0..applied.changes.len())
-                    .filter(|&i| matches!(applied.changes[i].kind, ChangeKind::Update | ChangeKind::Restore))
+                let updates: Vec<usize> = (0..plan.changes.len())
+                    .filter(|&i| matches!(plan.changes[i].kind, ChangeKind::Update | ChangeKind::Restore))
                     .collect();
-                let update_ids: Vec<i64> = updates.iter().map(|&i| applied.changes[i].id.unwrap_or_default()).collect();
+                let update_ids: Vec<i64> = updates.iter().map(|&i| plan.changes[i].id.unwrap_or_default()).collect();
                 park_names(&mut tx, &update_ids).await?;
                 let mut read = hands(&mut tx, &update_ids).await?;
                 for (&i, id) in updates.iter().zip(&update_ids) {
-                    let change = &applied.changes[i];
+                    let change = &plan.changes[i];
                     let Some(new_spec) = &change.spec else { continue };
                     let Some(read) = read.remove(id) else {
                         return Err(conflict(plan, current));
@@ -871,7 +874,7 @@ macro_rules! store_impl {
                     let Some(name) = update_action(&mut tx, change, new_spec, Some(read), now).await? else {
                         return Err(conflict(plan, current));
                     };
-                    applied.changes[i].name = name;
+                    applied_names[i] = Some(name);
                 }
                 let creates: Vec<(&Change, &SpecFields, &HandFields)> = plan
                     .changes
@@ -880,11 +883,11 @@ macro_rules! store_impl {
                     .filter_map(|c| Some((c, c.spec.as_ref()?, c.hand.as_ref()?)))
                     .collect();
                 let mut created = insert_actions(&mut tx, &plan.source, &creates, now).await?;
-                for change in applied.changes.iter_mut().filter(|c| c.kind == ChangeKind::Create && c.spec.is_some() && c.hand.is_some()) {
+                for (i, change) in plan.changes.iter().enumerate().filter(|(_, c)| c.kind == ChangeKind::Create && c.spec.is_some() && c.hand.is_some()) {
                     let Some(id) = created.remove(&change.key) else {
                         return Err(StoreError::Corrupt(format!("no id came back for the new action `{}`", change.key)));
                     };
-                    change.id = Some(id);
+                    applied_ids[i] = Some(id);
                 }
 
                 let number = current + 1;
@@ -898,8 +901,8 @@ macro_rules! store_impl {
                 .bind(spec.hash)
                 .bind(applied_by.as_str())
                 .bind(now)
-                .bind(to_json(&applied.counts))
-                .bind(to_json(&applied))
+                .bind(to_json(&plan.counts))
+                .bind(plan::applied_json(plan, &applied_ids, &applied_names))
                 .bind(actor)
                 .execute(&mut *tx)
                 .await?;
