@@ -1006,7 +1006,12 @@ mod tests {
         assert_eq!(parsed.paths, Some(vec![("/a".to_string(), 17..18)]));
         let text = br#"{"paths": {"/a": {"get": {}} , "/b" : [ ] }, "x": 1}"#;
         let parsed = parse_root(text, DEFAULT_MAX_BYTES, None).unwrap();
-        let items: Vec<&[u8]> = parsed.paths.unwrap().into_iter().map(|(_, r)| &text[r]).collect();
+        let items: Vec<&[u8]> = parsed
+            .paths
+            .unwrap()
+            .into_iter()
+            .map(|(_, r)| &text[r])
+            .collect();
         assert_eq!(items, [&b"{\"get\": {}}"[..], b"[ ]"]);
         // YAML keeps its paths in the value.
         let parsed = parse_root(b"paths: {/a: 1}\n", DEFAULT_MAX_BYTES, None).unwrap();
