@@ -383,8 +383,11 @@ fn main() {
                     .execute(&admin)
                     .await
                     .unwrap();
+                // The URL may carry a query already (`?host=/var/run/postgresql`
+                // for a Unix socket).
+                let joiner = if url.contains('?') { '&' } else { '?' };
                 let pg = store::open(
-                    &format!("{url}?options=-c%20search_path%3D{schema}"),
+                    &format!("{url}{joiner}options=-c%20search_path%3D{schema}"),
                     dir.path(),
                 )
                 .await
