@@ -123,11 +123,16 @@ pub fn parse_root(
 
 /// Parses the JSON text of one path item that [`parse_root`] left as text.
 pub fn parse_path_item(text: &[u8]) -> Result<Value, ParseError> {
-    let text = std::str::from_utf8(text).map_err(|e| {
-        let (line, column) = line_column(text, e.valid_up_to());
-        ParseError::NotUtf8 { line, column }
-    })?;
+    let text = utf8(text)?;
     parse_json(text).map_err(|e| from_json_error(&e))
+}
+
+/// The bytes as text, or where the first byte that is not UTF-8 is.
+fn utf8(bytes: &[u8]) -> Result<&str, ParseError> {
+    std::str::from_utf8(bytes).map_err(|e| {
+        let (line, column) = line_column(bytes, e.valid_up_to());
+        ParseError::NotUtf8 { line, column }
+    })
 }
 
 fn parse_with(
@@ -148,10 +153,7 @@ fn parse_with(
         0
     };
     let bytes = &bytes[bom..];
-    let text = std::str::from_utf8(bytes).map_err(|e| {
-        let (line, column) = line_column(bytes, e.valid_up_to());
-        ParseError::NotUtf8 { line, column }
-    })?;
+    let text = utf8(bytes)?;
     let yaml = |value| ParsedRoot {
         value,
         syntax: Syntax::Yaml,
