@@ -94,8 +94,10 @@ pub struct Parameter {
     pub description: String,
     /// Whether the call needs it.
     pub required: bool,
-    /// Its JSON Schema (2020-12), `$ref`s resolved.
-    pub schema: Value,
+    /// Its JSON Schema (2020-12), `$ref`s resolved. Shared: operations that
+    /// take the same parameter hold one tree.
+    #[serde(with = "shared_value")]
+    pub schema: Arc<Value>,
     /// How an array or object value is written (`form`, `spaceDelimited`,
     /// `pipeDelimited`, `deepObject`, …), when the spec says; else OpenAPI's default.
     #[serde(skip_serializing_if = "Option::is_none", default)]
@@ -565,7 +567,7 @@ mod tests {
             location,
             description: String::new(),
             required: false,
-            schema: Value::Bool(true),
+            schema: Arc::new(Value::Bool(true)),
             style: None,
             explode: None,
         }

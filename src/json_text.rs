@@ -2,7 +2,8 @@
 //! length of a value. Shared by the pretty printer of `cli` and the byte budget
 //! of `convert::schema`; the rules are serde_json's, byte for byte: `"`, `\\`
 //! and control characters are escaped (`\b \t \n \f \r`, the rest as
-//! `\u00xx`, lower-case hex), nothing else is.
+//! `\u00xx`, lower-case hex), nothing else is. And a fast hash of that text
+//! (`HashWriter`, `digest`), for the plan's digests and shared schemas.
 
 use serde_json::Value;
 
@@ -131,6 +132,66 @@ fn number_len(n: &serde_json::Number) -> usize {
         // What serde_json writes for a number it cannot represent.
         n.to_string().len()
     }
+}
+
+/// A 128-bit XXH3 of what serde_json writes, fed a block at a time: fed piece by
+/// piece the hash's per-call cost was half a digest's, and collecting the whole
+/// text first copied it as it grew. Not cryptographic: it tells values apart.
+pub struct HashWriter {
+    hasher: xxhash_rust::xxh3::Xxh3,
+    block: Vec<u8>,
+}
+
+impl HashWriter {
+    const BLOCK: usize = 16 * 1024;
+
+    /// An empty hash; its block grows with what is written, up to 16 KiB.
+    pub fn new() -> HashWriter {
+        HashWriter {
+            hasher: xxhash_rust::xxh3::Xxh3::new(),
+            block: Vec::new(),
+        }
+    }
+
+    /// The hash of everything written.
+    pub fn finish(mut self) -> u128 {
+        self.hasher.update(&self.block);
+        self.block.clear();
+        self.hasher.digest128()
+    }
+}
+
+impl Default for HashWriter {
+    fn default() -> Self {
+        HashWriter::new()
+    }
+}
+
+impl std::io::Write for HashWriter {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        if self.block.len() + data.len() > Self::BLOCK {
+            self.hasher.update(&self.block);
+            self.block.clear();
+        }
+        if data.len() >= Self::BLOCK {
+            self.hasher.update(data);
+        } else {
+            self.block.extend_from_slice(data);
+        }
+        Ok(data.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// The [`HashWriter`] hash of `value`'s compact JSON.
+pub fn digest(value: &Value) -> u128 {
+    let mut hashed = HashWriter::new();
+    // Writing a `Value` into a writer that never fails does not fail.
+    let _ = serde_json::to_writer(&mut hashed, value);
+    hashed.finish()
 }
 
 #[cfg(test)]

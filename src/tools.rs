@@ -342,7 +342,7 @@ fn input_schema(action: &StoredAction) -> Value {
         if filled_by_magic(action, parameter) || properties.contains_key(&parameter.name) {
             continue;
         }
-        let mut schema = hoist(parameter.schema.clone(), &parameter.name, &mut defs);
+        let mut schema = hoist(Value::clone(&parameter.schema), &parameter.name, &mut defs);
         if !parameter.description.trim().is_empty()
             && let Value::Object(map) = &mut schema
         {
@@ -627,7 +627,7 @@ mod tests {
             location,
             description: format!("The {key}."),
             required,
-            schema: json!({"type": "string"}),
+            schema: Arc::new(json!({"type": "string"})),
             style: None,
             explode: None,
         }
@@ -1104,7 +1104,7 @@ mod tests {
     fn defs_are_hoisted_to_the_root_and_collisions_renamed() {
         let mut a = with_body(action("create_order"), tree("integer"), true);
         a.spec.parameters.truncate(2);
-        a.spec.parameters[1].schema = tree("string");
+        a.spec.parameters[1].schema = Arc::new(tree("string"));
         let schema = schema_of(&a);
         assert_eq!(
             schema["properties"]["customer_email"],
@@ -1140,7 +1140,7 @@ mod tests {
     fn identical_defs_are_shared() {
         let mut a = with_body(action("create_order"), tree("string"), true);
         a.spec.parameters.truncate(2);
-        a.spec.parameters[1].schema = tree("string");
+        a.spec.parameters[1].schema = Arc::new(tree("string"));
         let schema = schema_of(&a);
         assert_eq!(
             schema["properties"]["body"],
@@ -1163,7 +1163,7 @@ mod tests {
         };
         let mut a = with_body(action("create_order"), with_wrapper("integer"), true);
         a.spec.parameters.truncate(2);
-        a.spec.parameters[1].schema = with_wrapper("string");
+        a.spec.parameters[1].schema = Arc::new(with_wrapper("string"));
         let schema = schema_of(&a);
         assert_eq!(schema["properties"]["body"]["$ref"], "#/$defs/Wrapper_2");
         assert_eq!(
@@ -1193,7 +1193,7 @@ mod tests {
         body["properties"] = json!({"flag": {"$ref": "#/$defs/Node_2"}});
         let mut a = with_body(action("create_order"), body, true);
         a.spec.parameters.truncate(2);
-        a.spec.parameters[1].schema = tree("string");
+        a.spec.parameters[1].schema = Arc::new(tree("string"));
         let schema = schema_of(&a);
         let body = &schema["properties"]["body"];
         assert_eq!(body["$ref"], "#/$defs/Node_3");
@@ -1238,8 +1238,8 @@ mod tests {
     fn boolean_schemas_become_objects() {
         let mut a = action("get_order");
         a.spec.parameters.truncate(2);
-        a.spec.parameters[0].schema = json!(true);
-        a.spec.parameters[1].schema = json!(false);
+        a.spec.parameters[0].schema = Arc::new(json!(true));
+        a.spec.parameters[1].schema = Arc::new(json!(false));
         let schema = schema_of(&a);
         assert_eq!(
             schema["properties"]["order_id"],

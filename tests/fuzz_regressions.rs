@@ -28,7 +28,7 @@ fn schemas(conversion: &Conversion) -> Vec<(String, &Value)> {
         for p in &action.spec.parameters {
             out.push((
                 format!("{} parameter {}", action.spec.name, p.key),
-                &p.schema,
+                p.schema.as_ref(),
             ));
         }
         if let Some(body) = &action.spec.body {

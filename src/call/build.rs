@@ -705,7 +705,7 @@ fn auth_hints(auth: &[AuthRequirement], headers: &[Header]) -> Vec<String> {
 pub fn parse_argument(action: &StoredAction, name: &str, text: &str) -> Value {
     let fields = Effective::of(action);
     let wants_string = find_parameter(&fields.parameters, name).is_none_or(|p| {
-        let types = match &p.schema {
+        let types = match p.schema.as_ref() {
             Value::Object(map) => schema_types(map),
             _ => Vec::new(),
         };
@@ -742,7 +742,7 @@ mod tests {
             location,
             description: String::new(),
             required,
-            schema,
+            schema: std::sync::Arc::new(schema),
             style: None,
             explode: None,
         }

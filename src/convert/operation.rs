@@ -572,8 +572,7 @@ impl<'s> SpecContext<'s> {
             location,
             description,
             required,
-            // Parameters are not cached: the tree is this action's alone.
-            schema: Arc::unwrap_or_clone(built),
+            schema: self.schemas.share_parameter(built),
             style,
             explode,
         })
@@ -1155,7 +1154,7 @@ fn reconcile_path_parameters(
             location: ParameterLocation::Path,
             description: String::new(),
             required: true,
-            schema: json!({"type": "string"}),
+            schema: Arc::new(json!({"type": "string"})),
             style: None,
             explode: None,
         });

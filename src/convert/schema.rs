@@ -195,6 +195,10 @@ pub struct Schemas<'s> {
     /// thousand distinct ones), and a build is a pure function of its key and
     /// the byte limit.
     built: RefCell<HashMap<String, Vec<Fitted>>>,
+    /// Each distinct parameter schema built so far, by the digest of its JSON:
+    /// operations that take the same parameter hold one tree (Microsoft Graph
+    /// repeats its `$select` and `$expand` enums, inline, in thousands of them).
+    parameters: RefCell<HashMap<u128, Vec<Arc<Value>>>>,
 }
 
 /// A build, and the byte limits under which the same root builds the same.
@@ -242,7 +246,23 @@ impl<'s> Schemas<'s> {
             components: RefCell::new(HashMap::new()),
             targets: RefCell::new(HashMap::new()),
             built: RefCell::new(HashMap::new()),
+            parameters: RefCell::new(HashMap::new()),
         }
+    }
+
+    /// `schema`, or an equal tree built before: parameter schemas are shared
+    /// once built, the way request bodies are (their builds are not cached: a key
+    /// made before building cost about what building does).
+    pub fn share_parameter(&self, schema: Arc<Value>) -> Arc<Value> {
+        let digest = crate::json_text::digest(&schema);
+        let mut parameters = self.parameters.borrow_mut();
+        let same = parameters.entry(digest).or_default();
+        // The digest finds the candidates; equality decides.
+        if let Some(earlier) = same.iter().find(|earlier| ***earlier == *schema) {
+            return Arc::clone(earlier);
+        }
+        same.push(Arc::clone(&schema));
+        schema
     }
 
     /// Builds the bounded schema of `schema` (which lives in document `base`),

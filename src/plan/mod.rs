@@ -22,6 +22,7 @@ mod render;
 
 use std::collections::{HashMap, HashSet};
 
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -173,85 +174,26 @@ impl From<StoredAction> for CurrentAction {
 /// craft a collision writes the spec anyway.
 pub fn spec_digest(spec: &SpecFields) -> Option<String> {
     // A version first, so a later change of what is compared invalidates old digests.
-    let mut hashed = HashWriter::new();
-    hashed.hasher.update(DIGEST_VERSION);
+    let mut hashed = crate::json_text::HashWriter::new();
+    std::io::Write::write_all(&mut hashed, DIGEST_VERSION).ok()?;
     // Serialising these types does not fail; if it did, no digest means a full compare.
     serde_json::to_writer(&mut hashed, &Compared::of(spec)).ok()?;
     Some(format!("{:032x}", hashed.finish()))
 }
 
-/// The [`spec_digest`] of each of `specs`, in order: on as many threads as the
-/// machine has cores (up to four) when there are many, since a re-plan of a
-/// large spec digests every draft, and that was most of its plan step.
+/// The [`spec_digest`] of each of `specs`, in order, on every core: a re-plan
+/// of a large spec digests every draft, and that was most of its plan step.
 pub fn spec_digests(specs: &[&SpecFields]) -> Vec<Option<String>> {
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .clamp(1, 4);
-    if threads == 1 || specs.len() < 64 {
-        return specs.iter().map(|s| spec_digest(s)).collect();
-    }
-    let per_thread = specs.len().div_ceil(threads);
-    std::thread::scope(|scope| {
-        let parts: Vec<_> = specs
-            .chunks(per_thread)
-            .map(|part| {
-                scope.spawn(move || part.iter().map(|s| spec_digest(s)).collect::<Vec<_>>())
-            })
-            .collect();
-        parts
-            .into_iter()
-            .flat_map(|part| {
-                // A digest does not panic; if a thread did, no digest means a full compare.
-                part.join().unwrap_or_else(|_| vec![None; per_thread])
-            })
-            .take(specs.len())
-            .collect()
-    })
+    specs
+        .par_iter()
+        .with_min_len(PER_TASK)
+        .map(|s| spec_digest(s))
+        .collect()
 }
 
-/// Feeds the hash what serde_json writes, a block at a time: fed piece by piece
-/// the hash's per-call cost was half the digest's, and collecting the whole text
-/// first copied it as it grew.
-struct HashWriter {
-    hasher: xxhash_rust::xxh3::Xxh3,
-    block: Vec<u8>,
-}
-
-impl HashWriter {
-    const BLOCK: usize = 16 * 1024;
-
-    fn new() -> HashWriter {
-        HashWriter {
-            hasher: xxhash_rust::xxh3::Xxh3::new(),
-            block: Vec::with_capacity(Self::BLOCK),
-        }
-    }
-
-    fn finish(mut self) -> u128 {
-        self.hasher.update(&self.block);
-        self.block.clear();
-        self.hasher.digest128()
-    }
-}
-
-impl std::io::Write for HashWriter {
-    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
-        if self.block.len() + data.len() > Self::BLOCK {
-            self.hasher.update(&self.block);
-            self.block.clear();
-        }
-        if data.len() >= Self::BLOCK {
-            self.hasher.update(data);
-        } else {
-            self.block.extend_from_slice(data);
-        }
-        Ok(data.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
+/// The fewest actions a core is handed at a time: below that, handing work
+/// over costs more than it saves.
+const PER_TASK: usize = 32;
 
 /// What a [`spec_digest`] hashes first: a change of what is compared changes it.
 const DIGEST_VERSION: &[u8] = b"spec-digest/1\0";
@@ -1175,9 +1117,11 @@ fn lint_plan(
     // Only a tool longer in bytes than the budget can be over it (an o200k token
     // is at least one byte), so only those are counted: counting every tool was
     // the dearest step of a plan that writes many actions. The count is
-    // `tools::tokens`, from the same text.
+    // `tools::tokens`, from the same text. Each tool is weighed on its own, on
+    // every core; the result keeps the actions' order.
     let costed: Vec<lint::Costed<'_>> = written
-        .iter()
+        .par_iter()
+        .with_min_len(PER_TASK)
         .filter_map(|a| {
             let text = crate::tools::tool(a, crate::tools::ToolFormat::Openai).to_string();
             (text.len() > input.options.tool_tokens).then(|| lint::Costed {
