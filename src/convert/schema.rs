@@ -201,6 +201,10 @@ pub struct Schemas<'s> {
     parameters: RefCell<HashMap<u128, Vec<Arc<Value>>>>,
 }
 
+/// Parameter schemas shorter than this (as JSON) are not shared: most are
+/// `{"type":"string"}` and the like, which cost more to hash than they hold.
+const MIN_SHARED_PARAMETER: usize = 64;
+
 /// A build, and the byte limits under which the same root builds the same.
 struct Fitted {
     built: Built,
@@ -254,6 +258,9 @@ impl<'s> Schemas<'s> {
     /// once built, the way request bodies are (their builds are not cached: a key
     /// made before building cost about what building does).
     pub fn share_parameter(&self, schema: Arc<Value>) -> Arc<Value> {
+        if crate::json_text::compact_len(&schema) < MIN_SHARED_PARAMETER {
+            return schema;
+        }
         let digest = crate::json_text::digest(&schema);
         let mut parameters = self.parameters.borrow_mut();
         let same = parameters.entry(digest).or_default();
@@ -1570,6 +1577,39 @@ mod tests {
 
     fn build_ref(spec: &Spec, name: &str, purpose: Purpose) -> Value {
         Arc::unwrap_or_clone(build_with(spec, name, purpose, &SchemaBudget::default()).schema)
+    }
+
+    #[test]
+    fn equal_parameter_schemas_are_one_tree_and_small_ones_are_left_alone() {
+        let s = spec("3.0.3", json!({}));
+        let schemas = Schemas::new(&s);
+        let select = || {
+            Arc::new(
+                json!({"type": "array", "items": {"type": "string", "enum": [
+                    "id", "displayName", "mail", "userPrincipalName", "createdDateTime"
+                ]}}),
+            )
+        };
+        let first = schemas.share_parameter(select());
+        let again = schemas.share_parameter(select());
+        assert!(
+            Arc::ptr_eq(&first, &again),
+            "an equal schema is the tree kept before"
+        );
+        let mut other = select();
+        Arc::make_mut(&mut other)["items"]["enum"][0] = json!("surname");
+        let kept_other = schemas.share_parameter(other.clone());
+        assert!(
+            !Arc::ptr_eq(&first, &kept_other),
+            "a different schema is its own tree"
+        );
+        assert_eq!(*kept_other, *other);
+        assert!(Arc::ptr_eq(&kept_other, &schemas.share_parameter(other)));
+        let small = || Arc::new(json!({"type": "string"}));
+        assert!(!Arc::ptr_eq(
+            &schemas.share_parameter(small()),
+            &schemas.share_parameter(small())
+        ));
     }
 
     /// Every node of a built schema, for checks that must hold everywhere.
