@@ -195,7 +195,7 @@ impl Builder {
         if awaits_key && anchor == 0 && tag.is_none() {
             let key = match style {
                 ScalarStyle::Plain => plain_key(text),
-                _ => text.into_owned(),
+                _ => exact(text),
             };
             if let Some(Frame::Map { key: slot, .. }) = self.stack.last_mut() {
                 *slot = Some(key);
@@ -204,7 +204,7 @@ impl Builder {
         }
         let value = match tag {
             None if style == ScalarStyle::Plain => resolve_plain(text),
-            None => Value::String(text.into_owned()),
+            None => Value::String(exact(text)),
             Some(tag) => tagged_scalar(text, tag)?,
         };
         if anchor != 0 {
@@ -344,14 +344,14 @@ fn key_text(value: Value) -> String {
 fn plain_key(text: Cow<'_, str>) -> String {
     match special(&text) {
         Some(value) => key_text(value),
-        None => text.into_owned(),
+        None => exact(text),
     }
 }
 
 /// What a plain (unquoted, untagged) scalar means, by the YAML 1.2 core
 /// schema: null, a boolean, an integer or a float, else a string.
 fn resolve_plain(text: Cow<'_, str>) -> Value {
-    special(&text).unwrap_or_else(|| Value::String(text.into_owned()))
+    special(&text).unwrap_or_else(|| Value::String(exact(text)))
 }
 
 /// A plain scalar that is not a string: null (`~`, `null`, `Null`, `NULL` or
@@ -393,7 +393,17 @@ fn tagged_scalar(text: Cow<'_, str>, tag: &Tag) -> Result<Value, Declined> {
     if typed || is_custom(tag) {
         return Err(Declined::Tag);
     }
-    Ok(Value::String(text.into_owned()))
+    Ok(Value::String(exact(text)))
+}
+
+/// A scalar's text as a string no larger than it: the parser's strings have
+/// room for 32 bytes or more, and most of a spec's keys and values are
+/// shorter (the allocator keeps a string in place when it fills at least
+/// half of its block, so only the much shorter ones move).
+fn exact(text: Cow<'_, str>) -> String {
+    let mut text = text.into_owned();
+    text.shrink_to_fit();
+    text
 }
 
 /// Whether a tag is the document's own (`!name`, `!`), not YAML's or a URI.
