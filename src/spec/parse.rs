@@ -7,6 +7,8 @@ use serde::Deserialize;
 use serde::de::{DeserializeSeed, Visitor};
 use serde_json::Value;
 
+mod yaml;
+
 /// The largest document read unless the caller says otherwise: 64 MiB.
 pub const DEFAULT_MAX_BYTES: usize = 64 * 1024 * 1024;
 
@@ -683,8 +685,17 @@ impl<'de> Visitor<'de> for LazyPaths<'_, '_> {
     }
 }
 
+/// Parses a YAML document: its flow nesting checked first, then read from
+/// saphyr-parser's events ([`yaml`]); a document that reader declines is read
+/// by yaml_serde, which gives the same value, and says what is wrong, if
+/// anything, where and as it always has.
 fn parse_yaml(text: &str) -> Result<Value, ParseError> {
     check_flow_depth(text)?;
+    yaml::parse_yaml(text).or_else(|_declined| parse_yaml_serde(text))
+}
+
+/// Parses a YAML document with yaml_serde's deserializer.
+fn parse_yaml_serde(text: &str) -> Result<Value, ParseError> {
     let deserializer = serde_yaml::Deserializer::from_str(text);
     JsonValue::deserialize(deserializer)
         .map(|v| v.0)
@@ -913,6 +924,385 @@ fn line_column(bytes: &[u8], offset: usize) -> (usize, usize) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Reads `text` as [`parse_yaml`] does and as yaml_serde alone did, and
+    /// says how the two differ, if they do: the value (members in the same
+    /// order), or the error.
+    fn differs_from_yaml_serde(text: &str) -> Option<String> {
+        let ours = parse_yaml(text);
+        let theirs = check_flow_depth(text).and_then(|()| parse_yaml_serde(text));
+        match (&ours, &theirs) {
+            (Ok(a), Ok(b)) => {
+                let (a, b) = (a.to_string(), b.to_string());
+                let at = a.bytes().zip(b.bytes()).take_while(|(x, y)| x == y).count();
+                let around = |s: &str| {
+                    s.get(at.saturating_sub(80)..(at + 80).min(s.len()))
+                        .unwrap_or("")
+                        .to_string()
+                };
+                (a != b).then(|| {
+                    format!(
+                        "values differ at byte {at}:\nours   …{}…\ntheirs …{}…",
+                        around(&a),
+                        around(&b)
+                    )
+                })
+            }
+            (Err(a), Err(b)) if a == b => None,
+            _ => Some(format!("ours {ours:?}\ntheirs {theirs:?}")),
+        }
+    }
+
+    /// Scalars whose reading is easy to get wrong, each as a value, a key,
+    /// an item, with each of YAML's tags and quoted.
+    const TRICKY_SCALARS: &[&str] = &[
+        "",
+        "~",
+        "null",
+        "Null",
+        "NULL",
+        "nULL",
+        "true",
+        "True",
+        "TRUE",
+        "tRUE",
+        "false",
+        "False",
+        "FALSE",
+        "yes",
+        "no",
+        "on",
+        "off",
+        "y",
+        "n",
+        "Y",
+        "0",
+        "-0",
+        "+0",
+        "00",
+        "017",
+        "-017",
+        "+017",
+        "09",
+        "0.5",
+        "00.5",
+        "017.5",
+        "-0.0",
+        "1",
+        "+1",
+        "-1",
+        "++1",
+        "+-1",
+        "-+1",
+        "--1",
+        "1_000",
+        "1e3",
+        "1E3",
+        "1e+3",
+        "-1e-3",
+        "1e400",
+        "1e-400",
+        ".5",
+        "5.",
+        "-.5",
+        ".",
+        "+.",
+        "-",
+        "+",
+        ".inf",
+        ".Inf",
+        ".INF",
+        "+.inf",
+        "-.inf",
+        "-.Inf",
+        "-.INF",
+        "+.INF",
+        ".nan",
+        ".NaN",
+        ".NAN",
+        "-.nan",
+        "+.nan",
+        "inf",
+        "-inf",
+        "nan",
+        "NaN",
+        "infinity",
+        "Infinity",
+        "0x1F",
+        "0x1f",
+        "0X1F",
+        "-0x1F",
+        "+0x1F",
+        "0x",
+        "0x+1",
+        "0x-1",
+        "-0x-1",
+        "0xFFFFFFFFFFFFFFFF",
+        "0x10000000000000000",
+        "0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF",
+        "0x100000000000000000000000000000000",
+        "-0x8000000000000000",
+        "-0x8000000000000001",
+        "0o17",
+        "0o8",
+        "-0o17",
+        "+0o17",
+        "0o",
+        "0b101",
+        "-0b101",
+        "+0b101",
+        "0b2",
+        "0b",
+        "0b-1",
+        "9223372036854775807",
+        "9223372036854775808",
+        "-9223372036854775808",
+        "-9223372036854775809",
+        "18446744073709551615",
+        "18446744073709551616",
+        "-9223372036854776000",
+        "9223372036854776000",
+        "340282366920938463463374607431768211455",
+        "340282366920938463463374607431768211456",
+        "-170141183460469231731687303715884105728",
+        "-170141183460469231731687303715884105729",
+        "1.0",
+        "1.",
+        "0.0",
+        "3.0.0",
+        "1:2",
+        "12:30:45",
+        "2001-12-14",
+        "2001-12-14t21:59:43.10-05:00",
+        "0.1.2",
+        "1,000",
+        "$1",
+        "1 2",
+        "one two",
+        "+a",
+        "-a",
+        ".a",
+        "~a",
+        "tru",
+        "falsey",
+        "null!",
+        "<<",
+        "=",
+    ];
+
+    #[test]
+    fn scalars_read_as_yaml_serde_reads_them() {
+        let mut differences = Vec::new();
+        for scalar in TRICKY_SCALARS {
+            let quoted = format!("{scalar:?}");
+            let mut docs = vec![
+                format!("v: {scalar}\n"),
+                format!("{scalar}: v\n"),
+                format!("- {scalar}\n"),
+                format!("{{{scalar}: [{scalar}]}}\n"),
+                format!("v: {quoted}\n"),
+                format!("v: '{scalar}'\n"),
+                format!("v: |\n  {scalar}\n"),
+                format!("v: &a {scalar}\nw: *a\n*a : x\n"),
+            ];
+            for tag in [
+                "!!str", "!!int", "!!float", "!!bool", "!!null", "!!binary", "!custom", "!",
+            ] {
+                docs.push(format!("v: {tag} {scalar}\n"));
+                docs.push(format!("v: {tag} {quoted}\n"));
+                docs.push(format!("{tag} {scalar}: v\n"));
+            }
+            for doc in docs {
+                if let Some(difference) = differs_from_yaml_serde(&doc) {
+                    differences.push(format!("{doc:?}\n{difference}"));
+                }
+            }
+        }
+        assert!(differences.is_empty(), "{}", differences.join("\n\n"));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_plain_scalar_reads_as_yaml_serde_reads_it(
+            scalar in "[-+]?(0[xob])?[0-9a-fA-F._eE+\\-xob]{0,8}|[-+]?\\.?(inf|Inf|INF|nan|NaN|NAN)|[0-9]{15,42}",
+        ) {
+            for doc in [format!("v: {scalar}\n"), format!("{scalar}: v\n")] {
+                let difference = differs_from_yaml_serde(&doc);
+                proptest::prop_assert!(difference.is_none(), "{doc:?}: {difference:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn yaml_structure_reads_as_yaml_serde_reads_it() {
+        // `levels` lines, each `line` indented one level more, then `last`.
+        let nested = |line: &'static str, last: &'static str| {
+            move |levels: usize| {
+                (0..levels)
+                    .map(|i| format!("{}{line}\n", "  ".repeat(i)))
+                    .collect::<String>()
+                    + &"  ".repeat(levels)
+                    + last
+            }
+        };
+        let mut docs: Vec<String> = [
+            // Duplicate keys: the first place, the last value.
+            "a: 1\nb: 2\na: 3\n",
+            "{a: 1, b: 2, a: {c: 3}}\n",
+            "1: x\n\"1\": y\n",
+            // Merge keys are plain keys.
+            "base: &b {x: 1}\nderived:\n  <<: *b\n  y: 2\n",
+            // Anchors and aliases.
+            "a: &x {k: [1, 2]}\nb: *x\nc: [*x, *x]\n",
+            "a: &x 1\nb: &x 2\nc: *x\n",
+            "a: &x [*x]\n",
+            "a: *x\n",
+            "&r {a: 1}\n",
+            // Keys that are not scalars.
+            "? [a, b]\n: 1\n? {c: d}\n: 2\n",
+            "[a, b]: 1\n",
+            // Collections with tags.
+            "a: !!map {b: 1}\nc: !!seq [1]\nd: !!set {e}\n",
+            "a: !custom {b: 1}\n",
+            "a: !custom [1]\n",
+            "%TAG !e! tag:example.com,2000:\n---\na: !e!thing 1\nb: !e!thing {c: 1}\n",
+            "a: !<tag:yaml.org,2002:int> 7\nb: !<!local> 1\n",
+            // Documents.
+            "",
+            "# a comment only\n",
+            "---\n",
+            "--- 1\n",
+            "a: 1\n---\nb: 2\n",
+            "a: 1\n...\n",
+            "a: 1\n...\n]\n",
+            "a: 1\n--- [\n",
+            "%YAML 1.2\n---\na: 1\n",
+            // Scalars of every style.
+            "a: |\n  line\n  next\nb: >\n  folded\n  text\nc: \"esc\\taped \\u00e9\"\nd: 'it''s'\n",
+            "a: multi\n  line plain\n",
+            "a:\nb: ~\nc: null\n",
+            // Syntax errors.
+            "a: [1, 2\nb: 1\n",
+            "a: \"abc\n",
+            "a:\n\tb: 1\n",
+            "a: 1\n a: 2\n",
+            "a: b: c\n",
+            "- a\nb: c\n",
+            "{a: 1\n",
+            "a: @b\n",
+            "a: `b\n",
+            "!!str\n",
+        ]
+        .iter()
+        .map(|doc| doc.to_string())
+        .collect();
+        docs.extend((126..=130).map(nested("k:", "x: 1\n")));
+        docs.extend((126..=130).map(nested("-", "- 1\n")));
+        let mut differences = Vec::new();
+        for doc in &docs {
+            if let Some(difference) = differs_from_yaml_serde(doc) {
+                differences.push(format!("{doc:?}\n{difference}"));
+            }
+        }
+        assert!(differences.is_empty(), "{}", differences.join("\n\n"));
+    }
+
+    #[test]
+    fn the_fast_reader_reads_specs_itself_and_leaves_the_rest_to_yaml_serde() {
+        let orders = include_str!("../../specs/orders.yaml");
+        assert_eq!(
+            yaml::parse_yaml(orders).ok(),
+            Some(parse_yaml_serde(orders).unwrap())
+        );
+        for (text, reason) in [
+            ("a: 1\n---\nb: 2\n", yaml::Declined::Documents),
+            ("a: !!int 1\n", yaml::Declined::Tag),
+            ("a: !thing {}\n", yaml::Declined::Tag),
+            ("? \n: 1\n", yaml::Declined::EmptyKey),
+            ("a: |\n  text", yaml::Declined::OpenBlockScalar),
+            ("a: &x [*x]\n", yaml::Declined::TooDeep),
+            ("a: [1, 2\nb: 1\n", yaml::Declined::Refused),
+        ] {
+            assert_eq!(yaml::parse_yaml(text), Err(reason), "{text:?}");
+        }
+    }
+
+    /// Every `.yaml` and `.yml` file under the folders, sorted.
+    fn yaml_files(folders: &[std::path::PathBuf]) -> Vec<std::path::PathBuf> {
+        let mut pending = folders.to_vec();
+        let mut found = Vec::new();
+        while let Some(folder) = pending.pop() {
+            for entry in std::fs::read_dir(&folder).into_iter().flatten().flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    pending.push(path);
+                } else if Syntax::from_name(&path.to_string_lossy()) == Some(Syntax::Yaml) {
+                    found.push(path);
+                }
+            }
+        }
+        found.sort();
+        found
+    }
+
+    #[test]
+    fn every_yaml_spec_reads_as_yaml_serde_reads_it() {
+        use std::io::Write;
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut folders = vec![root.join("specs"), root.join("tests/fixtures")];
+        let shared = std::env::var_os("ACTIONSYNC_SHARED_SPECS")
+            .map(std::path::PathBuf::from)
+            .unwrap_or_else(|| root.join("../shared/specs"));
+        if shared.is_dir() {
+            folders.push(shared);
+        } else {
+            // Straight to the stderr handle: cargo test captures `eprintln!`.
+            let _ = writeln!(
+                std::io::stderr(),
+                "SKIPPED: {} is absent (set ACTIONSYNC_SHARED_SPECS); only the repository's YAML was compared",
+                shared.display()
+            );
+        }
+        let files = yaml_files(&folders);
+        assert!(!files.is_empty(), "no YAML under {folders:?}");
+        let mut differences = Vec::new();
+        let mut declined = std::collections::BTreeMap::new();
+        for file in &files {
+            let bytes = std::fs::read(file).expect("read a spec");
+            let text =
+                match std::str::from_utf8(bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes)) {
+                    Ok(text) => text,
+                    // Refused before either reader sees it.
+                    Err(_) => continue,
+                };
+            if let Err(reason) = yaml::parse_yaml(text) {
+                declined
+                    .entry(reason)
+                    .or_insert_with(Vec::new)
+                    .push(file.display().to_string());
+            }
+            if let Some(difference) = differs_from_yaml_serde(text) {
+                differences.push(format!("{}\n{difference}", file.display()));
+            }
+        }
+        // How many documents the fast reader left to yaml_serde, why, and one of them.
+        let declined: Vec<_> = declined
+            .iter()
+            .map(|(reason, files)| format!("{reason:?}: {} (such as {})", files.len(), files[0]))
+            .collect();
+        let _ = writeln!(
+            std::io::stderr(),
+            "{} YAML files compared; left to yaml_serde: {declined:?}",
+            files.len()
+        );
+        assert!(
+            differences.is_empty(),
+            "{} of {} files differ:\n{}",
+            differences.len(),
+            files.len(),
+            differences.join("\n\n")
+        );
+    }
 
     #[test]
     fn json_parses_as_serde_json_parses_it() {
