@@ -68,20 +68,7 @@ fn tcp_sockets_to_port(port: u16) -> Vec<(i32, bool)> {
         if peer_port(fd) != Some(port) {
             continue;
         }
-        let mut nodelay: libc::c_int = 0;
-        let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
-        // SAFETY: `getsockopt` writes at most `len` bytes into `nodelay`; an fd
-        // that is not a TCP socket (or closed since) only makes it fail.
-        let rc = unsafe {
-            libc::getsockopt(
-                fd,
-                libc::IPPROTO_TCP,
-                libc::TCP_NODELAY,
-                (&mut nodelay as *mut libc::c_int).cast(),
-                &mut len,
-            )
-        };
-        if rc == 0 {
+        if let Some(nodelay) = int_option(fd, libc::IPPROTO_TCP, libc::TCP_NODELAY) {
             found.push((fd, nodelay != 0));
         }
     }
@@ -90,19 +77,7 @@ fn tcp_sockets_to_port(port: u16) -> Vec<(i32, bool)> {
 
 /// The remote port of `fd` when it is a connected IPv4 or IPv6 stream socket.
 fn peer_port(fd: i32) -> Option<u16> {
-    let mut kind: libc::c_int = 0;
-    let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
-    // SAFETY: as above, into a c_int of `len` bytes.
-    let rc = unsafe {
-        libc::getsockopt(
-            fd,
-            libc::SOL_SOCKET,
-            libc::SO_TYPE,
-            (&mut kind as *mut libc::c_int).cast(),
-            &mut len,
-        )
-    };
-    if rc != 0 || kind != libc::SOCK_STREAM {
+    if int_option(fd, libc::SOL_SOCKET, libc::SO_TYPE) != Some(libc::SOCK_STREAM) {
         return None;
     }
     // SAFETY: an all-zero sockaddr_storage is valid; `getpeername` writes at
@@ -135,4 +110,23 @@ fn peer_port(fd: i32) -> Option<u16> {
         }
         _ => None,
     }
+}
+
+/// An integer socket option of `fd`, or `None` when `fd` has no such option
+/// (not a socket, not TCP, or closed since).
+fn int_option(fd: i32, level: libc::c_int, name: libc::c_int) -> Option<libc::c_int> {
+    let mut value: libc::c_int = 0;
+    let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+    // SAFETY: `getsockopt` writes at most `len` bytes into `value`, a c_int of
+    // that size; an fd without the option only makes it fail.
+    let rc = unsafe {
+        libc::getsockopt(
+            fd,
+            level,
+            name,
+            (&mut value as *mut libc::c_int).cast(),
+            &mut len,
+        )
+    };
+    (rc == 0).then_some(value)
 }
