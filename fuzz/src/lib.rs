@@ -219,7 +219,7 @@ fn check_conversion(conversion: &Conversion, budget: &SchemaBudget) {
             .spec
             .parameters
             .iter()
-            .map(|p| (format!("parameter `{}`", p.key), &p.schema))
+            .map(|p| (format!("parameter `{}`", p.key), p.schema.as_ref()))
             .chain(
                 action
                     .spec
