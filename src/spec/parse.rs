@@ -328,7 +328,8 @@ type PathRanges = Vec<(String, Range<usize>)>;
 /// runs from after its key's colon to before the comma or brace that ends it,
 /// found from where the keys are in `text` (a key without escapes is read in
 /// place). A document this cannot place (a key with escapes around its
-/// `paths`), and one that fails, is parsed again whole: the value, or the
+/// `paths`), one whose `paths` is not a mapping, and one that fails, is parsed
+/// again whole: the value, or the
 /// error at its line and column, is then exactly [`parse_json`]'s.
 fn parse_json_lazy_paths(text: &str) -> Result<(Value, Option<PathRanges>), serde_json::Error> {
     let mut deserializer = serde_json::Deserializer::from_str(text);
@@ -515,13 +516,8 @@ impl<'de> Visitor<'de> for LazyRoot<'_, '_> {
                     members.remove(start + i);
                 }
                 paths = None;
-                match map.next_value_seed(LazyPaths {
-                    text,
-                    members: &mut *members,
-                    items: &mut *items,
-                })? {
+                match map.next_value_seed(LazyPaths { text })? {
                     PathsRead::Open(read) => open = Some(read),
-                    PathsRead::Value(value) => members.push((key.into_owned(), value)),
                     PathsRead::Unplaced => return Ok(None),
                 }
                 continue;
@@ -557,20 +553,19 @@ impl<'de> Visitor<'de> for LazyRoot<'_, '_> {
 enum PathsRead {
     /// A mapping, its items as text.
     Open(OpenPaths),
-    /// Anything else, as a value (conversion reports it).
-    Value(Value),
     /// A mapping whose items could not be placed in the text.
     Unplaced,
 }
 
-/// The root's `paths`.
-struct LazyPaths<'t, 'a> {
+/// The root's `paths`, when it is a mapping. Anything else is refused as the
+/// wrong type, which sends the document to be parsed again whole (conversion
+/// reports such a `paths`): rare enough that reading it in this pass would
+/// not pay for its code.
+struct LazyPaths<'t> {
     text: &'t str,
-    members: &'a mut Vec<(String, Value)>,
-    items: &'a mut Vec<Value>,
 }
 
-impl<'de> DeserializeSeed<'de> for LazyPaths<'_, '_> {
+impl<'de> DeserializeSeed<'de> for LazyPaths<'_> {
     type Value = PathsRead;
 
     fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
@@ -578,20 +573,11 @@ impl<'de> DeserializeSeed<'de> for LazyPaths<'_, '_> {
     }
 }
 
-impl LazyPaths<'_, '_> {
-    fn exact(&mut self) -> ExactJson<'_> {
-        ExactJson {
-            members: &mut *self.members,
-            items: &mut *self.items,
-        }
-    }
-}
-
-impl<'de> Visitor<'de> for LazyPaths<'_, '_> {
+impl<'de> Visitor<'de> for LazyPaths<'_> {
     type Value = PathsRead;
 
     fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("any valid JSON value")
+        f.write_str("a mapping of path → path item")
     }
     fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
         let text = self.text;
@@ -631,57 +617,6 @@ impl<'de> Visitor<'de> for LazyPaths<'_, '_> {
             ranges.push((key.into_owned(), value_at..value_at));
         }
         Ok(PathsRead::Open(OpenPaths { ranges }))
-    }
-    fn visit_bool<E>(mut self, v: bool) -> Result<Self::Value, E>
-    where
-        E: serde::de::Error,
-    {
-        self.exact().visit_bool(v).map(PathsRead::Value)
-    }
-    fn visit_i64<E>(mut self, v: i64) -> Result<Self::Value, E>
-    where
-        E: serde::de::Error,
-    {
-        self.exact().visit_i64(v).map(PathsRead::Value)
-    }
-    fn visit_u64<E>(mut self, v: u64) -> Result<Self::Value, E>
-    where
-        E: serde::de::Error,
-    {
-        self.exact().visit_u64(v).map(PathsRead::Value)
-    }
-    fn visit_f64<E>(mut self, v: f64) -> Result<Self::Value, E>
-    where
-        E: serde::de::Error,
-    {
-        self.exact().visit_f64(v).map(PathsRead::Value)
-    }
-    fn visit_str<E>(mut self, v: &str) -> Result<Self::Value, E>
-    where
-        E: serde::de::Error,
-    {
-        self.exact().visit_str(v).map(PathsRead::Value)
-    }
-    fn visit_string<E>(mut self, v: String) -> Result<Self::Value, E>
-    where
-        E: serde::de::Error,
-    {
-        self.exact().visit_string(v).map(PathsRead::Value)
-    }
-    fn visit_none<E>(mut self) -> Result<Self::Value, E>
-    where
-        E: serde::de::Error,
-    {
-        self.exact().visit_none().map(PathsRead::Value)
-    }
-    fn visit_unit<E>(mut self) -> Result<Self::Value, E>
-    where
-        E: serde::de::Error,
-    {
-        self.exact().visit_unit().map(PathsRead::Value)
-    }
-    fn visit_seq<A: serde::de::SeqAccess<'de>>(mut self, seq: A) -> Result<Self::Value, A::Error> {
-        self.exact().visit_seq(seq).map(PathsRead::Value)
     }
 }
 
