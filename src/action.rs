@@ -1,9 +1,11 @@
 //! The action, as conversion produces it: every spec-owned field of DESIGN.md's
 //! table, plus the initial values of the hand-owned ones that a spec may suggest.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -439,18 +441,29 @@ pub const SPEC_FIELDS: [&str; 8] = [
 impl SpecFields {
     /// One field as JSON, by its name in [`SPEC_FIELDS`].
     pub fn field(&self, field: &str) -> Value {
-        let value = match field {
-            "name" => serde_json::to_value(&self.name),
-            "description" => serde_json::to_value(&self.description),
-            "method" => serde_json::to_value(self.method),
-            "url" => serde_json::to_value(&self.url),
-            "parameters" => serde_json::to_value(&self.parameters),
-            "headers" => serde_json::to_value(&self.headers),
-            "body" => serde_json::to_value(&self.body),
-            "auth" => serde_json::to_value(&self.auth),
-            _ => Ok(Value::Null),
-        };
-        value.unwrap_or(Value::Null)
+        self.serialize_field(field, serde_json::value::Serializer)
+            .unwrap_or(Value::Null)
+    }
+
+    /// One field, by its name in [`SPEC_FIELDS`], serialised by `serializer`
+    /// (`null` for a name that is not one): [`SpecFields::field`] without the
+    /// copy into a `Value` first.
+    pub fn serialize_field<S: serde::Serializer>(
+        &self,
+        field: &str,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        match field {
+            "name" => self.name.serialize(serializer),
+            "description" => self.description.serialize(serializer),
+            "method" => self.method.serialize(serializer),
+            "url" => self.url.serialize(serializer),
+            "parameters" => self.parameters.serialize(serializer),
+            "headers" => self.headers.serialize(serializer),
+            "body" => self.body.serialize(serializer),
+            "auth" => self.auth.serialize(serializer),
+            _ => serializer.serialize_unit(),
+        }
     }
 
     /// Whether one field is the same in both, compared as typed values (no JSON).
@@ -541,6 +554,23 @@ pub struct StoredAction {
 }
 
 impl StoredAction {
+    /// A spec-owned field in effect, typed: the pin where one is set and fits the
+    /// field, else `spec` (the spec's own value, borrowed: a tool or a call reads
+    /// every action's parameters and body, and copying them through JSON was most
+    /// of weighing a tool). Pins are checked when they are set
+    /// (`convert::check_pin`), so one that does not fit predates that check; the
+    /// spec's value is then the safe choice rather than a broken tool or call.
+    pub fn in_effect<'a, T>(&'a self, field: &str, spec: &'a T) -> Cow<'a, T>
+    where
+        T: ToOwned + ?Sized,
+        T::Owned: DeserializeOwned,
+    {
+        match self.hand.pins.get(field).map(T::Owned::deserialize) {
+            Some(Ok(pinned)) => Cow::Owned(pinned),
+            Some(Err(_)) | None => Cow::Borrowed(spec),
+        }
+    }
+
     /// A spec-owned field's value in effect: the pin if there is one, else the spec's.
     pub fn effective(&self, field: &str) -> Value {
         self.hand

@@ -1,11 +1,16 @@
-//! JSON text without building it: the escaping of strings, and the compact
-//! length of a value. Shared by the pretty printer of `cli` and the byte budget
-//! of `convert::schema`; the rules are serde_json's, byte for byte: `"`, `\\`
-//! and control characters are escaped (`\b \t \n \f \r`, the rest as
-//! `\u00xx`, lower-case hex), nothing else is. And a fast hash of that text
-//! (`HashWriter`, `digest`), for the plan's digests and shared schemas.
+//! JSON text: the escaping of strings, the compact length of a value without
+//! writing it, and the writers (`write.rs`: pretty and compact) that `cli`,
+//! the plan's records and digests, and the tools' weights use; the byte budget
+//! of `convert::schema` counts with the same rules. They are serde_json's, byte
+//! for byte: `"`, `\\` and control characters are escaped (`\b \t \n \f \r`,
+//! the rest as `\u00xx`, lower-case hex), nothing else is. And a fast hash of
+//! that text (`HashWriter`, `digest`), for the plan's digests and shared schemas.
+
+mod write;
 
 use serde_json::Value;
+
+pub use write::{Error, to_string, to_vec, to_writer, to_writer_pretty};
 
 /// Which bytes must be escaped, and how: `u` for `\u00xx`.
 const ESCAPE: [u8; 256] = {
@@ -190,7 +195,7 @@ impl std::io::Write for HashWriter {
 pub fn digest(value: &Value) -> u128 {
     let mut hashed = HashWriter::new();
     // Writing a `Value` into a writer that never fails does not fail.
-    let _ = serde_json::to_writer(&mut hashed, value);
+    let _ = to_writer(&mut hashed, value);
     hashed.finish()
 }
 

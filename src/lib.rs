@@ -28,8 +28,10 @@
 //! - [`call`]: tests an action: the request built and sent as the platform
 //!   sends it, the answer checked against the spec's response schema.
 //! - [`config`]: reads `actionsync.yaml`.
-//! - [`json_text`]: JSON text without building it (string escaping, compact
-//!   lengths), for the output of `cli` and the byte budget of `convert`.
+//! - [`json_text`]: JSON text as serde_json writes it, faster (string escaping,
+//!   compact lengths without writing, pretty and compact writers), for the
+//!   output of `cli`, the plan's records and digests, the tools' text and the
+//!   byte budget of `convert`.
 //! - [`cli`]: the command line; `main.rs` only calls it.
 
 pub mod action;

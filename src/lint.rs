@@ -313,12 +313,23 @@ fn similar_pairs(words: &[Vec<u64>], order: &[usize]) -> Vec<(usize, usize)> {
     let mut index: FxHashMap<u64, Vec<usize>> = FxHashMap::default();
     // The last position each earlier set was compared for, to compare it once.
     let mut compared_for = vec![usize::MAX; order.len()];
-    let mut pairs = Vec::new();
+    // For each position, the later positions of the sets similar to it. Filled
+    // in increasing `b_pos`, each list is sorted, so reading the lists in turn
+    // gives the pairs in order without sorting them: Microsoft Graph's templated
+    // descriptions make millions of pairs, and sorting them was a third of lint.
+    let mut later: Vec<Vec<usize>> = vec![Vec::new(); order.len()];
     for (b_pos, &b) in order.iter().enumerate() {
-        let mut ranked = words[b].clone();
-        ranked.sort_unstable_by_key(|word| (frequency.get(word).copied().unwrap_or(0), *word));
-        let prefix = &ranked[..prefix_len(ranked.len())];
-        for word in prefix {
+        // Each word's frequency looked up once, not at every comparison of the sort.
+        let mut ranked: Vec<(usize, u64)> = words[b]
+            .iter()
+            .map(|word| (frequency.get(word).copied().unwrap_or(0), *word))
+            .collect();
+        ranked.sort_unstable();
+        let prefix: Vec<u64> = ranked[..prefix_len(ranked.len())]
+            .iter()
+            .map(|&(_, word)| word)
+            .collect();
+        for word in &prefix {
             for &a_pos in index.get(word).map_or(&[][..], Vec::as_slice) {
                 if std::mem::replace(&mut compared_for[a_pos], b_pos) == b_pos {
                     continue;
@@ -327,18 +338,22 @@ fn similar_pairs(words: &[Vec<u64>], order: &[usize]) -> Vec<(usize, usize)> {
                 if (words[a].len() as f64) >= NEAR_DUPLICATE * words[b].len() as f64
                     && jaccard(&words[a], &words[b]) >= NEAR_DUPLICATE
                 {
-                    pairs.push((a_pos, b_pos));
+                    later[a_pos].push(b_pos);
                 }
             }
         }
         for word in prefix {
-            index.entry(*word).or_default().push(b_pos);
+            index.entry(word).or_default().push(b_pos);
         }
     }
-    pairs.sort_unstable();
-    pairs
+    later
         .into_iter()
-        .map(|(a_pos, b_pos)| (order[a_pos], order[b_pos]))
+        .enumerate()
+        .flat_map(|(a_pos, similar)| {
+            similar
+                .into_iter()
+                .map(move |b_pos| (order[a_pos], order[b_pos]))
+        })
         .collect()
 }
 
@@ -355,7 +370,14 @@ fn word_set(text: &str) -> Vec<u64> {
     let mut words: Vec<u64> = text
         .split(|c: char| !c.is_alphanumeric())
         .filter(|w| !w.is_empty())
-        .map(|w| naming::fnv1a(w.to_lowercase().as_bytes()))
+        .map(|w| {
+            // An ASCII word lowercases byte by byte, without a copy of its own.
+            if w.is_ascii() {
+                naming::fnv1a_of(w.bytes().map(|b| b.to_ascii_lowercase()))
+            } else {
+                naming::fnv1a(w.to_lowercase().as_bytes())
+            }
+        })
         .collect();
     words.sort_unstable();
     words.dedup();

@@ -19,13 +19,11 @@
 //! magic field fills: the runtime fills it from the conversation.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::Arc;
 
-use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use crate::action::{
-    ActionDraft, ActionState, Body, Channel, Method, Parameter, ParameterLocation, StoredAction,
+    ActionDraft, ActionState, Channel, Method, Parameter, ParameterLocation, StoredAction,
 };
 use crate::convert::schema;
 
@@ -139,22 +137,25 @@ pub fn select<'a>(actions: &'a [StoredAction], audience: &Audience) -> Vec<&'a S
 pub fn tool(action: &StoredAction, format: ToolFormat) -> Value {
     match format {
         ToolFormat::Openai => openai(action, input_schema(action), false),
-        ToolFormat::Anthropic => json!({
-            "name": action.name,
-            "description": description(action),
-            "input_schema": input_schema(action),
-        }),
+        ToolFormat::Anthropic => object([
+            ("name", Value::String(action.name.clone())),
+            ("description", Value::String(description(action))),
+            ("input_schema", input_schema(action)),
+        ]),
         ToolFormat::Mcp => {
-            let method = in_effect(action, "method", || action.spec.method);
-            json!({
-                "name": action.name,
-                "description": description(action),
-                "inputSchema": input_schema(action),
-                "annotations": {
-                    "readOnlyHint": method == Method::Get,
-                    "destructiveHint": method == Method::Delete,
-                },
-            })
+            let method = *action.in_effect("method", &action.spec.method);
+            object([
+                ("name", Value::String(action.name.clone())),
+                ("description", Value::String(description(action))),
+                ("inputSchema", input_schema(action)),
+                (
+                    "annotations",
+                    json!({
+                        "readOnlyHint": method == Method::Get,
+                        "destructiveHint": method == Method::Delete,
+                    }),
+                ),
+            ])
         }
         ToolFormat::Native => native(action, tokens(action)),
     }
@@ -163,13 +164,30 @@ pub fn tool(action: &StoredAction, format: ToolFormat) -> Value {
 /// The OpenAI function tool around `parameters`; `strict` adds `"strict": true`.
 fn openai(action: &StoredAction, parameters: Value, strict: bool) -> Value {
     let mut function = Map::new();
-    function.insert("name".to_string(), json!(action.name));
-    function.insert("description".to_string(), json!(description(action)));
+    function.insert("name".to_string(), Value::String(action.name.clone()));
+    function.insert(
+        "description".to_string(),
+        Value::String(description(action)),
+    );
     function.insert("parameters".to_string(), parameters);
     if strict {
-        function.insert("strict".to_string(), json!(true));
+        function.insert("strict".to_string(), Value::Bool(true));
     }
-    json!({"type": "function", "function": function})
+    object([
+        ("type", Value::String("function".to_string())),
+        ("function", Value::Object(function)),
+    ])
+}
+
+/// A JSON object of `members`, in order, each value moved in: `json!` would copy
+/// a value given to it (a tool's input schema is most of the tool).
+fn object<const N: usize>(members: [(&str, Value); N]) -> Value {
+    Value::Object(
+        members
+            .into_iter()
+            .map(|(key, value)| (key.to_string(), value))
+            .collect(),
+    )
 }
 
 /// The action's OpenAI function tool in strict mode (`"strict": true`, its schema
@@ -188,10 +206,18 @@ pub fn count_tokens(text: &str) -> usize {
     tokens::count(text)
 }
 
+/// Readies the token counter in the background (see [`tokens::warm_up`]), for a
+/// command about to plan.
+pub fn warm_up_tokens() {
+    tokens::warm_up();
+}
+
 /// The action's token cost: the `o200k_base` tokens of its OpenAI function tool as
 /// compact JSON (see the module's documentation).
 pub fn tokens(action: &StoredAction) -> usize {
-    count_tokens(&tool(action, ToolFormat::Openai).to_string())
+    count_tokens(
+        &crate::json_text::to_string(&tool(action, ToolFormat::Openai)).unwrap_or_default(),
+    )
 }
 
 /// An action with its token cost, serialised as the action's fields plus `tokens`:
@@ -245,24 +271,24 @@ pub fn preview(draft: &ActionDraft) -> StoredAction {
 /// caller that has it already).
 pub fn native(action: &StoredAction, tokens: usize) -> Value {
     let hand = &action.hand;
-    json!({
-        "id": action.id,
-        "source": action.source,
-        "key": action.key,
-        "name": action.name,
-        "description": action.effective("description"),
-        "method": action.effective("method"),
-        "url": action.effective("url"),
-        "parameters": action.effective("parameters"),
-        "headers": action.effective("headers"),
-        "body": action.effective("body"),
-        "auth": action.effective("auth"),
-        "magic_fields": hand.magic_fields,
-        "require_confirmation": hand.require_confirmation,
-        "channels": hand.channels,
-        "segments": hand.segments,
-        "tokens": tokens,
-    })
+    object([
+        ("id", Value::from(action.id)),
+        ("source", Value::String(action.source.clone())),
+        ("key", Value::String(action.key.clone())),
+        ("name", Value::String(action.name.clone())),
+        ("description", action.effective("description")),
+        ("method", action.effective("method")),
+        ("url", action.effective("url")),
+        ("parameters", action.effective("parameters")),
+        ("headers", action.effective("headers")),
+        ("body", action.effective("body")),
+        ("auth", action.effective("auth")),
+        ("magic_fields", json!(hand.magic_fields)),
+        ("require_confirmation", json!(hand.require_confirmation)),
+        ("channels", json!(hand.channels)),
+        ("segments", json!(hand.segments)),
+        ("tokens", Value::from(tokens)),
+    ])
 }
 
 /// The tools as one document: a JSON array for OpenAI, Anthropic and native,
@@ -270,7 +296,7 @@ pub fn native(action: &StoredAction, tokens: usize) -> Value {
 pub fn document(format: ToolFormat, tools: Vec<Value>) -> Value {
     match format {
         ToolFormat::Openai | ToolFormat::Anthropic | ToolFormat::Native => Value::Array(tools),
-        ToolFormat::Mcp => json!({ "tools": tools }),
+        ToolFormat::Mcp => object([("tools", Value::Array(tools))]),
     }
 }
 
@@ -300,19 +326,10 @@ pub fn body_argument(parameters: &[Parameter]) -> String {
     candidate
 }
 
-/// A spec-owned field in effect, typed. Pins are checked when they are set
-/// (`convert::check_pin`), so one that does not fit its field predates that check;
-/// the spec's value is then the safe choice rather than a broken tool.
-fn in_effect<T: for<'de> Deserialize<'de>>(
-    action: &StoredAction,
-    field: &str,
-    spec: impl FnOnce() -> T,
-) -> T {
-    T::deserialize(&action.effective(field)).unwrap_or_else(|_| spec())
-}
-
 fn description(action: &StoredAction) -> String {
-    in_effect(action, "description", || action.spec.description.clone())
+    action
+        .in_effect("description", action.spec.description.as_str())
+        .into_owned()
 }
 
 /// Whether a magic field fills this parameter, so the AI must not be asked for it.
@@ -329,14 +346,13 @@ fn filled_by_magic(action: &StoredAction, parameter: &Parameter) -> bool {
 /// The JSON Schema of the tool's arguments: one property per parameter the AI
 /// fills, and the body.
 fn input_schema(action: &StoredAction) -> Value {
-    let parameters: Vec<Parameter> =
-        in_effect(action, "parameters", || action.spec.parameters.clone());
-    let body: Option<Body> = in_effect(action, "body", || action.spec.body.clone());
+    let parameters = action.in_effect("parameters", action.spec.parameters.as_slice());
+    let body = action.in_effect("body", &action.spec.body);
 
     let mut defs = Map::new();
     let mut properties = Map::new();
     let mut required = Vec::new();
-    for parameter in &parameters {
+    for parameter in parameters.iter() {
         // Conversion makes argument names unique; a pin could repeat one, and the
         // first keeps it so the output stays well-formed.
         if filled_by_magic(action, parameter) || properties.contains_key(&parameter.name) {
@@ -356,9 +372,9 @@ fn input_schema(action: &StoredAction) -> Value {
             required.push(Value::String(parameter.name.clone()));
         }
     }
-    if let Some(body) = body {
+    if let Some(body) = body.as_ref() {
         let name = body_argument(&parameters);
-        let schema = hoist(Arc::unwrap_or_clone(body.schema), &name, &mut defs);
+        let schema = hoist(Value::clone(&body.schema), &name, &mut defs);
         properties.insert(name.clone(), schema);
         if body.required {
             required.push(Value::String(name));
@@ -618,7 +634,9 @@ fn unescape_token(token: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::action::{HandFields, Origin, SpecFields, StaticHeader};
+    use std::sync::Arc;
+
+    use crate::action::{Body, HandFields, Origin, SpecFields, StaticHeader};
 
     fn parameter(key: &str, name: &str, location: ParameterLocation, required: bool) -> Parameter {
         Parameter {

@@ -177,14 +177,14 @@ fn changing_plan(refusals: Vec<Refusal>) -> Plan {
                 fields: vec![
                     FieldChange {
                         field: "method".into(),
-                        old: Value::Null,
-                        new: json!("POST"),
+                        old: Value::Null.into(),
+                        new: json!("POST").into(),
                         pinned: false,
                     },
                     FieldChange {
                         field: "url".into(),
-                        old: Value::Null,
-                        new: json!("https://api.example.com/invoices"),
+                        old: Value::Null.into(),
+                        new: json!("https://api.example.com/invoices").into(),
                         pinned: false,
                     },
                 ],
@@ -199,8 +199,8 @@ fn changing_plan(refusals: Vec<Refusal>) -> Plan {
                 name: "get_invoice".into(),
                 fields: vec![FieldChange {
                     field: "description".into(),
-                    old: json!("Get an invoice"),
-                    new: json!("Get one invoice by its number"),
+                    old: json!("Get an invoice").into(),
+                    new: json!("Get one invoice by its number").into(),
                     pinned: false,
                 }],
                 spec: None,

@@ -21,10 +21,12 @@ use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
+use serde_json::Value;
 use sha2::Digest;
 
 use super::{ApiError, ApiState, auth};
 use crate::action::{ActionState, Channel, StoredAction};
+use crate::json_text;
 use crate::store::{ActionQuery, Store};
 use crate::tools::{self, Audience, NotStrict, ToolFormat};
 
@@ -57,14 +59,16 @@ struct RenderedTool {
 
 impl RenderedTool {
     fn new(action: StoredAction) -> RenderedTool {
-        let render = |format| tools::tool(&action, format).to_string();
+        // A `Value` always writes.
+        let text = |tool: Value| json_text::to_string(&tool).unwrap_or_default();
+        let render = |format| text(tools::tool(&action, format));
         let openai = render(ToolFormat::Openai);
         let tokens = tools::count_tokens(&openai);
         RenderedTool {
-            openai_strict: tools::strict_tool(&action).map(|t| t.to_string()),
+            openai_strict: tools::strict_tool(&action).map(text),
             anthropic: render(ToolFormat::Anthropic),
             mcp: render(ToolFormat::Mcp),
-            native: tools::native(&action, tokens).to_string(),
+            native: text(tools::native(&action, tokens)),
             openai,
             tokens,
             action,

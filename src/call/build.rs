@@ -10,7 +10,6 @@
 use std::collections::BTreeMap;
 
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
-use serde::Deserialize;
 use serde_json::{Map, Value};
 use url::Url;
 
@@ -138,18 +137,17 @@ struct Effective {
 
 impl Effective {
     fn of(action: &StoredAction) -> Effective {
-        // A pin that does not fit its field predates the pin checks; the spec's
-        // value is what the platform would have kept.
-        fn pinned<T: for<'de> Deserialize<'de> + Clone>(a: &StoredAction, f: &str, spec: &T) -> T {
-            T::deserialize(&a.effective(f)).unwrap_or_else(|_| spec.clone())
-        }
         Effective {
-            url: pinned(action, "url", &action.spec.url),
-            method: pinned(action, "method", &action.spec.method),
-            parameters: pinned(action, "parameters", &action.spec.parameters),
-            headers: pinned(action, "headers", &action.spec.headers),
-            body: pinned(action, "body", &action.spec.body),
-            auth: pinned(action, "auth", &action.spec.auth),
+            url: action.in_effect("url", &action.spec.url).into_owned(),
+            method: action.in_effect("method", &action.spec.method).into_owned(),
+            parameters: action
+                .in_effect("parameters", &action.spec.parameters)
+                .into_owned(),
+            headers: action
+                .in_effect("headers", &action.spec.headers)
+                .into_owned(),
+            body: action.in_effect("body", &action.spec.body).into_owned(),
+            auth: action.in_effect("auth", &action.spec.auth).into_owned(),
         }
     }
 }

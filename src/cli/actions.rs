@@ -158,7 +158,7 @@ pub fn actions(args: &ActionsArgs) -> Result<ExitCode, Failure> {
                 let actions = store.actions(&query).await.map_err(|e| e.to_string())?;
                 let actions = filter.apply(actions);
                 match output {
-                    DataOutput::Json => print_json(&serde_json::json!({ "actions": actions })),
+                    DataOutput::Json => print_json(&super::Keyed("actions", &actions)),
                     _ => print_text(&action_table(&actions)),
                 }
             }

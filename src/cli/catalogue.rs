@@ -6,7 +6,6 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
-use serde_json::Value;
 
 use crate::action::StoredAction;
 use crate::config::{self, Config};
@@ -191,7 +190,7 @@ pub(super) fn stored_source(record: &store::SourceRecord) -> SourceSpec {
     }
 }
 
-pub(super) fn print_json(value: &Value) -> Result<(), Failure> {
+pub(super) fn print_json(value: &impl serde::Serialize) -> Result<(), Failure> {
     let mut out = std::io::stdout().lock();
     match super::write_json(&mut out, value) {
         Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {

@@ -39,7 +39,7 @@ pub fn history(args: &HistoryArgs) -> Result<ExitCode, Failure> {
                 .map_err(|e| e.to_string())?
                 .ok_or_else(|| format!("source `{source}` has no revision {number}"))?;
             return match args.output {
-                Output::Json => print_json(&serde_json::json!({ "revision": revision })),
+                Output::Json => print_json(&super::Keyed("revision", &revision)),
                 Output::Markdown => print_text(
                     &revision
                         .plan

@@ -13,7 +13,6 @@ mod convert;
 mod export;
 mod history;
 mod lint;
-mod pretty;
 mod push;
 mod reconcile;
 mod rollback;
@@ -236,8 +235,22 @@ pub(crate) fn write_json(
     out: &mut impl std::io::Write,
     value: &impl serde::Serialize,
 ) -> std::io::Result<()> {
-    pretty::to_writer_pretty(&mut *out, value)?;
+    crate::json_text::to_writer_pretty(&mut *out, value)?;
     writeln!(out)
+}
+
+/// `{"<key>": value}`, serialised straight from `value`: `json!({ "key": value })`
+/// would copy all of it into a `Value` first (a first apply's plan of Microsoft
+/// Graph is 11,320 actions' every field).
+pub(crate) struct Keyed<'a, T: ?Sized>(pub &'static str, pub &'a T);
+
+impl<T: serde::Serialize + ?Sized> serde::Serialize for Keyed<'_, T> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(Some(1))?;
+        map.serialize_entry(self.0, self.1)?;
+        map.end()
+    }
 }
 
 /// Parses `--source`: see [`crate::convert::is_valid_source_name`].

@@ -69,6 +69,7 @@ pub(super) struct SourceResult {
 fn run_sync(args: &SyncArgs, dry_run: bool) -> Result<(Vec<SourceResult>, bool), Failure> {
     let config = load_config(&args.catalogue)?;
     let sources = select_sources(&config, &args.paths, args.source.as_deref())?;
+    crate::tools::warm_up_tokens();
     let options = ReconcileOptions {
         dry_run,
         prune: args.prune,
@@ -148,7 +149,7 @@ pub(super) fn describe(outcome: &Outcome) -> String {
 pub(super) fn print_results(results: &[SourceResult], output: Output) -> Result<(), Failure> {
     let mut out = std::io::stdout().lock();
     let written = match output {
-        Output::Json => super::write_json(&mut out, &serde_json::json!({ "sources": results })),
+        Output::Json => super::write_json(&mut out, &super::Keyed("sources", results)),
         Output::Text | Output::Markdown => {
             let mut text = String::new();
             for r in results {

@@ -174,8 +174,14 @@ pub fn parameter_name(key: &str) -> String {
 
 /// FNV-1a: a small, stable hash for deterministic suffixes.
 pub fn fnv1a(bytes: &[u8]) -> u64 {
+    fnv1a_of(bytes.iter().copied())
+}
+
+/// [`fnv1a`] of bytes as they come, for a caller that makes them on the way
+/// (lint lowercases each word as it hashes it).
+pub fn fnv1a_of(bytes: impl IntoIterator<Item = u8>) -> u64 {
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for &b in bytes {
+    for b in bytes {
         hash ^= u64::from(b);
         hash = hash.wrapping_mul(0x0100_0000_01b3);
     }

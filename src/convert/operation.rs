@@ -1,6 +1,7 @@
 //! One operation → one [`ActionDraft`]: URL, parameters, body, auth, description,
 //! name and the initial hand-owned values from vendor extensions.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 
@@ -1197,9 +1198,15 @@ fn make_parameter_names_unique(parameters: &mut [Parameter]) {
 /// Normalises line endings and trailing spaces, and collapses runs of blank lines;
 /// Markdown is kept.
 pub fn tidy(text: &str) -> String {
+    // Most text has no carriage return: then it is read as it is, not copied twice.
+    let text: Cow<'_, str> = if text.contains('\r') {
+        Cow::Owned(text.replace("\r\n", "\n").replace('\r', "\n"))
+    } else {
+        Cow::Borrowed(text)
+    };
     let mut out = String::with_capacity(text.len());
     let mut blank_run = 0;
-    for line in text.replace("\r\n", "\n").replace('\r', "\n").lines() {
+    for line in text.lines() {
         let line = line.trim_end();
         if line.is_empty() {
             blank_run += 1;
@@ -1212,7 +1219,11 @@ pub fn tidy(text: &str) -> String {
         out.push_str(line);
         out.push('\n');
     }
-    out.trim().to_string()
+    // `out.trim()`, in place.
+    out.truncate(out.trim_end().len());
+    let leading = out.len() - out.trim_start().len();
+    out.drain(..leading);
+    out
 }
 
 /// Summary and description together: the summary, a blank line, the description;

@@ -21,6 +21,7 @@
 mod render;
 
 use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, OnceLock};
 
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -177,7 +178,7 @@ pub fn spec_digest(spec: &SpecFields) -> Option<String> {
     let mut hashed = crate::json_text::HashWriter::new();
     std::io::Write::write_all(&mut hashed, DIGEST_VERSION).ok()?;
     // Serialising these types does not fail; if it did, no digest means a full compare.
-    serde_json::to_writer(&mut hashed, &Compared::of(spec)).ok()?;
+    crate::json_text::to_writer(&mut hashed, &Compared::of(spec)).ok()?;
     Some(format!("{:032x}", hashed.finish()))
 }
 
@@ -239,7 +240,7 @@ pub fn stored_spec(spec: &SpecFields) -> (String, Option<String>) {
     };
     let mut hasher = xxhash_rust::xxh3::Xxh3::new();
     hasher.update(DIGEST_VERSION);
-    let Ok(mut json) = serde_json::to_vec(&Compared::of(spec)) else {
+    let Ok(mut json) = crate::json_text::to_vec(&Compared::of(spec)) else {
         return fallback();
     };
     hasher.update(&json);
@@ -249,7 +250,7 @@ pub fn stored_spec(spec: &SpecFields) -> (String, Option<String>) {
         return fallback();
     }
     json.extend_from_slice(b",\"operation\":");
-    if serde_json::to_writer(&mut json, &spec.operation).is_err() {
+    if crate::json_text::to_writer(&mut json, &spec.operation).is_err() {
         return fallback();
     }
     json.push(b'}');
@@ -281,12 +282,81 @@ pub struct FieldChange {
     /// Field name (`description`, or `key` for a rename).
     pub field: String,
     /// Value before (`null` when created).
-    pub old: Value,
+    pub old: FieldValue,
     /// Value after.
-    pub new: Value,
+    pub new: FieldValue,
     /// The field is pinned: the stored spec value changes, the pin stays in effect.
     #[serde(skip_serializing_if = "std::ops::Not::not", default)]
     pub pinned: bool,
+}
+
+/// A field's value in a [`FieldChange`]: JSON, or a new action's field read from
+/// its spec-owned fields. A first apply records every field of every action it
+/// creates, and copying each into JSON, parameters' and body's schemas and all,
+/// was a twentieth of a first apply of Microsoft Graph: a created action's
+/// fields are serialised from the fields themselves when the plan is written
+/// (the same text), and made into JSON only if something reads them as JSON.
+#[derive(Debug, Clone)]
+pub struct FieldValue(FieldRepr);
+
+#[derive(Debug, Clone)]
+enum FieldRepr {
+    Json(Value),
+    Spec {
+        spec: Arc<SpecFields>,
+        field: &'static str,
+        json: OnceLock<Value>,
+    },
+}
+
+impl FieldValue {
+    /// The field `field` (one of [`SPEC_FIELDS`]) of `spec`.
+    fn of_spec(spec: &Arc<SpecFields>, field: &'static str) -> FieldValue {
+        FieldValue(FieldRepr::Spec {
+            spec: Arc::clone(spec),
+            field,
+            json: OnceLock::new(),
+        })
+    }
+}
+
+impl From<Value> for FieldValue {
+    fn from(value: Value) -> FieldValue {
+        FieldValue(FieldRepr::Json(value))
+    }
+}
+
+impl std::ops::Deref for FieldValue {
+    type Target = Value;
+
+    fn deref(&self) -> &Value {
+        match &self.0 {
+            FieldRepr::Json(value) => value,
+            FieldRepr::Spec { spec, field, json } => json.get_or_init(|| spec.field(field)),
+        }
+    }
+}
+
+impl PartialEq for FieldValue {
+    fn eq(&self, other: &FieldValue) -> bool {
+        **self == **other
+    }
+}
+
+impl Serialize for FieldValue {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match &self.0 {
+            FieldRepr::Json(value) => value.serialize(serializer),
+            FieldRepr::Spec { json, .. } if json.get().is_some() => (**self).serialize(serializer),
+            FieldRepr::Spec { spec, field, .. } => spec.serialize_field(field, serializer),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for FieldValue {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<FieldValue, D::Error> {
+        Value::deserialize(deserializer).map(FieldValue::from)
+    }
 }
 
 /// One action's change.
@@ -489,7 +559,7 @@ pub fn applied_json(plan: &Plan, ids: &[Option<i64>], names: &[Option<String>]) 
         refusals: &plan.refusals,
         forced: plan.forced,
     };
-    serde_json::to_string(&applied).unwrap_or_else(|_| "null".to_string())
+    crate::json_text::to_string(&applied).unwrap_or_else(|_| "null".to_string())
 }
 
 /// Conversion diagnostics that make a plan unsafe to apply.
@@ -800,8 +870,8 @@ fn stored_change(
     if stored.key != key {
         fields.push(FieldChange {
             field: "key".to_string(),
-            old: Value::String(stored.key.clone()),
-            new: Value::String(key.to_string()),
+            old: Value::String(stored.key.clone()).into(),
+            new: Value::String(key.to_string()).into(),
             pinned: false,
         });
     }
@@ -863,8 +933,8 @@ fn field_changes(
         }
         fields.push(FieldChange {
             field: field.to_string(),
-            old,
-            new,
+            old: old.into(),
+            new: new.into(),
             pinned: pinned.is_some(),
         });
     }
@@ -874,12 +944,13 @@ fn field_changes(
 /// The change that creates a draft's action, every field new.
 fn create(draft: &ActionDraft) -> Change {
     let spec = &draft.spec;
+    let shared = Arc::new(spec.clone());
     let fields = SPEC_FIELDS
         .iter()
         .map(|field| FieldChange {
             field: field.to_string(),
-            old: Value::Null,
-            new: spec.field(field),
+            old: Value::Null.into(),
+            new: FieldValue::of_spec(&shared, field),
             pinned: draft.hand.pins.contains_key(*field),
         })
         .collect();
@@ -1123,7 +1194,9 @@ fn lint_plan(
         .par_iter()
         .with_min_len(PER_TASK)
         .filter_map(|a| {
-            let text = crate::tools::tool(a, crate::tools::ToolFormat::Openai).to_string();
+            let tool = crate::tools::tool(a, crate::tools::ToolFormat::Openai);
+            // A `Value` always writes.
+            let text = crate::json_text::to_string(&tool).unwrap_or_default();
             (text.len() > input.options.tool_tokens).then(|| lint::Costed {
                 subject: Subject {
                     source: &a.source,
@@ -1244,6 +1317,45 @@ mod tests {
         crate::convert::convert(&spec, &options).actions
     }
 
+    #[test]
+    fn a_created_actions_fields_are_written_as_their_json() {
+        // Every field of every action of fixtures with bodies, parameters of each
+        // kind, auth and recursive schemas: what the plan writes from the fields
+        // themselves is the text of their JSON, pretty or compact, and reads back
+        // as that JSON.
+        for fixture in [
+            "request-bodies.yaml",
+            "parameters.yaml",
+            "security.yaml",
+            "recursive-schemas.yaml",
+        ] {
+            for draft in drafts(fixture) {
+                let change = create(&draft);
+                assert_eq!(change.fields.len(), SPEC_FIELDS.len());
+                for f in &change.fields {
+                    let json = draft.spec.field(&f.field);
+                    let compact = serde_json::to_string(&f.new).expect("serialises");
+                    assert_eq!(
+                        compact,
+                        serde_json::to_string(&json).expect("serialises"),
+                        "{fixture} {}",
+                        f.field
+                    );
+                    let pretty = serde_json::to_string_pretty(&f.new).expect("serialises");
+                    assert_eq!(
+                        pretty,
+                        serde_json::to_string_pretty(&json).expect("serialises")
+                    );
+                    let read: FieldValue = serde_json::from_str(&compact).expect("reads back");
+                    assert_eq!(read, f.new);
+                    assert_eq!(*f.new, json);
+                    // Once read as JSON, it writes the same.
+                    assert_eq!(serde_json::to_string(&f.new).expect("serialises"), compact);
+                }
+            }
+        }
+    }
+
     /// A plan with a change of every kind, a rename, drift and a held-back change.
     fn plan_of_every_kind(held_back: bool) -> Plan {
         let spec = drafts("request-bodies.yaml").remove(0).spec;
@@ -1255,8 +1367,8 @@ mod tests {
             name: format!("name_of_{key}"),
             fields: vec![FieldChange {
                 field: "description".to_string(),
-                old: Value::Null,
-                new: Value::String("Löschen \"quoted\"".to_string()),
+                old: Value::Null.into(),
+                new: Value::String("Löschen \"quoted\"".to_string()).into(),
                 pinned: id == Some(2),
             }],
             spec: Some(spec.clone()),

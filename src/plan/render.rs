@@ -147,7 +147,7 @@ fn creation(change: &Change) -> String {
             .fields
             .iter()
             .find(|f| f.field == field)
-            .map(|f| &f.new)
+            .map(|f| &*f.new)
             .unwrap_or(&Value::Null)
     };
     let mut parts = vec![format!(
@@ -244,7 +244,7 @@ fn describe_field(kind: ChangeKind, f: &FieldChange) -> String {
     if f.field == "parameters" {
         return format!("~ parameters: {}{pinned}", parameter_diff(&f.old, &f.new));
     }
-    if let (Value::String(old), Value::String(new)) = (&f.old, &f.new)
+    if let (Value::String(old), Value::String(new)) = (&*f.old, &*f.new)
         && (old.chars().count() > 40 || new.chars().count() > 40)
     {
         return format!("~ {}: {}{pinned}", f.field, text_diff(old, new));

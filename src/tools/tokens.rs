@@ -5,48 +5,37 @@
 //! each piece. Its expression has one look-ahead (`\s+(?!\S)`), so
 //! `fancy-regex` runs all of it in a backtracking VM: that VM was four fifths of
 //! counting a large spec's tools, and counting was the dearest step of a plan
-//! that writes many actions. `bpe-openai` (GitHub's `bpe`) splits with the same
-//! expression on `regex-automata`, emulating the look-ahead, and counts a piece
-//! with its own byte pair encoder. The count of a text is the sum of its
-//! pieces' counts, and tool definitions repeat the same words, keys and
-//! punctuation thousands of times: each distinct piece is counted once per
-//! thread and its count kept. The tests check the counts against tiktoken's on
-//! every fixture and spec file and on random text.
+//! that writes many actions. The `tiktoken` crate splits ASCII text with a
+//! scanner written for the expression, looks a piece up whole in the
+//! vocabulary before merging it, and keeps the merges of repeated pieces per
+//! thread in a table of fixed size; tool definitions repeat the same words, keys
+//! and punctuation thousands of times. It counts without making the tokens. The
+//! tests check the counts against tiktoken-rs's on every fixture and spec file
+//! and on random text.
 
-use std::cell::RefCell;
+use std::sync::LazyLock;
 
-use rustc_hash::FxHashMap;
+use tiktoken::CoreBpe;
 
-/// Beyond this many distinct pieces a thread's memory of them starts again (a
-/// few megabytes at most, in a daemon that counts for years).
-const MAX_CACHED_PIECES: usize = 200_000;
+/// The encoder, built on first use, once per process, from the vocabulary
+/// inside the binary (nothing is read or fetched).
+static O200K_BASE: LazyLock<CoreBpe> = LazyLock::new(tiktoken::encoding::o200k_base);
 
-thread_local! {
-    /// Each distinct piece's token count.
-    static PIECES: RefCell<FxHashMap<Box<str>, usize>> = RefCell::new(FxHashMap::default());
+/// Builds the encoder on one of rayon's threads, if it is not built yet: a plan
+/// converts the spec before it counts anything, so a command that will plan can
+/// have the encoder ready by then instead of waiting for it (a fifth of a first
+/// apply of Kubernetes from the command line). Costs nothing in time on a machine
+/// with a core to spare; on one without, the build happens at most once either way.
+pub fn warm_up() {
+    rayon::spawn(|| {
+        LazyLock::force(&O200K_BASE);
+    });
 }
 
 /// The number of `o200k_base` tokens of `text`: what
 /// `o200k_base_singleton().encode_ordinary(text).len()` says.
 pub fn count(text: &str) -> usize {
-    let tokenizer = bpe_openai::o200k_base();
-    PIECES.with(|pieces| {
-        let mut pieces = pieces.borrow_mut();
-        if pieces.len() > MAX_CACHED_PIECES {
-            pieces.clear();
-        }
-        tokenizer
-            .split(text)
-            .map(|piece| match pieces.get(piece) {
-                Some(&n) => n,
-                None => {
-                    let n = tokenizer.bpe.count(piece.as_bytes());
-                    pieces.insert(piece.into(), n);
-                    n
-                }
-            })
-            .sum()
-    })
+    O200K_BASE.count(text)
 }
 
 #[cfg(test)]

@@ -1,15 +1,18 @@
-//! Pretty-printed JSON, byte for byte what `serde_json::to_writer_pretty` writes,
-//! faster: strings are scanned for characters to escape eight bytes at a time
-//! (serde_json looks each byte up in a table), and the text is built in a buffer
-//! of its own that is handed to the writer in large pieces. `convert` writes
-//! 67 MB of it for Microsoft Graph (BENCHMARKS.md, issue 10).
+//! JSON text, byte for byte what serde_json writes, faster: strings are scanned
+//! for characters to escape eight bytes at a time (serde_json looks each byte up
+//! in a table), and the text is built in a buffer of its own that is handed to
+//! the writer in large pieces. `convert` writes 67 MB of pretty JSON for
+//! Microsoft Graph, and a first apply of it writes its plan and 11,320 actions'
+//! fields compact (BENCHMARKS.md, issue 10).
 //!
-//! The layout is serde_json's `PrettyFormatter` with its default two-space
-//! indent: `{`/`[`, each member on its own line, `": "` between key and value,
-//! empty containers as `{}`/`[]`; integers as `itoa` writes them, finite floats
-//! as `zmij` does (serde_json's own formatter), other floats as `null`; strings
-//! as [`crate::json_text::write_escaped`] escapes them. `tests` compare it with
-//! serde_json on values of every shape.
+//! Pretty ([`to_writer_pretty`]) is serde_json's `PrettyFormatter` with its
+//! default two-space indent: `{`/`[`, each member on its own line, `": "`
+//! between key and value, empty containers as `{}`/`[]`. Compact ([`to_writer`],
+//! [`to_vec`], [`to_string`]) is serde_json's `CompactFormatter`: no space or
+//! newline anywhere. Both write integers as `itoa` writes them, finite floats as
+//! `zmij` does (serde_json's own formatter), other floats as `null`, and strings
+//! as [`crate::json_text::write_escaped`] escapes them. `tests` compare both
+//! with serde_json on values of every shape.
 
 use std::fmt::Display;
 use std::io;
@@ -19,14 +22,48 @@ use serde::ser::{self, Serialize};
 use crate::json_text::write_escaped;
 
 /// Writes `value` as serde_json's pretty printer would, without the final newline.
-pub(crate) fn to_writer_pretty<W: io::Write, T: ?Sized + Serialize>(
+pub fn to_writer_pretty<W: io::Write, T: ?Sized + Serialize>(
     writer: W,
     value: &T,
+) -> Result<(), Error> {
+    write(writer, value, true)
+}
+
+/// Writes `value` as `serde_json::to_writer` would.
+pub fn to_writer<W: io::Write, T: ?Sized + Serialize>(writer: W, value: &T) -> Result<(), Error> {
+    write(writer, value, false)
+}
+
+/// `value` as `serde_json::to_vec` writes it.
+pub fn to_vec<T: ?Sized + Serialize>(value: &T) -> Result<Vec<u8>, Error> {
+    let mut ser = Serializer {
+        writer: io::sink(),
+        buf: Vec::new(),
+        indent: 0,
+        pretty: false,
+        flush_at: usize::MAX,
+    };
+    value.serialize(&mut ser)?;
+    Ok(ser.buf)
+}
+
+/// `value` as `serde_json::to_string` writes it.
+pub fn to_string<T: ?Sized + Serialize>(value: &T) -> Result<String, Error> {
+    // Only valid UTF-8 is written: the strings come from `&str`s, escaped by ASCII.
+    String::from_utf8(to_vec(value)?).map_err(|e| Error::Message(e.to_string()))
+}
+
+fn write<W: io::Write, T: ?Sized + Serialize>(
+    writer: W,
+    value: &T,
+    pretty: bool,
 ) -> Result<(), Error> {
     let mut ser = Serializer {
         writer,
         buf: Vec::with_capacity(FLUSH_AT + 4096),
         indent: 0,
+        pretty,
+        flush_at: FLUSH_AT,
     };
     value.serialize(&mut ser)?;
     ser.flush()
@@ -38,7 +75,7 @@ const FLUSH_AT: usize = 1 << 16;
 /// Why writing failed: the writer's error, or a value that JSON cannot hold
 /// (a map key that is not a string, number or boolean).
 #[derive(Debug)]
-pub(crate) enum Error {
+pub enum Error {
     Io(io::Error),
     Message(String),
 }
@@ -75,6 +112,10 @@ struct Serializer<W> {
     buf: Vec<u8>,
     /// Nesting level of the container being written.
     indent: usize,
+    /// serde_json's pretty layout; else its compact one.
+    pretty: bool,
+    /// The buffer goes to the writer when it holds this much.
+    flush_at: usize,
 }
 
 impl<W: io::Write> Serializer<W> {
@@ -85,7 +126,7 @@ impl<W: io::Write> Serializer<W> {
     }
 
     fn maybe_flush(&mut self) -> Result<(), Error> {
-        if self.buf.len() >= FLUSH_AT {
+        if self.buf.len() >= self.flush_at {
             self.flush()?;
         }
         Ok(())
@@ -93,6 +134,9 @@ impl<W: io::Write> Serializer<W> {
 
     fn newline_indent(&mut self) {
         const SPACES: &[u8; 64] = &[b' '; 64];
+        if !self.pretty {
+            return;
+        }
         self.buf.push(b'\n');
         let mut left = self.indent * 2;
         while left > 0 {
@@ -130,7 +174,7 @@ impl<W: io::Write> Serializer<W> {
         self.indent += 1;
         self.newline_indent();
         self.write_str(variant)?;
-        self.buf.extend_from_slice(b": ");
+        self.colon();
         Ok(())
     }
 
@@ -141,6 +185,12 @@ impl<W: io::Write> Serializer<W> {
         }
         *state = State::Rest;
         self.newline_indent();
+    }
+
+    /// Between a key and its value: `": "`, or `":"` compact.
+    fn colon(&mut self) {
+        self.buf
+            .extend_from_slice(if self.pretty { b": " as &[u8] } else { b":" });
     }
 
     fn write_str(&mut self, s: &str) -> Result<(), Error> {
@@ -196,14 +246,14 @@ impl<W: io::Write> Compound<'_, W> {
         key.serialize(MapKey {
             ser: &mut *self.ser,
         })?;
-        self.ser.buf.extend_from_slice(b": ");
+        self.ser.colon();
         Ok(())
     }
 
     fn field<T: ?Sized + Serialize>(&mut self, key: &str, value: &T) -> Result<(), Error> {
         self.ser.member(&mut self.state);
         self.ser.write_str(key)?;
-        self.ser.buf.extend_from_slice(b": ");
+        self.ser.colon();
         value.serialize(&mut *self.ser)
     }
 }
@@ -644,12 +694,18 @@ mod tests {
         out
     }
 
+    /// Pretty and compact, through a writer and into a `Vec`, as serde_json writes it.
     fn same<T: Serialize>(value: &T) {
         let theirs = serde_json::to_vec_pretty(value).unwrap();
         assert_eq!(
             String::from_utf8_lossy(&ours(value)),
             String::from_utf8_lossy(&theirs)
         );
+        let theirs = serde_json::to_string(value).unwrap();
+        assert_eq!(super::to_string(value).unwrap(), theirs);
+        let mut written = Vec::new();
+        super::to_writer(&mut written, value).unwrap();
+        assert_eq!(String::from_utf8_lossy(&written), theirs);
     }
 
     #[test]
