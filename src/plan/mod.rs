@@ -1417,6 +1417,27 @@ mod tests {
     }
 
     #[test]
+    fn a_new_action_reads_the_same_from_its_fields_and_from_the_stored_plan() {
+        // A plan just made describes a new action from its spec-owned fields; a
+        // stored plan, read back, only from its field changes.
+        let mut plan = plan_of_every_kind(false);
+        plan.changes = ["request-bodies.yaml", "parameters.yaml", "security.yaml"]
+            .into_iter()
+            .flat_map(drafts)
+            .map(|draft| create(&draft))
+            .collect();
+        let read: Plan = serde_json::from_str(&serde_json::to_string(&plan).expect("serialises"))
+            .expect("reads back");
+        assert!(read.changes.iter().all(|c| c.spec.is_none()));
+        let (fresh, stored) = (text(&plan), text(&read));
+        assert_eq!(fresh, stored);
+        assert_eq!(markdown(&plan), markdown(&read));
+        for said in ["parameters", "application/json body", "auth "] {
+            assert!(fresh.contains(said), "{said} in {fresh}");
+        }
+    }
+
+    #[test]
     fn the_applied_plan_is_recorded_as_the_plan_with_its_ids_and_names() {
         for held_back in [false, true] {
             let plan = plan_of_every_kind(held_back);

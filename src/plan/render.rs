@@ -6,6 +6,7 @@ use std::fmt::Write;
 use serde_json::Value;
 
 use super::{Change, ChangeKind, FieldChange, Plan};
+use crate::action::SpecFields;
 use crate::diagnostic::Severity;
 
 /// Longest value shown inline before it is summarised.
@@ -139,41 +140,28 @@ fn marker(kind: ChangeKind) -> (&'static str, &'static str) {
     }
 }
 
-/// A new action in one line: the call, its inputs, its auth. Read from the field
-/// changes, which stored plans keep.
+/// A new action in one line: the call, its inputs, its auth. Read from its
+/// spec-owned fields while the plan has them (one just made), else from the
+/// field changes, which stored plans keep: the same line either way, without
+/// making a new action's parameters and body into JSON to count them.
 fn creation(change: &Change) -> String {
-    let new = |field: &str| {
-        change
-            .fields
-            .iter()
-            .find(|f| f.field == field)
-            .map(|f| &*f.new)
-            .unwrap_or(&Value::Null)
+    let call = match &change.spec {
+        Some(spec) => NewCall::of_spec(spec),
+        None => NewCall::of_fields(change),
     };
-    let mut parts = vec![format!(
-        "{} {}",
-        new("method").as_str().unwrap_or("?"),
-        new("url").as_str().unwrap_or("?")
-    )];
-    let params = new("parameters").as_array().map_or(0, Vec::len);
+    let mut parts = vec![format!("{} {}", call.method, call.url)];
+    let params = call.parameters;
     if params > 0 {
         parts.push(format!(
             "{params} parameter{}",
             if params == 1 { "" } else { "s" }
         ));
     }
-    if let Some(content_type) = new("body").get("content_type").and_then(Value::as_str) {
+    if let Some(content_type) = call.content_type {
         parts.push(format!("{content_type} body"));
     }
-    let secrets: Vec<&str> = new("auth")
-        .as_array()
-        .into_iter()
-        .flatten()
-        .flat_map(|r| r["schemes"].as_array().into_iter().flatten())
-        .filter_map(|s| s["secret"].as_str())
-        .collect();
-    if !secrets.is_empty() {
-        parts.push(format!("auth {}", secrets.join(" or ")));
+    if !call.secrets.is_empty() {
+        parts.push(format!("auth {}", call.secrets.join(" or ")));
     }
     let pinned: Vec<&str> = change
         .fields
@@ -185,6 +173,56 @@ fn creation(change: &Change) -> String {
         parts.push(format!("pinned {}", pinned.join(", ")));
     }
     parts.join(", ")
+}
+
+/// What a new action's line says of its call.
+struct NewCall<'a> {
+    method: &'a str,
+    url: &'a str,
+    parameters: usize,
+    content_type: Option<&'a str>,
+    secrets: Vec<&'a str>,
+}
+
+impl<'a> NewCall<'a> {
+    fn of_spec(spec: &'a SpecFields) -> NewCall<'a> {
+        NewCall {
+            method: spec.method.as_str(),
+            url: &spec.url,
+            parameters: spec.parameters.len(),
+            content_type: spec.body.as_ref().map(|b| b.content_type.as_str()),
+            secrets: spec
+                .auth
+                .iter()
+                .flat_map(|r| &r.schemes)
+                .map(|s| s.secret.as_str())
+                .collect(),
+        }
+    }
+
+    fn of_fields(change: &'a Change) -> NewCall<'a> {
+        let new = |field: &str| {
+            change
+                .fields
+                .iter()
+                .find(|f| f.field == field)
+                .map(|f| &*f.new)
+                .unwrap_or(&Value::Null)
+        };
+        NewCall {
+            method: new("method").as_str().unwrap_or("?"),
+            url: new("url").as_str().unwrap_or("?"),
+            parameters: new("parameters").as_array().map_or(0, Vec::len),
+            content_type: new("body").get("content_type").and_then(Value::as_str),
+            secrets: new("auth")
+                .as_array()
+                .into_iter()
+                .flatten()
+                .flat_map(|r| r["schemes"].as_array().into_iter().flatten())
+                .filter_map(|s| s["secret"].as_str())
+                .collect(),
+        }
+    }
 }
 
 /// A word-level diff of two texts, `[-removed-]{+added+}`, with long unchanged
