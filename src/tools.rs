@@ -212,12 +212,20 @@ pub fn warm_up_tokens() {
     tokens::warm_up();
 }
 
+/// [`tool`] as compact JSON: what `/v1/tools` serves and what is weighed.
+pub fn tool_text(action: &StoredAction, format: ToolFormat) -> String {
+    text(&tool(action, format))
+}
+
+/// A tool as compact JSON (a `Value` always writes).
+pub fn text(tool: &Value) -> String {
+    crate::json_text::to_string(tool).unwrap_or_default()
+}
+
 /// The action's token cost: the `o200k_base` tokens of its OpenAI function tool as
 /// compact JSON (see the module's documentation).
 pub fn tokens(action: &StoredAction) -> usize {
-    count_tokens(
-        &crate::json_text::to_string(&tool(action, ToolFormat::Openai)).unwrap_or_default(),
-    )
+    count_tokens(&tool_text(action, ToolFormat::Openai))
 }
 
 /// An action with its token cost, serialised as the action's fields plus `tokens`:

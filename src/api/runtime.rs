@@ -21,12 +21,10 @@ use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
-use serde_json::Value;
 use sha2::Digest;
 
 use super::{ApiError, ApiState, auth};
 use crate::action::{ActionState, Channel, StoredAction};
-use crate::json_text;
 use crate::store::{ActionQuery, Store};
 use crate::tools::{self, Audience, NotStrict, ToolFormat};
 
@@ -59,16 +57,14 @@ struct RenderedTool {
 
 impl RenderedTool {
     fn new(action: StoredAction) -> RenderedTool {
-        // A `Value` always writes.
-        let text = |tool: Value| json_text::to_string(&tool).unwrap_or_default();
-        let render = |format| text(tools::tool(&action, format));
+        let render = |format| tools::tool_text(&action, format);
         let openai = render(ToolFormat::Openai);
         let tokens = tools::count_tokens(&openai);
         RenderedTool {
-            openai_strict: tools::strict_tool(&action).map(text),
+            openai_strict: tools::strict_tool(&action).map(|t| tools::text(&t)),
             anthropic: render(ToolFormat::Anthropic),
             mcp: render(ToolFormat::Mcp),
-            native: text(tools::native(&action, tokens)),
+            native: tools::text(&tools::native(&action, tokens)),
             openai,
             tokens,
             action,

@@ -1194,9 +1194,7 @@ fn lint_plan(
         .par_iter()
         .with_min_len(PER_TASK)
         .filter_map(|a| {
-            let tool = crate::tools::tool(a, crate::tools::ToolFormat::Openai);
-            // A `Value` always writes.
-            let text = crate::json_text::to_string(&tool).unwrap_or_default();
+            let text = crate::tools::tool_text(a, crate::tools::ToolFormat::Openai);
             (text.len() > input.options.tool_tokens).then(|| lint::Costed {
                 subject: Subject {
                     source: &a.source,
