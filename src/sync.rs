@@ -266,6 +266,8 @@ pub async fn reconcile<S: Store>(
         ));
     }
 
+    // The spec changed: it will be planned, and the plan weighs its tools.
+    crate::tools::warm_up_tokens();
     let started = Instant::now();
     let convert_options = source.convert.clone();
     let spec = loaded.spec;

@@ -207,7 +207,7 @@ pub fn count_tokens(text: &str) -> usize {
 }
 
 /// Readies the token counter in the background (see [`tokens::warm_up`]), for a
-/// command about to plan.
+/// reconcile about to plan a changed spec.
 pub fn warm_up_tokens() {
     tokens::warm_up();
 }

@@ -69,7 +69,6 @@ pub(super) struct SourceResult {
 fn run_sync(args: &SyncArgs, dry_run: bool) -> Result<(Vec<SourceResult>, bool), Failure> {
     let config = load_config(&args.catalogue)?;
     let sources = select_sources(&config, &args.paths, args.source.as_deref())?;
-    crate::tools::warm_up_tokens();
     let options = ReconcileOptions {
         dry_run,
         prune: args.prune,

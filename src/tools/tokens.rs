@@ -22,10 +22,11 @@ use tiktoken::CoreBpe;
 static O200K_BASE: LazyLock<CoreBpe> = LazyLock::new(tiktoken::encoding::o200k_base);
 
 /// Builds the encoder on one of rayon's threads, if it is not built yet: a plan
-/// converts the spec before it counts anything, so a command that will plan can
-/// have the encoder ready by then instead of waiting for it (a fifth of a first
-/// apply of Kubernetes from the command line). Costs nothing in time on a machine
-/// with a core to spare; on one without, the build happens at most once either way.
+/// converts the spec before it counts anything, so a reconcile of a spec that
+/// changed can have the encoder ready by then instead of waiting for it (a fifth
+/// of a first apply of Kubernetes from the command line). Costs nothing in time
+/// on a machine with a core to spare; on one without, the build happens at most
+/// once either way.
 pub fn warm_up() {
     rayon::spawn(|| {
         LazyLock::force(&O200K_BASE);
