@@ -1108,7 +1108,13 @@ fn load_average() -> String {
         .unwrap_or_else(|| "?".to_string())
 }
 
+/// The allocator the binary runs on, set up as it sets it up: what is timed
+/// here is what ships.
+#[global_allocator]
+static ALLOCATOR: actionsync::allocator::Allocator = actionsync::allocator::Allocator;
+
 fn main() {
+    actionsync::allocator::configure();
     let args = match parse_args() {
         Ok(args) => args,
         Err(e) => {

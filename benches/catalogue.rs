@@ -348,7 +348,13 @@ fn extra_specs() -> Vec<PathBuf> {
     named
 }
 
+/// The allocator the binary runs on, set up as it sets it up: what is timed
+/// here is what ships.
+#[global_allocator]
+static ALLOCATOR: actionsync::allocator::Allocator = actionsync::allocator::Allocator;
+
 fn main() {
+    actionsync::allocator::configure();
     let mut runs = 50;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {

@@ -245,7 +245,13 @@ fn bench_spec(path: &Path, runs: usize) -> Result<Row, String> {
     })
 }
 
+/// The allocator the binary runs on, set up as it sets it up: what is timed
+/// here is what ships.
+#[global_allocator]
+static ALLOCATOR: actionsync::allocator::Allocator = actionsync::allocator::Allocator;
+
 fn main() {
+    actionsync::allocator::configure();
     let args = match parse_args() {
         Ok(a) => a,
         Err(e) => {

@@ -140,7 +140,13 @@ fn idle(dir: &Path, specs: usize) -> (f64, u64) {
     (cpu, rss)
 }
 
+/// The allocator the binary runs on, set up as it sets it up: what is timed
+/// here is what ships.
+#[global_allocator]
+static ALLOCATOR: actionsync::allocator::Allocator = actionsync::allocator::Allocator;
+
 fn main() {
+    actionsync::allocator::configure();
     let mut saves = 100;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {

@@ -596,7 +596,13 @@ fn default_specs() -> Result<Vec<PathBuf>, String> {
         .collect())
 }
 
+/// The allocator the binary runs on, set up as it sets it up: what is timed
+/// here is what ships.
+#[global_allocator]
+static ALLOCATOR: actionsync::allocator::Allocator = actionsync::allocator::Allocator;
+
 fn main() {
+    actionsync::allocator::configure();
     let mut argv = std::env::args().skip(1);
     if argv.next().as_deref() == Some("--parse-baseline") {
         let Some(path) = argv.next() else {

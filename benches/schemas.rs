@@ -220,7 +220,13 @@ fn convert_one(path: &Path, bpe: &tiktoken_rs::CoreBPE) -> Result<Converted, Str
     })
 }
 
+/// The allocator the binary runs on, set up as it sets it up: what is timed
+/// here is what ships.
+#[global_allocator]
+static ALLOCATOR: actionsync::allocator::Allocator = actionsync::allocator::Allocator;
+
 fn main() {
+    actionsync::allocator::configure();
     let bpe = match tiktoken_rs::o200k_base() {
         Ok(bpe) => bpe,
         Err(e) => {

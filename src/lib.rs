@@ -35,6 +35,7 @@
 //! - [`cli`]: the command line; `main.rs` only calls it.
 
 pub mod action;
+pub mod allocator;
 pub mod api;
 pub mod call;
 pub mod cli;
