@@ -4,6 +4,7 @@
 //! [`reconcile`].
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
@@ -227,10 +228,12 @@ pub async fn reconcile<S: Store>(
     };
     // A spec in one document that has not changed costs a read and a hash.
     let options_hash = options_fingerprint(source);
+    let self_contained = root.is_self_contained();
+    // Hashed before the parse only where the hash may spare it; else beside it.
     // Hashed once: the same hash is the revision's spec hash if it has changed.
-    let one_document_hash = root.is_self_contained().then(|| root.hash());
-    if may_skip
-        && let Some(hash) = &one_document_hash
+    let may_be_unchanged = may_skip && known_hash.is_some();
+    let hash_first = (self_contained && may_be_unchanged).then(|| root.hash());
+    if let Some(hash) = &hash_first
         && known_hash.as_deref() == Some(input_hash(hash, &options_hash).as_str())
     {
         timings.load = started.elapsed();
@@ -244,7 +247,9 @@ pub async fn reconcile<S: Store>(
         ));
     }
     let load = source.load.clone();
-    let loaded = match blocking(move || source::load_root(root, &load)).await? {
+    let hash_beside = self_contained && hash_first.is_none();
+    let (loaded, hash_beside) = blocking(move || load_hashing(root, &load, hash_beside)).await?;
+    let loaded = match loaded {
         Ok(loaded) => loaded,
         Err(e) => {
             // The read error is the one to report, even if recording it fails.
@@ -252,6 +257,7 @@ pub async fn reconcile<S: Store>(
             return Err(e.into());
         }
     };
+    let one_document_hash = hash_first.or(hash_beside);
     timings.load = started.elapsed();
     let spec_hash = one_document_hash.unwrap_or_else(|| loaded.content_hash());
     let input = input_hash(&spec_hash, &options_hash);
@@ -627,6 +633,24 @@ fn options_fingerprint(source: &SourceSpec) -> String {
 
 /// Runs CPU-bound or blocking work (parsing, file and HTTP reads for specs) off the
 /// async workers.
+/// Parses `root` (and loads what it references), hashing its bytes on another
+/// core meanwhile when `hash` says the hash is wanted.
+fn load_hashing(
+    root: source::RootDocument,
+    options: &LoadOptions,
+    hash: bool,
+) -> (Result<source::Loaded, source::LoadError>, Option<String>) {
+    if !hash {
+        return (source::load_root(root, options), None);
+    }
+    let bytes = Arc::clone(&root.bytes);
+    let (hash, loaded) = rayon::join(
+        move || source::hash_of(&bytes),
+        move || source::load_root(root, options),
+    );
+    (loaded, Some(hash))
+}
+
 async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> T + Send + 'static,
 ) -> Result<T, SyncError> {

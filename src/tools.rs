@@ -27,6 +27,7 @@ use crate::action::{
 };
 use crate::convert::schema;
 
+mod borrowed;
 mod strict;
 mod tokens;
 
@@ -214,6 +215,11 @@ pub fn warm_up_tokens() {
 
 /// [`tool`] as compact JSON: what `/v1/tools` serves and what is weighed.
 pub fn tool_text(action: &StoredAction, format: ToolFormat) -> String {
+    if format == ToolFormat::Openai
+        && let Some(text) = borrowed::openai_text(action)
+    {
+        return text;
+    }
     text(&tool(action, format))
 }
 
@@ -1106,6 +1112,72 @@ mod tests {
         assert_eq!(schema["required"], json!(["order_id"]));
         b.spec.parameters[2].name = "request_body".to_string();
         assert_eq!(body_argument(&b.spec.parameters), "request_body_2");
+    }
+
+    /// Each action's OpenAI tool as written from its fields, against the tool
+    /// built as a `Value` and written: `Some` (and the same bytes) where no
+    /// schema needs its `$ref`s moved, `None` where one does.
+    #[test]
+    fn the_openai_tool_written_from_the_fields_is_the_built_one() {
+        let built = |a: &StoredAction| text(&tool(a, ToolFormat::Openai));
+        let mut plain: Vec<StoredAction> = Vec::new();
+        plain.push(action("get_order"));
+        // The parameter's description replaces the schema's own, in its place.
+        let mut a = action("get_order");
+        a.spec.parameters[0].schema =
+            Arc::new(json!({"description": "old", "type": "string", "format": "uuid"}));
+        plain.push(a);
+        // A blank description adds nothing.
+        let mut a = action("get_order");
+        a.spec.parameters[1].description = "  ".to_string();
+        plain.push(a);
+        // Magic fields leave their parameters out, required or not.
+        let mut a = action("get_order");
+        a.hand
+            .magic_fields
+            .insert("orderId".to_string(), "contact.last_order".to_string());
+        a.hand
+            .magic_fields
+            .insert("x-request-id".to_string(), "conversation.id".to_string());
+        plain.push(a);
+        // Two parameters of one name: the first keeps it.
+        let mut a = action("get_order");
+        a.spec.parameters[2].name = "order_id".to_string();
+        plain.push(a);
+        // A body beside a parameter named `body`, and pins in effect.
+        let mut a = with_body(
+            action("create_order"),
+            json!({"type": "object", "required": ["sku"], "properties": {"sku": {"type": "string", "description": "SKU \"quoted\" ✓"}}}),
+            true,
+        );
+        a.spec.parameters[1].name = "body".to_string();
+        a.hand.pins.insert(
+            "description".to_string(),
+            json!("Create an order.\nLine two."),
+        );
+        plain.push(a);
+        for a in &plain {
+            let written = borrowed::openai_text(a);
+            assert_eq!(written.as_deref(), Some(built(a).as_str()), "{}", a.name);
+            assert_eq!(tool_text(a, ToolFormat::Openai), built(a));
+        }
+
+        let mut moved: Vec<StoredAction> = Vec::new();
+        moved.push(with_body(action("create_tree"), tree("string"), true));
+        let mut a = action("get_order");
+        a.spec.parameters[0].schema = Arc::new(json!({"type": "array", "items": {"$ref": "#"}}));
+        moved.push(a);
+        let mut a = action("get_order");
+        a.spec.parameters[0].schema = Arc::new(json!(true));
+        moved.push(a);
+        let mut a = action("get_order");
+        a.spec.parameters[0].schema =
+            Arc::new(json!({"type": "string", "definitions": {"x": {"type": "string"}}}));
+        moved.push(a);
+        for a in &moved {
+            assert_eq!(borrowed::openai_text(a), None, "{}", a.name);
+            assert_eq!(tool_text(a, ToolFormat::Openai), built(a));
+        }
     }
 
     // -- $defs -------------------------------------------------------------------

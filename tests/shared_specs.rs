@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 use actionsync::convert::{self, ConvertOptions};
 use actionsync::diagnostic::Severity;
 use actionsync::source::{self, LoadOptions, SpecLocation};
+use actionsync::tools::{self, ToolFormat};
 use serde_json::Value;
 
 fn shared_specs() -> Option<PathBuf> {
@@ -430,6 +431,17 @@ fn every_schema_is_bounded_ref_free_and_valid_json_schema_2020_12() {
                 failures.push(format!(
                     "{rel} {}: {bytes} bytes of schemas, over the {} budget",
                     action.spec.name, budget.max_bytes
+                ));
+            }
+            // The tool the plan weighs and `/v1/tools` serves, written from the
+            // action's fields, is the tool built as a value and written.
+            let stored = tools::preview(action);
+            if tools::tool_text(&stored, ToolFormat::Openai)
+                != tools::text(&tools::tool(&stored, ToolFormat::Openai))
+            {
+                failures.push(format!(
+                    "{rel} {}: the tool's text differs",
+                    action.spec.name
                 ));
             }
         }

@@ -200,8 +200,9 @@ pub fn load_timed(
 pub struct RootDocument {
     /// Where it is (`memory:///spec` for bytes handed over).
     pub url: Url,
-    /// Its bytes.
-    pub bytes: Vec<u8>,
+    /// Its bytes, shared (not copied) with the loaded spec's path items kept as
+    /// text and with whatever hashes them beside the parse.
+    pub bytes: Arc<Vec<u8>>,
     /// The http(s) URL it was fetched from, if it was.
     pub fetched_from: Option<Url>,
     display: String,
@@ -217,8 +218,13 @@ impl RootDocument {
 
     /// The content hash of a self-contained spec (the same as [`Loaded::content_hash`]).
     pub fn hash(&self) -> String {
-        hex(&Sha256::digest(&self.bytes))
+        hash_of(&self.bytes)
     }
+}
+
+/// The content hash of one document's bytes: SHA-256, hex.
+pub fn hash_of(bytes: &[u8]) -> String {
+    hex(&Sha256::digest(bytes))
 }
 
 /// A loaded spec with what it was made from.
@@ -226,9 +232,9 @@ impl RootDocument {
 pub struct Loaded {
     /// The spec.
     pub spec: Spec,
-    /// The root document's bytes (what a revision stores), shared with the
-    /// spec's path items kept as text.
-    pub root_bytes: Arc<[u8]>,
+    /// The root document's bytes as read (what a revision stores), shared with
+    /// the spec's path items kept as text.
+    pub root_bytes: Arc<Vec<u8>>,
     /// The content hash of a spec in several documents, computed as they were read;
     /// `None` for one document, whose hash is computed only when asked for
     /// (`convert` never asks: hashing is most of its instructions where the CPU
@@ -243,7 +249,7 @@ impl Loaded {
     pub fn content_hash(&self) -> String {
         match &self.several_documents_hash {
             Some(hash) => hash.clone(),
-            None => hex(&Sha256::digest(&self.root_bytes)),
+            None => hash_of(&self.root_bytes),
         }
     }
 }
@@ -294,7 +300,7 @@ pub fn read_root(
     };
     Ok(RootDocument {
         url,
-        bytes,
+        bytes: Arc::new(bytes),
         fetched_from,
         display,
         claimed,
@@ -318,7 +324,6 @@ pub fn load_root(root: RootDocument, options: &LoadOptions) -> Result<Loaded, Lo
         claimed,
         ..
     } = root;
-    let bytes: Arc<[u8]> = bytes.into();
     let started = Instant::now();
     // A root that may reference other documents is read whole, so that every
     // reference in it is found; one that cannot keeps its path items as text.
@@ -415,7 +420,7 @@ pub fn load_root(root: RootDocument, options: &LoadOptions) -> Result<Loaded, Lo
         // appears later changes the hash.
         let mut hasher = Sha256::new();
         hasher.update(root_url.as_str());
-        hasher.update(Sha256::digest(&bytes));
+        hasher.update(Sha256::digest(bytes.as_slice()));
         let mut failed: Vec<(&Url, &str)> = documents
             .iter()
             .filter_map(|(u, d)| match d {

@@ -129,7 +129,7 @@ pub struct Spec {
 #[derive(Debug, Clone)]
 pub struct RawPaths {
     /// The root document's bytes, which the ranges index.
-    bytes: Arc<[u8]>,
+    bytes: Arc<Vec<u8>>,
     /// Each path item in document order, a repeated key in its first place
     /// with its last text (as a JSON object keeps it).
     items: Vec<RawPathItem>,
@@ -162,7 +162,7 @@ impl RawPathItem {
 impl RawPaths {
     /// The path items of `bytes`, a root document read by [`parse::parse_root`]
     /// (its [`parse::ParsedRoot::paths`]).
-    pub fn new(bytes: Arc<[u8]>, ranges: Vec<(String, Range<usize>)>) -> RawPaths {
+    pub fn new(bytes: Arc<Vec<u8>>, ranges: Vec<(String, Range<usize>)>) -> RawPaths {
         let mut items: Vec<RawPathItem> = Vec::with_capacity(ranges.len());
         let mut index: HashMap<String, usize> = HashMap::with_capacity(ranges.len());
         for (key, range) in ranges {
@@ -679,7 +679,7 @@ mod tests {
             "/a/{id}": {"parameters": [{"name": "id", "in": "path"}],
                         "get": {"parameters": [{"$ref": "#/paths/~1a~1%7Bid%7D/parameters/0"}]}},
             "/b": {"$ref": "#/paths/~1a~1{id}"}}}"##;
-        let bytes: Arc<[u8]> = text.to_vec().into();
+        let bytes = Arc::new(text.to_vec());
         let parsed = parse::parse_root(&bytes, DEFAULT_MAX_BYTES, None).unwrap();
         let url = Url::parse("file:///spec.json").unwrap();
         let documents = HashMap::from([(url.clone(), Document::Loaded(parsed.value))]);

@@ -378,8 +378,12 @@ macro_rules! store_impl {
                 let mut q = Builder::new(
                     "INSERT INTO actions (source, key, name, state, method, path, spec, spec_digest, hand, pinned, hand_set, version, created_at, updated_at) ",
                 );
-                q.push_values(chunk, |mut row, (change, spec, hand)| {
-                    let (json, digest) = plan::stored_spec(spec);
+                // Each action's stored JSON and digest, written on every core.
+                let stored: Vec<(String, Option<String>)> = {
+                    use rayon::prelude::*;
+                    chunk.par_iter().map(|(_, spec, _)| plan::stored_spec(spec)).collect()
+                };
+                q.push_values(chunk.iter().zip(stored), |mut row, ((change, spec, hand), (json, digest))| {
                     row.push_bind(source)
                         .push_bind(&change.key)
                         .push_bind(&change.name)
