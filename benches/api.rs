@@ -24,6 +24,8 @@
 //! `cargo bench --bench api [-- --runs N --seconds S --only tools|push]`.
 //! Linux (reads /proc).
 
+mod common;
+
 use std::collections::VecDeque;
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -953,7 +955,7 @@ fn timed_push(
 }
 
 fn bench_push(args: &Args) {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/specs");
+    let dir = common::shared_specs();
     let specs: Vec<(&str, PathBuf, Vec<u8>)> = PUSHED
         .iter()
         .filter_map(|(label, path)| {
@@ -1107,11 +1109,6 @@ fn load_average() -> String {
         .and_then(|l| l.split_whitespace().next().map(str::to_string))
         .unwrap_or_else(|| "?".to_string())
 }
-
-/// The allocator the binary runs on, set up as it sets it up: what is timed
-/// here is what ships.
-#[global_allocator]
-static ALLOCATOR: actionsync::allocator::Allocator = actionsync::allocator::Allocator;
 
 fn main() {
     actionsync::allocator::configure();

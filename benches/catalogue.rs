@@ -2,9 +2,10 @@
 //!
 //! 1. **unchanged**: reconciling a source whose spec did not change, in a catalogue
 //!    of 10,000 actions across 20 sources; baseline: reading and hashing its file.
-//! 2. **large specs**: the first apply of each spec in `../shared/specs/large/`
-//!    (and of those `ACTIONSYNC_BENCH_SPECS` or the arguments name: Microsoft
-//!    Graph, Kubernetes, GitHub) as a fresh source, the unchanged reconcile, a
+//! 2. **large specs**: the first apply of each spec in `large/` of the shared
+//!    corpus (`ACTIONSYNC_SHARED_SPECS`, default `../shared/specs`), and of those
+//!    `ACTIONSYNC_BENCH_SPECS` or the arguments name (Microsoft Graph,
+//!    Kubernetes, GitHub), as a fresh source, the unchanged reconcile, a
 //!    re-plan of the same spec (forced past the unchanged check: read, convert,
 //!    plan), and a re-plan after one operation changed; baselines: converting the
 //!    spec (load and convert, as `actionsync convert` does) and parsing the file
@@ -13,6 +14,8 @@
 //! On SQLite, and on PostgreSQL too when `ACTIONSYNC_TEST_POSTGRES` is set.
 //! `cargo bench --bench catalogue [-- --runs N] [SPEC…]`. Prints Markdown tables
 //! of medians.
+
+mod common;
 
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
@@ -348,11 +351,6 @@ fn extra_specs() -> Vec<PathBuf> {
     named
 }
 
-/// The allocator the binary runs on, set up as it sets it up: what is timed
-/// here is what ships.
-#[global_allocator]
-static ALLOCATOR: actionsync::allocator::Allocator = actionsync::allocator::Allocator;
-
 fn main() {
     actionsync::allocator::configure();
     let mut runs = 50;
@@ -362,7 +360,7 @@ fn main() {
             runs = args.next().and_then(|n| n.parse().ok()).unwrap_or(runs);
         }
     }
-    let large_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/specs/large");
+    let large_dir = common::shared_specs().join("large");
     let mut large: Vec<PathBuf> = std::fs::read_dir(&large_dir)
         .map(|d| d.filter_map(|e| e.ok().map(|e| e.path())).collect())
         .unwrap_or_default();

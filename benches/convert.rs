@@ -1,8 +1,9 @@
 //! Convert time against plain parse time (issue 2).
 //!
-//! For each spec in `../shared/specs/large/` (or the paths given on the command
-//! line), the file is read once, then three things are timed, interleaved so that
-//! they share the machine's noise:
+//! For each spec in `large/` of the shared corpus (`ACTIONSYNC_SHARED_SPECS`,
+//! default `../shared/specs`), or the paths given on the command line, the file
+//! is read once, then three things are timed, interleaved so that they share the
+//! machine's noise:
 //!
 //! - **baseline**: the bytes parsed into a `serde_json::Value` the plain way
 //!   (`serde_json::from_slice`, or `serde_yaml::from_slice` for YAML; when that
@@ -13,6 +14,8 @@
 //!
 //! Two warm-up runs of each, then `--runs N` (default 15) rounds. Prints a
 //! Markdown table of medians and p90s. Run with `cargo bench --bench convert`.
+
+mod common;
 
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
@@ -245,11 +248,6 @@ fn bench_spec(path: &Path, runs: usize) -> Result<Row, String> {
     })
 }
 
-/// The allocator the binary runs on, set up as it sets it up: what is timed
-/// here is what ships.
-#[global_allocator]
-static ALLOCATOR: actionsync::allocator::Allocator = actionsync::allocator::Allocator;
-
 fn main() {
     actionsync::allocator::configure();
     let args = match parse_args() {
@@ -261,7 +259,7 @@ fn main() {
     };
     let mut paths = args.paths;
     if paths.is_empty() {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/specs/large");
+        let dir = common::shared_specs().join("large");
         let entries = match std::fs::read_dir(&dir) {
             Ok(entries) => entries,
             Err(_) => {

@@ -11,6 +11,8 @@
 //!
 //! `cargo bench --bench daemon [-- --saves N]`. Linux (reads /proc).
 
+mod common;
+
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -139,11 +141,6 @@ fn idle(dir: &Path, specs: usize) -> (f64, u64) {
     let cpu = (after - before) as f64 / 100.0 / 10.0 * 100.0;
     (cpu, rss)
 }
-
-/// The allocator the binary runs on, set up as it sets it up: what is timed
-/// here is what ships.
-#[global_allocator]
-static ALLOCATOR: actionsync::allocator::Allocator = actionsync::allocator::Allocator;
 
 fn main() {
     actionsync::allocator::configure();

@@ -29,6 +29,8 @@
 //! `$ACTIONSYNC_BIN` overrides the binary's path. A benchmark measures; it never
 //! asserts timings. Run with `cargo bench --bench peer [-- --runs N] [SPEC...]`.
 
+mod common;
+
 use std::fs::File;
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
@@ -595,11 +597,6 @@ fn default_specs() -> Result<Vec<PathBuf>, String> {
         .filter(|p| p.is_file())
         .collect())
 }
-
-/// The allocator the binary runs on, set up as it sets it up: what is timed
-/// here is what ships.
-#[global_allocator]
-static ALLOCATOR: actionsync::allocator::Allocator = actionsync::allocator::Allocator;
 
 fn main() {
     actionsync::allocator::configure();

@@ -11,6 +11,8 @@
 //! budget would leave uncut, and per large spec the size distribution and convert
 //! time. Run with `cargo bench --bench schemas`.
 
+mod common;
+
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -219,11 +221,6 @@ fn convert_one(path: &Path, bpe: &tiktoken_rs::CoreBPE) -> Result<Converted, Str
         elapsed,
     })
 }
-
-/// The allocator the binary runs on, set up as it sets it up: what is timed
-/// here is what ships.
-#[global_allocator]
-static ALLOCATOR: actionsync::allocator::Allocator = actionsync::allocator::Allocator;
 
 fn main() {
     actionsync::allocator::configure();

@@ -1189,25 +1189,30 @@ fn lint_plan(
     // is at least one byte), so only those are counted: counting every tool was
     // the dearest step of a plan that writes many actions. The count is
     // `tools::tokens`, from the same text. Each tool is weighed on its own, on
-    // every core; the result keeps the actions' order.
-    let costed: Vec<lint::Costed<'_>> = written
-        .par_iter()
-        .with_min_len(PER_TASK)
-        .filter_map(|a| {
-            let text = crate::tools::tool_text(a, crate::tools::ToolFormat::Openai);
-            (text.len() > input.options.tool_tokens).then(|| lint::Costed {
-                subject: Subject {
-                    source: &a.source,
-                    key: &a.key,
-                    name: &a.name,
-                    description: &a.spec.description,
-                    pointer: &a.spec.operation.pointer,
-                },
-                action: a,
-                tokens: crate::tools::count_tokens(&text),
+    // every core; the result keeps the actions' order. Lint's checks run beside
+    // the weighing, not after it: on a spec of templated descriptions (Microsoft
+    // Graph's) its near-duplicate pairs take about as long.
+    let weigh = || -> Vec<lint::Costed<'_>> {
+        written
+            .par_iter()
+            .with_min_len(PER_TASK)
+            .filter_map(|a| {
+                let text = crate::tools::tool_text(a, crate::tools::ToolFormat::Openai);
+                (text.len() > input.options.tool_tokens).then(|| lint::Costed {
+                    subject: Subject {
+                        source: &a.source,
+                        key: &a.key,
+                        name: &a.name,
+                        description: &a.spec.description,
+                        pointer: &a.spec.operation.pointer,
+                    },
+                    action: a,
+                    tokens: crate::tools::count_tokens(&text),
+                })
             })
-        })
-        .collect();
+            .collect()
+    };
+    let (costed, findings) = rayon::join(weigh, || lint::check(&subjects));
     let budget = lint::Budget {
         tool_tokens: input.options.tool_tokens,
         ..lint::Budget::default()
@@ -1219,7 +1224,7 @@ fn lint_plan(
             .into_iter()
             .map(|(_, d)| d),
     );
-    for (_, finding) in lint::check(&subjects) {
+    for (_, finding) in findings {
         if finding.severity == Severity::Error {
             refusals.push(Refusal {
                 code: "lint".to_string(),
