@@ -631,8 +631,6 @@ fn options_fingerprint(source: &SourceSpec) -> String {
     .to_string()
 }
 
-/// Runs CPU-bound or blocking work (parsing, file and HTTP reads for specs) off the
-/// async workers.
 /// Parses `root` (and loads what it references), hashing its bytes on another
 /// core meanwhile when `hash` says the hash is wanted.
 fn load_hashing(
@@ -651,6 +649,8 @@ fn load_hashing(
     (loaded, Some(hash))
 }
 
+/// Runs CPU-bound or blocking work (parsing, file and HTTP reads for specs) off the
+/// async workers.
 async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> T + Send + 'static,
 ) -> Result<T, SyncError> {
