@@ -18,12 +18,13 @@
 //! a disabled or archived action never appears. The AI never sees an argument that a
 //! magic field fills: the runtime fills it from the conversation.
 
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 
 use serde_json::{Map, Value, json};
 
 use crate::action::{
-    ActionDraft, ActionState, Channel, Method, Parameter, ParameterLocation, StoredAction,
+    ActionDraft, ActionState, Body, Channel, Method, Parameter, ParameterLocation, StoredAction,
 };
 use crate::convert::schema;
 
@@ -357,6 +358,49 @@ fn filled_by_magic(action: &StoredAction, parameter: &Parameter) -> bool {
     }
 }
 
+/// One argument of a tool's input schema: a parameter the AI fills, or the body.
+struct Argument<'a> {
+    name: Cow<'a, str>,
+    schema: &'a Value,
+    /// The parameter's description, where it says something (the body has none).
+    description: Option<&'a str>,
+    required: bool,
+}
+
+/// The tool's arguments in order: each parameter no magic field fills, then the
+/// body ([`body_argument`] names it). Conversion makes argument names unique; a
+/// pin could repeat one, and the first keeps it so the output stays well-formed.
+fn arguments<'a>(
+    action: &StoredAction,
+    parameters: &'a [Parameter],
+    body: Option<&'a Body>,
+) -> Vec<Argument<'a>> {
+    let mut arguments: Vec<Argument<'a>> = Vec::with_capacity(parameters.len() + 1);
+    for parameter in parameters {
+        if filled_by_magic(action, parameter)
+            || arguments.iter().any(|a| a.name == parameter.name.as_str())
+        {
+            continue;
+        }
+        let description = parameter.description.as_str();
+        arguments.push(Argument {
+            name: Cow::Borrowed(&parameter.name),
+            schema: &parameter.schema,
+            description: (!description.trim().is_empty()).then_some(description),
+            required: parameter.required,
+        });
+    }
+    if let Some(body) = body {
+        arguments.push(Argument {
+            name: Cow::Owned(body_argument(parameters)),
+            schema: &body.schema,
+            description: None,
+            required: body.required,
+        });
+    }
+    arguments
+}
+
 /// The JSON Schema of the tool's arguments: one property per parameter the AI
 /// fills, and the body.
 fn input_schema(action: &StoredAction) -> Value {
@@ -366,33 +410,20 @@ fn input_schema(action: &StoredAction) -> Value {
     let mut defs = Map::new();
     let mut properties = Map::new();
     let mut required = Vec::new();
-    for parameter in parameters.iter() {
-        // Conversion makes argument names unique; a pin could repeat one, and the
-        // first keeps it so the output stays well-formed.
-        if filled_by_magic(action, parameter) || properties.contains_key(&parameter.name) {
-            continue;
-        }
-        let mut schema = hoist(Value::clone(&parameter.schema), &parameter.name, &mut defs);
-        if !parameter.description.trim().is_empty()
+    for argument in arguments(action, &parameters, (*body).as_ref()) {
+        let mut schema = hoist(argument.schema.clone(), &argument.name, &mut defs);
+        if let Some(description) = argument.description
             && let Value::Object(map) = &mut schema
         {
             map.insert(
                 "description".to_string(),
-                Value::String(parameter.description.clone()),
+                Value::String(description.to_string()),
             );
         }
-        properties.insert(parameter.name.clone(), schema);
-        if parameter.required {
-            required.push(Value::String(parameter.name.clone()));
+        if argument.required {
+            required.push(Value::String(argument.name.to_string()));
         }
-    }
-    if let Some(body) = body.as_ref() {
-        let name = body_argument(&parameters);
-        let schema = hoist(Value::clone(&body.schema), &name, &mut defs);
-        properties.insert(name.clone(), schema);
-        if body.required {
-            required.push(Value::String(name));
-        }
+        properties.insert(argument.name.into_owned(), schema);
     }
     let mut schema = Map::new();
     schema.insert("type".to_string(), json!("object"));

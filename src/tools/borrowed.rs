@@ -13,7 +13,7 @@
 use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::{Map, Value};
 
-use super::{DEFS_KEYWORDS, body_argument, description, filled_by_magic};
+use super::{DEFS_KEYWORDS, arguments, description};
 use crate::action::StoredAction;
 
 /// The OpenAI tool of `action` as compact JSON, or `None` where a schema needs
@@ -21,40 +21,19 @@ use crate::action::StoredAction;
 pub(super) fn openai_text(action: &StoredAction) -> Option<String> {
     let parameters = action.in_effect("parameters", action.spec.parameters.as_slice());
     let body = action.in_effect("body", &action.spec.body);
-    let mut properties: Vec<(&str, Property<'_>)> = Vec::with_capacity(parameters.len() + 1);
+    let arguments = arguments(action, &parameters, (*body).as_ref());
+    let mut properties: Vec<(&str, Property<'_>)> = Vec::with_capacity(arguments.len());
     let mut required: Vec<&str> = Vec::new();
-    for parameter in parameters.iter() {
-        // As `input_schema`: magic fields are not asked for, and the first of
-        // two parameters with one name keeps it.
-        if filled_by_magic(action, parameter)
-            || properties.iter().any(|(name, _)| *name == parameter.name)
-        {
-            continue;
-        }
-        let description = parameter.description.as_str();
+    for argument in &arguments {
         properties.push((
-            &parameter.name,
+            &argument.name,
             Property {
-                schema: plain(&parameter.schema)?,
-                description: (!description.trim().is_empty()).then_some(description),
+                schema: plain(argument.schema)?,
+                description: argument.description,
             },
         ));
-        if parameter.required {
-            required.push(&parameter.name);
-        }
-    }
-    let body_name;
-    if let Some(body) = body.as_ref() {
-        body_name = body_argument(&parameters);
-        properties.push((
-            &body_name,
-            Property {
-                schema: plain(&body.schema)?,
-                description: None,
-            },
-        ));
-        if body.required {
-            required.push(&body_name);
+        if argument.required {
+            required.push(&argument.name);
         }
     }
     let description = description(action);
