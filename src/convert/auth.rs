@@ -4,6 +4,7 @@
 use serde_json::{Map, Value};
 
 use crate::action::{AuthKind, AuthRequirement, AuthScheme};
+use crate::spec::Field;
 
 /// Converts a `security` list against the spec's schemes (`components.securitySchemes`
 /// or Swagger 2.0's `securityDefinitions`, already dereferenced). Returns the
@@ -42,7 +43,7 @@ pub fn requirements(
 }
 
 fn scheme(name: &str, definition: &Value, scopes: &Value) -> Option<AuthScheme> {
-    let kind_field = definition.get("type")?.as_str()?;
+    let kind_field = definition.field("type")?.as_str()?;
     let text = |k: &str| {
         definition
             .get(k)

@@ -23,7 +23,7 @@ use url::Url;
 
 use crate::action::{ActionDraft, Method, SkipKind, Skipped};
 use crate::diagnostic::{Diagnostic, Severity};
-use crate::spec::{ParseError, Paths, RawPaths, Spec, SpecVersion, pointer};
+use crate::spec::{Field, ParseError, Paths, RawPaths, Spec, SpecVersion, pointer};
 pub use pin::check_pin;
 pub use select::Selection;
 
@@ -158,7 +158,7 @@ pub fn convert(spec: &Spec, options: &ConvertOptions) -> Conversion {
 
 /// Title and version as `info` gives them (empty when missing), and the dialect.
 fn spec_info(spec: &Spec) -> SpecInfo {
-    let info = spec.root().get("info");
+    let info = spec.root().field("info");
     let text = |field: &str| match info.and_then(|i| i.get(field)) {
         Some(Value::String(s)) => s.clone(),
         Some(Value::Null) | None => String::new(),
@@ -195,7 +195,7 @@ fn read_paths<'s>(spec: &'s Spec, diagnostics: &mut Vec<Diagnostic>) -> Option<P
             return None;
         }
         Paths::InRoot(None) => {
-            if spec.version() == SpecVersion::OpenApi31 && root.get("webhooks").is_some() {
+            if spec.version() == SpecVersion::OpenApi31 && root.field("webhooks").is_some() {
                 diagnostics.push(Diagnostic::new(
                     Severity::Info,
                     "webhooks-only",
@@ -374,7 +374,7 @@ impl<'s> Driver<'s> {
             self.not_a_mapping(&site);
             return;
         };
-        if op.get("x-actionsync-ignore") == Some(&Value::Bool(true)) {
+        if op.field("x-actionsync-ignore") == Some(&Value::Bool(true)) {
             let reason = "x-actionsync-ignore: true".to_string();
             self.skip(&site, SkipKind::Ignored, reason);
             return;
@@ -501,7 +501,7 @@ impl<'s> Driver<'s> {
 
 /// The operationId, trimmed; `None` when missing or blank.
 fn operation_id(op: &Value) -> Option<&str> {
-    op.get("operationId")
+    op.field("operationId")
         .and_then(Value::as_str)
         .map(str::trim)
         .filter(|s| !s.is_empty())
@@ -509,7 +509,7 @@ fn operation_id(op: &Value) -> Option<&str> {
 
 /// The operation's OpenAPI tags; those that are not strings are left out.
 fn tags(op: &Map<String, Value>) -> Vec<String> {
-    op.get("tags")
+    op.field("tags")
         .and_then(Value::as_array)
         .map(|t| {
             t.iter()

@@ -17,7 +17,7 @@ use crate::action::{
     Parameter, ParameterLocation, SpecFields, StaticHeader,
 };
 use crate::diagnostic::{Diagnostic, Severity};
-use crate::spec::{Spec, SpecVersion};
+use crate::spec::{Field, Spec, SpecVersion};
 
 /// Why an operation could not become an action.
 pub(super) struct Failure {
@@ -94,13 +94,13 @@ impl<'s> SpecContext<'s> {
         let root = spec.root();
         let root_servers = match spec.version() {
             SpecVersion::Swagger2 => Ok(server::swagger2_candidates(root, None)),
-            _ => server::oas3_candidates(root.get("servers").unwrap_or(&Value::Null)),
+            _ => server::oas3_candidates(root.field("servers").unwrap_or(&Value::Null)),
         };
         let (schemes_value, schemes_pointer) = match spec.version() {
-            SpecVersion::Swagger2 => (root.get("securityDefinitions"), "#/securityDefinitions"),
+            SpecVersion::Swagger2 => (root.field("securityDefinitions"), "#/securityDefinitions"),
             _ => (
-                root.get("components")
-                    .and_then(|c| c.get("securitySchemes")),
+                root.field("components")
+                    .and_then(|c| c.field("securitySchemes")),
                 "#/components/securitySchemes",
             ),
         };
@@ -123,14 +123,14 @@ impl<'s> SpecContext<'s> {
                 )),
             }
         }
-        let root_consumes = string_list(root.get("consumes"));
+        let root_consumes = string_list(root.field("consumes"));
         SpecContext {
             spec,
             options,
             schemas: Schemas::new(spec),
             root_servers,
             schemes,
-            root_security: root.get("security"),
+            root_security: root.field("security"),
             root_consumes,
         }
     }
@@ -242,14 +242,14 @@ impl<'s> SpecContext<'s> {
     {
         let mut raw: Vec<RawParameter<'p>> = Vec::new();
         self.collect_parameters(
-            input.item.get("parameters"),
+            input.item.field("parameters"),
             input.base,
             &format!("{}/parameters", input.item_pointer()),
             &mut raw,
             warn,
         )?;
         self.collect_parameters(
-            input.op.get("parameters"),
+            input.op.field("parameters"),
             input.base,
             &format!("{}/parameters", input.pointer),
             &mut raw,
@@ -334,7 +334,7 @@ impl<'s> SpecContext<'s> {
     where
         's: 'p,
     {
-        let security = input.op.get("security").or(self.root_security);
+        let security = input.op.field("security").or(self.root_security);
         let (auth, undefined) = match security {
             Some(security) => super::auth::requirements(security, &self.schemes),
             None => (Vec::new(), Vec::new()),
@@ -390,7 +390,7 @@ impl<'s> SpecContext<'s> {
             _ => "#/servers",
         };
         let (candidates, level, pointer) = match self.spec.version() {
-            SpecVersion::Swagger2 => match input.op.get("schemes") {
+            SpecVersion::Swagger2 => match input.op.field("schemes") {
                 Some(schemes) => (
                     Ok(server::swagger2_candidates(self.spec.root(), Some(schemes))),
                     Level::Root,
@@ -403,13 +403,13 @@ impl<'s> SpecContext<'s> {
                 ),
             },
             _ => {
-                if let Some(servers) = local(input.op.get("servers")) {
+                if let Some(servers) = local(input.op.field("servers")) {
                     (
                         server::oas3_candidates(&Value::Array(servers.clone())),
                         Level::Local,
                         format!("{}/servers", input.pointer),
                     )
-                } else if let Some(servers) = local(input.item.get("servers")) {
+                } else if let Some(servers) = local(input.item.field("servers")) {
                     (
                         server::oas3_candidates(&Value::Array(servers.clone())),
                         Level::Local,
@@ -468,8 +468,8 @@ impl<'s> SpecContext<'s> {
                 continue;
             };
             let (Some(name), Some(location)) = (
-                map.get("name").and_then(Value::as_str),
-                map.get("in").and_then(Value::as_str),
+                map.field("name").and_then(Value::as_str),
+                map.field("in").and_then(Value::as_str),
             ) else {
                 warn(
                     Severity::Warning,
@@ -513,14 +513,14 @@ impl<'s> SpecContext<'s> {
             if self.spec.version() == SpecVersion::Swagger2 {
                 schema_source = swagger2_parameter_schema(p.value);
                 (&schema_source, p.base)
-            } else if let Some(schema) = p.value.get("schema") {
+            } else if let Some(schema) = p.value.field("schema") {
                 (schema, p.base)
             } else if let Some(schema) = p
                 .value
-                .get("content")
+                .field("content")
                 .and_then(Value::as_object)
                 .and_then(|c| c.values().next())
-                .and_then(|media| media.get("schema"))
+                .and_then(|media| media.field("schema"))
             {
                 (schema, p.base)
             } else {
@@ -549,21 +549,21 @@ impl<'s> SpecContext<'s> {
             })?;
         let mut description = tidy(
             p.value
-                .get("description")
+                .field("description")
                 .and_then(Value::as_str)
                 .unwrap_or(""),
         );
         if description.is_empty() {
             description = tidy(
                 built
-                    .get("description")
+                    .field("description")
                     .and_then(Value::as_str)
                     .unwrap_or(""),
             );
         }
         let required = location == ParameterLocation::Path
             || p.value
-                .get("required")
+                .field("required")
                 .and_then(Value::as_bool)
                 .unwrap_or(false);
         let (style, explode) = serialization(p.value);
@@ -589,7 +589,7 @@ impl<'s> SpecContext<'s> {
     where
         's: 'p,
     {
-        let Some(request_body) = input.op.get("requestBody") else {
+        let Some(request_body) = input.op.field("requestBody") else {
             return Ok(None);
         };
         let pointer = format!("{}/requestBody", input.pointer);
@@ -602,13 +602,13 @@ impl<'s> SpecContext<'s> {
         })?;
         let required = resolved
             .value
-            .get("required")
+            .field("required")
             .and_then(Value::as_bool)
             .unwrap_or(false);
         static EMPTY: std::sync::LazyLock<Map<String, Value>> = std::sync::LazyLock::new(Map::new);
         let content = resolved
             .value
-            .get("content")
+            .field("content")
             .and_then(Value::as_object)
             .unwrap_or(&EMPTY);
         let Some((media_type, content_type)) =
@@ -636,7 +636,7 @@ impl<'s> SpecContext<'s> {
         };
         let media = content.get(media_type).unwrap_or(&Value::Null);
         let multipart = content_type == "multipart/form-data";
-        let (schema, inferred) = if let Some(schema) = media.get("schema") {
+        let (schema, inferred) = if let Some(schema) = media.field("schema") {
             let built = self
                 .build_schema(
                     resolved.base,
@@ -698,12 +698,12 @@ impl<'s> SpecContext<'s> {
     where
         's: 'p,
     {
-        if let Some(example) = media.get("example") {
+        if let Some(example) = media.field("example") {
             return Some(example);
         }
-        let first = media.get("examples")?.as_object()?.values().next()?;
+        let first = media.field("examples")?.as_object()?.values().next()?;
         let resolved = self.spec.deref(base, first).ok()?;
-        resolved.value.get("value")
+        resolved.value.field("value")
     }
 
     /// The request body of a Swagger 2.0 operation: its body parameter, else its
@@ -719,14 +719,14 @@ impl<'s> SpecContext<'s> {
     where
         's: 'p,
     {
-        let consumes = match input.op.get("consumes") {
+        let consumes = match input.op.field("consumes") {
             Some(c) => string_list(Some(c)),
             None => self.root_consumes.clone(),
         };
         if let Some(p) = body {
             let required = p
                 .value
-                .get("required")
+                .field("required")
                 .and_then(Value::as_bool)
                 .unwrap_or(false);
             let content_type = if consumes.is_empty() {
@@ -753,7 +753,11 @@ impl<'s> SpecContext<'s> {
                 );
                 return Ok(None);
             };
-            let schema_value = p.value.get("schema").cloned().unwrap_or_else(|| json!({}));
+            let schema_value = p
+                .value
+                .field("schema")
+                .cloned()
+                .unwrap_or_else(|| json!({}));
             let built = self
                 .build_schema(
                     p.base,
@@ -783,14 +787,14 @@ impl<'s> SpecContext<'s> {
         }
         let has_file = form
             .iter()
-            .any(|p| p.value.get("type").and_then(Value::as_str) == Some("file"));
+            .any(|p| p.value.field("type").and_then(Value::as_str) == Some("file"));
         let multipart = has_file
             || consumes
                 .iter()
                 .any(|c| c.starts_with("multipart/form-data"));
         let any_required = form.iter().any(|p| {
             p.value
-                .get("required")
+                .field("required")
                 .and_then(Value::as_bool)
                 .unwrap_or(false)
         });
@@ -815,12 +819,12 @@ impl<'s> SpecContext<'s> {
             let mut field = swagger2_parameter_schema(p.value);
             if let (Value::Object(map), Some(d)) = (
                 &mut field,
-                p.value.get("description").and_then(Value::as_str),
+                p.value.field("description").and_then(Value::as_str),
             ) {
                 map.insert("description".to_string(), json!(tidy(d)));
             }
             if p.value
-                .get("required")
+                .field("required")
                 .and_then(Value::as_bool)
                 .unwrap_or(false)
             {
@@ -917,7 +921,7 @@ fn placement(p: &RawParameter<'_>, version: SpecVersion) -> Result<Placement, Fa
             )
         }
         "header" => Placement::Sent(ParameterLocation::Header),
-        "cookie" if p.value.get("required").and_then(Value::as_bool) == Some(true) => {
+        "cookie" if p.value.field("required").and_then(Value::as_bool) == Some(true) => {
             return Err(Failure::new(
                 "cookie-parameter",
                 p.pointer.clone(),
@@ -1058,11 +1062,11 @@ fn choose_media_type<'a>(
 /// How an array or object parameter is written on the wire, when the spec says:
 /// OpenAPI 3's `style`/`explode`, or Swagger 2.0's `collectionFormat` in those terms.
 fn serialization(p: &Map<String, Value>) -> (Option<String>, Option<bool>) {
-    let explode = p.get("explode").and_then(Value::as_bool);
-    if let Some(style) = p.get("style").and_then(Value::as_str) {
+    let explode = p.field("explode").and_then(Value::as_bool);
+    if let Some(style) = p.field("style").and_then(Value::as_str) {
         return (Some(style.to_string()), explode);
     }
-    match p.get("collectionFormat").and_then(Value::as_str) {
+    match p.field("collectionFormat").and_then(Value::as_str) {
         Some("csv") => (Some("form".to_string()), Some(false)),
         Some("multi") => (Some("form".to_string()), Some(true)),
         Some("ssv") => (Some("spaceDelimited".to_string()), Some(false)),
@@ -1099,7 +1103,7 @@ fn swagger2_parameter_schema(p: &Map<String, Value>) -> Value {
         "x-nullable",
         "$ref",
     ];
-    if let Some(schema) = p.get("schema") {
+    if let Some(schema) = p.field("schema") {
         return schema.clone();
     }
     let map: Map<String, Value> = p
@@ -1325,7 +1329,7 @@ fn hand_fields(
         require_confirmation: spec.method == Method::Delete,
         ..HandFields::default()
     };
-    if let Some(value) = op.get("x-open-require-form-submission") {
+    if let Some(value) = op.field("x-open-require-form-submission") {
         match value.as_bool() {
             Some(b) => hand.require_confirmation = b,
             None => warn(
@@ -1336,7 +1340,7 @@ fn hand_fields(
             ),
         }
     }
-    if let Some(value) = op.get("x-actionsync-channels") {
+    if let Some(value) = op.field("x-actionsync-channels") {
         let mut channels = Vec::new();
         for name in string_list(Some(value)) {
             match Channel::parse(&name) {
@@ -1356,7 +1360,7 @@ fn hand_fields(
             hand.channels = channels;
         }
     }
-    if let Some(value) = op.get("x-actionsync-segments") {
+    if let Some(value) = op.field("x-actionsync-segments") {
         match segment_list(value) {
             Some(segments) => hand.segments = segments,
             // A restriction that cannot be read must not become "everyone": the
@@ -1372,10 +1376,10 @@ fn hand_fields(
             }
         }
     }
-    if let Some(value) = op.get("x-open-tags") {
+    if let Some(value) = op.field("x-open-tags") {
         hand.tags = string_list(Some(value));
     }
-    if let Some(value) = op.get("x-actionsync-magic") {
+    if let Some(value) = op.field("x-actionsync-magic") {
         match value.as_object() {
             Some(map) => {
                 let known: Vec<&str> = spec
@@ -1420,7 +1424,7 @@ fn hand_fields(
             ),
         }
     }
-    if let Some(value) = op.get("x-open-pinned") {
+    if let Some(value) = op.field("x-open-pinned") {
         match value {
             Value::Bool(pinned) => hand.pinned = *pinned,
             // Before the platform's meaning was known, this extension pinned
@@ -1443,7 +1447,7 @@ fn hand_fields(
             ),
         }
     }
-    if let Some(value) = op.get("x-actionsync-pins") {
+    if let Some(value) = op.field("x-actionsync-pins") {
         hand.pins = pins(
             spec,
             value,

@@ -46,7 +46,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 use url::Url;
 
-use crate::spec::{RefError, Spec, pointer};
+use crate::spec::{Field, RefError, Spec, pointer};
 
 /// Limits on one action's tool schema. The defaults were chosen by measurement
 /// over a corpus of real specs (BENCHMARKS.md, "Tool schemas"), so that nearly
@@ -482,7 +482,7 @@ impl<'s> Schemas<'s> {
                 return json!({});
             }
         };
-        if let Some(Value::String(reference)) = map.get(REF) {
+        if let Some(Value::String(reference)) = map.field(REF) {
             return self.normalise_ref(reference, map, base, warnings);
         }
 
@@ -524,7 +524,7 @@ impl<'s> Schemas<'s> {
                             out.insert("prefixItems".to_string(), Value::Array(converted));
                         }
                         if let Some(extra @ (Value::Object(_) | Value::Bool(_))) =
-                            map.get("additionalItems")
+                            map.field("additionalItems")
                         {
                             out.insert("items".to_string(), self.normalise(extra, base, warnings));
                         }
@@ -717,7 +717,7 @@ impl Expansion<'_, '_> {
         // Every node costs at least its braces and a separator: so even a tree of
         // empty schemas stops once it could not fit.
         self.estimate += 3;
-        if let Some(Value::String(identity)) = map.get(REF) {
+        if let Some(Value::String(identity)) = map.field(REF) {
             return self.expand_ref(identity, map, level);
         }
         if level >= self.depth_limit && has_subschemas(map) {
@@ -887,7 +887,7 @@ impl Expansion<'_, '_> {
             for (key, value) in node {
                 if key != REF {
                     if key == "description"
-                        && let Some(Value::String(existing)) = target.get("description")
+                        && let Some(Value::String(existing)) = target.field("description")
                         && let Some(note) = existing.rfind(" (not expanded: ")
                         && let Value::String(text) = value
                     {
@@ -906,11 +906,11 @@ impl Expansion<'_, '_> {
     /// Whether a normalised node is `readOnly`: itself, beside its reference, or
     /// its reference's target.
     fn read_only(&self, node: &Value) -> Result<bool, RefError> {
-        let flagged = |v: &Value| v.get("readOnly") == Some(&Value::Bool(true));
+        let flagged = |v: &Value| v.field("readOnly") == Some(&Value::Bool(true));
         if flagged(node) {
             return Ok(true);
         }
-        match node.get(REF).and_then(Value::as_str) {
+        match node.field(REF).and_then(Value::as_str) {
             Some(identity) => Ok(flagged(&self.schemas.component(identity)?.schema)),
             None => Ok(false),
         }
@@ -945,7 +945,7 @@ impl Expansion<'_, '_> {
             return names.to_vec();
         }
         let required: Vec<&str> = map
-            .get("required")
+            .field("required")
             .and_then(Value::as_array)
             .map(|r| r.iter().filter_map(Value::as_str).collect())
             .unwrap_or_default();
@@ -986,7 +986,7 @@ impl Expansion<'_, '_> {
         let mut types: Vec<String> = Vec::new();
         let mut names: Vec<String> = Vec::new();
         for branch in branches {
-            let target = match branch.get(REF).and_then(Value::as_str) {
+            let target = match branch.field(REF).and_then(Value::as_str) {
                 Some(identity) => Some(self.schemas.component(identity)?),
                 None => None,
             };
@@ -1002,7 +1002,7 @@ impl Expansion<'_, '_> {
                 types.push("?".to_string());
             }
             let title = node
-                .get("title")
+                .field("title")
                 .and_then(Value::as_str)
                 .map(str::to_string);
             names.push(title.or(name).or(kind).unwrap_or_else(|| "any".to_string()));
@@ -1037,7 +1037,7 @@ fn cut_node(node: &Value, component: Option<&str>, reason: CutReason) -> Value {
     if let Some(kind) = type_of(node) {
         out.insert(
             "type".to_string(),
-            node.get("type").cloned().unwrap_or(json!(kind)),
+            node.field("type").cloned().unwrap_or(json!(kind)),
         );
     }
     for key in ["format", "readOnly", "writeOnly", "deprecated"] {
@@ -1046,13 +1046,13 @@ fn cut_node(node: &Value, component: Option<&str>, reason: CutReason) -> Value {
         }
     }
     let what = node
-        .get("description")
+        .field("description")
         .and_then(Value::as_str)
         .map(str::trim)
         .filter(|d| !d.is_empty())
         .map(|d| d.split(" (not expanded: ").next().unwrap_or(d).to_string())
         .or_else(|| {
-            node.get("title")
+            node.field("title")
                 .and_then(Value::as_str)
                 .map(str::to_string)
         })
@@ -1071,7 +1071,7 @@ fn cut_node(node: &Value, component: Option<&str>, reason: CutReason) -> Value {
 
 /// The JSON type a normalised node stands for, when it says or its keywords show.
 fn type_of(node: &Value) -> Option<String> {
-    match node.get("type") {
+    match node.field("type") {
         Some(Value::String(t)) => return Some(t.clone()),
         Some(Value::Array(types)) => {
             let real: Vec<&str> = types
@@ -1086,9 +1086,9 @@ fn type_of(node: &Value) -> Option<String> {
         }
         _ => {}
     }
-    if node.get("properties").is_some() || node.get("additionalProperties").is_some() {
+    if node.field("properties").is_some() || node.field("additionalProperties").is_some() {
         Some("object".to_string())
-    } else if node.get("items").is_some() || node.get("prefixItems").is_some() {
+    } else if node.field("items").is_some() || node.field("prefixItems").is_some() {
         Some("array".to_string())
     } else {
         None
@@ -1196,7 +1196,7 @@ fn drop_required(out: &mut Map<String, Value>, names: &[String]) {
 }
 
 fn append_description(out: &mut Map<String, Value>, note: &str) {
-    let text = match out.get("description").and_then(Value::as_str) {
+    let text = match out.field("description").and_then(Value::as_str) {
         Some(existing) if !existing.trim().is_empty() => format!("{} {note}", existing.trim_end()),
         _ => note.to_string(),
     };
@@ -1271,11 +1271,11 @@ fn can_merge(node: &Map<String, Value>, branch: &Map<String, Value>) -> bool {
         "unevaluatedProperties",
         "patternProperties",
     ];
-    let adds_properties = branch.get("properties").is_some();
+    let adds_properties = branch.field("properties").is_some();
     let node_closes = OPEN.iter().any(|k| node.contains_key(*k));
     let branch_closes = OPEN.iter().any(|k| branch.contains_key(*k));
     if (adds_properties && node_closes)
-        || (branch_closes && node.get("properties").is_some())
+        || (branch_closes && node.field("properties").is_some())
         || branch.contains_key("allOf")
     {
         return false;
@@ -1742,7 +1742,7 @@ mod tests {
         );
         let built = build_with(&s, "E", Purpose::Parameter, &SchemaBudget::default());
         let code = &built.schema["properties"]["code"];
-        assert!(code.get("enum").is_none());
+        assert!(code.field("enum").is_none());
         assert_eq!(code["type"], "string");
         assert!(
             code["description"]
@@ -1752,7 +1752,7 @@ mod tests {
         );
         let shape = &built.schema["properties"]["shape"];
         assert_eq!(shape["type"], "object");
-        assert!(shape.get("oneOf").is_none());
+        assert!(shape.field("oneOf").is_none());
         assert!(
             shape["description"]
                 .as_str()
@@ -1861,7 +1861,7 @@ mod tests {
         assert_eq!(build_ref(&s, "Wrapped", Purpose::Parameter), base);
         let described = build_ref(&s, "Described", Purpose::Parameter);
         assert_eq!(described["description"], "The thing");
-        assert!(described.get("allOf").is_none());
+        assert!(described.field("allOf").is_none());
         assert_eq!(
             build_ref(&s, "Extended", Purpose::Parameter),
             json!({"type": "object", "required": ["id", "n"],
@@ -1900,7 +1900,7 @@ mod tests {
         assert_eq!(out["properties"]["x"], json!({"type": ["string", "null"]}));
         assert_eq!(out["dependentRequired"], json!({"a": ["b"]}));
         assert_eq!(out["dependentSchemas"], json!({"c": {"required": ["d"]}}));
-        assert!(out.get("$schema").is_none() && out.get("definitions").is_none());
+        assert!(out.field("$schema").is_none() && out.field("definitions").is_none());
         assert!(
             built
                 .warnings
@@ -1925,7 +1925,7 @@ mod tests {
         );
         let out = build_ref(&s, "N", Purpose::RequestBody);
         assert_eq!(out["required"], json!(["n"]));
-        assert!(out["properties"].get("id").is_none());
+        assert!(out["properties"].field("id").is_none());
         assert_eq!(
             out["properties"]["n"],
             json!({"type": ["integer", "null"], "exclusiveMinimum": 0, "examples": [3]})
@@ -1937,7 +1937,7 @@ mod tests {
         );
         assert_eq!(out["properties"]["x"], json!({"type": "string"}));
         let as_param = build_ref(&s, "N", Purpose::Parameter);
-        assert!(as_param["properties"].get("id").is_some());
+        assert!(as_param["properties"].field("id").is_some());
     }
 
     #[test]

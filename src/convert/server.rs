@@ -5,6 +5,8 @@
 use serde_json::Value;
 use url::Url;
 
+use crate::spec::Field;
+
 /// What the caller decided about base URLs.
 #[derive(Debug, Clone, Copy)]
 pub struct ServerPolicy<'a> {
@@ -136,10 +138,10 @@ fn check(url: &str, policy: ServerPolicy<'_>) -> Result<String, ServerProblem> {
 pub fn oas3_candidates(servers: &Value) -> Result<Vec<String>, ServerProblem> {
     let mut out = Vec::new();
     for server in servers.as_array().into_iter().flatten() {
-        let Some(template) = server.get("url").and_then(Value::as_str) else {
+        let Some(template) = server.field("url").and_then(Value::as_str) else {
             continue;
         };
-        let variables = server.get("variables");
+        let variables = server.field("variables");
         out.push(substitute(template, variables)?);
     }
     Ok(out)
@@ -158,7 +160,7 @@ fn substitute(template: &str, variables: Option<&Value>) -> Result<String, Serve
         let name = &rest[open + 1..open + close];
         let value = variables
             .and_then(|v| v.get(name))
-            .and_then(|v| v.get("default"))
+            .and_then(|v| v.field("default"))
             .map(|d| match d {
                 Value::String(s) => s.clone(),
                 other => other.to_string(),
@@ -179,14 +181,14 @@ fn substitute(template: &str, variables: Option<&Value>) -> Result<String, Serve
 /// The URL of a Swagger 2.0 spec's `schemes` + `host` + `basePath`; https when the
 /// schemes allow it (or say nothing); relative (`basePath` alone) without a host.
 pub fn swagger2_candidates(root: &Value, operation_schemes: Option<&Value>) -> Vec<String> {
-    let base_path = root.get("basePath").and_then(Value::as_str).unwrap_or("");
+    let base_path = root.field("basePath").and_then(Value::as_str).unwrap_or("");
     let base_path = if base_path.is_empty() || base_path.starts_with('/') {
         base_path.to_string()
     } else {
         format!("/{base_path}")
     };
     let Some(host) = root
-        .get("host")
+        .field("host")
         .and_then(Value::as_str)
         .filter(|h| !h.is_empty())
     else {
@@ -197,7 +199,7 @@ pub fn swagger2_candidates(root: &Value, operation_schemes: Option<&Value>) -> V
         };
     };
     let schemes: Vec<&str> = operation_schemes
-        .or_else(|| root.get("schemes"))
+        .or_else(|| root.field("schemes"))
         .and_then(Value::as_array)
         .map(|s| s.iter().filter_map(Value::as_str).collect())
         .unwrap_or_default();

@@ -5,6 +5,7 @@
 //! refused: that document is kept as [`Document::Failed`], and only the operations
 //! that reach it are affected.
 
+mod field;
 pub mod parse;
 pub mod pointer;
 
@@ -15,6 +16,7 @@ use std::sync::{Arc, OnceLock};
 use serde_json::Value;
 use url::Url;
 
+pub use field::Field;
 pub use parse::{
     DEFAULT_MAX_BYTES, ParseError, ParsedRoot, Syntax, parse_document, parse_document_as,
     parse_root,
