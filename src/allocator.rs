@@ -1,4 +1,4 @@
-//! The allocator our programs run on, and its one setting. The binary declares
+//! The allocator our programs run on, and its settings. The binary declares
 //! it; so do the benchmarks, so that what they time is what ships (on glibc's
 //! allocator a convert of GitHub's spec took 1.7 times as long, BENCHMARKS.md
 //! "Gains so far (issue 10)").
