@@ -32,7 +32,8 @@ pub fn configure() {
 /// set from here; the process's flag overrides that advice. A huge page is
 /// 2 MiB resident, and zeroed, from the first byte touched: without them the
 /// peak of a convert of Kubernetes' spec is 6 MiB lower and of a first apply of
-/// it 28 MiB lower, for 5 % more time on the apply (BENCHMARKS.md, issue 10).
+/// it 28 MiB lower, for 2 to 9 % more time on a convert and 4 to 12 % on a
+/// first apply, the cost of more, smaller page faults (BENCHMARKS.md, issue 10).
 /// Children the process starts inherit the flag.
 fn no_huge_pages() {
     if std::env::var_os("MIMALLOC_ALLOW_THP").is_some() {
