@@ -503,7 +503,7 @@ pub fn may_reference_other_documents(text: &[u8]) -> bool {
 
 /// The `$ref` string of a Reference Object, if `value` is one.
 pub fn ref_of(value: &Value) -> Option<&str> {
-    value.as_object()?.get("$ref")?.as_str()
+    value.field("$ref")?.as_str()
 }
 
 fn detect_version(root: &Value) -> Result<(SpecVersion, String), SpecError> {
