@@ -23,14 +23,10 @@ use url::Url;
 
 use crate::action::{ActionDraft, Method, SkipKind, Skipped};
 use crate::diagnostic::{Diagnostic, Severity};
+pub use crate::spec::HTTP_METHODS;
 use crate::spec::{Field, ParseError, Paths, RawPaths, Spec, SpecVersion, pointer};
 pub use pin::check_pin;
 pub use select::Selection;
-
-/// The keys of a path item that are operations, in the order OpenAPI lists them.
-pub const HTTP_METHODS: [&str; 8] = [
-    "get", "put", "post", "delete", "options", "head", "patch", "trace",
-];
 
 /// Whether `name` may name a source: 1 to 64 of `A-Z a-z 0-9 _ . -`, starting with
 /// a letter or a digit (it appears in URLs, file names and logs).
@@ -136,7 +132,7 @@ pub fn convert(spec: &Spec, options: &ConvertOptions) -> Conversion {
                 }
                 match item.kept() {
                     Some(value) => driver.path_item(item.key(), value),
-                    None => match paths.parse(item) {
+                    None => match paths.parse_operations(item) {
                         Ok(value) => driver.path_item(item.key(), &value),
                         Err(e) => driver.unreadable_path_item(item.key(), &e),
                     },

@@ -22,6 +22,11 @@ pub use parse::{
     parse_root,
 };
 
+/// The keys of a path item that are operations, in the order OpenAPI lists them.
+pub const HTTP_METHODS: [&str; 8] = [
+    "get", "put", "post", "delete", "options", "head", "patch", "trace",
+];
+
 /// The OpenAPI dialect of a spec, detected from its `openapi`/`swagger` field.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum SpecVersion {
@@ -198,6 +203,16 @@ impl RawPaths {
     pub fn parse(&self, item: &RawPathItem) -> Result<Value, ParseError> {
         match self.bytes.get(item.range.clone()) {
             Some(text) => parse::parse_path_item(text),
+            None => Err(ParseError::Empty),
+        }
+    }
+
+    /// Parses one path item for its operations' conversion, without what that
+    /// never reads ([`parse::parse_path_item_operations`]); the caller owns the
+    /// value. A `$ref` into the item reads it whole ([`RawPaths::kept`]).
+    pub fn parse_operations(&self, item: &RawPathItem) -> Result<Value, ParseError> {
+        match self.bytes.get(item.range.clone()) {
+            Some(text) => parse::parse_path_item_operations(text),
             None => Err(ParseError::Empty),
         }
     }

@@ -129,6 +129,14 @@ pub fn parse_path_item(text: &[u8]) -> Result<Value, ParseError> {
     parse_json(text).map_err(|e| from_json_error(&e))
 }
 
+/// [`parse_path_item`] for its operations' conversion: the same checks and
+/// errors, but each operation's `responses`, `callbacks` and `externalDocs` are
+/// read without being built, and are not in the value.
+pub fn parse_path_item_operations(text: &[u8]) -> Result<Value, ParseError> {
+    let text = utf8(text)?;
+    parse_json_building(text, Unread::InOperations).map_err(|e| from_json_error(&e))
+}
+
 /// The bytes as text, or where the first byte that is not UTF-8 is.
 fn utf8(bytes: &[u8]) -> Result<&str, ParseError> {
     std::str::from_utf8(bytes).map_err(|e| {
@@ -221,12 +229,18 @@ impl Syntax {
 /// serde_json's grow by doubling, which leaves up to half of each one's slots
 /// unused (and rehashes maps as they grow).
 fn parse_json(text: &str) -> Result<Value, serde_json::Error> {
+    parse_json_building(text, Unread::Nothing)
+}
+
+/// [`parse_json`], leaving out of the value what `unread` says.
+fn parse_json_building(text: &str, unread: Unread) -> Result<Value, serde_json::Error> {
     let mut deserializer = serde_json::Deserializer::from_str(text);
     let mut members = Vec::new();
     let mut items = Vec::new();
     let value = ExactJson {
         members: &mut members,
         items: &mut items,
+        unread,
     }
     .deserialize(&mut deserializer)?;
     deserializer.end()?;
@@ -239,6 +253,41 @@ fn parse_json(text: &str) -> Result<Value, serde_json::Error> {
 struct ExactJson<'a> {
     members: &'a mut Vec<(String, Value)>,
     items: &'a mut Vec<Value>,
+    /// What of this value is read and checked but not built.
+    unread: Unread,
+}
+
+/// What of a value conversion never reads, so that parsing it need not build it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Unread {
+    /// Nothing: all of it is built.
+    Nothing,
+    /// A path item: of each operation, [`Unread::OperationMembers`].
+    InOperations,
+    /// An operation: its `responses`, `callbacks` and `externalDocs`, which an
+    /// action does not use. They are a seventh to three quarters of the text of
+    /// a large spec's paths.
+    OperationMembers,
+}
+
+impl Unread {
+    /// What of the member `key` of a mapping read as `self` is not built;
+    /// `None` when none of it is.
+    fn member(self, key: &str) -> Option<Unread> {
+        match self {
+            Unread::Nothing => Some(Unread::Nothing),
+            Unread::InOperations if super::HTTP_METHODS.contains(&key) => {
+                Some(Unread::OperationMembers)
+            }
+            Unread::InOperations => Some(Unread::Nothing),
+            Unread::OperationMembers
+                if matches!(key, "responses" | "callbacks" | "externalDocs") =>
+            {
+                None
+            }
+            Unread::OperationMembers => Some(Unread::Nothing),
+        }
+    }
 }
 
 impl<'de> serde::de::DeserializeSeed<'de> for ExactJson<'_> {
@@ -288,6 +337,7 @@ impl<'de> serde::de::Visitor<'de> for ExactJson<'_> {
         while let Some(item) = seq.next_element_seed(ExactJson {
             members: &mut *members,
             items: &mut *items,
+            unread: Unread::Nothing,
         })? {
             items.push(item);
         }
@@ -298,9 +348,14 @@ impl<'de> serde::de::Visitor<'de> for ExactJson<'_> {
         let (members, items) = (self.members, self.items);
         let start = members.len();
         while let Some(key) = map.next_key::<String>()? {
+            let Some(unread) = self.unread.member(&key) else {
+                map.next_value_seed(Skip)?;
+                continue;
+            };
             let value = map.next_value_seed(ExactJson {
                 members: &mut *members,
                 items: &mut *items,
+                unread,
             })?;
             members.push((key, value));
         }
@@ -525,6 +580,7 @@ impl<'de> Visitor<'de> for LazyRoot<'_, '_> {
             let value = map.next_value_seed(ExactJson {
                 members: &mut *members,
                 items: &mut *items,
+                unread: Unread::Nothing,
             })?;
             members.push((key.into_owned(), value));
         }
@@ -772,76 +828,107 @@ fn from_yaml_error(e: &serde_yaml::Error) -> ParseError {
 /// line or value (after `:`, `-`, `,`, `?`, `[`, `{` and spaces), outside quoted
 /// scalars and comments. Brackets inside plain text (`Returns {id}`) do not.
 fn check_flow_depth(text: &str) -> Result<(), ParseError> {
-    #[derive(PartialEq)]
-    enum In {
-        Plain,
-        Single,
-        Double,
-        Comment,
-    }
     let bytes = text.as_bytes();
-    let mut state = In::Plain;
     let mut depth = 0usize;
     // The last byte that was not a space or tab on this line, if any.
     let mut last: Option<u8> = None;
     let mut i = 0;
     while i < bytes.len() {
-        let b = bytes[i];
-        match state {
-            In::Comment => {
-                if b == b'\n' {
-                    state = In::Plain;
-                    last = None;
-                }
+        // Up to the next byte that may open, close or quote something, only
+        // `last` moves: to the last byte of the stretch that is not a space.
+        let start = i;
+        while bytes.get(i).is_some_and(|&b| !FLOW_STOP[usize::from(b)]) {
+            i += 1;
+        }
+        if let Some(&b) = bytes[start..i]
+            .iter()
+            .rev()
+            .find(|&&b| !matches!(b, b' ' | b'\t' | b'\r'))
+        {
+            last = Some(b);
+        }
+        let Some(&b) = bytes.get(i) else { break };
+        let at_value_start = matches!(last, None | Some(b':' | b'-' | b',' | b'?' | b'[' | b'{'));
+        match b {
+            b'\n' => {
+                last = None;
+                i += 1;
             }
-            In::Single => {
-                if b == b'\'' {
-                    if bytes.get(i + 1) == Some(&b'\'') {
-                        i += 1;
-                    } else {
-                        state = In::Plain;
-                        last = Some(b);
-                    }
-                }
+            // A comment, to the end of its line (whose break is read next).
+            b'#' if i == 0 || matches!(bytes[i - 1], b' ' | b'\t' | b'\n') => {
+                i = memchr::memchr(b'\n', &bytes[i..]).map_or(bytes.len(), |n| i + n);
             }
-            In::Double => match b {
-                b'\\' => i += 1,
-                b'"' => {
-                    state = In::Plain;
+            b'\'' if at_value_start => match single_quoted_end(bytes, i + 1) {
+                Some(end) => {
                     last = Some(b);
+                    i = end + 1;
                 }
-                _ => {}
+                None => break,
             },
-            In::Plain => {
-                let at_value_start =
-                    matches!(last, None | Some(b':' | b'-' | b',' | b'?' | b'[' | b'{'));
-                match b {
-                    b'\n' => last = None,
-                    b' ' | b'\t' | b'\r' => {}
-                    b'#' if i == 0 || matches!(bytes[i - 1], b' ' | b'\t' | b'\n') => {
-                        state = In::Comment;
-                    }
-                    b'\'' if at_value_start => state = In::Single,
-                    b'"' if at_value_start => state = In::Double,
-                    b'[' | b'{' if at_value_start => {
-                        depth += 1;
-                        if depth > MAX_DEPTH {
-                            let (line, column) = line_column(bytes, i);
-                            return Err(ParseError::TooDeep { line, column });
-                        }
-                        last = Some(b);
-                    }
-                    b']' | b'}' => {
-                        depth = depth.saturating_sub(1);
-                        last = Some(b);
-                    }
-                    _ => last = Some(b),
+            b'"' if at_value_start => match double_quoted_end(bytes, i + 1) {
+                Some(end) => {
+                    last = Some(b);
+                    i = end + 1;
                 }
+                None => break,
+            },
+            b'[' | b'{' if at_value_start => {
+                depth += 1;
+                if depth > MAX_DEPTH {
+                    let (line, column) = line_column(bytes, i);
+                    return Err(ParseError::TooDeep { line, column });
+                }
+                last = Some(b);
+                i += 1;
+            }
+            b']' | b'}' => {
+                depth = depth.saturating_sub(1);
+                last = Some(b);
+                i += 1;
+            }
+            _ => {
+                last = Some(b);
+                i += 1;
             }
         }
-        i += 1;
     }
     Ok(())
+}
+
+/// The bytes at which [`check_flow_depth`] stops to look; it skips the rest.
+const FLOW_STOP: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut stops: &[u8] = b"\n#'\"[{]}";
+    while let [first, rest @ ..] = stops {
+        table[*first as usize] = true;
+        stops = rest;
+    }
+    table
+};
+
+/// Where the single-quoted scalar whose text starts at `from` ends: its closing
+/// `'` (`''` is a quote inside it), if it ends.
+fn single_quoted_end(bytes: &[u8], mut from: usize) -> Option<usize> {
+    loop {
+        let quote = from + memchr::memchr(b'\'', bytes.get(from..)?)?;
+        if bytes.get(quote + 1) == Some(&b'\'') {
+            from = quote + 2;
+        } else {
+            return Some(quote);
+        }
+    }
+}
+
+/// Where the double-quoted scalar whose text starts at `from` ends: its closing
+/// `"` (a backslash escapes the byte after it), if it ends.
+fn double_quoted_end(bytes: &[u8], mut from: usize) -> Option<usize> {
+    loop {
+        let at = from + memchr::memchr2(b'\\', b'"', bytes.get(from..)?)?;
+        if bytes[at] == b'"' {
+            return Some(at);
+        }
+        from = at + 2;
+    }
 }
 
 fn line_column(bytes: &[u8], offset: usize) -> (usize, usize) {
@@ -859,6 +946,81 @@ fn line_column(bytes: &[u8], offset: usize) -> (usize, usize) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The scan as it was first written, a byte at a time: the reference the
+    /// faster one is held to.
+    fn check_flow_depth_byte_by_byte(text: &str) -> Result<(), ParseError> {
+        #[derive(PartialEq)]
+        enum In {
+            Plain,
+            Single,
+            Double,
+            Comment,
+        }
+        let bytes = text.as_bytes();
+        let mut state = In::Plain;
+        let mut depth = 0usize;
+        // The last byte that was not a space or tab on this line, if any.
+        let mut last: Option<u8> = None;
+        let mut i = 0;
+        while i < bytes.len() {
+            let b = bytes[i];
+            match state {
+                In::Comment => {
+                    if b == b'\n' {
+                        state = In::Plain;
+                        last = None;
+                    }
+                }
+                In::Single => {
+                    if b == b'\'' {
+                        if bytes.get(i + 1) == Some(&b'\'') {
+                            i += 1;
+                        } else {
+                            state = In::Plain;
+                            last = Some(b);
+                        }
+                    }
+                }
+                In::Double => match b {
+                    b'\\' => i += 1,
+                    b'"' => {
+                        state = In::Plain;
+                        last = Some(b);
+                    }
+                    _ => {}
+                },
+                In::Plain => {
+                    let at_value_start =
+                        matches!(last, None | Some(b':' | b'-' | b',' | b'?' | b'[' | b'{'));
+                    match b {
+                        b'\n' => last = None,
+                        b' ' | b'\t' | b'\r' => {}
+                        b'#' if i == 0 || matches!(bytes[i - 1], b' ' | b'\t' | b'\n') => {
+                            state = In::Comment;
+                        }
+                        b'\'' if at_value_start => state = In::Single,
+                        b'"' if at_value_start => state = In::Double,
+                        b'[' | b'{' if at_value_start => {
+                            depth += 1;
+                            if depth > MAX_DEPTH {
+                                let (line, column) = line_column(bytes, i);
+                                return Err(ParseError::TooDeep { line, column });
+                            }
+                            last = Some(b);
+                        }
+                        b']' | b'}' => {
+                            depth = depth.saturating_sub(1);
+                            last = Some(b);
+                        }
+                        _ => last = Some(b),
+                    }
+                }
+            }
+            i += 1;
+        }
+        Ok(())
+    }
 
     /// Reads `text` as [`parse_yaml`] does and as yaml_serde alone did, and
     /// says how the two differ, if they do: the value (members in the same
@@ -1064,6 +1226,56 @@ mod tests {
             for doc in [format!("v: {scalar}\n"), format!("{scalar}: v\n")] {
                 let difference = differs_from_yaml_serde(&doc);
                 proptest::prop_assert!(difference.is_none(), "{doc:?}: {difference:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_path_item_read_for_its_operations_leaves_out_only_what_they_never_use() {
+        let item = br#"{
+            "summary": "s", "responses": {"kept": "not an operation's"},
+            "parameters": [{"name": "responses", "in": "query", "schema": {"type": "string"}}],
+            "get": {"operationId": "g", "responses": {"200": {"description": "ok"}},
+                    "callbacks": {"c": {}}, "externalDocs": {"url": "https://x"},
+                    "requestBody": {"content": {"application/json": {"schema": {
+                        "properties": {"responses": {"type": "integer"}}}}}}},
+            "x-get": {"responses": 1},
+            "post": "not a mapping"
+        }"#;
+        let whole = parse_path_item(item).unwrap();
+        let mut expected = whole.clone();
+        let get = expected["get"].as_object_mut().unwrap();
+        for unused in ["responses", "callbacks", "externalDocs"] {
+            get.shift_remove(unused);
+        }
+        let read = parse_path_item_operations(item).unwrap();
+        assert_eq!(read, expected);
+        // In the same order, too.
+        assert_eq!(read.to_string(), expected.to_string());
+        assert_eq!(read["x-get"]["responses"], 1);
+
+        // Text that is not JSON fails alike, inside a member left out or not.
+        for bad in [
+            &br#"{"get": {"responses": {"200": tru}}}"#[..],
+            br#"{"get": {"x": [1,}}"#,
+        ] {
+            assert_eq!(parse_path_item_operations(bad), parse_path_item(bad));
+            assert!(parse_path_item(bad).is_err());
+        }
+    }
+
+    proptest::proptest! {
+        /// The scan that skips to the bytes that matter says what the scan of
+        /// every byte says: the same depth error at the same place, or none.
+        #[test]
+        fn the_flow_depth_scan_skips_nothing_that_counts(
+            text in "[\\[\\]{}'\"#\\\\:,?\\- \\t\\r\\nab]{0,300}",
+            opened in 0usize..=MAX_DEPTH,
+        ) {
+            // Brackets already open, so that the text may cross the limit.
+            let deep = format!("a: {}{text}", "[".repeat(opened));
+            for doc in [&text, &deep] {
+                proptest::prop_assert_eq!(check_flow_depth(doc), check_flow_depth_byte_by_byte(doc), "{:?}", doc);
             }
         }
     }
