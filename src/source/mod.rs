@@ -16,7 +16,9 @@ use std::time::{Duration, Instant};
 use sha2::{Digest, Sha256};
 use url::Url;
 
-use crate::spec::{self, Document, ParseError, ParsedRoot, RawPaths, Spec, SpecError, Syntax};
+use crate::spec::{
+    self, Document, ParseError, ParsedRoot, RawPaths, Spec, SpecError, Syntax, Unbuilt,
+};
 
 /// Where a spec comes from.
 #[derive(Debug, Clone)]
@@ -334,6 +336,7 @@ pub fn load_root(root: RootDocument, options: &LoadOptions) -> Result<Loaded, Lo
                 value,
                 syntax,
                 paths: None,
+                unbuilt: Vec::new(),
             }
         })
     } else {
@@ -343,6 +346,7 @@ pub fn load_root(root: RootDocument, options: &LoadOptions) -> Result<Loaded, Lo
     let ParsedRoot {
         value: root_value,
         paths: raw_paths,
+        unbuilt,
         ..
     } = parsed.map_err(|source| LoadError::Parse {
         location: display.clone(),
@@ -446,6 +450,9 @@ pub fn load_root(root: RootDocument, options: &LoadOptions) -> Result<Loaded, Lo
         })?;
     if let Some(ranges) = raw_paths {
         spec = spec.with_raw_paths(RawPaths::new(Arc::clone(&bytes), ranges));
+    }
+    if !unbuilt.is_empty() {
+        spec = spec.with_unbuilt(Unbuilt::new(Arc::clone(&bytes), unbuilt));
     }
     Ok(Loaded {
         spec,

@@ -127,6 +127,47 @@ pub struct Spec {
     /// The root's path items as text, when the root was read that way
     /// ([`parse::parse_root`]); its value then has no `paths`.
     raw_paths: Option<RawPaths>,
+    /// The root's members left as text ([`parse::ParsedRoot::unbuilt`]), not
+    /// in its value: each parsed once, when a `$ref` first leads into it.
+    unbuilt: Option<Unbuilt>,
+}
+
+/// Members of the root document kept as JSON text ([`parse::ParsedRoot::unbuilt`]).
+#[derive(Debug, Clone)]
+pub struct Unbuilt {
+    bytes: Arc<Vec<u8>>,
+    /// Each member's JSON pointer, its text's range, and its value once parsed.
+    members: Vec<(String, Range<usize>, OnceLock<Value>)>,
+}
+
+impl Unbuilt {
+    /// The members `ranges` names in `bytes`, the root document they were read from.
+    pub fn new(bytes: Arc<Vec<u8>>, ranges: Vec<(String, Range<usize>)>) -> Unbuilt {
+        let members = ranges
+            .into_iter()
+            .map(|(pointer, range)| (pointer, range, OnceLock::new()))
+            .collect();
+        Unbuilt { bytes, members }
+    }
+
+    /// The member a decoded pointer leads into, parsed, and the rest of the
+    /// pointer, if it leads into one.
+    fn lead_into<'p>(&self, decoded: &'p str) -> Option<(&Value, &'p str)> {
+        self.members.iter().find_map(|(pointer, range, kept)| {
+            let rest = decoded.strip_prefix(pointer.as_str())?;
+            if !(rest.is_empty() || rest.starts_with('/')) {
+                return None;
+            }
+            // It was checked as JSON and for depth when the root was read.
+            let value = kept.get_or_init(|| {
+                self.bytes
+                    .get(range.clone())
+                    .and_then(|text| parse::parse_unbuilt(text).ok())
+                    .unwrap_or(Value::Null)
+            });
+            Some((value, rest))
+        })
+    }
 }
 
 /// The root document's path items, kept as JSON text: each is parsed when its
@@ -277,6 +318,7 @@ impl Spec {
             version_string,
             fetched_from,
             raw_paths: None,
+            unbuilt: None,
         })
     }
 
@@ -284,6 +326,13 @@ impl Spec {
     /// no `paths` ([`parse::parse_root`]).
     pub fn with_raw_paths(mut self, raw_paths: RawPaths) -> Spec {
         self.raw_paths = Some(raw_paths);
+        self
+    }
+
+    /// The spec with some of its root's members kept as text: the root's value
+    /// does not have them ([`parse::parse_root`]).
+    pub fn with_unbuilt(mut self, unbuilt: Unbuilt) -> Spec {
+        self.unbuilt = Some(unbuilt);
         self
     }
 
@@ -324,6 +373,12 @@ impl Spec {
                     None => Ok(None),
                 };
             }
+        }
+        if let Some(unbuilt) = &self.unbuilt
+            && url == &self.root
+            && let Some((member, rest)) = unbuilt.lead_into(&decoded)
+        {
+            return pointer::follow_decoded(member, rest);
         }
         pointer::follow_decoded(document, &decoded)
     }
@@ -732,6 +787,97 @@ mod tests {
             Err(RefError::NotFound { .. })
         ));
         assert_eq!(spec.follow_in_root("/openapi"), Ok(Some(&json!("3.0.3"))));
+    }
+
+    #[test]
+    fn members_left_as_text_resolve_where_a_reference_leads() {
+        let text = br##"{"openapi": "3.0.3", "x-webhooks": {"ping": {"post": {}}},
+            "components": {"examples": {"first": {"value": {"id": 1}}},
+                           "schemas": {"Id": {"type": "integer"}},
+                           "examples": {"first": {"value": {"id": 2}}, "a/b": {"value": 3}}},
+            "tags": [{"name": "t"}], "x-a/b": [1], "paths": {}}"##;
+        let bytes = Arc::new(text.to_vec());
+        let parsed = parse::parse_root(&bytes, DEFAULT_MAX_BYTES, None).unwrap();
+        let pointers: Vec<&str> = parsed.unbuilt.iter().map(|(p, _)| p.as_str()).collect();
+        assert_eq!(
+            pointers,
+            ["/x-webhooks", "/components/examples", "/tags", "/x-a~1b"]
+        );
+        // Read whole, the same document has them all; left as text, none.
+        let (whole, _) = parse::parse_document(text, DEFAULT_MAX_BYTES).unwrap();
+        assert_eq!(whole["components"]["examples"]["first"]["value"]["id"], 2);
+        assert_eq!(
+            parsed.value["components"],
+            json!({"schemas": {"Id": {"type": "integer"}}})
+        );
+        assert!(parsed.value.get("x-webhooks").is_none() && parsed.value.get("tags").is_none());
+
+        let url = Url::parse("file:///spec.json").unwrap();
+        let documents = HashMap::from([(url.clone(), Document::Loaded(parsed.value))]);
+        let spec = Spec::new(url.clone(), documents, None)
+            .unwrap()
+            .with_raw_paths(RawPaths::new(Arc::clone(&bytes), parsed.paths.unwrap()))
+            .with_unbuilt(Unbuilt::new(bytes, parsed.unbuilt));
+        // The last text of a member given twice, as a JSON object keeps it.
+        let example = spec
+            .resolve_ref(&url, "#/components/examples/first/value")
+            .unwrap();
+        assert_eq!(example.value, &json!({"id": 2}));
+        assert_eq!(
+            spec.resolve_ref(&url, "#/components/examples/a~1b/value")
+                .unwrap()
+                .value,
+            &json!(3)
+        );
+        assert_eq!(spec.follow_in_root("/x-a~1b/0"), Ok(Some(&json!(1))));
+        assert_eq!(
+            spec.follow_in_root("/tags"),
+            Ok(Some(&json!([{"name": "t"}])))
+        );
+        assert_eq!(
+            spec.follow_in_root("/components/schemas/Id/type"),
+            Ok(Some(&json!("integer")))
+        );
+        // A pointer that only starts like a member's does not lead into it.
+        assert_eq!(spec.follow_in_root("/tagsx"), Ok(None));
+        assert!(matches!(
+            spec.resolve_ref(&url, "#/components/examples/second"),
+            Err(RefError::NotFound { .. })
+        ));
+    }
+
+    #[test]
+    fn members_too_deep_or_of_the_wrong_shape_are_read_whole() {
+        let nested = |levels: usize| format!("{}1{}", "[".repeat(levels), "]".repeat(levels));
+        for (text, left) in [
+            // Deep, but within what serde_json reads: read whole, and read.
+            (
+                format!(r#"{{"openapi": "3.0.3", "x-deep": {}}}"#, nested(110)),
+                false,
+            ),
+            (
+                format!(r#"{{"openapi": "3.0.3", "x-deep": {}}}"#, nested(90)),
+                true,
+            ),
+            (
+                r#"{"openapi": "3.0.3", "components": [1]}"#.to_string(),
+                false,
+            ),
+        ] {
+            let parsed = parse::parse_root(text.as_bytes(), DEFAULT_MAX_BYTES, None).unwrap();
+            let (whole, _) = parse::parse_document(text.as_bytes(), DEFAULT_MAX_BYTES).unwrap();
+            assert_eq!(!parsed.unbuilt.is_empty(), left, "{text}");
+            if !left {
+                assert_eq!(parsed.value, whole);
+            }
+        }
+        // Too deep for serde_json: the same error, where the whole parse finds it.
+        let text = format!(r#"{{"openapi": "3.0.3", "x-deep": {}}}"#, nested(200));
+        assert_eq!(
+            parse::parse_root(text.as_bytes(), DEFAULT_MAX_BYTES, None).map(|p| p.value),
+            parse::parse_document(text.as_bytes(), DEFAULT_MAX_BYTES).map(|(v, _)| v)
+        );
+        assert!(parse::parse_document(text.as_bytes(), DEFAULT_MAX_BYTES).is_err());
     }
 
     #[test]

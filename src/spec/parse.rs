@@ -108,6 +108,11 @@ pub struct ParsedRoot {
     /// twice appears twice; the later one wins). Checked as JSON and for depth,
     /// so that parsing a range again cannot fail; not built into a `Value`.
     pub paths: Option<Vec<(String, Range<usize>)>>,
+    /// A JSON document's members that conversion reads only where a `$ref`
+    /// leads ([`UNBUILT_ROOT`], [`UNBUILT_COMPONENTS`]), left as text: each
+    /// one's JSON pointer (`/components/examples`) and the byte range of its
+    /// text. Checked as JSON and for depth; not in [`ParsedRoot::value`].
+    pub unbuilt: Vec<(String, Range<usize>)>,
 }
 
 /// [`parse_document_as`] for a spec's root document: the same checks, errors and
@@ -127,6 +132,12 @@ pub fn parse_root(
 pub fn parse_path_item(text: &[u8]) -> Result<Value, ParseError> {
     let text = utf8(text)?;
     parse_json(text).map_err(|e| from_json_error(&e))
+}
+
+/// Parses the JSON text of a member [`parse_root`] left unbuilt
+/// ([`ParsedRoot::unbuilt`]).
+pub fn parse_unbuilt(text: &[u8]) -> Result<Value, ParseError> {
+    parse_path_item(text)
 }
 
 /// [`parse_path_item`] for its operations' conversion: the same checks and
@@ -168,25 +179,28 @@ fn parse_with(
         value,
         syntax: Syntax::Yaml,
         paths: None,
+        unbuilt: Vec::new(),
     };
     let first = text.trim_start().bytes().next();
     let json = if lazy_paths && first == Some(b'{') {
         parse_json_lazy_paths(text)
     } else {
-        parse_json(text).map(|value| (value, None))
+        parse_json(text).map(LazyRead::whole)
+    };
+    let shift = |ranges: PathRanges| -> PathRanges {
+        ranges
+            .into_iter()
+            .map(|(key, range)| (key, range.start + bom..range.end + bom))
+            .collect()
     };
     match first {
         None => Err(ParseError::Empty),
         Some(b'{') | Some(b'[') => match json {
-            Ok((value, paths)) => Ok(ParsedRoot {
-                value,
+            Ok(read) => Ok(ParsedRoot {
+                value: read.value,
                 syntax: Syntax::Json,
-                paths: paths.map(|items| {
-                    items
-                        .into_iter()
-                        .map(|(key, range)| (key, range.start + bom..range.end + bom))
-                        .collect()
-                }),
+                paths: read.paths.map(shift),
+                unbuilt: shift(read.unbuilt),
             }),
             Err(json_error) if claimed == Some(Syntax::Json) => Err(from_json_error(&json_error)),
             // Too deep as JSON is too deep as YAML: parsing it again would only
@@ -386,7 +400,7 @@ type PathRanges = Vec<(String, Range<usize>)>;
 /// `paths`), one whose `paths` is not a mapping, and one that fails, is parsed
 /// again whole: the value, or the
 /// error at its line and column, is then exactly [`parse_json`]'s.
-fn parse_json_lazy_paths(text: &str) -> Result<(Value, Option<PathRanges>), serde_json::Error> {
+fn parse_json_lazy_paths(text: &str) -> Result<LazyRead, serde_json::Error> {
     let mut deserializer = serde_json::Deserializer::from_str(text);
     let mut members = Vec::new();
     let mut items = Vec::new();
@@ -399,7 +413,89 @@ fn parse_json_lazy_paths(text: &str) -> Result<(Value, Option<PathRanges>), serd
     .and_then(|read| deserializer.end().map(|()| read));
     match read {
         Ok(Some(read)) => Ok(read),
-        Ok(None) | Err(_) => parse_json(text).map(|value| (value, None)),
+        Ok(None) | Err(_) => parse_json(text).map(LazyRead::whole),
+    }
+}
+
+/// A JSON root document as [`parse_json_lazy_paths`] reads it.
+struct LazyRead {
+    /// Without `paths` when `paths` is `Some`, and without the `unbuilt` members.
+    value: Value,
+    paths: Option<PathRanges>,
+    /// The members left as text, by JSON pointer.
+    unbuilt: PathRanges,
+}
+
+impl LazyRead {
+    /// A document read whole.
+    fn whole(value: Value) -> LazyRead {
+        LazyRead {
+            value,
+            paths: None,
+            unbuilt: Vec::new(),
+        }
+    }
+}
+
+/// Members of the root that conversion reads only where a `$ref` leads, so
+/// that [`parse_root`] leaves them as text: extensions (GitHub's
+/// `x-webhooks`), `tags`, `externalDocs`, and Swagger 2.0's shared `responses`.
+pub const UNBUILT_ROOT: [&str; 3] = ["tags", "externalDocs", "responses"];
+
+/// Members of `components` that conversion reads only where a `$ref` leads:
+/// GitHub's examples are a fifth of its spec.
+pub const UNBUILT_COMPONENTS: [&str; 5] =
+    ["examples", "responses", "headers", "links", "callbacks"];
+
+/// Nesting beyond which a member is not left as text: parsed alone it must
+/// stay within serde_json's limit, and a document nested this deep is parsed
+/// whole, which says so where it is too deep.
+const UNBUILT_MAX_NESTING: usize = 100;
+
+/// Where `raw`, a value read in place from `text`, lies in it; `None` when it
+/// is not in place, or nests too deep to be left as text.
+fn unbuilt_range(text: &str, raw: &serde_json::value::RawValue) -> Option<Range<usize>> {
+    let raw = raw.get();
+    let start = offset_in(text, raw)?;
+    (!nests_deeper_than(raw.as_bytes(), UNBUILT_MAX_NESTING)).then_some(start..start + raw.len())
+}
+
+/// Whether the arrays and objects of `json`, valid JSON, nest deeper than
+/// `limit`.
+fn nests_deeper_than(json: &[u8], limit: usize) -> bool {
+    let mut depth = 0usize;
+    let mut i = 0;
+    while let Some(at) = json.get(i..).and_then(|rest| {
+        rest.iter()
+            .position(|&b| matches!(b, b'"' | b'[' | b'{' | b']' | b'}'))
+    }) {
+        let at = i + at;
+        match json[at] {
+            b'"' => match double_quoted_end(json, at + 1) {
+                Some(end) => i = end + 1,
+                None => return false,
+            },
+            b'[' | b'{' => {
+                depth += 1;
+                if depth > limit {
+                    return true;
+                }
+                i = at + 1;
+            }
+            _ => {
+                depth = depth.saturating_sub(1);
+                i = at + 1;
+            }
+        }
+    }
+    false
+}
+
+/// Records `pointer`'s text at `range`; a member given twice keeps its last text.
+fn leave_unbuilt(unbuilt: &mut PathRanges, pointer: String, range: Range<usize>) {
+    match unbuilt.iter_mut().find(|(p, _)| *p == pointer) {
+        Some(kept) => kept.1 = range,
+        None => unbuilt.push((pointer, range)),
     }
 }
 
@@ -529,7 +625,7 @@ impl OpenPaths {
 }
 
 impl<'de> DeserializeSeed<'de> for LazyRoot<'_, '_> {
-    type Value = Option<(Value, Option<PathRanges>)>;
+    type Value = Option<LazyRead>;
 
     fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
         d.deserialize_map(self)
@@ -537,7 +633,7 @@ impl<'de> DeserializeSeed<'de> for LazyRoot<'_, '_> {
 }
 
 impl<'de> Visitor<'de> for LazyRoot<'_, '_> {
-    type Value = Option<(Value, Option<PathRanges>)>;
+    type Value = Option<LazyRead>;
 
     fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("a JSON object")
@@ -552,6 +648,7 @@ impl<'de> Visitor<'de> for LazyRoot<'_, '_> {
         let start = members.len();
         let mut paths: Option<PathRanges> = None;
         let mut open: Option<OpenPaths> = None;
+        let mut unbuilt: PathRanges = Vec::new();
         while let Some(key) = map.next_key_seed(Key)? {
             if let Some(open) = open.take() {
                 // `paths` closes before this key: `}`, whitespace, `,`.
@@ -577,11 +674,38 @@ impl<'de> Visitor<'de> for LazyRoot<'_, '_> {
                 }
                 continue;
             }
-            let value = map.next_value_seed(ExactJson {
-                members: &mut *members,
-                items: &mut *items,
-                unread: Unread::Nothing,
-            })?;
+            if key.starts_with("x-") || UNBUILT_ROOT.contains(&&*key) {
+                let raw: &serde_json::value::RawValue = map.next_value()?;
+                let Some(range) = unbuilt_range(text, raw) else {
+                    return Ok(None);
+                };
+                leave_unbuilt(
+                    &mut unbuilt,
+                    format!("/{}", super::pointer::escape(&key)),
+                    range,
+                );
+                continue;
+            }
+            let value = if key == "components" {
+                // The last `components` wins, its members left as text too.
+                unbuilt.retain(|(pointer, _)| !pointer.starts_with("/components/"));
+                let read = map.next_value_seed(LazyComponents {
+                    text,
+                    members: &mut *members,
+                    items: &mut *items,
+                    unbuilt: &mut unbuilt,
+                })?;
+                match read {
+                    Some(value) => value,
+                    None => return Ok(None),
+                }
+            } else {
+                map.next_value_seed(ExactJson {
+                    members: &mut *members,
+                    items: &mut *items,
+                    unread: Unread::Nothing,
+                })?
+            };
             members.push((key.into_owned(), value));
         }
         if let Some(open) = open {
@@ -601,7 +725,69 @@ impl<'de> Visitor<'de> for LazyRoot<'_, '_> {
         for (key, value) in members.drain(start..) {
             out.insert(key, value);
         }
-        Ok(Some((Value::Object(out), paths)))
+        Ok(Some(LazyRead {
+            value: Value::Object(out),
+            paths,
+            unbuilt,
+        }))
+    }
+}
+
+/// The root's `components`, when it is a mapping, read like [`ExactJson`] but
+/// for its [`UNBUILT_COMPONENTS`], which are left as text. `None` when one
+/// cannot be; anything but a mapping is refused as the wrong type, which sends
+/// the document to be parsed again whole.
+struct LazyComponents<'t, 'a> {
+    text: &'t str,
+    members: &'a mut Vec<(String, Value)>,
+    items: &'a mut Vec<Value>,
+    unbuilt: &'a mut PathRanges,
+}
+
+impl<'de> DeserializeSeed<'de> for LazyComponents<'_, '_> {
+    type Value = Option<Value>;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for LazyComponents<'_, '_> {
+    type Value = Option<Value>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a mapping of component kinds")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let LazyComponents {
+            text,
+            members,
+            items,
+            unbuilt,
+        } = self;
+        let start = members.len();
+        while let Some(key) = map.next_key::<String>()? {
+            if UNBUILT_COMPONENTS.contains(&key.as_str()) {
+                let raw: &serde_json::value::RawValue = map.next_value()?;
+                let Some(range) = unbuilt_range(text, raw) else {
+                    return Ok(None);
+                };
+                leave_unbuilt(unbuilt, format!("/components/{key}"), range);
+                continue;
+            }
+            let value = map.next_value_seed(ExactJson {
+                members: &mut *members,
+                items: &mut *items,
+                unread: Unread::Nothing,
+            })?;
+            members.push((key, value));
+        }
+        let mut out = serde_json::Map::with_capacity(members.len() - start);
+        for (key, value) in members.drain(start..) {
+            out.insert(key, value);
+        }
+        Ok(Some(Value::Object(out)))
     }
 }
 
@@ -1488,7 +1674,25 @@ mod tests {
     /// What `parse_root` reads, put back together: the value with `paths`
     /// rebuilt from the text of its items.
     fn reassembled(bytes: &[u8]) -> Result<Value, ParseError> {
-        let parsed = parse_root(bytes, DEFAULT_MAX_BYTES, Some(Syntax::Json))?;
+        let mut parsed = parse_root(bytes, DEFAULT_MAX_BYTES, Some(Syntax::Json))?;
+        for (pointer, range) in std::mem::take(&mut parsed.unbuilt) {
+            let member = parse_unbuilt(&bytes[range])?;
+            let (parent, key) = match pointer.strip_prefix("/components/") {
+                Some(key) => (&mut parsed.value["components"], key.to_string()),
+                None => (
+                    &mut parsed.value,
+                    super::super::pointer::unescape(&pointer[1..]).into_owned(),
+                ),
+            };
+            let parent = parent
+                .as_object_mut()
+                .expect("members are left as text in objects");
+            assert!(
+                parent.get(&key).is_none(),
+                "{pointer} is both built and left as text"
+            );
+            parent.insert(key, member);
+        }
         let Some(ranges) = parsed.paths else {
             return Ok(parsed.value);
         };
@@ -1527,6 +1731,15 @@ mod tests {
             // Escaped keys cannot be placed: the document is read whole.
             r#"{"paths": {"/a\/b": {}, "/c": 1}, "x": 1}"#,
             r#"{"paths": {"/a": {}}, "x\u0041": 1}"#,
+            // Members left as text: the last of a member given twice, whatever
+            // their shapes; the rest of `components` built.
+            r#"{"x-a": [1], "paths": {}, "x-a": {"b": "}"}, "tags": [], "x-~/": null}"#,
+            r#"{"components": {"examples": {"a": 1}, "schemas": {}, "examples": []}}"#,
+            r#"{"components": {"examples": {"a": 1}}, "components": {"schemas": {"b": 2}}}"#,
+            r#"{"components": {"examples": {"a": 1}}, "components": {}, "x": 1}"#,
+            r#"{"components": null, "components": {"links": {}}}"#,
+            r#"{"components": {"responses": 1}, "components": [2]}"#,
+            r#"{"components": {"examples": {"a": 1}, "schemas": {"b": 2}}, "components": null}"#,
         ];
         for text in docs {
             let bytes = text.as_bytes();
@@ -1575,7 +1788,21 @@ mod tests {
             r#"{"paths": {"/a": {}}} x"#.to_string(),
             r#"{"paths": {"/a": {},}}"#.to_string(),
             "{\"paths\": {\"/a\": \"\u{1}\"}}".to_string(),
+            // Errors in members left as text, too.
+            r#"{"x-a": [1, 2}, "paths": {}}"#.to_string(),
+            r#"{"components": {"examples": {"a": 01}}}"#.to_string(),
+            r#"{"components": {"examples": {"a": "\q"}}, "paths": {}}"#.to_string(),
+            r#"{"tags": [1,]}"#.to_string(),
         ]);
+        docs.extend((95..=130).map(|levels| {
+            format!(
+                r#"{{"x-a": {}1{}, "components": {{"examples": {}2{}}}}}"#,
+                "[".repeat(levels),
+                "]".repeat(levels),
+                "[".repeat(levels.saturating_sub(1)),
+                "]".repeat(levels.saturating_sub(1))
+            )
+        }));
         for text in &docs {
             let bytes = text.as_bytes();
             let whole = parse_document_as(bytes, DEFAULT_MAX_BYTES, Some(Syntax::Json));
