@@ -132,41 +132,88 @@ pub struct Spec {
     unbuilt: Option<Unbuilt>,
 }
 
-/// Members of the root document kept as JSON text ([`parse::ParsedRoot::unbuilt`]).
+/// Members of the root document kept as JSON text ([`parse::ParsedRoot::unbuilt`]),
+/// each parsed once, when a `$ref` first leads into it.
 #[derive(Debug, Clone)]
 pub struct Unbuilt {
     bytes: Arc<Vec<u8>>,
-    /// Each member's JSON pointer, its text's range, and its value once parsed.
-    members: Vec<(String, Range<usize>, OnceLock<Value>)>,
+    /// Each member by JSON pointer: its text's range, and its value once parsed.
+    members: HashMap<String, (Range<usize>, OnceLock<Value>)>,
+    /// The kinds of `components` kept entry by entry: the entries' names in
+    /// document order, and the whole kind once built (for a `$ref` to it).
+    kinds: HashMap<String, (Vec<String>, OnceLock<Value>)>,
 }
 
 impl Unbuilt {
     /// The members `ranges` names in `bytes`, the root document they were read from.
     pub fn new(bytes: Arc<Vec<u8>>, ranges: Vec<(String, Range<usize>)>) -> Unbuilt {
-        let members = ranges
-            .into_iter()
-            .map(|(pointer, range)| (pointer, range, OnceLock::new()))
-            .collect();
-        Unbuilt { bytes, members }
+        let mut members: HashMap<String, (Range<usize>, OnceLock<Value>)> =
+            HashMap::with_capacity(ranges.len());
+        let mut kinds: HashMap<String, (Vec<String>, OnceLock<Value>)> = HashMap::new();
+        for (pointer, range) in ranges {
+            if let Some((kind, name)) = pointer
+                .strip_prefix("/components/")
+                .and_then(|rest| rest.split_once('/'))
+                && !members.contains_key(&pointer)
+            {
+                let names = &mut kinds.entry(kind.to_string()).or_default().0;
+                names.push(pointer::unescape(name).into_owned());
+            }
+            // A pointer given twice keeps its first place and its last text.
+            members.insert(pointer, (range, OnceLock::new()));
+        }
+        Unbuilt {
+            bytes,
+            members,
+            kinds,
+        }
     }
 
-    /// The member a decoded pointer leads into, parsed, and the rest of the
-    /// pointer, if it leads into one.
-    fn lead_into<'p>(&self, decoded: &'p str) -> Option<(&Value, &'p str)> {
-        self.members.iter().find_map(|(pointer, range, kept)| {
-            let rest = decoded.strip_prefix(pointer.as_str())?;
-            if !(rest.is_empty() || rest.starts_with('/')) {
-                return None;
-            }
-            // It was checked as JSON and for depth when the root was read.
-            let value = kept.get_or_init(|| {
-                self.bytes
-                    .get(range.clone())
-                    .and_then(|text| parse::parse_unbuilt(text).ok())
-                    .unwrap_or(Value::Null)
+    /// The member at `pointer`, parsed once.
+    fn member(&self, pointer: &str) -> Option<&Value> {
+        let (range, kept) = self.members.get(pointer)?;
+        // It was checked as JSON and for depth when the root was read.
+        Some(kept.get_or_init(|| {
+            self.bytes
+                .get(range.clone())
+                .and_then(|text| parse::parse_unbuilt(text).ok())
+                .unwrap_or(Value::Null)
+        }))
+    }
+
+    /// Follows a decoded pointer that leads into a member, or to a kind of
+    /// component kept entry by entry; `None` when it leads into neither.
+    fn follow(&self, decoded: &str) -> Option<Result<Option<&Value>, pointer::NotAPointer>> {
+        /// The first token of `rest` (after its `/`) and what follows it.
+        fn split(rest: &str) -> Option<(&str, &str)> {
+            let rest = rest.strip_prefix('/')?;
+            Some(rest.split_at(rest.find('/').unwrap_or(rest.len())))
+        }
+        // Pointers as the root's reading wrote them: each token escaped once.
+        let canonical = |token: &str| pointer::escape(&pointer::unescape(token));
+        let (first, after) = split(decoded)?;
+        if first != "components" {
+            let member = self.member(&format!("/{}", canonical(first)))?;
+            return Some(pointer::follow_decoded(member, after));
+        }
+        let (kind, after) = split(after)?;
+        let (names, whole) = self.kinds.get(kind)?;
+        let Some((name, tail)) = split(after) else {
+            let whole = whole.get_or_init(|| {
+                let entry = |name: &String| {
+                    let pointer = format!("/components/{kind}/{}", pointer::escape(name));
+                    self.member(&pointer).cloned().unwrap_or(Value::Null)
+                };
+                Value::Object(names.iter().map(|n| (n.clone(), entry(n))).collect())
             });
-            Some((value, rest))
-        })
+            return Some(pointer::follow_decoded(whole, after));
+        };
+        Some(
+            match self.member(&format!("/components/{kind}/{}", canonical(name))) {
+                Some(entry) => pointer::follow_decoded(entry, tail),
+                None => Ok(None),
+            },
+        )
     }
 }
 
@@ -376,9 +423,9 @@ impl Spec {
         }
         if let Some(unbuilt) = &self.unbuilt
             && url == &self.root
-            && let Some((member, rest)) = unbuilt.lead_into(&decoded)
+            && let Some(followed) = unbuilt.follow(&decoded)
         {
-            return pointer::follow_decoded(member, rest);
+            return followed;
         }
         pointer::follow_decoded(document, &decoded)
     }
@@ -801,15 +848,19 @@ mod tests {
         let pointers: Vec<&str> = parsed.unbuilt.iter().map(|(p, _)| p.as_str()).collect();
         assert_eq!(
             pointers,
-            ["/x-webhooks", "/components/examples", "/tags", "/x-a~1b"]
+            [
+                "/x-webhooks",
+                "/components/schemas/Id",
+                "/components/examples/first",
+                "/components/examples/a~1b",
+                "/tags",
+                "/x-a~1b"
+            ]
         );
         // Read whole, the same document has them all; left as text, none.
         let (whole, _) = parse::parse_document(text, DEFAULT_MAX_BYTES).unwrap();
         assert_eq!(whole["components"]["examples"]["first"]["value"]["id"], 2);
-        assert_eq!(
-            parsed.value["components"],
-            json!({"schemas": {"Id": {"type": "integer"}}})
-        );
+        assert_eq!(parsed.value["components"], json!({}));
         assert!(parsed.value.get("x-webhooks").is_none() && parsed.value.get("tags").is_none());
 
         let url = Url::parse("file:///spec.json").unwrap();
@@ -838,8 +889,16 @@ mod tests {
             spec.follow_in_root("/components/schemas/Id/type"),
             Ok(Some(&json!("integer")))
         );
+        // A kind of component, whole, its entries in order.
+        assert_eq!(
+            spec.resolve_ref(&url, "#/components/examples")
+                .unwrap()
+                .value,
+            &json!({"first": {"value": {"id": 2}}, "a/b": {"value": 3}})
+        );
         // A pointer that only starts like a member's does not lead into it.
         assert_eq!(spec.follow_in_root("/tagsx"), Ok(None));
+        assert_eq!(spec.follow_in_root("/components/schemasx/Id"), Ok(None));
         assert!(matches!(
             spec.resolve_ref(&url, "#/components/examples/second"),
             Err(RefError::NotFound { .. })
@@ -861,6 +920,10 @@ mod tests {
             ),
             (
                 r#"{"openapi": "3.0.3", "components": [1]}"#.to_string(),
+                false,
+            ),
+            (
+                r#"{"openapi": "3.0.3", "components": {"schemas": 1}}"#.to_string(),
                 false,
             ),
         ] {

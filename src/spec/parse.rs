@@ -109,9 +109,12 @@ pub struct ParsedRoot {
     /// so that parsing a range again cannot fail; not built into a `Value`.
     pub paths: Option<Vec<(String, Range<usize>)>>,
     /// A JSON document's members that conversion reads only where a `$ref`
-    /// leads ([`UNBUILT_ROOT`], [`UNBUILT_COMPONENTS`]), left as text: each
-    /// one's JSON pointer (`/components/examples`) and the byte range of its
-    /// text. Checked as JSON and for depth; not in [`ParsedRoot::value`].
+    /// leads, left as text: the root's [`UNBUILT_ROOT`] and extensions, each
+    /// of the entries of `components`' [`UNBUILT_COMPONENTS`]. Each one's JSON
+    /// pointer (`/x-webhooks`, `/components/schemas/Pet`) and the byte range of
+    /// its text, in document order; a pointer given twice, the later range
+    /// wins. Checked as JSON and for depth; not in [`ParsedRoot::value`] (a
+    /// kind of component with no entries is, as an empty mapping).
     pub unbuilt: Vec<(String, Range<usize>)>,
 }
 
@@ -442,10 +445,20 @@ impl LazyRead {
 /// `x-webhooks`), `tags`, `externalDocs`, and Swagger 2.0's shared `responses`.
 pub const UNBUILT_ROOT: [&str; 3] = ["tags", "externalDocs", "responses"];
 
-/// Members of `components` that conversion reads only where a `$ref` leads:
-/// GitHub's examples are a fifth of its spec.
-pub const UNBUILT_COMPONENTS: [&str; 5] =
-    ["examples", "responses", "headers", "links", "callbacks"];
+/// The kinds of `components` that conversion reads only where a `$ref`
+/// leads, so that [`parse_root`] leaves each of their entries as text: GitHub's
+/// operations reach 40 of its 582 schemas, Stripe's none of its 561, and its
+/// examples are a fifth of the file. (`securitySchemes` is read whole.)
+pub const UNBUILT_COMPONENTS: [&str; 8] = [
+    "schemas",
+    "parameters",
+    "requestBodies",
+    "examples",
+    "responses",
+    "headers",
+    "links",
+    "callbacks",
+];
 
 /// Nesting beyond which a member is not left as text: parsed alone it must
 /// stay within serde_json's limit, and a document nested this deep is parsed
@@ -463,6 +476,15 @@ fn unbuilt_range(text: &str, raw: &serde_json::value::RawValue) -> Option<Range<
 /// Whether the arrays and objects of `json`, valid JSON, nest deeper than
 /// `limit`.
 fn nests_deeper_than(json: &[u8], limit: usize) -> bool {
+    // Most values open too few arrays and objects to be that deep: counting
+    // them is quicker than following them.
+    if memchr::memchr2_iter(b'[', b'{', json)
+        .take(limit + 1)
+        .count()
+        <= limit
+    {
+        return false;
+    }
     let mut depth = 0usize;
     let mut i = 0;
     while let Some(at) = json.get(i..).and_then(|rest| {
@@ -489,14 +511,6 @@ fn nests_deeper_than(json: &[u8], limit: usize) -> bool {
         }
     }
     false
-}
-
-/// Records `pointer`'s text at `range`; a member given twice keeps its last text.
-fn leave_unbuilt(unbuilt: &mut PathRanges, pointer: String, range: Range<usize>) {
-    match unbuilt.iter_mut().find(|(p, _)| *p == pointer) {
-        Some(kept) => kept.1 = range,
-        None => unbuilt.push((pointer, range)),
-    }
 }
 
 /// Where a key was read in the text: its offset, for a key read in place.
@@ -679,11 +693,7 @@ impl<'de> Visitor<'de> for LazyRoot<'_, '_> {
                 let Some(range) = unbuilt_range(text, raw) else {
                     return Ok(None);
                 };
-                leave_unbuilt(
-                    &mut unbuilt,
-                    format!("/{}", super::pointer::escape(&key)),
-                    range,
-                );
+                unbuilt.push((format!("/{}", super::pointer::escape(&key)), range));
                 continue;
             }
             let value = if key == "components" {
@@ -769,11 +779,20 @@ impl<'de> Visitor<'de> for LazyComponents<'_, '_> {
         let start = members.len();
         while let Some(key) = map.next_key::<String>()? {
             if UNBUILT_COMPONENTS.contains(&key.as_str()) {
-                let raw: &serde_json::value::RawValue = map.next_value()?;
-                let Some(range) = unbuilt_range(text, raw) else {
-                    return Ok(None);
-                };
-                leave_unbuilt(unbuilt, format!("/components/{key}"), range);
+                // The last of a kind given twice wins.
+                let prefix = format!("/components/{key}/");
+                unbuilt.retain(|(pointer, _)| !pointer.starts_with(&prefix));
+                let read = map.next_value_seed(Entries {
+                    text,
+                    prefix,
+                    unbuilt: &mut *unbuilt,
+                })?;
+                match read {
+                    // A kind without entries is itself, as built.
+                    Some(0) => members.push((key, Value::Object(serde_json::Map::new()))),
+                    Some(_) => {}
+                    None => return Ok(None),
+                }
                 continue;
             }
             let value = map.next_value_seed(ExactJson {
@@ -788,6 +807,47 @@ impl<'de> Visitor<'de> for LazyComponents<'_, '_> {
             out.insert(key, value);
         }
         Ok(Some(Value::Object(out)))
+    }
+}
+
+/// The entries of one kind of component, when it is a mapping, each left as
+/// text under `prefix`; how many there were. `None` when one cannot be;
+/// anything but a mapping is refused as the wrong type, which sends the
+/// document to be parsed again whole.
+struct Entries<'t, 'a> {
+    text: &'t str,
+    /// `/components/{kind}/`.
+    prefix: String,
+    unbuilt: &'a mut PathRanges,
+}
+
+impl<'de> DeserializeSeed<'de> for Entries<'_, '_> {
+    type Value = Option<usize>;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Entries<'_, '_> {
+    type Value = Option<usize>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a mapping of name → component")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut count = 0;
+        while let Some(name) = map.next_key_seed(Key)? {
+            let raw: &serde_json::value::RawValue = map.next_value()?;
+            let Some(range) = unbuilt_range(self.text, raw) else {
+                return Ok(None);
+            };
+            let pointer = format!("{}{}", self.prefix, super::pointer::escape(&name));
+            self.unbuilt.push((pointer, range));
+            count += 1;
+        }
+        Ok(Some(count))
     }
 }
 
@@ -1417,6 +1477,29 @@ mod tests {
     }
 
     #[test]
+    fn nesting_is_measured_by_what_opens_outside_strings() {
+        let nested = |levels: usize| format!("{}1{}", "[".repeat(levels), "]".repeat(levels));
+        assert!(!nests_deeper_than(nested(100).as_bytes(), 100));
+        assert!(nests_deeper_than(nested(101).as_bytes(), 100));
+        // Many arrays and objects, none deep: counted past the limit, then followed.
+        let wide = format!("[{}]", vec![r#"{"a": [1]}"#; 200].join(","));
+        assert!(!nests_deeper_than(wide.as_bytes(), 100));
+        // Brackets in strings, escaped quotes and all, do not open anything.
+        let quoted = format!(
+            r#"{{"k": "\"{}", "deep": {}}}"#,
+            "[".repeat(300),
+            nested(99)
+        );
+        assert!(!nests_deeper_than(quoted.as_bytes(), 100));
+        let deeper = format!(
+            r#"{{"k": "\"{}", "deep": {}}}"#,
+            "[".repeat(300),
+            nested(100)
+        );
+        assert!(nests_deeper_than(deeper.as_bytes(), 100));
+    }
+
+    #[test]
     fn a_path_item_read_for_its_operations_leaves_out_only_what_they_never_use() {
         let item = br#"{
             "summary": "s", "responses": {"kept": "not an operation's"},
@@ -1675,23 +1758,25 @@ mod tests {
     /// rebuilt from the text of its items.
     fn reassembled(bytes: &[u8]) -> Result<Value, ParseError> {
         let mut parsed = parse_root(bytes, DEFAULT_MAX_BYTES, Some(Syntax::Json))?;
+        let unescape = |token: &str| super::super::pointer::unescape(token).into_owned();
         for (pointer, range) in std::mem::take(&mut parsed.unbuilt) {
             let member = parse_unbuilt(&bytes[range])?;
             let (parent, key) = match pointer.strip_prefix("/components/") {
-                Some(key) => (&mut parsed.value["components"], key.to_string()),
-                None => (
-                    &mut parsed.value,
-                    super::super::pointer::unescape(&pointer[1..]).into_owned(),
-                ),
+                Some(entry) => {
+                    let (kind, name) = entry.split_once('/').expect("an entry of a kind");
+                    let kind = parsed.value["components"]
+                        .as_object_mut()
+                        .expect("components left as text are in a mapping")
+                        .entry(kind)
+                        .or_insert_with(|| Value::Object(serde_json::Map::new()));
+                    (kind, unescape(name))
+                }
+                None => (&mut parsed.value, unescape(&pointer[1..])),
             };
-            let parent = parent
+            parent
                 .as_object_mut()
-                .expect("members are left as text in objects");
-            assert!(
-                parent.get(&key).is_none(),
-                "{pointer} is both built and left as text"
-            );
-            parent.insert(key, member);
+                .expect("members are left as text in mappings")
+                .insert(key, member);
         }
         let Some(ranges) = parsed.paths else {
             return Ok(parsed.value);
