@@ -376,14 +376,19 @@ impl<'de> serde::de::Visitor<'de> for ExactJson<'_> {
             })?;
             members.push((key, value));
         }
-        let mut out = serde_json::Map::with_capacity(members.len() - start);
-        // In order: a repeated key keeps its first place and its last value, as
-        // serde_json's `insert` does.
-        for (key, value) in members.drain(start..) {
-            out.insert(key, value);
-        }
-        Ok(Value::Object(out))
+        Ok(object_of(members, start))
     }
+}
+
+/// The object of the members read from `start` on, taken off the stack. In
+/// order: a repeated key keeps its first place and its last value, as
+/// serde_json's `insert` does.
+fn object_of(members: &mut Vec<(String, Value)>, start: usize) -> Value {
+    let mut out = serde_json::Map::with_capacity(members.len() - start);
+    for (key, value) in members.drain(start..) {
+        out.insert(key, value);
+    }
+    Value::Object(out)
 }
 
 /// The byte ranges of a document's path items, by key.
@@ -731,12 +736,8 @@ impl<'de> Visitor<'de> for LazyRoot<'_, '_> {
             };
             paths = Some(close);
         }
-        let mut out = serde_json::Map::with_capacity(members.len() - start);
-        for (key, value) in members.drain(start..) {
-            out.insert(key, value);
-        }
         Ok(Some(LazyRead {
-            value: Value::Object(out),
+            value: object_of(members, start),
             paths,
             unbuilt,
         }))
@@ -802,11 +803,7 @@ impl<'de> Visitor<'de> for LazyComponents<'_, '_> {
             })?;
             members.push((key, value));
         }
-        let mut out = serde_json::Map::with_capacity(members.len() - start);
-        for (key, value) in members.drain(start..) {
-            out.insert(key, value);
-        }
-        Ok(Some(Value::Object(out)))
+        Ok(Some(object_of(members, start)))
     }
 }
 
