@@ -1198,3 +1198,119 @@ on_both_backends!(
         assert!(!store.delete_session("s2").await.expect("delete"));
     }
 );
+
+/// What an apply writes most of, the spec's bytes and the revision's plan, is
+/// stored compressed and reads back the same; rows in the layout of catalogues
+/// written before (plain bytes, plan as text) read as before; a stored spec that
+/// is not what its row says is an error naming the column, not a wrong spec.
+/// `$pool` is a connection pool to the store's own database.
+macro_rules! compressed_columns_read_back {
+    ($store:expr, $pool:expr) => {{
+        let store: &AnyStore = $store;
+        let pool = $pool;
+        let specs = Specs::new();
+        let ops: Vec<Op> = (0..30)
+            .map(|i| Op::get(&format!("getThing{i}"), &format!("/things{i}/{{id}}")))
+            .collect();
+        let text = spec(&ops);
+        let path = specs.write("things.yaml", &text);
+        let outcome = reconcile(store, &source("things", &path), ReconcileOptions::default()).await;
+        assert_eq!(applied(&outcome).counts.created, 30);
+
+        let row = sqlx::query("SELECT encoding, CAST(length(body) AS BIGINT) AS stored, size FROM specs")
+            .fetch_one(&pool)
+            .await
+            .expect("the spec's row");
+        let (encoding, stored, size): (Option<String>, i64, i64) = (
+            row.get("encoding"),
+            row.get("stored"),
+            row.get("size"),
+        );
+        assert_eq!(encoding.as_deref(), Some("zstd"));
+        assert_eq!(size, text.len() as i64);
+        assert!(stored * 4 < size, "{stored} bytes stored of {size}");
+        let row = sqlx::query(
+            "SELECT plan, CAST(length(plan_zstd) AS BIGINT) AS stored FROM revisions WHERE source = 'things'",
+        )
+        .fetch_one(&pool)
+        .await
+        .expect("the revision's row");
+        assert_eq!(row.get::<String, _>("plan"), "");
+        assert!(row.get::<Option<i64>, _>("stored").is_some_and(|n| n > 0));
+
+        let hash = store.revisions("things").await.expect("revisions")[0].spec_hash.clone();
+        let body = store.spec_body(&hash).await.expect("read").expect("stored");
+        assert_eq!(body, text.as_bytes());
+        let recorded = store
+            .revision("things", 1)
+            .await
+            .expect("read")
+            .expect("revision 1")
+            .plan
+            .expect("its plan");
+        assert_eq!(recorded.changes.len(), 30);
+        assert!(recorded.changes.iter().all(|c| c.id.is_some()), "the new actions' ids are recorded");
+        assert_eq!(recorded.changes.iter().map(|c| &c.key).collect::<Vec<_>>(),
+            applied(&outcome).changes.iter().map(|c| &c.key).collect::<Vec<_>>());
+
+        // As a catalogue written before compression holds them.
+        sqlx::query("UPDATE specs SET body = $1, encoding = NULL")
+            .bind(text.as_bytes())
+            .execute(&pool)
+            .await
+            .expect("plain body");
+        sqlx::query("UPDATE revisions SET plan = $1, plan_zstd = NULL")
+            .bind(serde_json::to_string(&recorded).expect("plan as JSON"))
+            .execute(&pool)
+            .await
+            .expect("plan as text");
+        assert_eq!(store.spec_body(&hash).await.expect("read").expect("stored"), text.as_bytes());
+        assert_eq!(
+            store.revision("things", 1).await.expect("read").expect("revision 1").plan,
+            Some(recorded)
+        );
+
+        // Not what the row says.
+        sqlx::query("UPDATE specs SET body = $1, encoding = 'zstd'")
+            .bind(&b"openapi: 3.0.3"[..])
+            .execute(&pool)
+            .await
+            .expect("corrupt body");
+        let e = store.spec_body(&hash).await.expect_err("not a zstd frame");
+        assert!(matches!(e, StoreError::Corrupt(_)) && e.to_string().contains("specs.body"), "{e}");
+        sqlx::query("UPDATE specs SET encoding = 'brotli'")
+            .execute(&pool)
+            .await
+            .expect("unknown encoding");
+        let e = store.spec_body(&hash).await.expect_err("unknown encoding");
+        assert!(e.to_string().contains("`brotli`"), "{e}");
+    }};
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn compressed_specs_and_plans_read_back_sqlite() {
+    use sqlx::Row;
+    let (store, dir) = common::sqlite().await;
+    let pool = sqlx::SqlitePool::connect(&format!(
+        "sqlite://{}",
+        dir.path().join("catalogue.db").display()
+    ))
+    .await
+    .expect("open the file");
+    compressed_columns_read_back!(&store, pool.clone());
+    pool.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn compressed_specs_and_plans_read_back_postgres() {
+    use sqlx::Row;
+    let Some(url) = common::postgres_url().await else {
+        return;
+    };
+    let store = actionsync::store::open(&url, std::path::Path::new("."))
+        .await
+        .expect("open postgres");
+    let pool = sqlx::PgPool::connect(&url).await.expect("connect");
+    compressed_columns_read_back!(&store, pool.clone());
+    pool.close().await;
+}

@@ -505,8 +505,14 @@ impl Plan {
 /// change's id as `ids` has it (the new actions' ids) and its name as `names`
 /// has it where `Some` (the name in effect, should a pin have won). The same
 /// text as the plan so changed would give, without copying the plan: its
-/// field changes are most of its bytes.
-pub fn applied_json(plan: &Plan, ids: &[Option<i64>], names: &[Option<String>]) -> String {
+/// field changes are most of its bytes. Written to `writer` as it is made (the
+/// store compresses it on the way).
+pub fn write_applied<W: std::io::Write>(
+    writer: W,
+    plan: &Plan,
+    ids: &[Option<i64>],
+    names: &[Option<String>],
+) -> Result<(), crate::json_text::Error> {
     #[derive(Serialize)]
     struct AppliedPlan<'a> {
         source: &'a str,
@@ -559,7 +565,7 @@ pub fn applied_json(plan: &Plan, ids: &[Option<i64>], names: &[Option<String>]) 
         refusals: &plan.refusals,
         forced: plan.forced,
     };
-    crate::json_text::to_string(&applied).unwrap_or_else(|_| "null".to_string())
+    crate::json_text::to_writer(writer, &applied)
 }
 
 /// Conversion diagnostics that make a plan unsafe to apply.
@@ -1449,12 +1455,13 @@ mod tests {
             let mut expected = plan.clone();
             expected.changes[0].id = Some(41);
             expected.changes[1].name = "pinned_name".to_string();
+            let mut applied = Vec::new();
+            write_applied(&mut applied, &plan, &ids, &names).expect("writes");
             assert_eq!(
-                applied_json(&plan, &ids, &names),
+                String::from_utf8(applied.clone()).expect("UTF-8"),
                 serde_json::to_string(&expected).expect("serialises")
             );
-            let read: Plan =
-                serde_json::from_str(&applied_json(&plan, &ids, &names)).expect("reads back");
+            let read: Plan = serde_json::from_slice(&applied).expect("reads back");
             assert_eq!(read.changes[0].id, Some(41));
         }
     }

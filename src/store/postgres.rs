@@ -62,6 +62,10 @@ impl PgStore {
                 "console",
                 include_str!("../../migrations/postgres/0009_console.sql"),
             ),
+            (
+                "zstd",
+                include_str!("../../migrations/postgres/0010_zstd.sql"),
+            ),
         ]);
         migrator
             .run(&pool)

@@ -112,6 +112,10 @@ impl SqliteStore {
                 "console",
                 include_str!("../../migrations/sqlite/0008_console.sql"),
             ),
+            (
+                "zstd",
+                include_str!("../../migrations/sqlite/0009_zstd.sql"),
+            ),
         ]);
         migrator
             .run(&pool)
