@@ -278,7 +278,7 @@ pub async fn reconcile<S: Store>(
     let convert_options = source.convert.clone();
     let spec = loaded.spec;
     let conversion: Conversion =
-        blocking(move || convert::convert(&spec, &convert_options)).await?;
+        on_own_thread(move || convert::convert(&spec, &convert_options)).await?;
     timings.convert = started.elapsed();
     let blob = SpecBlob {
         hash: &spec_hash,
@@ -649,6 +649,27 @@ fn load_hashing(
     (loaded, Some(hash))
 }
 
+/// Runs a conversion off the async workers, on a thread of its own rather than
+/// one of tokio's blocking pool: a pool thread that has converted and planned
+/// before converts a fifth slower than a new one (Kubernetes' spec in 35 to 39
+/// ms against 31 to 32; BENCHMARKS.md, "What an apply writes, compressed"),
+/// and a thread costs tens of microseconds against the conversion's
+/// milliseconds. A panic in `f` is an internal error, as it is in the pool.
+async fn on_own_thread<T: Send + 'static>(
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, SyncError> {
+    let (sender, receiver) = tokio::sync::oneshot::channel();
+    std::thread::Builder::new()
+        .name("actionsync-convert".to_string())
+        .spawn(move || {
+            let _ = sender.send(f());
+        })
+        .map_err(|e| SyncError::Internal(format!("cannot start a thread to convert on: {e}")))?;
+    receiver.await.map_err(|_| {
+        SyncError::Internal("the conversion stopped without a result (it panicked)".to_string())
+    })
+}
+
 /// Runs CPU-bound or blocking work (parsing, file and HTTP reads for specs) off the
 /// async workers.
 async fn blocking<T: Send + 'static>(
@@ -760,4 +781,24 @@ pub async fn retire<S: Store>(
         },
         timings,
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A conversion's own thread hands its result back; one that panics is an
+    /// error the caller reports, not a hung reconcile or a lost daemon.
+    #[tokio::test]
+    async fn work_on_its_own_thread_returns_or_fails_as_an_error() {
+        let name = on_own_thread(|| std::thread::current().name().map(str::to_string))
+            .await
+            .expect("a result");
+        assert_eq!(name.as_deref(), Some("actionsync-convert"));
+        let failed = on_own_thread(|| -> usize { panic!("a converter bug") }).await;
+        assert!(
+            matches!(&failed, Err(SyncError::Internal(m)) if m.contains("panicked")),
+            "{failed:?}"
+        );
+    }
 }
