@@ -652,7 +652,7 @@ fn load_hashing(
 /// Runs a conversion off the async workers, on a thread of its own rather than
 /// one of tokio's blocking pool: a pool thread that has converted and planned
 /// before converts a fifth slower than a new one (Kubernetes' spec in 35 to 39
-/// ms against 31 to 32; BENCHMARKS.md, "What an apply writes, compressed"),
+/// ms against 31 to 32; BENCHMARKS.md, "The conversion on a thread of its own"),
 /// and a thread costs tens of microseconds against the conversion's
 /// milliseconds. A panic in `f` is an internal error, as it is in the pool.
 async fn on_own_thread<T: Send + 'static>(
