@@ -945,13 +945,30 @@ on_both_backends!(
     }
 );
 
+/// A pool on the database file of the SQLite catalogue in `dir`
+/// (`common::sqlite`), for tests that look at its rows.
+async fn sqlite_pool(dir: &std::path::Path) -> sqlx::SqlitePool {
+    sqlx::SqlitePool::connect(&format!("sqlite://{}", dir.join("catalogue.db").display()))
+        .await
+        .expect("open the file")
+}
+
+/// A PostgreSQL catalogue in a schema of its own and a pool on it, for tests
+/// that look at its rows; `None` where the test database is not set
+/// (`postgres_url` says so).
+async fn postgres_with_pool() -> Option<(AnyStore, sqlx::PgPool)> {
+    let url = common::postgres_url().await?;
+    let store = actionsync::store::open(&url, std::path::Path::new("."))
+        .await
+        .expect("open postgres");
+    let pool = sqlx::PgPool::connect(&url).await.expect("connect");
+    Some((store, pool))
+}
+
 /// Forgets every action's digest, as in a catalogue written before digests were
 /// kept.
 async fn forget_digests_sqlite(dir: &std::path::Path) {
-    let pool =
-        sqlx::SqlitePool::connect(&format!("sqlite://{}", dir.join("catalogue.db").display()))
-            .await
-            .expect("open the file");
+    let pool = sqlite_pool(dir).await;
     sqlx::query("UPDATE actions SET spec_digest = NULL")
         .execute(&pool)
         .await
@@ -1059,13 +1076,9 @@ async fn a_catalogue_without_digests_plans_the_same_sqlite() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_catalogue_without_digests_plans_the_same_postgres() {
-    let Some(url) = common::postgres_url().await else {
+    let Some((store, pool)) = postgres_with_pool().await else {
         return;
     };
-    let store = actionsync::store::open(&url, std::path::Path::new("."))
-        .await
-        .expect("open postgres");
-    let pool = sqlx::PgPool::connect(&url).await.expect("connect");
     let plan = plans_without_digests_are_the_same(&store, async || {
         sqlx::query("UPDATE actions SET spec_digest = NULL")
             .execute(&pool)
@@ -1291,12 +1304,7 @@ macro_rules! compressed_columns_read_back {
 async fn compressed_specs_and_plans_read_back_sqlite() {
     use sqlx::Row;
     let (store, dir) = common::sqlite().await;
-    let pool = sqlx::SqlitePool::connect(&format!(
-        "sqlite://{}",
-        dir.path().join("catalogue.db").display()
-    ))
-    .await
-    .expect("open the file");
+    let pool = sqlite_pool(dir.path()).await;
     compressed_columns_read_back!(&store, pool.clone());
     pool.close().await;
 }
@@ -1304,13 +1312,9 @@ async fn compressed_specs_and_plans_read_back_sqlite() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn compressed_specs_and_plans_read_back_postgres() {
     use sqlx::Row;
-    let Some(url) = common::postgres_url().await else {
+    let Some((store, pool)) = postgres_with_pool().await else {
         return;
     };
-    let store = actionsync::store::open(&url, std::path::Path::new("."))
-        .await
-        .expect("open postgres");
-    let pool = sqlx::PgPool::connect(&url).await.expect("connect");
     compressed_columns_read_back!(&store, pool.clone());
     pool.close().await;
 }
