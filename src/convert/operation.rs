@@ -1208,7 +1208,9 @@ pub fn tidy(text: &str) -> String {
     } else {
         Cow::Borrowed(text)
     };
-    let mut out = String::with_capacity(text.len());
+    // Room for the line break written after the last line too: one byte short,
+    // the string was reallocated at twice the text's size, and kept so.
+    let mut out = String::with_capacity(text.len() + 1);
     let mut blank_run = 0;
     for line in text.lines() {
         let line = line.trim_end();
