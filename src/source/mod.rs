@@ -719,7 +719,11 @@ pub async fn fetch_conditional(
             "the document is {length} bytes, over the limit of {max_bytes} bytes; raise max_size if it is really this large"
         ));
     }
-    let mut bytes = Vec::new();
+    // Sized from `Content-Length` where it is sent, as `read_limited` does.
+    let capacity = response
+        .content_length()
+        .map_or(0, |size| size.min(max_bytes as u64 + 1) as usize);
+    let mut bytes = Vec::with_capacity(capacity);
     while let Some(chunk) = response.chunk().await.map_err(describe_fetch_error)? {
         bytes.extend_from_slice(&chunk);
         if bytes.len() > max_bytes {
