@@ -635,12 +635,19 @@ impl Loader<'_> {
     }
 }
 
-/// The bytes `reader` gives, refused past `limit`. `size`, where known (a
-/// file's length, a `Content-Length`), sizes the buffer at once: grown by
-/// doubling, a 4 MB spec's buffer was copied on the way and ended at 8 MiB.
+/// A buffer for a document of the `announced` size (a file's length, a
+/// `Content-Length`), where known, and at most one byte over `limit`, the most a
+/// read takes before it refuses: grown by doubling instead, a 4 MB spec's buffer
+/// was copied on the way and ended at 8 MiB. What is announced only sizes it.
+fn buffer_for(announced: Option<u64>, limit: usize) -> Vec<u8> {
+    let capacity = announced.map_or(0, |size| size.min(limit as u64 + 1) as usize);
+    Vec::with_capacity(capacity)
+}
+
+/// The bytes `reader` gives, refused past `limit`; `size` as [`buffer_for`]
+/// takes it.
 fn read_limited(reader: impl Read, limit: usize, size: Option<u64>) -> Result<Vec<u8>, String> {
-    let capacity = size.map_or(0, |size| size.min(limit as u64 + 1) as usize);
-    let mut bytes = Vec::with_capacity(capacity);
+    let mut bytes = buffer_for(size, limit);
     reader
         .take((limit as u64).saturating_add(1))
         .read_to_end(&mut bytes)
@@ -719,11 +726,7 @@ pub async fn fetch_conditional(
             "the document is {length} bytes, over the limit of {max_bytes} bytes; raise max_size if it is really this large"
         ));
     }
-    // Sized from `Content-Length` where it is sent, as `read_limited` does.
-    let capacity = response
-        .content_length()
-        .map_or(0, |size| size.min(max_bytes as u64 + 1) as usize);
-    let mut bytes = Vec::with_capacity(capacity);
+    let mut bytes = buffer_for(response.content_length(), max_bytes);
     while let Some(chunk) = response.chunk().await.map_err(describe_fetch_error)? {
         bytes.extend_from_slice(&chunk);
         if bytes.len() > max_bytes {

@@ -45,13 +45,19 @@ pub fn compressor() -> Result<zstd::stream::write::Encoder<'static, Vec<u8>>> {
 pub const MAX_PLAN_BYTES: usize = 1 << 30;
 
 /// The bytes of the zstd frame read from `column`, at most `limit` of them;
-/// `Corrupt` naming the column if it is not a frame or holds more.
+/// `Corrupt` naming the column if it is not a frame or holds more. The buffer
+/// is sized from the length the frame's header gives, where it gives one (a
+/// spec's does, a plan written as a stream does not), at most `limit`.
 pub fn decompress(column: &str, frame: &[u8], limit: usize) -> Result<Vec<u8>> {
     use std::io::Read;
     let corrupt =
         |e: std::io::Error| StoreError::Corrupt(format!("{column}: not a zstd frame: {e}"));
     let decoder = zstd::stream::read::Decoder::with_buffer(frame).map_err(corrupt)?;
-    let mut bytes = Vec::new();
+    let announced = zstd::zstd_safe::get_frame_content_size(frame)
+        .ok()
+        .flatten();
+    let mut bytes =
+        Vec::with_capacity(announced.map_or(0, |size| size.min(limit as u64 + 1) as usize));
     decoder
         .take(limit as u64 + 1)
         .read_to_end(&mut bytes)
