@@ -586,6 +586,33 @@ impl StoredAction {
     }
 }
 
+/// A draft of a GET on `/orders` named `name`, for unit tests elsewhere.
+#[cfg(test)]
+pub(crate) fn example_draft(name: &str, description: &str) -> ActionDraft {
+    ActionDraft {
+        source: "orders".to_string(),
+        key: name.to_string(),
+        spec: SpecFields {
+            name: name.to_string(),
+            description: description.to_string(),
+            method: Method::Get,
+            url: "https://api.acme.example/orders".to_string(),
+            parameters: Vec::new(),
+            headers: Vec::new(),
+            body: None,
+            auth: Vec::new(),
+            operation: Origin {
+                operation_id: Some(name.to_string()),
+                method: "get".to_string(),
+                path: "/orders".to_string(),
+                tags: Vec::new(),
+                pointer: "#/paths/~1orders/get".to_string(),
+            },
+        },
+        hand: HandFields::default(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -470,31 +470,8 @@ mod tests {
         // Every templated one but the first is warned about, once.
         assert_eq!(near_duplicates(&subjects).len(), 399);
     }
-    use crate::action::{HandFields, Method, Origin, SpecFields};
-
     fn draft(name: &str, description: &str) -> ActionDraft {
-        ActionDraft {
-            source: "orders".to_string(),
-            key: name.to_string(),
-            spec: SpecFields {
-                name: name.to_string(),
-                description: description.to_string(),
-                method: Method::Get,
-                url: "https://api.acme.example/orders".to_string(),
-                parameters: Vec::new(),
-                headers: Vec::new(),
-                body: None,
-                auth: Vec::new(),
-                operation: Origin {
-                    operation_id: Some(name.to_string()),
-                    method: "get".to_string(),
-                    path: "/orders".to_string(),
-                    tags: Vec::new(),
-                    pointer: "#/paths/~1orders/get".to_string(),
-                },
-            },
-            hand: HandFields::default(),
-        }
+        crate::action::example_draft(name, description)
     }
 
     #[test]

@@ -230,6 +230,39 @@ fn convert_accounts_for_every_operation_of_every_fixture() {
     }
 }
 
+/// `convert` writes each action as it is made and drops it; the document is
+/// still byte for byte the whole conversion's, renamed actions (held until every
+/// name is known) and diagnostics included.
+#[test]
+fn convert_writes_the_whole_conversion_as_it_goes() {
+    use actionsync::convert::{self, ConvertOptions};
+    use actionsync::source::{self, LoadOptions, SpecLocation};
+    for spec in [
+        "specs/orders.yaml",
+        "tests/fixtures/name-collisions.yaml",
+        "tests/fixtures/broken/bad-operation.yaml",
+        "tests/fixtures/zero-ops.yaml",
+        "tests/fixtures/multi-file/escape.yaml",
+    ] {
+        let run = actionsync(["convert", spec]).run();
+        run.assert_success();
+        let location = SpecLocation::File(spec.into());
+        let loaded = source::load(&location, &LoadOptions::default())
+            .unwrap_or_else(|e| panic!("{spec}: {e}"));
+        let options = ConvertOptions {
+            source: location.default_source_name(),
+            ..ConvertOptions::default()
+        };
+        let whole = convert::convert(&loaded, &options);
+        let expected = serde_json::to_string_pretty(&whole).expect("serialise") + "\n";
+        assert_eq!(
+            run.stdout(),
+            expected,
+            "{spec}: the written document differs"
+        );
+    }
+}
+
 // ---------------------------------------------------------------------------
 // 2. --source
 // ---------------------------------------------------------------------------

@@ -2181,6 +2181,28 @@ fn output_into_a_closed_pipe_is_not_an_error() {
     }
 }
 
+/// `convert` writes its actions as it makes them: a reader that stops after the
+/// first lines ends the conversion quietly, not with an error.
+#[test]
+fn convert_into_a_closed_pipe_stops_quietly() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut paths = String::new();
+    for i in 0..2000 {
+        paths.push_str(&format!(
+            "  /items{i}/{{id}}:\n    get:\n      operationId: getItem{i}\n      summary: Fetch item {i} of the catalogue by its id\n      parameters:\n        - {{name: id, in: path, required: true, schema: {{type: string}}}}\n      responses: {{'200': {{description: ok}}}}\n"
+        ));
+    }
+    let spec = format!(
+        "openapi: 3.0.3\ninfo: {{title: Many, version: '1'}}\nservers: [{{url: 'https://api.example.com'}}]\npaths:\n{paths}"
+    );
+    std::fs::write(dir.path().join("many.yaml"), spec).expect("write the spec");
+    let (code, stderr) = run_into_closed_pipe(dir.path(), &["convert", "many.yaml"]);
+    assert!(
+        code == Some(0) && !stderr.contains("error"),
+        "`actionsync convert` into a closed pipe: exit {code:?}, stderr:\n{stderr}"
+    );
+}
+
 #[test]
 fn commands_that_read_never_create_a_catalogue_at_a_mistyped_path() {
     let work = Work::with_bundled_specs();

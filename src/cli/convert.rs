@@ -1,15 +1,19 @@
 //! `actionsync convert SPEC`: one spec → the actions JSON (no database).
 
+use std::cell::{Cell, RefCell};
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 use std::time::Instant;
 
 use clap::{Args, ValueEnum};
+use serde::ser::{Error as _, SerializeSeq, SerializeStruct};
+use serde::{Serialize, Serializer};
 
 use super::{SpecArgs, location, table};
-use crate::convert;
+use crate::convert::{self, Conversion, ConvertOptions};
 use crate::diagnostic::Severity;
 use crate::source;
+use crate::spec::Spec;
 
 #[derive(Debug, Args)]
 pub struct ConvertArgs {
@@ -51,21 +55,35 @@ pub fn run(args: &ConvertArgs) -> Result<ExitCode, String> {
         .source
         .clone()
         .unwrap_or_else(|| location.default_source_name());
-    let converting = Instant::now();
-    let conversion = convert::convert(&spec, &args.spec_args.convert_options(source));
-    let convert_time = converting.elapsed();
+    let options = args.spec_args.convert_options(source);
 
     // Standard output is line-buffered: unbuffered, a large spec's output would be
     // one write per line (1.9 million for Microsoft Graph's).
     let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
-    let written: std::io::Result<()> = match args.output {
-        Format::Json => super::write_json(&mut out, &conversion),
-        Format::Yaml => serde_yaml::to_string(&conversion)
-            .map_err(std::io::Error::other)
-            .and_then(|text| out.write_all(text.as_bytes())),
-        Format::Table => table::conversion(&mut out, &conversion),
-    }
-    .and_then(|()| out.flush());
+    let converting = Instant::now();
+    let (conversion, actions, written) = match args.output {
+        // Each action is written as it is made, and dropped.
+        Format::Json => {
+            let document = Streamed::new(&spec, &options);
+            let written = super::write_json(&mut out, &document);
+            let (conversion, actions) = document.into_conversion();
+            (conversion, actions, written)
+        }
+        Format::Yaml => {
+            let conversion = convert::convert(&spec, &options);
+            let written = serde_yaml::to_string(&conversion)
+                .map_err(std::io::Error::other)
+                .and_then(|text| out.write_all(text.as_bytes()));
+            (Some(conversion), 0, written)
+        }
+        Format::Table => {
+            let conversion = convert::convert(&spec, &options);
+            let written = table::conversion(&mut out, &conversion);
+            (Some(conversion), 0, written)
+        }
+    };
+    let written = written.and_then(|()| out.flush());
+    let convert_time = converting.elapsed();
     // A closed pipe (`| head`) is not an error worth reporting.
     if let Err(e) = written
         && e.kind() != std::io::ErrorKind::BrokenPipe
@@ -73,26 +91,30 @@ pub fn run(args: &ConvertArgs) -> Result<ExitCode, String> {
         return Err(format!("cannot write the output: {e}"));
     }
     drop(out);
+    // Writing stopped before the conversion ended: the pipe was closed.
+    let Some(conversion) = conversion else {
+        return Ok(ExitCode::SUCCESS);
+    };
 
     let errors = conversion.count(Severity::Error);
     let warnings = conversion.count(Severity::Warning);
     if args.timings {
         eprintln!(
-            "timings: read {:.1} ms, parse {:.1} ms, convert {:.1} ms, total {:.1} ms ({} documents, {} bytes, {} operations)",
+            "timings: read {:.1} ms, parse {:.1} ms, convert and write {:.1} ms, total {:.1} ms ({} documents, {} bytes, {} operations)",
             ms(load.read),
             ms(load.parse),
             ms(convert_time),
             ms(started.elapsed()),
             load.documents,
             load.bytes,
-            conversion.operation_count()
+            conversion.operation_count() + actions
         );
     }
     if std::io::stderr().is_terminal() && args.output != Format::Table {
         eprintln!(
             "{}: {} actions, {} skipped, {errors} errors, {warnings} warnings",
             conversion.source,
-            conversion.actions.len(),
+            conversion.actions.len() + actions,
             conversion.skipped.len()
         );
     }
@@ -114,6 +136,68 @@ pub fn run(args: &ConvertArgs) -> Result<ExitCode, String> {
     std::mem::forget(conversion);
     std::mem::forget(spec);
     Ok(code)
+}
+
+/// The conversion document, serialised as the conversion runs: its `actions`
+/// are written one by one as [`convert::convert_each`] makes them, then its
+/// skipped entries and diagnostics. Byte for byte [`convert::Conversion`]'s
+/// serialisation.
+struct Streamed<'a> {
+    spec: &'a Spec,
+    options: &'a ConvertOptions,
+    /// The actions written so far.
+    written: Cell<usize>,
+    /// The conversion, once its actions have all been written.
+    made: RefCell<Option<Conversion>>,
+}
+
+impl<'a> Streamed<'a> {
+    fn new(spec: &'a Spec, options: &'a ConvertOptions) -> Self {
+        Streamed {
+            spec,
+            options,
+            written: Cell::new(0),
+            made: RefCell::new(None),
+        }
+    }
+
+    /// The conversion (without the actions, which were written) and how many
+    /// actions were written; `None` when writing stopped first.
+    fn into_conversion(self) -> (Option<Conversion>, usize) {
+        (self.made.into_inner(), self.written.get())
+    }
+}
+
+impl Serialize for Streamed<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut document = serializer.serialize_struct("Conversion", 5)?;
+        document.serialize_field("source", &self.options.source)?;
+        document.serialize_field("spec", &convert::spec_info(self.spec))?;
+        document.serialize_field("actions", &ActionsAsMade(self))?;
+        let made = self.made.borrow();
+        let conversion = made
+            .as_ref()
+            .ok_or_else(|| S::Error::custom("the conversion did not finish"))?;
+        document.serialize_field("skipped", &conversion.skipped)?;
+        document.serialize_field("diagnostics", &conversion.diagnostics)?;
+        document.end()
+    }
+}
+
+/// The `actions` list of a [`Streamed`] document: running it runs the conversion.
+struct ActionsAsMade<'d, 'a>(&'d Streamed<'a>);
+
+impl Serialize for ActionsAsMade<'_, '_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let document = self.0;
+        let mut list = serializer.serialize_seq(None)?;
+        let conversion = convert::convert_each(document.spec, document.options, |action| {
+            document.written.set(document.written.get() + 1);
+            list.serialize_element(&action)
+        })?;
+        *document.made.borrow_mut() = Some(conversion);
+        list.end()
+    }
 }
 
 fn ms(d: std::time::Duration) -> f64 {

@@ -1,4 +1,5 @@
-//! Operations → actions. Pure: takes a loaded [`Spec`], returns a [`Conversion`].
+//! Operations → actions. Pure: takes a loaded [`Spec`], returns a [`Conversion`]
+//! ([`convert`]), or hands each action on as it is made ([`convert_each`]).
 //!
 //! Every operation in `paths` ends up either as an action or as a skipped entry
 //! with its reason, so `actions.len() + skipped.len()` is the number of operations
@@ -15,7 +16,7 @@ pub mod schema;
 pub mod select;
 pub mod server;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -93,6 +94,25 @@ impl Conversion {
 
 /// Converts every operation of `spec`.
 pub fn convert(spec: &Spec, options: &ConvertOptions) -> Conversion {
+    let mut actions = Vec::new();
+    let Ok(mut conversion) = convert_each(spec, options, |action| {
+        actions.push(action);
+        Ok::<(), std::convert::Infallible>(())
+    });
+    conversion.actions = actions;
+    conversion
+}
+
+/// Converts every operation of `spec`, handing each action to `emit` as soon as
+/// its name is final, in spec order, so a caller that writes the actions out
+/// need not hold them all (`actionsync convert`: Microsoft Graph's are 11,422).
+/// The conversion returned has every skipped entry and diagnostic but no
+/// actions. The first error `emit` returns stops the conversion and is returned.
+pub fn convert_each<E>(
+    spec: &Spec,
+    options: &ConvertOptions,
+    emit: impl FnMut(ActionDraft) -> Result<(), E>,
+) -> Result<Conversion, E> {
     let mut conversion = Conversion {
         source: options.source.clone(),
         spec: spec_info(spec),
@@ -104,7 +124,7 @@ pub fn convert(spec: &Spec, options: &ConvertOptions) -> Conversion {
     // the spec has no operations.
     let context = operation::SpecContext::new(spec, options, &mut conversion.diagnostics);
     let Some(paths) = read_paths(spec, &mut conversion.diagnostics) else {
-        return conversion;
+        return Ok(conversion);
     };
     let mut driver = Driver {
         spec,
@@ -114,11 +134,20 @@ pub fn convert(spec: &Spec, options: &ConvertOptions) -> Conversion {
         keys: HashSet::new(),
         root_failures: Vec::new(),
         filter_use: select::FilterUse::default(),
+        names: UniqueNames::default(),
+        emit,
+        paths,
+        position: 0,
+        stopped: None,
     };
     // `x-` keys are extensions, not paths.
     match paths {
         PathsToRead::Map(paths) => {
-            for (path, item) in paths {
+            for (position, (path, item)) in paths.iter().enumerate() {
+                if driver.stopped.is_some() {
+                    break;
+                }
+                driver.position = position;
                 if !path.starts_with("x-") {
                     driver.path_item(path, item);
                 }
@@ -126,7 +155,11 @@ pub fn convert(spec: &Spec, options: &ConvertOptions) -> Conversion {
         }
         // Each path item is parsed for its operations and dropped after them.
         PathsToRead::Raw(paths) => {
-            for item in paths.items() {
+            for (position, item) in paths.items().iter().enumerate() {
+                if driver.stopped.is_some() {
+                    break;
+                }
+                driver.position = position;
                 if item.key().starts_with("x-") {
                     continue;
                 }
@@ -144,16 +177,23 @@ pub fn convert(spec: &Spec, options: &ConvertOptions) -> Conversion {
         mut conversion,
         filter_use,
         root_failures,
+        names,
+        mut emit,
+        stopped,
         ..
     } = driver;
+    if let Some(error) = stopped {
+        return Err(error);
+    }
     report_unmatched_filters(&filter_use, &options.selection, &mut conversion.diagnostics);
     report_root_failures(root_failures, &mut conversion.diagnostics);
-    make_names_unique(&mut conversion.actions, &mut conversion.diagnostics);
-    conversion
+    names.finish(&mut conversion.diagnostics, &mut emit)?;
+    Ok(conversion)
 }
 
-/// Title and version as `info` gives them (empty when missing), and the dialect.
-fn spec_info(spec: &Spec) -> SpecInfo {
+/// Title and version as `info` gives them (empty when missing), and the dialect:
+/// a [`Conversion`]'s `spec`.
+pub fn spec_info(spec: &Spec) -> SpecInfo {
     let info = spec.root().field("info");
     let text = |field: &str| match info.and_then(|i| i.get(field)) {
         Some(Value::String(s)) => s.clone(),
@@ -168,6 +208,7 @@ fn spec_info(spec: &Spec) -> SpecInfo {
 }
 
 /// A spec's path items, as values or as text.
+#[derive(Clone, Copy)]
 enum PathsToRead<'s> {
     Map(&'s Map<String, Value>),
     Raw(&'s RawPaths),
@@ -229,7 +270,7 @@ fn read_paths<'s>(spec: &'s Spec, diagnostics: &mut Vec<Diagnostic>) -> Option<P
 
 /// One conversion under way: what it has produced so far, and what it must
 /// remember from one operation to the next.
-struct Driver<'s> {
+struct Driver<'s, F, E> {
     spec: &'s Spec,
     options: &'s ConvertOptions,
     context: operation::SpecContext<'s>,
@@ -240,6 +281,16 @@ struct Driver<'s> {
     root_failures: Vec<(operation::Failure, usize)>,
     /// Which filter values matched an operation, to point out those that never did.
     filter_use: select::FilterUse,
+    /// The actions' names so far, and the actions held until theirs are final.
+    names: UniqueNames,
+    /// Where each action goes once its name is final.
+    emit: F,
+    /// The path items, to read ahead when a name repeats.
+    paths: PathsToRead<'s>,
+    /// The index of the path item being converted.
+    position: usize,
+    /// The error `emit` returned, which ends the conversion.
+    stopped: Option<E>,
 }
 
 /// A path item that could be read.
@@ -275,7 +326,10 @@ impl OperationSite<'_> {
     }
 }
 
-impl<'s> Driver<'s> {
+impl<'s, F, E> Driver<'s, F, E>
+where
+    F: FnMut(ActionDraft) -> Result<(), E>,
+{
     /// Converts the operations of one path item. It may live only as long as
     /// this call (a path item parsed from text for it).
     fn path_item<'p>(&mut self, path: &'p str, item: &'p Value)
@@ -403,7 +457,13 @@ impl<'s> Driver<'s> {
             .context
             .convert(&input, &mut self.conversion.diagnostics)
         {
-            Ok(action) => self.conversion.actions.push(action),
+            Ok(action) => {
+                let (paths, position) = (self.paths, self.position);
+                let read_ahead = || names_ahead(paths, position);
+                if let Err(error) = self.names.accept(action, &mut self.emit, read_ahead) {
+                    self.stopped = Some(error);
+                }
+            }
             Err(failure) => self.failed(site, failure),
         }
     }
@@ -555,40 +615,349 @@ fn report_root_failures(
 }
 
 /// Gives every action a distinct name: the first in spec order keeps it, the
-/// others get `_2`, `_3`, … (never a name another action already has).
-fn make_names_unique(actions: &mut [ActionDraft], diagnostics: &mut Vec<Diagnostic>) {
-    let mut claims: HashMap<String, usize> = HashMap::new();
-    for action in actions.iter() {
-        *claims.entry(action.spec.name.clone()).or_default() += 1;
-    }
-    let mut taken: HashSet<String> = claims.keys().cloned().collect();
-    let mut seen: HashSet<String> = HashSet::new();
-    for action in actions.iter_mut() {
-        if seen.insert(action.spec.name.clone()) {
-            continue;
+/// others get `_2`, `_3`, … (never a name another action has, before or after
+/// it), and hands each action on as soon as its name is final.
+///
+/// An action whose name is new is handed on at once. When a name first
+/// repeats, the names every operation ahead could have of its own are read
+/// ahead ([`names_ahead`]); a repeated name takes the first suffix that no
+/// action has yet and none ahead could have, and is handed on. Only when the
+/// suffix it would take is one an operation ahead could have (or what is ahead
+/// cannot be read without converting it) are it and every action after it held
+/// to the end, when every action's own name is known.
+#[derive(Default)]
+struct UniqueNames {
+    /// The names of the actions handed on, renamed ones included.
+    seen: HashSet<String>,
+    /// What the operations ahead could be named, read when a name first repeats.
+    ahead: Ahead,
+    /// The `name-collision` warnings of the actions renamed as they came.
+    renamed: Vec<Diagnostic>,
+    /// The actions held, in spec order.
+    held: Vec<ActionDraft>,
+}
+
+/// The names the operations ahead could have of their own.
+#[derive(Default)]
+enum Ahead {
+    /// Not read yet: no name has repeated.
+    #[default]
+    NotRead,
+    /// Every name they could have.
+    Names(HashSet<String>),
+    /// Not known without converting them.
+    Unknown,
+}
+
+impl UniqueNames {
+    /// Hands `action` on if its name is final, else holds it. `read_ahead`
+    /// gives the names of the operations ahead ([`names_ahead`]).
+    fn accept<E>(
+        &mut self,
+        mut action: ActionDraft,
+        emit: &mut impl FnMut(ActionDraft) -> Result<(), E>,
+        read_ahead: impl FnOnce() -> Option<HashSet<String>>,
+    ) -> Result<(), E> {
+        if !self.held.is_empty() {
+            self.held.push(action);
+            return Ok(());
         }
-        let original = action.spec.name.clone();
-        let mut n = 2;
-        let renamed = loop {
-            let suffix = format!("_{n}");
-            let head = &original[..original.len().min(naming::MAX_NAME - suffix.len())];
-            let candidate = format!("{}{suffix}", head.trim_end_matches('_'));
-            if !taken.contains(&candidate) {
-                break candidate;
-            }
-            n += 1;
+        if self.seen.insert(action.spec.name.clone()) {
+            return emit(action);
+        }
+        if matches!(self.ahead, Ahead::NotRead) {
+            self.ahead = read_ahead().map_or(Ahead::Unknown, Ahead::Names);
+        }
+        let Some(renamed) = self.rename_now(&action.spec.name) else {
+            self.held.push(action);
+            return Ok(());
         };
-        taken.insert(renamed.clone());
-        seen.insert(renamed.clone());
-        diagnostics.push(Diagnostic::new(
-            Severity::Warning,
-            "name-collision",
-            Some(&action.key),
-            action.spec.operation.pointer.clone(),
-            format!(
-                "the name `{original}` is already taken by another operation in this spec; this one is named `{renamed}`. Give the operations distinct operationIds to choose the names yourself"
-            ),
-        ));
+        self.seen.insert(renamed.clone());
+        self.renamed.push(collision(&action, &renamed));
         action.spec.name = renamed;
+        emit(action)
+    }
+
+    /// The name an action named `original`, already taken, gets, if that is
+    /// certain before the operations ahead are converted.
+    fn rename_now(&self, original: &str) -> Option<String> {
+        let Ahead::Names(ahead) = &self.ahead else {
+            return None;
+        };
+        for candidate in suffixed(original) {
+            if self.seen.contains(&candidate) {
+                continue;
+            }
+            // Free now, but an operation ahead may have it of its own.
+            return (!ahead.contains(&candidate)).then_some(candidate);
+        }
+        None
+    }
+
+    /// Names the held actions, says which were renamed, and hands them on.
+    fn finish<E>(
+        self,
+        diagnostics: &mut Vec<Diagnostic>,
+        emit: &mut impl FnMut(ActionDraft) -> Result<(), E>,
+    ) -> Result<(), E> {
+        let UniqueNames {
+            mut seen,
+            renamed,
+            held,
+            ..
+        } = self;
+        diagnostics.extend(renamed);
+        if held.is_empty() {
+            return Ok(());
+        }
+        // Every name an action has of its own, or was given on the way.
+        let mut taken = seen.clone();
+        taken.extend(held.iter().map(|action| action.spec.name.clone()));
+        for mut action in held {
+            if !seen.insert(action.spec.name.clone()) {
+                let renamed = suffixed(&action.spec.name)
+                    .find(|candidate| !taken.contains(candidate))
+                    .unwrap_or_default();
+                taken.insert(renamed.clone());
+                seen.insert(renamed.clone());
+                diagnostics.push(collision(&action, &renamed));
+                action.spec.name = renamed;
+            }
+            emit(action)?;
+        }
+        Ok(())
+    }
+}
+
+/// `original` with `_2`, `_3`, … in turn, cut to fit the length limit.
+fn suffixed(original: &str) -> impl Iterator<Item = String> + '_ {
+    (2..).map(move |n: u64| {
+        let suffix = format!("_{n}");
+        let head = &original[..original.len().min(naming::MAX_NAME - suffix.len())];
+        format!("{}{suffix}", head.trim_end_matches('_'))
+    })
+}
+
+/// The warning for `action`, renamed `renamed` because its name was taken.
+fn collision(action: &ActionDraft, renamed: &str) -> Diagnostic {
+    Diagnostic::new(
+        Severity::Warning,
+        "name-collision",
+        Some(&action.key),
+        action.spec.operation.pointer.clone(),
+        format!(
+            "the name `{}` is already taken by another operation in this spec; this one is named `{renamed}`. Give the operations distinct operationIds to choose the names yourself",
+            action.spec.name
+        ),
+    )
+}
+
+/// Every name an operation in the path items from `from` on could have of its
+/// own ([`operation::possible_names`]), read without converting them; `None`
+/// when that cannot be known so (a path item behind a `$ref`, or unreadable).
+fn names_ahead(paths: PathsToRead<'_>, from: usize) -> Option<HashSet<String>> {
+    let mut names = HashSet::new();
+    match paths {
+        PathsToRead::Map(paths) => {
+            for (path, item) in paths.iter().skip(from) {
+                if !path.starts_with("x-") {
+                    value_names(path, item, &mut names)?;
+                }
+            }
+        }
+        PathsToRead::Raw(paths) => {
+            for item in paths.items().iter().skip(from) {
+                let path = item.key();
+                if path.starts_with("x-") {
+                    continue;
+                }
+                if let Some(value) = item.kept() {
+                    value_names(path, value, &mut names)?;
+                    continue;
+                }
+                let ids = paths.operation_ids(item).ok()?;
+                if ids.has_ref {
+                    return None;
+                }
+                for (method_key, ids) in &ids.operations {
+                    operation::possible_names(
+                        method_key,
+                        path,
+                        ids.iter().map(String::as_str),
+                        &mut names,
+                    );
+                }
+            }
+        }
+    }
+    Some(names)
+}
+
+/// [`names_ahead`] of one path item read as a value.
+fn value_names(path: &str, item: &Value, names: &mut HashSet<String>) -> Option<()> {
+    let Some(item) = item.as_object() else {
+        return Some(()); // Not a mapping: it has no operations.
+    };
+    if item.contains_key("$ref") {
+        return None;
+    }
+    for (method_key, op) in item {
+        if HTTP_METHODS.contains(&method_key.as_str()) {
+            operation::possible_names(method_key, path, operation_id(op), names);
+        }
+    }
+    Some(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A spec of `/a`, `/b`, `/c`, … each with one GET named by `ids`.
+    fn spec_with_operations(ids: &[&str]) -> Spec {
+        let paths: Vec<String> = ids
+            .iter()
+            .enumerate()
+            .map(|(i, id)| {
+                format!(
+                    r#""/p{i}": {{"get": {{"operationId": "{id}", "summary": "Fetch the things of path {i}", "responses": {{"200": {{"description": "ok"}}}}}}}}"#
+                )
+            })
+            .collect();
+        let text = format!(
+            r#"{{"openapi": "3.0.3", "info": {{"title": "t", "version": "1"}},
+               "servers": [{{"url": "https://api.example.com"}}],
+               "paths": {{{}}}}}"#,
+            paths.join(",")
+        );
+        let location = crate::source::SpecLocation::Bytes {
+            name: "t.json".into(),
+            bytes: text.into_bytes(),
+        };
+        crate::source::load(&location, &crate::source::LoadOptions::default())
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// The names of the actions in the order `emit` saw them, and the rest.
+    fn emitted(spec: &Spec) -> (Vec<String>, Conversion) {
+        let mut names = Vec::new();
+        let conversion = convert_each(spec, &ConvertOptions::default(), |action| {
+            names.push(action.spec.name);
+            Ok::<(), ()>(())
+        })
+        .unwrap_or_else(|()| panic!("emit never fails here"));
+        (names, conversion)
+    }
+
+    #[test]
+    fn each_action_is_handed_on_as_it_is_made_while_names_are_distinct() {
+        let spec = spec_with_operations(&["listOrders", "getOrder", "listCustomers"]);
+        let (names, conversion) = emitted(&spec);
+        assert_eq!(names, ["list_orders", "get_order", "list_customers"]);
+        assert!(conversion.actions.is_empty(), "the actions were handed on");
+        assert_eq!(convert(&spec, &ConvertOptions::default()).actions.len(), 3);
+    }
+
+    #[test]
+    fn from_a_repeated_name_on_actions_wait_until_every_name_is_known() {
+        // `get_order_2` later in the spec has that name of its own, so the second
+        // `get_order` cannot take it: it is `get_order_3`, in spec order.
+        let spec = spec_with_operations(&["getOrder", "get_order", "listOrders", "getOrder_2"]);
+        let (names, conversion) = emitted(&spec);
+        assert_eq!(
+            names,
+            ["get_order", "get_order_3", "list_orders", "get_order_2"]
+        );
+        let collisions: Vec<&str> = conversion
+            .diagnostics
+            .iter()
+            .filter(|d| d.code == "name-collision")
+            .map(|d| d.message.as_str())
+            .collect();
+        assert_eq!(collisions.len(), 1, "{collisions:?}");
+        assert!(collisions[0].contains("`get_order_3`"), "{collisions:?}");
+    }
+
+    #[test]
+    fn an_error_from_emit_stops_the_conversion() {
+        let spec = spec_with_operations(&["listOrders", "getOrder", "listCustomers"]);
+        let mut calls = 0;
+        let result = convert_each(&spec, &ConvertOptions::default(), |_| {
+            calls += 1;
+            Err("the reader went away")
+        });
+        assert_eq!(result.err(), Some("the reader went away"));
+        assert_eq!(calls, 1, "no action is handed on after an error");
+    }
+    fn draft(name: &str) -> ActionDraft {
+        crate::action::example_draft(name, "Look up one order by its number.")
+    }
+
+    /// Feeds `names` to a [`UniqueNames`] whose read-ahead finds `ahead`;
+    /// returns how many actions had been handed on after each was accepted,
+    /// and every name handed on by the end.
+    fn feed(names: &[&str], ahead: Option<&[&str]>) -> (Vec<usize>, Vec<String>, usize) {
+        let mut unique = UniqueNames::default();
+        let mut out: Vec<String> = Vec::new();
+        let mut after_each = Vec::new();
+        let mut reads = 0;
+        for name in names {
+            let mut emit = |a: ActionDraft| {
+                out.push(a.spec.name);
+                Ok::<(), ()>(())
+            };
+            let read = || {
+                reads += 1;
+                ahead.map(|a| a.iter().map(|n| n.to_string()).collect())
+            };
+            unique
+                .accept(draft(name), &mut emit, read)
+                .unwrap_or_else(|()| panic!("emit never fails here"));
+            after_each.push(out.len());
+        }
+        let mut diagnostics = Vec::new();
+        let mut emit = |a: ActionDraft| {
+            out.push(a.spec.name);
+            Ok::<(), ()>(())
+        };
+        unique
+            .finish(&mut diagnostics, &mut emit)
+            .unwrap_or_else(|()| panic!("emit never fails here"));
+        (after_each, out, reads)
+    }
+
+    #[test]
+    fn a_repeated_name_is_renamed_at_once_when_nothing_ahead_could_have_the_new_one() {
+        let (after_each, out, reads) = feed(
+            &["get_order", "get_order", "list_orders"],
+            Some(&["get_order", "list_orders"]),
+        );
+        assert_eq!(after_each, [1, 2, 3], "nothing was held");
+        assert_eq!(out, ["get_order", "get_order_2", "list_orders"]);
+        assert_eq!(reads, 1, "read ahead once, at the first repeat");
+        // A suffix an earlier rename took is skipped without holding.
+        let (after_each, out, _) = feed(
+            &["a_name", "a_name", "a_name", "other"],
+            Some(&["a_name", "other"]),
+        );
+        assert_eq!(after_each, [1, 2, 3, 4]);
+        assert_eq!(out, ["a_name", "a_name_2", "a_name_3", "other"]);
+    }
+
+    #[test]
+    fn a_repeated_name_waits_when_an_operation_ahead_could_have_the_new_one() {
+        let (after_each, out, _) = feed(
+            &["get_order", "get_order", "list_orders", "get_order_2"],
+            Some(&["get_order", "list_orders", "get_order_2"]),
+        );
+        assert_eq!(after_each, [1, 1, 1, 1], "held from the repeat on");
+        assert_eq!(
+            out,
+            ["get_order", "get_order_3", "list_orders", "get_order_2"]
+        );
+        // What is ahead could not be read: the same, held.
+        let (after_each, out, _) = feed(&["get_order", "get_order", "list_orders"], None);
+        assert_eq!(after_each, [1, 1, 1]);
+        assert_eq!(out, ["get_order", "get_order_2", "list_orders"]);
     }
 }

@@ -976,6 +976,26 @@ fn content_type_header(body: Option<&Body>) -> Vec<StaticHeader> {
         .collect()
 }
 
+/// Every name [`action_name`] could give the operation `method_key` of `path`
+/// whose operationId is one of `operation_ids` (whether or not an earlier
+/// operation has it): the one from its method and path, and those from its ids.
+pub(super) fn possible_names<'i>(
+    method_key: &str,
+    path: &str,
+    operation_ids: impl IntoIterator<Item = &'i str>,
+    names: &mut HashSet<String>,
+) {
+    let Some(method) = Method::from_openapi(method_key) else {
+        return;
+    };
+    names.insert(naming::from_path(method, &rooted(path)));
+    for id in operation_ids {
+        if let Some(name) = naming::from_operation_id(id.trim()) {
+            names.insert(name);
+        }
+    }
+}
+
 /// The tool name: from the operationId when it makes a valid one, else from the
 /// method and path.
 fn action_name(

@@ -305,6 +305,15 @@ impl RawPaths {
         }
     }
 
+    /// What one path item says of its operations' ids, building nothing else
+    /// ([`parse::path_item_operation_ids`]).
+    pub fn operation_ids(&self, item: &RawPathItem) -> Result<parse::OperationIds, ParseError> {
+        match self.bytes.get(item.range.clone()) {
+            Some(text) => parse::path_item_operation_ids(text),
+            None => Err(ParseError::Empty),
+        }
+    }
+
     /// The path item `key`, parsed once and kept.
     fn kept(&self, key: &str) -> Option<&Value> {
         let item = &self.items[*self.index.get(key)?];

@@ -7,7 +7,10 @@ use serde::Deserialize;
 use serde::de::{DeserializeSeed, Visitor};
 use serde_json::Value;
 
+mod operation_ids;
 mod yaml;
+
+pub use operation_ids::{OperationIds, path_item_operation_ids};
 
 /// The largest document read unless the caller says otherwise: 64 MiB.
 pub const DEFAULT_MAX_BYTES: usize = 64 * 1024 * 1024;
