@@ -239,6 +239,7 @@ fn convert_writes_the_whole_conversion_as_it_goes() {
     use actionsync::source::{self, LoadOptions, SpecLocation};
     for spec in [
         "specs/orders.yaml",
+        "specs/helpdesk.json",
         "tests/fixtures/name-collisions.yaml",
         "tests/fixtures/broken/bad-operation.yaml",
         "tests/fixtures/zero-ops.yaml",

@@ -13,7 +13,7 @@ use super::{SpecArgs, location, table};
 use crate::convert::{self, Conversion, ConvertOptions};
 use crate::diagnostic::Severity;
 use crate::source;
-use crate::spec::Spec;
+use crate::spec::{Paths, Spec};
 
 #[derive(Debug, Args)]
 pub struct ConvertArgs {
@@ -62,8 +62,12 @@ pub fn run(args: &ConvertArgs) -> Result<ExitCode, String> {
     let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
     let converting = Instant::now();
     let (conversion, actions, written) = match args.output {
-        // Each action is written as it is made, and dropped.
+        // Each action is written as it is made, and dropped; so is the text
+        // of each path item once converted (nothing reads it after).
         Format::Json => {
+            if let Paths::Raw(paths) = spec.paths() {
+                paths.give_back_as_converted();
+            }
             let document = Streamed::new(&spec, &options);
             let written = super::write_json(&mut out, &document);
             let (conversion, actions) = document.into_conversion();

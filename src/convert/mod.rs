@@ -170,6 +170,7 @@ pub fn convert_each<E>(
                         Err(e) => driver.unreadable_path_item(item.key(), &e),
                     },
                 }
+                paths.converted(position);
             }
         }
     }

@@ -11,6 +11,7 @@ pub mod pointer;
 
 use std::collections::HashMap;
 use std::ops::Range;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use serde_json::Value;
@@ -221,10 +222,14 @@ impl Unbuilt {
 /// operations are converted and dropped after ([`RawPaths::parse`]), so a
 /// spec's paths are never all in memory as values at once. One a `$ref`
 /// points into is parsed once and kept ([`Spec::resolve_ref`]).
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct RawPaths {
     /// The root document's bytes, which the ranges index.
     bytes: Arc<Vec<u8>>,
+    /// Whether the text of the items converted is to be given back.
+    giving_back: AtomicBool,
+    /// Where the text given back ends: nothing before it is read again.
+    given_back: AtomicUsize,
     /// Each path item in document order, a repeated key in its first place
     /// with its last text (as a JSON object keeps it).
     items: Vec<RawPathItem>,
@@ -275,10 +280,73 @@ impl RawPaths {
         }
         RawPaths {
             bytes,
+            giving_back: AtomicBool::new(false),
+            given_back: AtomicUsize::new(0),
             items,
             index,
             whole: OnceLock::new(),
         }
+    }
+
+    /// From now on, the text of each path item, once its operations are
+    /// converted ([`RawPaths::converted`]), is given back to the system: a
+    /// convert that writes each action as it goes then never holds the paths'
+    /// text whole (90 % of Kubernetes' and Microsoft Graph's specs). Only for
+    /// an owner that reads nothing of the spec's bytes after converting it
+    /// (`actionsync convert`), and only where no `$ref` could lead back into a
+    /// path item ([`refs_may_lead_into_paths`]) and the items are in document
+    /// order; returns whether it will be done.
+    pub fn give_back_as_converted(&self) -> bool {
+        let in_order = self
+            .items
+            .windows(2)
+            .all(|pair| pair[0].range.end <= pair[1].range.start);
+        let safe = in_order && !refs_may_lead_into_paths(&self.bytes);
+        self.giving_back.store(safe, Ordering::Relaxed);
+        safe
+    }
+
+    /// Says the operations of items `..=index` are converted: their text is
+    /// given back, a megabyte or more at a time, if [`Self::give_back_as_converted`]
+    /// said so.
+    pub fn converted(&self, index: usize) {
+        if !self.giving_back.load(Ordering::Relaxed) {
+            return;
+        }
+        let end = match self.items.get(index + 1) {
+            Some(next) => next.range.start,
+            None => match self.items.get(index) {
+                Some(last) => last.range.end,
+                None => return,
+            },
+        };
+        let from = self.given_back.load(Ordering::Relaxed);
+        let from = if from == 0 {
+            self.items.first().map_or(end, |first| first.range.start)
+        } else {
+            from
+        };
+        let last = index + 1 >= self.items.len();
+        if end <= from || (end - from < GIVE_BACK_AT_ONCE && !last) {
+            return;
+        }
+        self.given_back.store(end, Ordering::Relaxed);
+        // SAFETY: `bytes` is one allocation of the allocator's of `bytes.len()`
+        // bytes; `from..end` is text of path items already converted (and what
+        // lies between them), which `text` refuses to read from now on; nothing
+        // else reads inside `paths` (`give_back_as_converted`'s callers read no
+        // bytes after converting, and no `$ref` leads into a path item).
+        unsafe {
+            crate::allocator::give_back(self.bytes.as_ptr(), from..end.min(self.bytes.len()))
+        };
+    }
+
+    /// The text of `item`, unless it was given back.
+    fn text(&self, item: &RawPathItem) -> Result<&[u8], ParseError> {
+        if item.range.start < self.given_back.load(Ordering::Relaxed) {
+            return Err(ParseError::GivenBack);
+        }
+        self.bytes.get(item.range.clone()).ok_or(ParseError::Empty)
     }
 
     /// The path items, in document order.
@@ -289,29 +357,20 @@ impl RawPaths {
     /// Parses one path item; the caller owns the value. Cannot fail for items
     /// of a document [`parse::parse_root`] accepted; the error says why if it does.
     pub fn parse(&self, item: &RawPathItem) -> Result<Value, ParseError> {
-        match self.bytes.get(item.range.clone()) {
-            Some(text) => parse::parse_path_item(text),
-            None => Err(ParseError::Empty),
-        }
+        parse::parse_path_item(self.text(item)?)
     }
 
     /// Parses one path item for its operations' conversion, without what that
     /// never reads ([`parse::parse_path_item_operations`]); the caller owns the
     /// value. A `$ref` into the item reads it whole ([`RawPaths::kept`]).
     pub fn parse_operations(&self, item: &RawPathItem) -> Result<Value, ParseError> {
-        match self.bytes.get(item.range.clone()) {
-            Some(text) => parse::parse_path_item_operations(text),
-            None => Err(ParseError::Empty),
-        }
+        parse::parse_path_item_operations(self.text(item)?)
     }
 
     /// What one path item says of its operations' ids, building nothing else
     /// ([`parse::path_item_operation_ids`]).
     pub fn operation_ids(&self, item: &RawPathItem) -> Result<parse::OperationIds, ParseError> {
-        match self.bytes.get(item.range.clone()) {
-            Some(text) => parse::path_item_operation_ids(text),
-            None => Err(ParseError::Empty),
-        }
+        parse::path_item_operation_ids(self.text(item)?)
     }
 
     /// The path item `key`, parsed once and kept.
@@ -340,6 +399,54 @@ impl RawPaths {
             )
         })
     }
+}
+
+/// How much converted text [`RawPaths::converted`] lets gather before giving
+/// it back: one call to the system per megabyte.
+const GIVE_BACK_AT_ONCE: usize = 1 << 20;
+
+impl Clone for RawPaths {
+    /// A copy that gives nothing back, and reads no more than the original.
+    fn clone(&self) -> Self {
+        RawPaths {
+            bytes: Arc::clone(&self.bytes),
+            giving_back: AtomicBool::new(false),
+            given_back: AtomicUsize::new(self.given_back.load(Ordering::Relaxed)),
+            items: self.items.clone(),
+            index: self.index.clone(),
+            whole: self.whole.clone(),
+        }
+    }
+}
+
+/// Whether a `$ref` in `text` (a JSON document all of whose references are
+/// local: [`may_reference_other_documents`]) may lead into `paths`: a
+/// fragment that names `paths` anywhere, or is escaped or percent-encoded
+/// (`\u…`, `%…`), or a key that may be an escaped `$ref`. A byte scan that
+/// errs on the side of yes.
+pub fn refs_may_lead_into_paths(text: &[u8]) -> bool {
+    let escaped_key = [b"\\u0024".as_slice(), b"\\u0072", b"\\u0065", b"\\u0066"]
+        .iter()
+        .any(|escape| memchr::memmem::find(text, escape).is_some());
+    escaped_key
+        || memchr::memmem::find_iter(text, b"\"$ref\"").any(|at| {
+            let rest = &text[at + 6..];
+            let Some(open) = rest
+                .iter()
+                .position(|b| !matches!(b, b' ' | b'\t' | b'\r' | b'\n' | b':'))
+            else {
+                return false;
+            };
+            if rest[open] != b'"' {
+                return false; // Not a string: not a reference.
+            }
+            let value = &rest[open + 1..];
+            let close = memchr::memchr(b'"', value).unwrap_or(value.len());
+            let fragment = &value[..close];
+            memchr::memmem::find(fragment, b"paths").is_some()
+                || fragment.contains(&b'%')
+                || fragment.contains(&b'\\')
+        })
 }
 
 /// A spec's `paths`, wherever it is.
@@ -799,6 +906,72 @@ mod tests {
             .map(|(u, v)| (Url::parse(u).unwrap(), Document::Loaded(v)))
             .collect();
         Spec::new(root, documents, None).unwrap()
+    }
+
+    /// The path items of a JSON root, kept as text.
+    fn raw_paths(text: &[u8]) -> RawPaths {
+        let bytes = Arc::new(text.to_vec());
+        let parsed = parse::parse_root(&bytes, DEFAULT_MAX_BYTES, None).unwrap();
+        RawPaths::new(bytes, parsed.paths.unwrap())
+    }
+
+    #[test]
+    fn converted_path_items_are_given_back_and_never_read_again() {
+        // Three path items of 1.5 MB each, so that each step gives text back.
+        let filler = "x".repeat(1_500_000);
+        let text = format!(
+            r##"{{"openapi": "3.0.3", "paths": {{
+              "/a": {{"get": {{"operationId": "a", "description": "{filler}"}}}},
+              "/b": {{"get": {{"operationId": "b", "description": "{filler}",
+                     "parameters": [{{"$ref": "#/components/parameters/id"}}]}}}},
+              "/c": {{"get": {{"operationId": "c", "description": "{filler}"}}}}}},
+              "components": {{"parameters": {{"id": {{"name": "id", "in": "query"}}}}}}}}"##
+        );
+        let paths = raw_paths(text.as_bytes());
+        let items = paths.items();
+        // Nothing is given back until the owner asks for it.
+        paths.converted(0);
+        assert!(paths.parse(&items[0]).is_ok());
+        assert!(paths.give_back_as_converted());
+        paths.converted(0);
+        assert_eq!(paths.parse(&items[0]).err(), Some(ParseError::GivenBack));
+        assert_eq!(
+            paths.parse_operations(&items[1]).unwrap()["get"]["operationId"],
+            "b"
+        );
+        paths.converted(1);
+        assert_eq!(
+            paths.operation_ids(&items[1]).err(),
+            Some(ParseError::GivenBack)
+        );
+        assert_eq!(paths.parse(&items[2]).unwrap()["get"]["operationId"], "c");
+        // A copy reads no more than the original, and gives nothing back.
+        let copy = paths.clone();
+        assert_eq!(copy.parse(&items[1]).err(), Some(ParseError::GivenBack));
+        copy.converted(2);
+        assert!(copy.parse(&items[2]).is_ok());
+    }
+
+    #[test]
+    fn nothing_is_given_back_where_a_reference_may_lead_into_paths() {
+        for text in [
+            r##"{"paths": {"/a": {"get": {}}, "/b": {"$ref": "#/paths/~1a"}}}"##,
+            r##"{"paths": {"/a": {"get": {}}, "/b": {"$ref": "#/p%61ths/~1a"}}}"##,
+            r##"{"paths": {"/a": {"get": {}}, "/b": {"\u0024ref": "#/components/x"}}}"##,
+            r##"{"paths": {"/a": {"get": {}}, "/b": {"$ref" : "#/components/pathItems/p"}},
+                "components": {"pathItems": {"p": {"$ref": "#/paths/~1a"}}}}"##,
+        ] {
+            assert!(refs_may_lead_into_paths(text.as_bytes()), "{text}");
+            assert!(
+                !raw_paths(text.as_bytes()).give_back_as_converted(),
+                "{text}"
+            );
+        }
+        let plain = r##"{"paths": {"/a": {"get": {"parameters": [{"$ref": "#/components/parameters/id"}]}}},
+            "components": {"parameters": {"id": {"name": "id", "in": "query"}},
+                           "schemas": {"Ref": {"properties": {"$ref": {"type": "string"}}}}}}"##;
+        assert!(!refs_may_lead_into_paths(plain.as_bytes()));
+        assert!(raw_paths(plain.as_bytes()).give_back_as_converted());
     }
 
     #[test]

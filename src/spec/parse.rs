@@ -79,6 +79,9 @@ pub enum ParseError {
     /// The document is empty.
     #[error("the document is empty")]
     Empty,
+    /// Text read after it was given back ([`crate::spec::RawPaths::give_back_as_converted`]).
+    #[error("the text of this path item was given back once its operations were converted")]
+    GivenBack,
 }
 
 /// Parses a JSON or YAML document whose name says nothing about its syntax:
