@@ -638,13 +638,14 @@ struct UniqueNames {
     held: Vec<ActionDraft>,
 }
 
-/// The names the operations ahead could have of their own.
+/// The names ending in a number (as `name_2`) that the operations ahead could
+/// have of their own: those a renamed action could clash with.
 #[derive(Default)]
 enum Ahead {
     /// Not read yet: no name has repeated.
     #[default]
     NotRead,
-    /// Every name they could have.
+    /// Every such name they could have.
     Names(HashSet<String>),
     /// Not known without converting them.
     Unknown,
@@ -685,7 +686,11 @@ impl UniqueNames {
         let Ahead::Names(ahead) = &self.ahead else {
             return None;
         };
-        for candidate in suffixed(original) {
+        for (n, candidate) in (2..).zip(suffixed(original)) {
+            // Past this, a name's hash could read as the number ([`operation::possible_numbered_names`]).
+            if n >= 10_000_000 {
+                return None;
+            }
             if self.seen.contains(&candidate) {
                 continue;
             }
@@ -753,8 +758,9 @@ fn collision(action: &ActionDraft, renamed: &str) -> Diagnostic {
     )
 }
 
-/// Every name an operation in the path items from `from` on could have of its
-/// own ([`operation::possible_names`]), read without converting them; `None`
+/// Every name ending in a number that an operation in the path items from
+/// `from` on could have of its own ([`operation::possible_numbered_names`]),
+/// read without converting them; `None`
 /// when that cannot be known so (a path item behind a `$ref`, or unreadable).
 fn names_ahead(paths: PathsToRead<'_>, from: usize) -> Option<HashSet<String>> {
     let mut names = HashSet::new();
@@ -781,7 +787,7 @@ fn names_ahead(paths: PathsToRead<'_>, from: usize) -> Option<HashSet<String>> {
                     return None;
                 }
                 for (method_key, ids) in &ids.operations {
-                    operation::possible_names(
+                    operation::possible_numbered_names(
                         method_key,
                         path,
                         ids.iter().map(String::as_str),
@@ -804,7 +810,7 @@ fn value_names(path: &str, item: &Value, names: &mut HashSet<String>) -> Option<
     }
     for (method_key, op) in item {
         if HTTP_METHODS.contains(&method_key.as_str()) {
-            operation::possible_names(method_key, path, operation_id(op), names);
+            operation::possible_numbered_names(method_key, path, operation_id(op), names);
         }
     }
     Some(())

@@ -976,10 +976,14 @@ fn content_type_header(body: Option<&Body>) -> Vec<StaticHeader> {
         .collect()
 }
 
-/// Every name [`action_name`] could give the operation `method_key` of `path`
-/// whose operationId is one of `operation_ids` (whether or not an earlier
-/// operation has it): the one from its method and path, and those from its ids.
-pub(super) fn possible_names<'i>(
+/// Every name ending in `_` and a number that [`action_name`] could give the
+/// operation `method_key` of `path` whose operationId is one of
+/// `operation_ids` (whether or not an earlier operation has it): the names a
+/// renamed action (`name_2`) could clash with. A name ends in a digit only
+/// where its operationId or path has digits, or where [`naming::fit_length`]
+/// ends it with its hash (eight hex digits, which a rename's number under
+/// 10,000,000 never is); so only those are worked out.
+pub(super) fn possible_numbered_names<'i>(
     method_key: &str,
     path: &str,
     operation_ids: impl IntoIterator<Item = &'i str>,
@@ -988,9 +992,23 @@ pub(super) fn possible_names<'i>(
     let Some(method) = Method::from_openapi(method_key) else {
         return;
     };
-    names.insert(naming::from_path(method, &rooted(path)));
-    for id in operation_ids {
-        if let Some(name) = naming::from_operation_id(id.trim()) {
+    let has_digit = |text: &str| text.bytes().any(|b| b.is_ascii_digit());
+    let numbered = |name: &String| {
+        let digits = name.trim_end_matches(|c: char| c.is_ascii_digit());
+        digits.len() < name.len() && digits.ends_with('_')
+    };
+    if has_digit(path) {
+        let name = naming::from_path(method, &rooted(path));
+        if numbered(&name) {
+            names.insert(name);
+        }
+    }
+    for id in operation_ids
+        .into_iter()
+        .map(str::trim)
+        .filter(|id| has_digit(id))
+    {
+        if let Some(name) = naming::from_operation_id(id).filter(numbered) {
             names.insert(name);
         }
     }

@@ -301,7 +301,12 @@ impl RawPaths {
             .items
             .windows(2)
             .all(|pair| pair[0].range.end <= pair[1].range.start);
-        let safe = in_order && !refs_may_lead_into_paths(&self.bytes);
+        // Less than the step never gives back more than the last few pages.
+        let text = match (self.items.first(), self.items.last()) {
+            (Some(first), Some(last)) => last.range.end.saturating_sub(first.range.start),
+            _ => 0,
+        };
+        let safe = in_order && text >= GIVE_BACK_AT_ONCE && !refs_may_lead_into_paths(&self.bytes);
         self.giving_back.store(safe, Ordering::Relaxed);
         safe
     }
@@ -425,12 +430,22 @@ impl Clone for RawPaths {
 /// (`\u…`, `%…`), or a key that may be an escaped `$ref`. A byte scan that
 /// errs on the side of yes.
 pub fn refs_may_lead_into_paths(text: &[u8]) -> bool {
-    let escaped_key = [b"\\u0024".as_slice(), b"\\u0072", b"\\u0065", b"\\u0066"]
-        .iter()
-        .any(|escape| memchr::memmem::find(text, escape).is_some());
+    // `\u` then the code of `$`, `r`, `e` or `f`: perhaps a `$ref` key spelt
+    // with escapes. One pass over the backslashes, one over the dollars.
+    let escaped_key = memchr::memchr_iter(b'\\', text).any(|at| {
+        text.get(at + 1) == Some(&b'u')
+            && text.get(at + 2..at + 6).is_some_and(|hex| {
+                [b"0024", b"0072", b"0065", b"0066"]
+                    .iter()
+                    .any(|c| c[..] == *hex)
+            })
+    });
     escaped_key
-        || memchr::memmem::find_iter(text, b"\"$ref\"").any(|at| {
-            let rest = &text[at + 6..];
+        || memchr::memchr_iter(b'$', text).any(|at| {
+            if at == 0 || text[at - 1] != b'"' || !text[at..].starts_with(b"$ref\"") {
+                return false;
+            }
+            let rest = &text[at + 5..];
             let Some(open) = rest
                 .iter()
                 .position(|b| !matches!(b, b' ' | b'\t' | b'\r' | b'\n' | b':'))
@@ -962,16 +977,25 @@ mod tests {
                 "components": {"pathItems": {"p": {"$ref": "#/paths/~1a"}}}}"##,
         ] {
             assert!(refs_may_lead_into_paths(text.as_bytes()), "{text}");
-            assert!(
-                !raw_paths(text.as_bytes()).give_back_as_converted(),
-                "{text}"
-            );
         }
         let plain = r##"{"paths": {"/a": {"get": {"parameters": [{"$ref": "#/components/parameters/id"}]}}},
             "components": {"parameters": {"id": {"name": "id", "in": "query"}},
                            "schemas": {"Ref": {"properties": {"$ref": {"type": "string"}}}}}}"##;
         assert!(!refs_may_lead_into_paths(plain.as_bytes()));
+        // Paths of less than a megabyte are not worth it.
+        assert!(!raw_paths(plain.as_bytes()).give_back_as_converted());
+        // Large ones are, unless a reference may lead into them.
+        let filler = "x".repeat(1_200_000);
+        let large = |reference: &str| {
+            format!(
+                r##"{{"paths": {{"/a": {{"get": {{"description": "{filler}"}}}},
+                   "/b": {{"get": {{"parameters": [{{"$ref": "{reference}"}}]}}}}}}}}"##
+            )
+        };
+        let plain = large("#/components/parameters/id");
         assert!(raw_paths(plain.as_bytes()).give_back_as_converted());
+        let into_paths = large("#/paths/~1a/get/parameters/0");
+        assert!(!raw_paths(into_paths.as_bytes()).give_back_as_converted());
     }
 
     #[test]
