@@ -52,38 +52,32 @@ fn no_huge_pages() {
 
 /// Gives the whole memory pages within `start + range` back to the system
 /// (`madvise(MADV_DONTNEED)`), so that the process's resident memory falls by
-/// them at once; returns how many bytes that was (0 where the system has no
-/// such call, or refuses). Pages partly outside the range are kept.
+/// them at once. Pages partly outside the range are kept; where the system
+/// has no such call, or refuses, nothing changes.
 ///
 /// # Safety
 /// `start` points to an allocation of at least `range.end` bytes of
 /// anonymous memory (as the allocator's), and nothing reads or writes its
 /// bytes in `range` afterwards: the pages given back read as zeros.
-pub unsafe fn give_back(start: *const u8, range: std::ops::Range<usize>) -> usize {
+pub unsafe fn give_back(start: *const u8, range: std::ops::Range<usize>) {
     #[cfg(target_os = "linux")]
     {
         // SAFETY: `sysconf` reads a constant of the system.
         let page = match usize::try_from(unsafe { libc::sysconf(libc::_SC_PAGESIZE) }) {
             Ok(page) if page.is_power_of_two() => page,
-            _ => return 0,
+            _ => return,
         };
         let base = start as usize;
         let from = (base + range.start).next_multiple_of(page);
         let to = (base + range.end) & !(page - 1);
-        if to <= from {
-            return 0;
-        }
-        // SAFETY: [from, to) lies within the caller's range of its allocation,
-        // which by the contract no one reads again.
-        let done =
+        if from < to {
+            // SAFETY: [from, to) lies within the caller's range of its
+            // allocation, which by the contract no one reads again.
             unsafe { libc::madvise(from as *mut libc::c_void, to - from, libc::MADV_DONTNEED) };
-        if done == 0 { to - from } else { 0 }
+        }
     }
     #[cfg(not(target_os = "linux"))]
-    {
-        let _ = (start, range);
-        0
-    }
+    let _ = (start, range);
 }
 
 #[cfg(all(test, target_os = "linux"))]

@@ -639,7 +639,7 @@ impl Loader<'_> {
 /// `Content-Length`), where known, and at most one byte over `limit`, the most a
 /// read takes before it refuses: grown by doubling instead, a 4 MB spec's buffer
 /// was copied on the way and ended at 8 MiB. What is announced only sizes it.
-fn buffer_for(announced: Option<u64>, limit: usize) -> Vec<u8> {
+pub(crate) fn buffer_for(announced: Option<u64>, limit: usize) -> Vec<u8> {
     let capacity = announced.map_or(0, |size| size.min(limit as u64 + 1) as usize);
     Vec::with_capacity(capacity)
 }

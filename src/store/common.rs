@@ -56,8 +56,7 @@ pub fn decompress(column: &str, frame: &[u8], limit: usize) -> Result<Vec<u8>> {
     let announced = zstd::zstd_safe::get_frame_content_size(frame)
         .ok()
         .flatten();
-    let mut bytes =
-        Vec::with_capacity(announced.map_or(0, |size| size.min(limit as u64 + 1) as usize));
+    let mut bytes = crate::source::buffer_for(announced, limit);
     decoder
         .take(limit as u64 + 1)
         .read_to_end(&mut bytes)

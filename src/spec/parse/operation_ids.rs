@@ -3,8 +3,8 @@
 //! it converts them ([`crate::convert`] names actions as it goes).
 
 use std::fmt;
+use std::marker::PhantomData;
 
-use serde::Deserializer as _;
 use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
 
@@ -26,24 +26,22 @@ pub struct OperationIds {
 pub fn path_item_operation_ids(text: &[u8]) -> Result<OperationIds, ParseError> {
     let text = utf8(text)?;
     let mut deserializer = serde_json::Deserializer::from_str(text);
-    let ids = (&mut deserializer)
-        .deserialize_any(PathItem)
+    let ids = ObjectOr::<OperationIds>::new()
+        .deserialize(&mut deserializer)
         .and_then(|ids| deserializer.end().map(|()| ids))
         .map_err(|e| from_json_error(&e))?;
     Ok(ids)
 }
 
-/// The path item: an object of members, or anything else (no operations).
-struct PathItem;
+/// What is read from a JSON object; any other value reads as the default
+/// (a path item or an operation that is not an object has no operations or
+/// ids).
+trait FromObject<'de>: Default {
+    fn read<A: MapAccess<'de>>(map: A) -> Result<Self, A::Error>;
+}
 
-impl<'de> Visitor<'de> for PathItem {
-    type Value = OperationIds;
-
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a path item")
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<OperationIds, A::Error> {
+impl<'de> FromObject<'de> for OperationIds {
+    fn read<A: MapAccess<'de>>(mut map: A) -> Result<Self, A::Error> {
         let mut ids = OperationIds::default();
         while let Some(key) = map.next_key::<Key>()? {
             match key {
@@ -52,44 +50,93 @@ impl<'de> Visitor<'de> for PathItem {
                     map.next_value::<IgnoredAny>()?;
                 }
                 Key::Method(method) => {
-                    let found = map.next_value_seed(Operation)?;
-                    ids.operations.push((method.to_string(), found));
+                    let found = map.next_value_seed(ObjectOr::<OperationIdList>::new())?;
+                    ids.operations.push((method.to_string(), found.0));
                 }
-                Key::Other => {
+                Key::OperationId | Key::Other => {
                     map.next_value::<IgnoredAny>()?;
                 }
             }
         }
         Ok(ids)
     }
+}
 
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<OperationIds, A::Error> {
+/// An operation's value: the strings under its `operationId` keys.
+#[derive(Default)]
+struct OperationIdList(Vec<String>);
+
+impl<'de> FromObject<'de> for OperationIdList {
+    fn read<A: MapAccess<'de>>(mut map: A) -> Result<Self, A::Error> {
+        let mut ids = Vec::new();
+        while let Some(key) = map.next_key::<Key>()? {
+            if matches!(key, Key::OperationId) {
+                if let Value::String(id) = map.next_value::<Value>()? {
+                    ids.push(id);
+                }
+            } else {
+                map.next_value::<IgnoredAny>()?;
+            }
+        }
+        Ok(OperationIdList(ids))
+    }
+}
+
+/// Reads a `T` from an object, and any other value, read through, as `T`'s default.
+struct ObjectOr<T>(PhantomData<T>);
+
+impl<T> ObjectOr<T> {
+    fn new() -> Self {
+        ObjectOr(PhantomData)
+    }
+}
+
+impl<'de, T: FromObject<'de>> DeserializeSeed<'de> for ObjectOr<T> {
+    type Value = T;
+
+    fn deserialize<D: de::Deserializer<'de>>(self, deserializer: D) -> Result<T, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de, T: FromObject<'de>> Visitor<'de> for ObjectOr<T> {
+    type Value = T;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<T, A::Error> {
+        T::read(map)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<T, A::Error> {
         while seq.next_element::<IgnoredAny>()?.is_some() {}
-        Ok(OperationIds::default())
+        Ok(T::default())
     }
 
-    fn visit_bool<E: de::Error>(self, _: bool) -> Result<OperationIds, E> {
-        Ok(OperationIds::default())
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<T, E> {
+        Ok(T::default())
     }
 
-    fn visit_i64<E: de::Error>(self, _: i64) -> Result<OperationIds, E> {
-        Ok(OperationIds::default())
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<T, E> {
+        Ok(T::default())
     }
 
-    fn visit_u64<E: de::Error>(self, _: u64) -> Result<OperationIds, E> {
-        Ok(OperationIds::default())
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<T, E> {
+        Ok(T::default())
     }
 
-    fn visit_f64<E: de::Error>(self, _: f64) -> Result<OperationIds, E> {
-        Ok(OperationIds::default())
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<T, E> {
+        Ok(T::default())
     }
 
-    fn visit_str<E: de::Error>(self, _: &str) -> Result<OperationIds, E> {
-        Ok(OperationIds::default())
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<T, E> {
+        Ok(T::default())
     }
 
-    fn visit_unit<E: de::Error>(self) -> Result<OperationIds, E> {
-        Ok(OperationIds::default())
+    fn visit_unit<E: de::Error>(self) -> Result<T, E> {
+        Ok(T::default())
     }
 }
 
@@ -97,6 +144,7 @@ impl<'de> Visitor<'de> for PathItem {
 enum Key {
     Ref,
     Method(&'static str),
+    OperationId,
     Other,
 }
 
@@ -118,101 +166,12 @@ impl Visitor<'_> for KeyVisitor {
     fn visit_str<E: de::Error>(self, key: &str) -> Result<Key, E> {
         Ok(match key {
             "$ref" => Key::Ref,
+            "operationId" => Key::OperationId,
             _ => match HTTP_METHODS.iter().find(|m| **m == key) {
                 Some(method) => Key::Method(method),
                 None => Key::Other,
             },
         })
-    }
-}
-
-/// An operation's value: the strings under its `operationId` keys.
-struct Operation;
-
-impl<'de> DeserializeSeed<'de> for Operation {
-    type Value = Vec<String>;
-
-    fn deserialize<D: de::Deserializer<'de>>(
-        self,
-        deserializer: D,
-    ) -> Result<Vec<String>, D::Error> {
-        deserializer.deserialize_any(OperationVisitor)
-    }
-}
-
-struct OperationVisitor;
-
-impl<'de> Visitor<'de> for OperationVisitor {
-    type Value = Vec<String>;
-
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("an operation")
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Vec<String>, A::Error> {
-        let mut ids = Vec::new();
-        while let Some(key) = map.next_key::<IsOperationId>()? {
-            if key.0 {
-                if let Value::String(id) = map.next_value::<Value>()? {
-                    ids.push(id);
-                }
-            } else {
-                map.next_value::<IgnoredAny>()?;
-            }
-        }
-        Ok(ids)
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<String>, A::Error> {
-        while seq.next_element::<IgnoredAny>()?.is_some() {}
-        Ok(Vec::new())
-    }
-
-    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Vec<String>, E> {
-        Ok(Vec::new())
-    }
-
-    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Vec<String>, E> {
-        Ok(Vec::new())
-    }
-
-    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Vec<String>, E> {
-        Ok(Vec::new())
-    }
-
-    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Vec<String>, E> {
-        Ok(Vec::new())
-    }
-
-    fn visit_str<E: de::Error>(self, _: &str) -> Result<Vec<String>, E> {
-        Ok(Vec::new())
-    }
-
-    fn visit_unit<E: de::Error>(self) -> Result<Vec<String>, E> {
-        Ok(Vec::new())
-    }
-}
-
-/// Whether a key is `operationId`.
-struct IsOperationId(bool);
-
-impl<'de> de::Deserialize<'de> for IsOperationId {
-    fn deserialize<D: de::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_str(IsOperationIdVisitor)
-    }
-}
-
-struct IsOperationIdVisitor;
-
-impl Visitor<'_> for IsOperationIdVisitor {
-    type Value = IsOperationId;
-
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a key")
-    }
-
-    fn visit_str<E: de::Error>(self, key: &str) -> Result<IsOperationId, E> {
-        Ok(IsOperationId(key == "operationId"))
     }
 }
 
